@@ -1,0 +1,239 @@
+/**
+ * Command line → validated Options. getopt.ts tokenises argv with tcpflow's GNU rules; the
+ * result is rewritten into a canonical argv that a clipanion Command parses and types
+ * (canonicalArgv explains its form). What depends on the order of options (-V exiting early,
+ * -S errors, -d warnings, refusing options not implemented yet) is decided on the getopt list,
+ * which keeps command-line order.
+ */
+import { availableParallelism } from 'node:os';
+import { Cli, Command, Option } from 'clipanion';
+import type { StrictValidator, ValidationState } from 'typanion';
+import { EXIT, TcpflowError } from '../src/errors';
+import { getopt, GetoptOption } from './getopt';
+import { helpText, VERSION_TEXT } from './help';
+
+export interface Options {
+  readFiles: string[];        // -r files in order, then -l operands
+  finishFiles: string[];      // -R files in order
+  outdir: string;             // -o, default '.'
+  reportPath: string | null;  // -X (null = <outdir>/report.xml)
+  debugLevel: number;         // -d N (atoi; negative → 1 with a warning), -v → 10; default 1
+  quiet: boolean;             // -q
+  maxFds: number | null;      // -f N (atoi; ≤ 0 → 1), null = default
+  workers: number;            // --workers N (1..256), default: CPU count
+  filter: string | null;      // without -l: operands joined by single spaces, null if none
+  scanners: string[];         // -e NAME in order
+  params: Record<string, string>; // -S name=value
+  warnings: string[];         // non-fatal messages to print on stderr
+}
+
+/** `text` goes to stdout as is (it ends with a newline); the exit status is 0 for both. */
+export type ParsedCommand =
+  | { kind: 'help'; level: number; text: string }
+  | { kind: 'version'; text: string }
+  | { kind: 'run'; options: Options };
+
+/**
+ * Features parsed but not implemented yet. Using one is an error, never silently ignored.
+ * To implement an option: delete it here, map it in CANONICAL, add a field to TcpflowCommand
+ * and to Options. Pseudo-features: 'live' (capture without input files) and 'expression'
+ * (the BPF filter: Options.filter is still filled in and the caller decides; listed so that
+ * --help says it is missing).
+ */
+export const NOT_IMPLEMENTED: ReadonlySet<string> = new Set([
+  ...'aAbBcCDEFgHiIJKLmpsTUwxzZ0',
+  'live',
+  'expression',
+]);
+
+/** Names -e accepts (tcpflow 1.6.1 with wifi support), and those that work. */
+export const SCANNER_NAMES: readonly string[] = ['md5', 'http', 'netviz', 'tcpdemux', 'wifiviz', 'all'];
+export const IMPLEMENTED_SCANNERS: ReadonlySet<string> = new Set(['md5']);
+
+/**
+ * getopt option → clipanion option. `value` replaces the argument: -v is exactly "-d 10", so
+ * both become --debug and the last one wins, as in tcpflow. -h and -V never get here (they are
+ * handled on the getopt list).
+ */
+const CANONICAL: Readonly<Record<string, { name: string; value?: string }>> = {
+  r: { name: '--read' },
+  R: { name: '--finish' },
+  l: { name: '--list-files' },
+  o: { name: '--outdir' },
+  X: { name: '--report' },
+  d: { name: '--debug' },
+  v: { name: '--debug', value: '10' },
+  q: { name: '--quiet' },
+  f: { name: '--max-fds' },
+  e: { name: '--enable-scanner' },
+  S: { name: '--param' },
+  workers: { name: '--workers' },
+};
+
+/** C atoi: optional blanks and sign, then digits; the rest is ignored; no digits → 0. */
+export function atoi(text: string): number {
+  const m = /^[ \t\n\v\f\r]*([+-]?\d+)/.exec(text);
+  return m ? Number(m[1]) + 0 : 0; // + 0 turns -0 into 0
+}
+
+/**
+ * -S splits on '=' like C++ getline: a trailing empty field does not count. It must then give
+ * exactly a name and a value (`=b` is fine: empty name; `a=`, `a`, `a=b=c` are not).
+ */
+export function splitParam(arg: string): [string, string] {
+  const fields = arg.split('=');
+  if (fields[fields.length - 1] === '') fields.pop();
+  if (fields.length !== 2) throw new TcpflowError('USAGE', `Invalid paramter: ${arg}`, EXIT.USAGE); // sic
+  return [fields[0], fields[1]];
+}
+
+/** -d: a negative level means 1 (the warning is issued on the getopt list, in order). */
+function debugLevel(text: string): number {
+  const n = atoi(text);
+  return n < 0 ? 1 : n;
+}
+
+function workerCount(text: string): number {
+  const n = /^\d+$/.test(text) ? Number(text) : NaN;
+  if (!(n >= 1 && n <= 256)) throw new Error(`expected an integer from 1 to 256 (got '${text}')`);
+  return n;
+}
+
+/**
+ * A clipanion validator (typanion's protocol) that turns the option's string into a T. A
+ * throw from `convert` becomes clipanion's "Invalid value for --name: ..." error.
+ */
+function coerce<T>(convert: (text: string) => T): StrictValidator<unknown, T> {
+  const test = (value: unknown, state?: ValidationState): value is T => {
+    let converted: T;
+    try {
+      converted = convert(String(value));
+    } catch (e) {
+      state?.errors?.push(`${state.p ?? '.'}: ${(e as Error).message}`);
+      return false;
+    }
+    if (state?.coercions && state.coercion) state.coercions.push([state.p ?? '.', state.coercion.bind(null, converted)]);
+    return true;
+  };
+  return test as StrictValidator<unknown, T>; // the __trait member is type-level only
+}
+
+/** The implemented options, as clipanion parses them from the canonical argv. */
+class TcpflowCommand extends Command {
+  static override paths = [Command.Default];
+  readFiles = Option.Array('--read', []);
+  finishFiles = Option.Array('--finish', []);
+  listFiles = Option.Boolean('--list-files', false);
+  outdir = Option.String('--outdir', '.');
+  reportPath = Option.String('--report');
+  debugLevel = Option.String('--debug', '1', { validator: coerce(debugLevel) });
+  quiet = Option.Boolean('--quiet', false);
+  maxFds = Option.String('--max-fds', { validator: coerce((t) => Math.max(atoi(t), 1)) });
+  workers = Option.String('--workers', { validator: coerce(workerCount) });
+  scanners = Option.Array('--enable-scanner', []);
+  params = Option.Array('--param', []);
+  operands = Option.Array('--operand', []); // see canonicalArgv
+
+  override async execute(): Promise<void> {
+    // Never run: clipanion is only used to parse (main.ts owns execution).
+  }
+}
+
+let cli: Cli | undefined;
+
+function parseCanonical(argv: string[]): TcpflowCommand {
+  cli ??= Cli.from([TcpflowCommand], { binaryName: 'tcpflow-ts' });
+  let command: Command;
+  try {
+    command = cli.process(argv);
+  } catch (e) {
+    throw new TcpflowError('USAGE', (e as Error).message, EXIT.USAGE);
+  }
+  if (!(command instanceof TcpflowCommand)) throw new Error(`internal: clipanion chose ${command.constructor.name}`);
+  return command;
+}
+
+/**
+ * One "--name value" per option. The bound "--name=value" form is used only for values that
+ * look like options ("-r -" is fine, "-d -1" is not), which clipanion refuses as separate
+ * words: it is avoided otherwise because clipanion keeps a dead parse branch for every bound
+ * word, and every later word walks them all. For the same reason operands go in as --operand,
+ * not as an Option.Rest (each positional leaves a dead branch too): with both, 20 000 files
+ * given with -l took a minute to parse; now 5 000 take ~0.15 s.
+ */
+function canonicalArgv(options: readonly GetoptOption[], operands: readonly string[]): string[] {
+  const argv: string[] = [];
+  const push = (name: string, value: string | undefined): void => {
+    if (value === undefined) argv.push(name);
+    else if (value.startsWith('-') && value !== '-') argv.push(`${name}=${value}`);
+    else argv.push(name, value);
+  };
+  for (const { opt, arg } of options) {
+    const canonical = CANONICAL[opt];
+    if (!canonical) throw new Error(`internal: option ${opt} is neither implemented nor refused`);
+    push(canonical.name, canonical.value ?? arg);
+  }
+  for (const operand of operands) push('--operand', operand);
+  return argv;
+}
+
+function notImplemented(what: string): TcpflowError {
+  return new TcpflowError('NOT_IMPLEMENTED', `${what} is not implemented yet`, EXIT.USAGE);
+}
+
+/** Parses the user's arguments (process.argv.slice(2)). Throws TcpflowError (exit EXIT.USAGE). */
+export function parseCommandLine(argv: readonly string[]): ParsedCommand {
+  const { options, operands } = getopt(argv);
+
+  // What tcpflow does while parsing, in order: -V exits at once, -S and -d are checked.
+  const warnings: string[] = [];
+  let helpLevel = 0;
+  for (const { opt, arg = '' } of options) {
+    if (opt === 'V') return { kind: 'version', text: VERSION_TEXT };
+    if (opt === 'h') helpLevel++;
+    if (opt === 'S') splitParam(arg);
+    if (opt === 'd' && atoi(arg) < 0) warnings.push(`warning: -d flag with 0 debug level '${arg}'`);
+  }
+  // Help comes before refusing unimplemented options, so "-h -c" still shows help.
+  if (helpLevel > 0) {
+    const text = helpText(helpLevel, { notImplemented: NOT_IMPLEMENTED, implementedScanners: IMPLEMENTED_SCANNERS });
+    return { kind: 'help', level: helpLevel, text };
+  }
+
+  for (const { opt, arg = '' } of options) {
+    if (NOT_IMPLEMENTED.has(opt)) throw notImplemented(`option -${opt}`);
+    if (opt === 'e' && !SCANNER_NAMES.includes(arg)) {
+      throw new TcpflowError('USAGE', `Invalid scanner name '${arg}'`, EXIT.USAGE);
+    }
+    if (opt === 'e' && !IMPLEMENTED_SCANNERS.has(arg)) throw notImplemented(`option -e ${arg}`);
+  }
+
+  const cmd = parseCanonical(canonicalArgv(options, operands));
+  const readFiles = cmd.listFiles ? [...cmd.readFiles, ...cmd.operands] : cmd.readFiles;
+  if (readFiles.length === 0 && cmd.finishFiles.length === 0 && NOT_IMPLEMENTED.has('live')) {
+    throw notImplemented('live capture (no -r/-R/-l input)');
+  }
+  const params: Record<string, string> = {};
+  for (const p of cmd.params) {
+    const [name, value] = splitParam(p);
+    // defineProperty, so that "-S __proto__=x" is a parameter, not a prototype change.
+    Object.defineProperty(params, name, { value, enumerable: true, writable: true, configurable: true });
+  }
+  return {
+    kind: 'run',
+    options: {
+      readFiles,
+      finishFiles: cmd.finishFiles,
+      outdir: cmd.outdir,
+      reportPath: cmd.reportPath ?? null,
+      debugLevel: cmd.debugLevel,
+      quiet: cmd.quiet,
+      maxFds: cmd.maxFds ?? null,
+      workers: cmd.workers ?? Math.min(availableParallelism(), 256),
+      filter: cmd.listFiles || cmd.operands.length === 0 ? null : cmd.operands.join(' '),
+      scanners: cmd.scanners,
+      params,
+      warnings,
+    },
+  };
+}

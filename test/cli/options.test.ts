@@ -1,0 +1,222 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { availableParallelism } from 'node:os';
+import {
+  atoi,
+  IMPLEMENTED_SCANNERS,
+  NOT_IMPLEMENTED,
+  Options,
+  parseCommandLine,
+  splitParam,
+} from '../../cli/options';
+import { TCPFLOW_OPTSTRING } from '../../cli/getopt';
+import { EXIT, TcpflowError } from '../../src/errors';
+
+function run(argv: string[]): Options {
+  const parsed = parseCommandLine(argv);
+  assert.equal(parsed.kind, 'run');
+  if (parsed.kind !== 'run') throw new Error('unreachable');
+  return parsed.options;
+}
+
+function fails(argv: string[], code: TcpflowError['code'], message: string): void {
+  assert.throws(
+    () => parseCommandLine(argv),
+    (e: unknown) => e instanceof TcpflowError && e.code === code && e.exitCode === EXIT.USAGE && e.message === message,
+    `${JSON.stringify(argv)} should fail with ${message}`,
+  );
+}
+
+test('defaults', () => {
+  assert.deepEqual(run(['-r', 'f.pcap']), {
+    readFiles: ['f.pcap'],
+    finishFiles: [],
+    outdir: '.',
+    reportPath: null,
+    debugLevel: 1,
+    quiet: false,
+    maxFds: null,
+    workers: Math.min(availableParallelism(), 256),
+    filter: null,
+    scanners: [],
+    params: {},
+    warnings: [],
+  });
+});
+
+test('implemented options', () => {
+  const o = run(['-r', 'a.pcap', '-r-', '-R', 'c.pcap', '-Rd.pcap', '-o', 'out', '-X', 'r.xml', '-q', '-f', '7', '-e', 'md5']);
+  assert.deepEqual(o.readFiles, ['a.pcap', '-']);
+  assert.deepEqual(o.finishFiles, ['c.pcap', 'd.pcap']);
+  assert.equal(o.outdir, 'out');
+  assert.equal(o.reportPath, 'r.xml');
+  assert.equal(o.quiet, true);
+  assert.equal(o.maxFds, 7);
+  assert.deepEqual(o.scanners, ['md5']);
+  // -R alone is an input too
+  assert.deepEqual(run(['-R', 'x']).finishFiles, ['x']);
+  // values that look like options, or are empty, survive the trip through clipanion
+  assert.equal(run(['-r', 'x', '-o', '-dir']).outdir, '-dir');
+  assert.equal(run(['-r', 'x', '-o', '']).outdir, '');
+  assert.equal(run(['-r', 'x', '-o', 'a=b']).outdir, 'a=b');
+  assert.equal(run(['-r', 'x', '-o', 'a', '-o', 'b']).outdir, 'b'); // last wins
+});
+
+test('bundling and interleaving reach the options', () => {
+  const o = run(['-qr', 'f.pcap', 'port', '80', '-d3']);
+  assert.deepEqual(o.readFiles, ['f.pcap']);
+  assert.equal(o.quiet, true);
+  assert.equal(o.debugLevel, 3);
+  assert.equal(o.filter, 'port 80');
+});
+
+test('-d uses atoi; negative → 1 with a warning; -v is -d 10, last one wins', () => {
+  assert.equal(run(['-r', 'x', '-d', 'abc']).debugLevel, 0);
+  assert.equal(run(['-r', 'x', '-d', '5x']).debugLevel, 5);
+  assert.equal(run(['-r', 'x', '-d', ' +7']).debugLevel, 7);
+  assert.equal(run(['-r', 'x', '-d0']).debugLevel, 0);
+  const neg = run(['-r', 'x', '-d', '-3']);
+  assert.equal(neg.debugLevel, 1);
+  assert.deepEqual(neg.warnings, ["warning: -d flag with 0 debug level '-3'"]);
+  assert.equal(run(['-r', 'x', '-v']).debugLevel, 10);
+  assert.equal(run(['-r', 'x', '--verbose']).debugLevel, 10);
+  assert.equal(run(['-r', 'x', '-d', '5', '-v']).debugLevel, 10);
+  assert.equal(run(['-r', 'x', '-v', '-d', '5']).debugLevel, 5);
+  assert.equal(run(['-r', 'x', '-vd2']).debugLevel, 2);
+});
+
+test('-f uses atoi; 0 behaves like 1', () => {
+  assert.equal(run(['-r', 'x', '-f', '0']).maxFds, 1);
+  assert.equal(run(['-r', 'x', '-f', 'abc']).maxFds, 1);
+  assert.equal(run(['-r', 'x', '-f', '12x']).maxFds, 12);
+  assert.equal(run(['-r', 'x', '-f', '-4']).maxFds, 1);
+});
+
+test('atoi', () => {
+  assert.equal(atoi('42'), 42);
+  assert.equal(atoi('  -12abc'), -12);
+  assert.equal(atoi('-0'), 0);
+  assert.equal(atoi(''), 0);
+  assert.equal(atoi('x1'), 0);
+  assert.equal(atoi('1.9'), 1);
+});
+
+test('--workers: integer 1..256', () => {
+  assert.equal(run(['-r', 'x', '--workers', '4']).workers, 4);
+  assert.equal(run(['-r', 'x', '--workers=1']).workers, 1);
+  assert.equal(run(['-r', 'x', '--workers=256']).workers, 256);
+  for (const bad of ['0', '257', '-1', '2.5', 'abc', '', ' 3', '1e2']) {
+    fails(['-r', 'x', '--workers', bad], 'USAGE', `Invalid value for --workers: expected an integer from 1 to 256 (got '${bad}')`);
+  }
+});
+
+test('-S name=value: exactly two fields, ignoring one trailing empty field', () => {
+  assert.deepEqual(run(['-r', 'x', '-S', 'tdelta=5', '-Senable_report=NO']).params, { tdelta: '5', enable_report: 'NO' });
+  assert.deepEqual(run(['-r', 'x', '-S', '=b']).params, { '': 'b' });
+  assert.deepEqual(run(['-r', 'x', '-S', 'a=b=']).params, { a: 'b' });
+  assert.deepEqual(run(['-r', 'x', '-S', 'a==']).params, { a: '' });
+  assert.deepEqual(run(['-r', 'x', '-S', 'a=1', '-S', 'a=2']).params, { a: '2' });
+  const proto = run(['-r', 'x', '-S', '__proto__=x']).params;
+  assert.equal(Object.getPrototypeOf(proto), Object.prototype);
+  assert.deepEqual(Object.entries(proto), [['__proto__', 'x']]);
+  for (const bad of ['a=', 'a', 'a=b=c', '', '=']) {
+    fails(['-r', 'x', '-S', bad], 'USAGE', `Invalid paramter: ${bad}`);
+    assert.throws(() => splitParam(bad), TcpflowError);
+  }
+  assert.deepEqual(splitParam('=b'), ['', 'b']);
+});
+
+test('-l makes operands input files, after the -r files', () => {
+  const o = run(['-l', 'a.pcap', '-r', 'r.pcap', 'b.pcap']);
+  assert.deepEqual(o.readFiles, ['r.pcap', 'a.pcap', 'b.pcap']);
+  assert.equal(o.filter, null);
+  assert.deepEqual(run(['-l', 'only.pcap']).readFiles, ['only.pcap']);
+  assert.deepEqual(run(['-l', '--', '-weird.pcap']).readFiles, ['-weird.pcap']);
+});
+
+test('filter: operands joined by single spaces, spaces inside an operand kept', () => {
+  assert.equal(run(['-r', 'f', 'port   80', 'and', 'host', '10.0.0.1']).filter, 'port   80 and host 10.0.0.1');
+  assert.equal(run(['-r', 'f', 'tcp']).filter, 'tcp');
+  assert.equal(run(['-r', 'f', '--', '-x', '-']).filter, '-x -');
+  assert.equal(run(['-r', 'f']).filter, null);
+});
+
+test('-h, -hh, -hhh, --help: level = count, tcpflow-ts text', () => {
+  for (const [argv, level] of [[['-h'], 1], [['-hh'], 2], [['-h', '--help', '-h'], 3]] as const) {
+    const parsed = parseCommandLine([...argv]);
+    assert.equal(parsed.kind, 'help');
+    if (parsed.kind !== 'help') continue;
+    assert.equal(parsed.level, level);
+    assert.match(parsed.text, /^tcpflow-ts version 0\.1\.0 \(tcpflow 1\.6\.1 compatible\)\n\nusage: tcpflow-ts /);
+    assert.match(parsed.text, /--workers N {2}: worker threads \(default: number of CPUs\)\n/);
+    assert.match(parsed.text, /Exit status:\n/);
+    assert.match(parsed.text, /\n {3}-c: console print only \(don't create files\) \(not implemented yet\)\n/);
+    assert.match(parsed.text, /\n {3}-r file {6}: read packets from tcpdump pcap file \(may be repeated\)\n/);
+    assert.equal(parsed.text.includes('Filename template format for option -T'), level >= 2);
+    assert.ok(parsed.text.endsWith('\n'));
+  }
+  // help wins over options not implemented yet and over a missing input
+  assert.equal(parseCommandLine(['-c', '-h']).kind, 'help');
+});
+
+test('-V / --version print TCPFLOW 1.6.1', () => {
+  assert.deepEqual(parseCommandLine(['-V']), { kind: 'version', text: 'TCPFLOW 1.6.1\n' });
+  assert.deepEqual(parseCommandLine(['-c', '--version', '-h']), { kind: 'version', text: 'TCPFLOW 1.6.1\n' });
+  // as in tcpflow, an -S error before -V is reported, one after is not reached
+  fails(['-S', 'a', '-V'], 'USAGE', 'Invalid paramter: a');
+  assert.equal(parseCommandLine(['-V', '-S', 'a']).kind, 'version');
+});
+
+test('every option not implemented yet is refused with its own letter', () => {
+  const letters = [...'aAbBcCDEFgHiIJKLmpsTUwxzZ0'];
+  for (const letter of letters) {
+    const takesArg = TCPFLOW_OPTSTRING.includes(`${letter}:`);
+    const argv = takesArg ? ['-r', 'x', `-${letter}`, 'val'] : ['-r', 'x', `-${letter}`];
+    fails(argv, 'NOT_IMPLEMENTED', `option -${letter} is not implemented yet`);
+  }
+  // long forms are refused under their letter
+  fails(['-r', 'x', '--chroot', '/'], 'NOT_IMPLEMENTED', 'option -z is not implemented yet');
+  fails(['-r', 'x', '--relinquish-privileges=nobody'], 'NOT_IMPLEMENTED', 'option -U is not implemented yet');
+  // the first one on the command line is reported
+  fails(['-r', 'x', '-Fk', '-c'], 'NOT_IMPLEMENTED', 'option -F is not implemented yet');
+});
+
+test('every letter of the option string is implemented, refused, or -h/-V', () => {
+  const handled = new Set(['h', 'V', 'r', 'R', 'l', 'o', 'X', 'd', 'v', 'q', 'f', 'e', 'S']);
+  for (const letter of TCPFLOW_OPTSTRING.replace(/:/g, '')) {
+    assert.ok(handled.has(letter) !== NOT_IMPLEMENTED.has(letter), `letter ${letter}`);
+  }
+});
+
+test('-e: md5 works, other known scanners are not implemented, unknown names are invalid', () => {
+  assert.deepEqual(run(['-r', 'x', '-e', 'md5', '-emd5']).scanners, ['md5', 'md5']);
+  assert.ok(IMPLEMENTED_SCANNERS.has('md5'));
+  for (const name of ['http', 'netviz', 'tcpdemux', 'wifiviz', 'all']) {
+    fails(['-r', 'x', '-e', name], 'NOT_IMPLEMENTED', `option -e ${name} is not implemented yet`);
+  }
+  for (const name of ['python', 'MD5', 'bogus', '']) {
+    fails(['-r', 'x', '-e', name], 'USAGE', `Invalid scanner name '${name}'`);
+  }
+});
+
+test('getopt errors surface unchanged', () => {
+  fails(['-P'], 'USAGE', "invalid option -- 'P'");
+  fails(['-r', 'x', '-P'], 'USAGE', "invalid option -- 'P'");
+  fails(['-r'], 'USAGE', "option requires an argument -- 'r'");
+  fails(['-V', '-P'], 'USAGE', "invalid option -- 'P'"); // the whole line is checked first
+});
+
+test('no input at all is live capture, not implemented yet', () => {
+  const message = 'live capture (no -r/-R/-l input) is not implemented yet';
+  fails([], 'NOT_IMPLEMENTED', message);
+  fails(['-q', 'port', '80'], 'NOT_IMPLEMENTED', message);
+  fails(['-l'], 'NOT_IMPLEMENTED', message);
+});
+
+test('thousands of input files parse quickly (clipanion is fed a linear-time argv)', () => {
+  const files = Array.from({ length: 5000 }, (_, i) => `f${i}.pcap`);
+  const started = Date.now();
+  assert.equal(run(['-l', ...files]).readFiles.length, 5000);
+  assert.equal(run(files.flatMap((f) => ['-r', f])).readFiles.length, 5000);
+  assert.ok(Date.now() - started < 3000, `took ${Date.now() - started} ms`);
+});
