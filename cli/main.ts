@@ -1,0 +1,51 @@
+#!/usr/bin/env node
+import { parseCommandLine } from './options';
+import { TcpflowError, EXIT } from '../src/errors';
+import { createLogger, PROGRAM_NAME } from '../src/util/log';
+import { run } from '../src/run';
+
+/**
+ * Entry point: parse, run, exit with a meaningful status. Errors meant for users are one
+ * line naming the file and the problem; anything else is a bug and says so.
+ */
+async function main(argv: string[]): Promise<number> {
+  let cmd;
+  try {
+    cmd = parseCommandLine(argv);
+  } catch (e) {
+    if (e instanceof TcpflowError) {
+      process.stderr.write(`${PROGRAM_NAME}: ${e.message}\n`);
+      if (e.code === 'USAGE') process.stderr.write(`Try '${PROGRAM_NAME} --help' for more information.\n`);
+      return e.exitCode;
+    }
+    throw e;
+  }
+  if (cmd.kind !== 'run') {
+    process.stdout.write(cmd.text);
+    return EXIT.OK;
+  }
+  const opts = cmd.options;
+  const log = createLogger(opts.debugLevel);
+  for (const w of opts.warnings) log.warn(w);
+  if (opts.filter !== null) {
+    log.error(`filter expressions are not implemented yet: '${opts.filter}' (use -l to read operands as files)`);
+    return EXIT.USAGE;
+  }
+  try {
+    return await run(opts, argv, log);
+  } catch (e) {
+    if (e instanceof TcpflowError) {
+      log.error(e.message);
+      return e.exitCode;
+    }
+    throw e;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => { process.exitCode = code; },
+  (e: unknown) => {
+    process.stderr.write(`${PROGRAM_NAME}: internal error (please report): ${e instanceof Error ? e.stack : String(e)}\n`);
+    process.exitCode = EXIT.WORKER;
+  },
+);

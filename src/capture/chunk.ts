@@ -1,0 +1,41 @@
+/**
+ * A chunk is one slot of the coordinator's buffer ring: a run of capture records
+ * copied straight from the file into shared memory, plus a parallel record index.
+ * Everything lives in SharedArrayBuffers so workers read the same bytes without a
+ * copy; a slot is reused once every worker has released it.
+ */
+export const CHUNK_BYTES = 4 * 1024 * 1024;
+export const CHUNK_RECORDS = 65536;
+
+export interface Chunk {
+  /** Raw bytes as read from the capture file (record headers included). */
+  data: Uint8Array;
+  /** Number of records indexed in this chunk. */
+  count: number;
+  /** Per record: byte offset of the packet data (after the record header) in `data`. */
+  offset: Int32Array;
+  /** Per record: captured length (bytes present in `data`). */
+  caplen: Int32Array;
+  /** Per record: original length on the wire. */
+  origlen: Int32Array;
+  /** Per record: timestamp, whole seconds (Unix time). */
+  sec: Float64Array;
+  /** Per record: timestamp, microseconds 0..999999 (finer resolutions truncated). */
+  usec: Int32Array;
+  /** Per record: link type (DLT / LINKTYPE value) of the record's interface. */
+  linktype: Int32Array;
+}
+
+export function allocChunk(bytes = CHUNK_BYTES, records = CHUNK_RECORDS): Chunk {
+  const shared = (n: number) => new SharedArrayBuffer(n);
+  return {
+    data: new Uint8Array(shared(bytes)),
+    count: 0,
+    offset: new Int32Array(shared(records * 4)),
+    caplen: new Int32Array(shared(records * 4)),
+    origlen: new Int32Array(shared(records * 4)),
+    sec: new Float64Array(shared(records * 8)),
+    usec: new Int32Array(shared(records * 4)),
+    linktype: new Int32Array(shared(records * 4)),
+  };
+}

@@ -1,0 +1,99 @@
+import { DecodedPacket, Verdict } from './packet';
+import { decodeTcp } from './tcp';
+
+const IPPROTO_TCP = 6;
+const IPPROTO_HOPOPTS = 0;
+const IPPROTO_ROUTING = 43;
+const IPPROTO_FRAGMENT = 44;
+const IPPROTO_AH = 51;
+const IPPROTO_DSTOPTS = 60;
+
+/**
+ * Decode an IPv4 or IPv6 datagram at buf[off, end) (end = end of the captured bytes).
+ * The datagram never extends past the captured bytes (spec B1-B3): its end is
+ * min(length fields, captured end).
+ */
+export function decodeIp(buf: Uint8Array, off: number, end: number, out: DecodedPacket): Verdict {
+  out.ipOffset = off;
+  if (end - off < 20) return (out.verdict = Verdict.NOT_PROCESSED);
+  const version = buf[off] >> 4;
+  if (version === 4) return decodeIpv4(buf, off, end, out);
+  if (version === 6) return decodeIpv6(buf, off, end, out);
+  return (out.verdict = Verdict.NOT_PROCESSED);
+}
+
+function decodeIpv4(buf: Uint8Array, off: number, end: number, out: DecodedPacket): Verdict {
+  const ihl = (buf[off] & 0x0f) * 4;
+  const total = (buf[off + 2] << 8) | buf[off + 3];
+  // A header shorter than 20 bytes or longer than the datagram is not IPv4 we can
+  // trust; a total length of 0 (TSO) is dropped as tcpflow does (spec B4).
+  if (ihl < 20 || ihl > total) return (out.verdict = Verdict.NOT_PROCESSED);
+  if (buf[off + 9] !== IPPROTO_TCP) return (out.verdict = Verdict.NOT_PROCESSED);
+  const fragOffset = ((buf[off + 6] & 0x1f) << 8) | buf[off + 7];
+  if (fragOffset !== 0) return (out.verdict = Verdict.NOT_PROCESSED);
+  const dgramEnd = Math.min(off + total, end);
+  if (off + ihl > dgramEnd) return (out.verdict = Verdict.NOT_PROCESSED);
+  out.ipVersion = 4;
+  out.addrOffset = off + 12;
+  out.addrLen = 4;
+  return decodeTcp(buf, off + ihl, dgramEnd, out);
+}
+
+function decodeIpv6(buf: Uint8Array, off: number, end: number, out: DecodedPacket): Verdict {
+  if (end - off < 40) return (out.verdict = Verdict.NOT_PROCESSED);
+  let payloadLen = (buf[off + 4] << 8) | buf[off + 5];
+  let next = buf[off + 6];
+  let p = off + 40;
+  // Follow the extension-header chain to TCP (spec B29; tcpflow drops these packets).
+  for (let hops = 0; next !== IPPROTO_TCP; hops++) {
+    if (hops > 16 || p + 8 > end) return (out.verdict = Verdict.NOT_PROCESSED);
+    let len: number;
+    switch (next) {
+      case IPPROTO_HOPOPTS:
+        len = (buf[p + 1] + 1) * 8;
+        if (payloadLen === 0) payloadLen = jumboLength(buf, p, Math.min(p + len, end));
+        break;
+      case IPPROTO_ROUTING:
+      case IPPROTO_DSTOPTS:
+        len = (buf[p + 1] + 1) * 8;
+        break;
+      case IPPROTO_AH:
+        len = (buf[p + 1] + 2) * 4;
+        break;
+      case IPPROTO_FRAGMENT: {
+        // A first fragment is taken as the datagram, as for IPv4; later ones carry no TCP header.
+        const fragOffset = ((buf[p + 2] << 8) | buf[p + 3]) >> 3;
+        if (fragOffset !== 0) return (out.verdict = Verdict.NOT_PROCESSED);
+        len = 8;
+        break;
+      }
+      default:
+        return (out.verdict = Verdict.NOT_PROCESSED);
+    }
+    next = buf[p];
+    p += len;
+  }
+  const dgramEnd = Math.min(off + 40 + payloadLen, end);
+  if (p > dgramEnd) return (out.verdict = Verdict.NOT_PROCESSED);
+  out.ipVersion = 6;
+  out.addrOffset = off + 8;
+  out.addrLen = 16;
+  return decodeTcp(buf, p, dgramEnd, out);
+}
+
+/** The Jumbo Payload option (RFC 2675) of a hop-by-hop header, or 0. */
+function jumboLength(buf: Uint8Array, hdr: number, end: number): number {
+  let p = hdr + 2;
+  while (p < end) {
+    const type = buf[p];
+    if (type === 0) { p++; continue; } // Pad1
+    if (p + 2 > end) break;
+    const len = buf[p + 1];
+    if (type === 0xc2 && len === 4 && p + 6 <= end) {
+      // The jumbo length counts from the end of the IPv6 header, as payloadLen does.
+      return ((buf[p + 2] << 24) >>> 0) + ((buf[p + 3] << 16) | (buf[p + 4] << 8) | buf[p + 5]);
+    }
+    p += 2 + len;
+  }
+  return 0;
+}

@@ -1,0 +1,33 @@
+/**
+ * Errors meant for the user: a stable code, a one-line message naming the file and
+ * the problem, and the process exit status the CLI uses for it.
+ */
+export type ErrorCode =
+  | 'USAGE'          // bad option or argument
+  | 'NOT_IMPLEMENTED'
+  | 'INPUT_OPEN'     // input file missing or unreadable
+  | 'INPUT_FORMAT'   // not a pcap/pcapng file
+  | 'INPUT_TRUNCATED'
+  | 'INPUT_CORRUPT'  // impossible record or block lengths
+  | 'LINKTYPE'       // unsupported link type
+  | 'OUTPUT'         // output directory / file cannot be written
+  | 'WORKER'         // a worker thread died
+  | 'INTERRUPTED';
+
+/** Exit statuses (documented in the README). */
+export const EXIT = {
+  OK: 0,
+  INPUT: 1,       // input problems (tcpflow uses 1 for all of these)
+  USAGE: 2,
+  OUTPUT: 3,
+  WORKER: 4,
+  SIGINT: 130,
+  SIGTERM: 143,
+} as const;
+
+export class TcpflowError extends Error {
+  constructor(readonly code: ErrorCode, message: string, readonly exitCode: number = EXIT.INPUT) {
+    super(message);
+    this.name = 'TcpflowError';
+  }
+}

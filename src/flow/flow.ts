@@ -1,0 +1,64 @@
+import { IntervalSet } from './intervals';
+import { FlowFile } from '../output/flow-files';
+import type { NamingFlow } from '../output/template';
+
+export const enum Direction {
+  UNKNOWN = 0,
+  /** A bare SYN was seen: this side opened the connection. */
+  CLIENT_TO_SERVER = 1,
+  SERVER_TO_CLIENT = 2,
+}
+
+/** One direction of a TCP connection and its reassembly state (spec §3.2). */
+export class Flow implements NamingFlow {
+  isn = 0;
+  /** Next expected sequence number; always isn + 1 + pos (mod 2^32). */
+  nsn = 0;
+  /** Current write position in the file (64-bit safe as a double). */
+  pos = 0;
+  /** Highest stored position + 1: the report's filesize. */
+  lastByte = 0;
+  readonly seen = new IntervalSet();
+  synCount = 0;
+  finCount = 0;
+  finSize = 0;
+  outOfOrder = 0;
+  violations = 0;
+  direction = Direction.UNKNOWN;
+  startSec = 0;
+  startUsec = 0;
+  lastSec = 0;
+  lastUsec = 0;
+  packets = 0;
+  len = 0;
+  caplen = 0;
+  flowId = 0;
+  sessionId = 0;
+  readonly file = new FlowFile();
+  /** Set once the file holds bytes whose arrival order may differ from file order. */
+  rewritten = false;
+
+  constructor(
+    readonly key: string,
+    readonly src: Uint8Array,
+    readonly dst: Uint8Array,
+    readonly sport: number,
+    readonly dport: number,
+    readonly vlan: number,
+    readonly mac: Uint8Array | null,
+    /** Global number (0-based, over all inputs) of the packet that created the flow. */
+    readonly firstPacket: number,
+  ) {}
+
+  get family(): number {
+    return this.src.length === 4 ? 2 : 10;
+  }
+}
+
+/** What the report needs of a flow that has been closed. */
+export interface ClosedFlow {
+  flow: Flow;
+  /** Global number of the packet that closed it, or Infinity for end of input. */
+  closePacket: number;
+  md5: string | null;
+}

@@ -1,0 +1,250 @@
+import type { DecodedPacket } from '../decode/packet';
+import { TH_ACK, TH_FIN, TH_RST, TH_SYN } from '../decode/packet';
+import { Direction, Flow } from './flow';
+import { flowKey } from './key';
+
+/** Per-packet facts that do not come from the headers. */
+export interface PacketMeta {
+  caplen: number;
+  origlen: number;
+  sec: number;
+  usec: number;
+  /** Global packet number over all inputs (0-based). */
+  packetNo: number;
+  /** True while reading -R files: only flows that already exist go on. */
+  finishing: boolean;
+}
+
+export const enum Outcome {
+  /** Counted in a flow (tcpflow's step 7). */
+  PROCESSED = 0,
+  /** Deliberately ignored (no flow for it, harmless retransmission, -R): not counted, not -w. */
+  IGNORED = 1,
+  /** Rejected: goes to the -w file. */
+  NOT_PROCESSED = 2,
+}
+
+/** Where reassembled bytes go: flow files on disk, memory in tests. */
+export interface FlowOutput {
+  /** Make sure the flow has its file (created lazily, even for a write of 0 bytes). */
+  open(flow: Flow): void;
+  write(flow: Flow, pos: number, data: Uint8Array, off: number, len: number): void;
+  /** Move everything stored so far up by `shift` bytes, zero-filling the front. */
+  shiftUp(flow: Flow, shift: number): void;
+  /** A packet without FIN used the flow (for the descriptor LRU). */
+  touch(flow: Flow): void;
+  /** True if `len` bytes at `pos` of a closed flow's file equal data[off, off+len). */
+  savedEquals(saved: SavedFlow, pos: number, data: Uint8Array, off: number, len: number): boolean;
+  /** The flow is finished: close its file, report it. */
+  closed(flow: Flow, closePacket: number): void;
+}
+
+export interface SavedFlow {
+  isn: number;
+  path: string | null;
+  closePacket: number;
+}
+
+export interface DemuxConfig {
+  /** -m: largest sequence jump tolerated before a new flow is started. */
+  maxSeek: number;
+  /** -b: bytes stored per flow, or -1 for no limit. */
+  maxBytes: number;
+  /** false for -FX / console modes: nothing is written to files. */
+  storing: boolean;
+  /**
+   * Closed flows are remembered for the straggler check for this many packets after
+   * their close. A window in packets (not tcpflow's last-100-closed list) keeps the
+   * outcome independent of how flows are spread over workers.
+   */
+  savedWindow: number;
+  onViolation?: (flow: Flow, message: string) => void;
+}
+
+export const DEFAULT_MAX_SEEK = 16 * 1024 * 1024;
+
+/**
+ * tcpflow's TCP demultiplexer (spec §3.3-3.5) for the flows of one shard: finds or
+ * creates the flow of each segment, places its bytes by sequence number and decides
+ * when flows close. Fixes applied: B5 (front insertion), B16 (new SYN on an open
+ * 4-tuple), B28 (late SYN rebases the guessed ISN).
+ */
+export class TcpDemux {
+  readonly flows = new Map<string, Flow>();
+  private readonly saved = new Map<string, SavedFlow>();
+  totalFlows = 0;
+  totalPackets = 0;
+
+  constructor(private readonly config: DemuxConfig, private readonly out: FlowOutput) {}
+
+  process(buf: Uint8Array, d: DecodedPacket, m: PacketMeta): Outcome {
+    const key = flowKey(buf, d);
+    let flow = this.flows.get(key);
+    if (flow === undefined && m.finishing) return Outcome.IGNORED;
+    const flags = d.flags;
+    const syn = (flags & TH_SYN) !== 0;
+    const len = d.payloadLen;
+
+    if (flow !== undefined && syn && flow.synCount > 0 && flow.pos > 0) {
+      // tcpflow ignores every SYN once data is stored ("SYN TO IGNORE"). A retransmitted
+      // SYN still is; a SYN with another ISN is a new connection on the same 4-tuple and
+      // gets its own file (spec B16).
+      if (d.seq === flow.isn) return Outcome.NOT_PROCESSED;
+      this.close(flow, m.packetNo);
+      flow = undefined;
+    }
+
+    if (flow === undefined) {
+      if (len === 0) {
+        if (!syn || (flags & (TH_FIN | TH_RST)) !== 0) return Outcome.IGNORED;
+      } else if (this.isHarmlessStraggler(key, buf, d, m.packetNo)) {
+        return Outcome.IGNORED;
+      }
+    }
+
+    let delta = 0;
+    if (flow !== undefined) {
+      delta = (d.seq - flow.nsn) | 0;
+      if (Math.abs(delta) > this.config.maxSeek) {
+        this.close(flow, m.packetNo);
+        flow = undefined;
+        delta = 0;
+      }
+    }
+
+    let created = false;
+    if (flow === undefined) {
+      if (!syn && len === 0) return Outcome.IGNORED;
+      flow = this.create(key, buf, d, m);
+      created = true;
+    }
+
+    flow.packets++;
+    flow.lastSec = m.sec;
+    flow.lastUsec = m.usec;
+    flow.len += m.origlen;
+    flow.caplen += m.caplen;
+    this.totalPackets++;
+
+    if (syn) {
+      if (flow.synCount === 0 && !created) this.rebaseOnLateSyn(flow, d.seq);
+      flow.synCount++;
+      flow.direction = (flags & TH_ACK) ? Direction.SERVER_TO_CLIENT : Direction.CLIENT_TO_SERVER;
+      if (len > 0) {
+        flow.violations++;
+        this.config.onViolation?.(flow, `TCP PROTOCOL VIOLATION: SYN with data! (length=${len})`);
+      }
+    }
+
+    if (len > 0 && this.config.storing) this.store(flow, buf, d.payloadOffset, len, delta);
+
+    if ((flags & TH_RST) !== 0) {
+      this.close(flow, m.packetNo);
+      return Outcome.PROCESSED;
+    }
+    if ((flags & TH_FIN) !== 0) {
+      if (flow.finCount++ === 0) {
+        // Position just past the FIN's data, relative to the current write position
+        // (the 64-bit form of tcpflow's (seq + len - isn - 1) mod 2^32).
+        flow.finSize = flow.pos + ((d.seq + len - flow.nsn) | 0);
+      }
+    } else {
+      this.out.touch(flow);
+    }
+    if (flow.finCount > 0 && flow.seen.size === flow.finSize) this.close(flow, m.packetNo);
+    return Outcome.PROCESSED;
+  }
+
+  /** Close every remaining flow, oldest first (deterministic, spec B19). */
+  closeAll(): void {
+    for (const flow of [...this.flows.values()]) this.close(flow, Infinity);
+  }
+
+  close(flow: Flow, closePacket: number): void {
+    this.flows.delete(flow.key);
+    this.out.closed(flow, closePacket);
+    this.saved.delete(flow.key);
+    this.saved.set(flow.key, { isn: flow.isn, path: flow.file.path, closePacket });
+  }
+
+  private create(key: string, buf: Uint8Array, d: DecodedPacket, m: PacketMeta): Flow {
+    const a = d.addrOffset, n = d.addrLen;
+    const mac = d.macOffset >= 0 ? buf.slice(d.macOffset, d.macOffset + 12) : null;
+    const flow = new Flow(key, buf.slice(a, a + n), buf.slice(a + n, a + 2 * n), d.sport, d.dport, d.vlan,
+      mac, m.packetNo);
+    flow.isn = (d.flags & TH_SYN) ? d.seq : (d.seq - 1) >>> 0;
+    flow.nsn = (flow.isn + 1) >>> 0;
+    flow.startSec = m.sec;
+    flow.startUsec = m.usec;
+    flow.file.sec = m.sec;
+    flow.file.usec = m.usec;
+    this.totalFlows++;
+    this.flows.set(key, flow);
+    return flow;
+  }
+
+  /**
+   * The flow's ISN was guessed from data seen before its SYN. If the SYN shows the
+   * stream really starts earlier, make room in front instead of later dropping the
+   * first bytes as violations (spec B28). Positions move with the shift, so the
+   * packet's delta stays valid.
+   */
+  private rebaseOnLateSyn(flow: Flow, seq: number): void {
+    const rel = (seq - flow.isn) | 0;
+    if (rel < 0) this.shiftUp(flow, -rel);
+  }
+
+  /** Front insertion done right (spec B5): zero-filled gap, sizes and seen set moved. */
+  private shiftUp(flow: Flow, shift: number): void {
+    if (flow.file.path !== null) this.out.shiftUp(flow, shift);
+    flow.isn = (flow.isn - shift) >>> 0;
+    flow.pos += shift;
+    if (flow.lastByte > 0) flow.lastByte += shift;
+    flow.seen.shift(shift);
+    if (flow.finCount > 0) flow.finSize += shift;
+  }
+
+  /** tcpflow's store step (spec §3.4). */
+  private store(flow: Flow, buf: Uint8Array, off: number, len: number, delta: number): void {
+    let offset = flow.pos + delta;
+    let inserted = false;
+    if (offset < 0) {
+      if (flow.synCount > 0) {
+        flow.violations++;
+        return;
+      }
+      // The ISN guess was wrong: these bytes belong in front of what is stored.
+      this.shiftUp(flow, -offset);
+      flow.outOfOrder++;
+      offset = 0;
+      inserted = true;
+    }
+    const max = this.config.maxBytes;
+    const w = max < 0 ? len : offset >= max ? 0 : Math.min(len, max - offset);
+    this.out.open(flow);
+    if (!inserted && offset !== flow.pos) {
+      if (delta === -1 && len === 1) return; // keepalive (spec B23: kept)
+      if (delta < 0) flow.outOfOrder++;
+    }
+    if (w > 0) this.out.write(flow, offset, buf, off, w);
+    flow.seen.add(offset, offset + len);
+    flow.pos = offset + len;
+    flow.nsn = (flow.isn + 1 + flow.pos) >>> 0;
+    if (flow.pos > flow.lastByte) flow.lastByte = flow.pos;
+  }
+
+  private isHarmlessStraggler(key: string, buf: Uint8Array, d: DecodedPacket, packetNo: number): boolean {
+    this.pruneSaved(packetNo);
+    const s = this.saved.get(key);
+    if (s === undefined || s.path === null) return false;
+    const pos = (d.seq - s.isn - 1) >>> 0;
+    return this.out.savedEquals(s, pos, buf, d.payloadOffset, d.payloadLen);
+  }
+
+  private pruneSaved(packetNo: number): void {
+    for (const [k, s] of this.saved) {
+      if (packetNo - s.closePacket <= this.config.savedWindow) break;
+      this.saved.delete(k);
+    }
+  }
+}

@@ -1,0 +1,58 @@
+/** Address text forms used in file names and in the report. */
+
+const PAD3: string[] = Array.from({ length: 256 }, (_, i) => String(i).padStart(3, '0'));
+
+/** Dotted quad with every octet as 3 digits (tcpflow file names). */
+export function ipv4Padded(a: Uint8Array, off = 0): string {
+  return `${PAD3[a[off]]}.${PAD3[a[off + 1]]}.${PAD3[a[off + 2]]}.${PAD3[a[off + 3]]}`;
+}
+
+export function ipv4Text(a: Uint8Array, off = 0): string {
+  return `${a[off]}.${a[off + 1]}.${a[off + 2]}.${a[off + 3]}`;
+}
+
+/** IPv6 text exactly as glibc's inet_ntop writes it (names must match tcpflow's). */
+export function ipv6Text(a: Uint8Array, off = 0): string {
+  const words: number[] = [];
+  for (let i = 0; i < 8; i++) words.push((a[off + 2 * i] << 8) | a[off + 2 * i + 1]);
+  // Longest run of zero words (first one on ties); runs shorter than 2 are not compressed.
+  let bestBase = -1, bestLen = 0, curBase = -1, curLen = 0;
+  for (let i = 0; i < 8; i++) {
+    if (words[i] === 0) {
+      if (curBase < 0) { curBase = i; curLen = 1; } else curLen++;
+      if (curLen > bestLen) { bestBase = curBase; bestLen = curLen; }
+    } else curBase = -1;
+  }
+  if (bestLen < 2) bestBase = -1;
+  let s = '';
+  for (let i = 0; i < 8; i++) {
+    if (bestBase >= 0 && i >= bestBase && i < bestBase + bestLen) {
+      if (i === bestBase) s += ':';
+      continue;
+    }
+    if (i !== 0) s += ':';
+    // Embedded IPv4: ::a.b.c.d and ::ffff:a.b.c.d
+    if (i === 6 && bestBase === 0 && (bestLen === 6 || (bestLen === 5 && words[5] === 0xffff))) {
+      s += ipv4Text(a, off + 12);
+      break;
+    }
+    s += words[i].toString(16);
+  }
+  if (bestBase >= 0 && bestBase + bestLen === 8) s += ':';
+  return s;
+}
+
+export function addrText(a: Uint8Array, off = 0, len = a.length - off): string {
+  return len === 4 ? ipv4Text(a, off) : ipv6Text(a, off);
+}
+
+/** The address as it appears in default file names (%A / %B). */
+export function addrName(a: Uint8Array, off = 0, len = a.length - off): string {
+  return len === 4 ? ipv4Padded(a, off) : ipv6Text(a, off);
+}
+
+export function macText(a: Uint8Array, off: number): string {
+  let s = '';
+  for (let i = 0; i < 6; i++) s += (i ? ':' : '') + a[off + i].toString(16).padStart(2, '0');
+  return s;
+}

@@ -1,0 +1,86 @@
+import * as fs from 'node:fs';
+import { createHash } from 'node:crypto';
+import type { Flow } from '../flow/flow';
+import type { FlowOutput, SavedFlow } from '../flow/tcpdemux';
+import { FlowFileStore } from './flow-files';
+import { Template } from './template';
+import { renderFileobject } from '../report/fileobject';
+import type { FragmentWriter } from '../report/fragments';
+
+export interface DiskOutputConfig {
+  outdir: string;
+  template: string;
+  maxOpenFiles: number;
+  md5: boolean;
+}
+
+/** Flow files on disk, plus what happens when a flow closes (hash, report record). */
+export class DiskOutput implements FlowOutput {
+  readonly store: FlowFileStore;
+  private readonly template: Template;
+  private readonly prefix: string;
+
+  constructor(private readonly config: DiskOutputConfig, private readonly report: FragmentWriter | null) {
+    this.store = new FlowFileStore(config.maxOpenFiles);
+    this.template = new Template(config.template);
+    // tcpflow prefixes names with the output directory as written, unless it is '.'.
+    this.prefix = config.outdir === '.' || config.outdir === '' ? '' : config.outdir + '/';
+  }
+
+  open(flow: Flow): void {
+    if (flow.file.path === null) {
+      this.store.create(flow.file, (count) => this.prefix + this.template.expand(flow, count));
+    } else {
+      this.store.use(flow.file);
+    }
+  }
+
+  write(flow: Flow, pos: number, data: Uint8Array, off: number, len: number): void {
+    this.store.write(flow.file, pos, data, off, len);
+  }
+
+  shiftUp(flow: Flow, shift: number): void {
+    this.store.shiftUp(flow.file, shift, flow.lastByte);
+  }
+
+  touch(flow: Flow): void {
+    this.store.touch(flow.file);
+  }
+
+  savedEquals(saved: SavedFlow, pos: number, data: Uint8Array, off: number, len: number): boolean {
+    if (saved.path === null) return false;
+    let fd = -1;
+    try {
+      fd = fs.openSync(saved.path, 'r');
+      const b = Buffer.allocUnsafe(len);
+      const n = fs.readSync(fd, b, 0, len, pos);
+      return n === len && Buffer.compare(b, data.subarray(off, off + len)) === 0;
+    } catch {
+      return false;
+    } finally {
+      if (fd >= 0) fs.closeSync(fd);
+    }
+  }
+
+  closed(flow: Flow, closePacket: number): void {
+    const ff = flow.file;
+    let md5: string | null = null;
+    if (ff.path !== null) {
+      // Every flow with a file gets its hash, small or repetitive ones too (spec B11).
+      if (this.config.md5) md5 = this.hashFile(flow);
+      this.store.close(ff);
+    }
+    this.report?.add(closePacket, flow.firstPacket, renderFileobject(flow, md5));
+  }
+
+  private hashFile(flow: Flow): string {
+    const h = createHash('md5');
+    const step = 1 << 20;
+    for (let pos = 0; ; pos += step) {
+      const b = this.store.read(flow.file, pos, step);
+      h.update(b);
+      if (b.length < step) break;
+    }
+    return h.digest('hex');
+  }
+}

@@ -1,0 +1,80 @@
+import { TcpflowError, EXIT } from '../errors';
+import { addrName, macText } from './address';
+
+/** What a file name can be built from (the flow's identity and first packet). */
+export interface NamingFlow {
+  src: Uint8Array;
+  dst: Uint8Array;
+  sport: number;
+  dport: number;
+  vlan: number;
+  /** 12 bytes: destination MAC then source MAC of the first packet, or null. */
+  mac: Uint8Array | null;
+  startSec: number;
+  flowId: number;
+  sessionId: number;
+}
+
+export const DEFAULT_TEMPLATE = '%A.%a-%B.%b%V%v%C%c';
+
+type Part = string | ((f: NamingFlow, count: number) => string);
+
+const pad = (n: number, w: number) => String(n).padStart(w, '0');
+const bin = (n: number, div: number) => pad(Math.floor(n / div) % 1000, 3);
+
+function isoSeconds(sec: number): string {
+  return new Date(sec * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+const ESCAPES: Record<string, (f: NamingFlow, count: number) => string> = {
+  A: (f) => addrName(f.src),
+  a: (f) => pad(f.sport, 5),
+  B: (f) => addrName(f.dst),
+  b: (f) => pad(f.dport, 5),
+  E: (f) => (f.mac ? macText(f.mac, 6) : ''),
+  e: (f) => (f.mac ? macText(f.mac, 0) : ''),
+  V: (f) => (f.vlan >= 0 ? '--' : ''),
+  v: (f) => (f.vlan >= 0 ? String(f.vlan) : ''),
+  T: (f) => isoSeconds(f.startSec),
+  t: (f) => String(f.startSec),
+  c: (_f, n) => (n > 0 ? String(n) : ''),
+  C: (_f, n) => (n > 0 ? 'c' : ''),
+  '#': (_f, n) => String(n),
+  N: (f) => bin(f.flowId, 1),
+  K: (f) => bin(f.flowId, 1000),
+  M: (f) => bin(f.flowId, 1e6),
+  G: (f) => bin(f.flowId, 1e9),
+  S: (f) => pad(f.sessionId, 20),
+};
+
+/**
+ * A filename template compiled once at start-up, so a bad template is reported before
+ * any file is written (spec B25) and naming a flow costs no parsing.
+ */
+export class Template {
+  private readonly parts: Part[] = [];
+
+  constructor(readonly source: string) {
+    let lit = '';
+    for (let i = 0; i < source.length; i++) {
+      const ch = source[i];
+      if (ch !== '%') { lit += ch; continue; }
+      if (i + 1 >= source.length) {
+        throw new TcpflowError('USAGE', `Invalid filename_template: ${source} cannot end with a %`, EXIT.USAGE);
+      }
+      const esc = source[++i];
+      if (esc === '%') { lit += '%'; continue; }
+      const fn = ESCAPES[esc];
+      if (!fn) throw new TcpflowError('USAGE', `Invalid filename_template: ${source} unknown escape: %${esc}`, EXIT.USAGE);
+      if (lit) { this.parts.push(lit); lit = ''; }
+      this.parts.push(fn);
+    }
+    if (lit) this.parts.push(lit);
+  }
+
+  expand(flow: NamingFlow, count: number): string {
+    let s = '';
+    for (const p of this.parts) s += typeof p === 'string' ? p : p(flow, count);
+    return s;
+  }
+}

@@ -1,0 +1,106 @@
+import * as os from 'node:os';
+import { fragment } from 'xmlbuilder2';
+import { sanitizeXmlChars } from './xml-text';
+
+export const PROGRAM = 'tcpflow-ts';
+export const VERSION = '0.1.0';
+
+export interface RunInfo {
+  commandLine: string;
+  startTime: Date;
+  /** Echoed in the first <configuration> element. */
+  config: Record<string, string | number>;
+  tdelta: number;
+}
+
+export interface ReportSummary {
+  openFdsAtEnd: number;
+  maxOpenFlows: number;
+  totalFlows: number;
+  flowMapSize: number;
+  totalPackets: number;
+  /** Set when the run ended early; written as a comment-free element for tools to see. */
+  error: string | null;
+}
+
+const FRAGMENT_OPTS = { prettyPrint: true, indent: '  ', offset: 1 } as const;
+
+/**
+ * The report up to the opening of the <configuration> that holds the fileobjects
+ * (layout of tcpflow's report, spec §4.1). Built with xmlbuilder2; the fileobjects
+ * themselves are rendered by the workers (see fileobject.ts).
+ */
+export function dfxmlHeader(info: RunInfo): string {
+  const metadata = fragment()
+    .ele('metadata', {
+      xmlns: 'http://afflib.org/tcpflow/',
+      'xmlns:xsi': 'http://www.w3.org/2001/XMLSchema-instance',
+      'xmlns:dc': 'http://purl.org/dc/elements/1.1/',
+    })
+    .ele('dc:type').txt('Feature Extraction').up()
+    .up();
+  const user = safeUserInfo();
+  const creator = fragment()
+    .ele('creator', { version: '1.0' })
+    .ele('program').txt(PROGRAM.toUpperCase()).up()
+    .ele('version').txt(VERSION).up()
+    .ele('build_environment')
+    .ele('compiler').txt(`node ${process.versions.node} (v8 ${process.versions.v8})`).up()
+    .up()
+    .ele('execution_environment')
+    .ele('os_sysname').txt(os.type()).up()
+    .ele('os_release').txt(os.release()).up()
+    .ele('os_version').txt(sanitizeXmlChars(os.version())).up()
+    .ele('host').txt(sanitizeXmlChars(os.hostname())).up()
+    .ele('arch').txt(os.arch()).up()
+    .ele('command_line').txt(sanitizeXmlChars(info.commandLine)).up()
+    .ele('uid').txt(String(user.uid)).up()
+    .ele('username').txt(sanitizeXmlChars(user.username)).up()
+    .ele('start_time').txt(info.startTime.toISOString().replace(/\.\d{3}Z$/, 'Z')).up()
+    .up()
+    .up();
+  const config = fragment().ele('configuration');
+  for (const [k, v] of Object.entries(info.config)) config.ele(k).txt(sanitizeXmlChars(String(v)));
+  return "<?xml version='1.0' encoding='UTF-8'?>\n" +
+    "<dfxml xmloutputversion='1.0'>\n" +
+    metadata.end(FRAGMENT_OPTS) + '\n' +
+    creator.end(FRAGMENT_OPTS) + '\n' +
+    config.up().end(FRAGMENT_OPTS) + '\n' +
+    `  <tdelta>${info.tdelta}</tdelta>\n` +
+    '  <configuration>\n';
+}
+
+/** Everything after the last fileobject. */
+export function dfxmlFooter(s: ReportSummary, startedAt: bigint): string {
+  const ru = process.resourceUsage();
+  const clock = Number(process.hrtime.bigint() - startedAt) / 1e9;
+  const secs = (us: number) => (us / 1e6).toFixed(6);
+  const f = fragment();
+  if (s.error !== null) f.ele('error').txt(sanitizeXmlChars(s.error));
+  f.ele('summary');
+  f.ele('open_fds_at_end').txt(String(s.openFdsAtEnd));
+  f.ele('max_open_flows').txt(String(s.maxOpenFlows));
+  f.ele('total_flows').txt(String(s.totalFlows));
+  f.ele('flow_map_size').txt(String(s.flowMapSize));
+  f.ele('total_packets').txt(String(s.totalPackets));
+  f.ele('rusage')
+    .ele('utime').txt(secs(ru.userCPUTime)).up()
+    .ele('stime').txt(secs(ru.systemCPUTime)).up()
+    .ele('maxrss').txt(String(ru.maxRSS)).up()
+    .ele('minflt').txt(String(ru.minorPageFault)).up()
+    .ele('majflt').txt(String(ru.majorPageFault)).up()
+    .ele('nswap').txt(String(ru.swappedOut)).up()
+    .ele('inblock').txt(String(ru.fsRead)).up()
+    .ele('oublock').txt(String(ru.fsWrite)).up()
+    .ele('clocktime').txt(clock.toFixed(6)).up();
+  return '  </configuration>\n' + f.end(FRAGMENT_OPTS) + '\n</dfxml>\n';
+}
+
+function safeUserInfo(): { uid: number; username: string } {
+  try {
+    const u = os.userInfo();
+    return { uid: u.uid, username: u.username };
+  } catch {
+    return { uid: process.getuid?.() ?? -1, username: '' };
+  }
+}

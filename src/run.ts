@@ -1,0 +1,207 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { openCapture } from './capture/reader';
+import { TcpflowError, EXIT } from './errors';
+import type { Options } from '../cli/options';
+import { Coordinator } from './shard/coordinator';
+import type { WorkerResult } from './shard/protocol';
+import { DEFAULT_MAX_SEEK } from './flow/tcpdemux';
+import { DEFAULT_TEMPLATE, Template } from './output/template';
+import { describeErrno, outputError } from './output/flow-files';
+import { dfxmlFooter, dfxmlHeader } from './report/dfxml';
+import { mergeFragments } from './report/fragments';
+import type { Logger } from './util/log';
+import { openFileLimit } from './util/limits';
+
+/** tcpflow's boolean parameter rule: true when the value starts with Y, y, T, t or 1. */
+function paramTrue(v: string | undefined, dflt: boolean): boolean {
+  return v === undefined ? dflt : /^[YyTt1]/.test(v);
+}
+
+/** Descriptors kept back for the runtime, inputs, the report and its spill files. */
+const RESERVED_FDS = 32;
+/** How long (in packets) a closed flow is remembered for the straggler check. */
+const SAVED_WINDOW = 100_000;
+
+interface Report {
+  fd: number;
+  path: string;
+}
+
+/**
+ * One whole run: output directory, report, workers, every input in order, then the
+ * report's records and summary. Returns the exit status. Errors in the middle stop the
+ * reading but never the finishing: flows seen so far are closed and the report is
+ * completed, with the error noted in it.
+ */
+export async function run(opts: Options, argv: readonly string[], log: Logger): Promise<number> {
+  const startedAt = process.hrtime.bigint();
+  const template = new Template(DEFAULT_TEMPLATE); // validated before anything is written
+  prepareOutdir(opts.outdir);
+
+  const reportEnabled = paramTrue(opts.params.enable_report, true);
+  const tdelta = Number.parseInt(opts.params.tdelta ?? '0', 10) || 0;
+  const report = reportEnabled ? openReport(opts, argv, tdelta, log) : null;
+
+  let exitCode: number = EXIT.OK;
+  let fatal: TcpflowError | null = null;
+  let signal: NodeJS.Signals | null = null;
+  const onSignal = (s: NodeJS.Signals) => {
+    if (signal === null) log.warn(`${s}: terminating orderly, flows seen so far are being written`);
+    signal = s;
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
+  const limit = openFileLimit();
+  const totalFds = opts.maxFds ?? Math.max(opts.workers, limit - RESERVED_FDS);
+  if (opts.maxFds !== null) log.info(`changing max_fds from ${limit - RESERVED_FDS} to ${opts.maxFds}`);
+  const coordinator = await Coordinator.start(opts.workers, {
+    outdir: opts.outdir,
+    template: template.source,
+    maxOpenFiles: Math.max(1, Math.floor(totalFds / opts.workers)),
+    maxSeek: DEFAULT_MAX_SEEK,
+    maxBytes: -1,
+    md5: opts.scanners.includes('md5'),
+    storing: true,
+    tdelta,
+    savedWindow: SAVED_WINDOW,
+    debugLevel: opts.debugLevel,
+  }, (i) => (report ? `${report.path}.part${i}` : null));
+
+  const inputs = [
+    ...opts.readFiles.map((f) => ({ file: f, finishing: false })),
+    ...opts.finishFiles.map((f) => ({ file: f, finishing: true })),
+  ];
+  for (const { file, finishing } of inputs) {
+    if (signal !== null || coordinator.error !== null) break;
+    try {
+      const reader = openCapture(file);
+      try {
+        const r = await coordinator.feed(reader, finishing, () => signal !== null);
+        for (const lt of r.unknownLinkTypes) {
+          log.error(`${file}: sorry - unknown datalink type ${lt} (its packets are skipped)`);
+          exitCode = EXIT.INPUT;
+        }
+        const t = reader.truncation;
+        if (t !== null) {
+          log.error(`${file}: truncated dump file; tried to read ${t.wanted} ${t.what}, only got ${t.got} (at byte ${t.offset}); packets before it are kept`);
+          exitCode = EXIT.INPUT;
+        }
+      } finally {
+        reader.close();
+      }
+    } catch (e) {
+      if (!(e instanceof TcpflowError)) throw e;
+      log.error(e.message);
+      exitCode = Math.max(exitCode, e.exitCode);
+    }
+  }
+
+  const results = await coordinator.finish();
+  fatal = coordinator.error;
+  process.off('SIGINT', onSignal);
+  process.off('SIGTERM', onSignal);
+  if (fatal !== null) {
+    log.error(fatal.message);
+    exitCode = fatal.exitCode;
+  }
+  if (signal !== null) exitCode = signal === 'SIGINT' ? EXIT.SIGINT : EXIT.SIGTERM;
+
+  const sum = summarize(results);
+  if (report !== null) {
+    try {
+      finishReport(report, opts.workers, sum, fatal ? fatal.message : signal ? `interrupted by ${signal}` : null, startedAt);
+    } catch (e) {
+      const err = outputError(report.path, e);
+      log.error(err.message);
+      exitCode = Math.max(exitCode, err.exitCode);
+    }
+  }
+  log.debug(`Open FDs at end of processing:      ${sum.openAtEnd}`);
+  log.debug(`Flow map size at end of processing: ${sum.flowsAtEnd}`);
+  log.debug(`Flows seen:                         ${sum.totalFlows}`);
+  log.debug(`Total packets processed: ${sum.totalPackets}`);
+  return exitCode;
+}
+
+function prepareOutdir(outdir: string): void {
+  let st: fs.Stats | null = null;
+  try {
+    st = fs.statSync(outdir);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw outputError(outdir, e);
+  }
+  if (st !== null) {
+    if (!st.isDirectory()) throw new TcpflowError('OUTPUT', `outdir is not a directory: ${outdir}`, EXIT.OUTPUT);
+    return;
+  }
+  try {
+    fs.mkdirSync(outdir, 0o777);
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    throw new TcpflowError('OUTPUT', `cannot create ${outdir}: ${describeErrno(err.code ?? '', err.message)}`, EXIT.OUTPUT);
+  }
+}
+
+function openReport(opts: Options, argv: readonly string[], tdelta: number, log: Logger): Report {
+  const p = opts.reportPath ?? path.join(opts.outdir, 'report.xml');
+  log.info(`reportfilename: ${p}`);
+  let fd: number;
+  try {
+    fd = fs.openSync(p, 'w', 0o666);
+  } catch (e) {
+    throw outputError(p, e);
+  }
+  const header = dfxmlHeader({
+    commandLine: argv.join(' '),
+    startTime: new Date(),
+    config: { workers: opts.workers, outdir: opts.outdir },
+    tdelta,
+  });
+  fs.writeSync(fd, header);
+  return { fd, path: p };
+}
+
+function summarize(results: WorkerResult[]) {
+  const s = { totalFlows: 0, totalPackets: 0, openAtEnd: 0, maxOpen: 0, flowsAtEnd: 0 };
+  for (const r of results) {
+    s.totalFlows += r.totalFlows;
+    s.totalPackets += r.totalPackets;
+    s.openAtEnd += r.openAtEnd;
+    s.maxOpen += r.maxOpen;
+    s.flowsAtEnd += r.flowsAtEnd;
+  }
+  return s;
+}
+
+function finishReport(report: Report, workers: number, sum: ReturnType<typeof summarize>, error: string | null, startedAt: bigint): void {
+  const parts = Array.from({ length: workers }, (_, i) => `${report.path}.part${i}`).filter((p) => fs.existsSync(p));
+  let pending: Buffer[] = [];
+  let size = 0;
+  const flush = () => {
+    if (size === 0) return;
+    fs.writeSync(report.fd, Buffer.concat(pending, size));
+    pending = [];
+    size = 0;
+  };
+  try {
+    mergeFragments(parts, (b) => {
+      pending.push(b);
+      size += b.length;
+      if (size >= 1 << 20) flush();
+    });
+    flush();
+  } finally {
+    for (const p of parts) fs.rmSync(p, { force: true });
+    fs.writeSync(report.fd, dfxmlFooter({
+      openFdsAtEnd: sum.openAtEnd,
+      maxOpenFlows: sum.maxOpen,
+      totalFlows: sum.totalFlows,
+      flowMapSize: sum.flowsAtEnd,
+      totalPackets: sum.totalPackets,
+      error,
+    }, startedAt));
+    fs.closeSync(report.fd);
+  }
+}

@@ -1,0 +1,45 @@
+import type { Chunk } from '../capture/chunk';
+import type { MessagePort } from 'node:worker_threads';
+
+/** Settings every worker gets once, with its task. */
+export interface WorkerConfig {
+  index: number;
+  outdir: string;
+  template: string;
+  maxOpenFiles: number;
+  maxSeek: number;
+  maxBytes: number;
+  md5: boolean;
+  storing: boolean;
+  tdelta: number;
+  savedWindow: number;
+  /** Where this worker spills its rendered report records, or null without a report. */
+  fragmentPath: string | null;
+  debugLevel: number;
+}
+
+export interface WorkerTask {
+  port: MessagePort;
+  slots: Chunk[];
+  config: WorkerConfig;
+}
+
+/** Coordinator → worker. */
+export type ToWorker =
+  | { type: 'chunk'; slot: number; records: Int32Array; count: number; base: number; finishing: boolean }
+  | { type: 'end' };
+
+/** Worker → coordinator. */
+export type FromWorker =
+  | { type: 'release'; slot: number }
+  | { type: 'failed'; code: string; message: string; exitCode: number };
+
+export interface WorkerResult {
+  totalFlows: number;
+  totalPackets: number;
+  openAtEnd: number;
+  maxOpen: number;
+  flowsAtEnd: number;
+  fileobjects: number;
+  error: { code: string; message: string; exitCode: number } | null;
+}

@@ -1,0 +1,76 @@
+import type { Chunk } from '../capture/chunk';
+import { decodeFrame } from '../decode/link';
+import { newDecodedPacket, Verdict } from '../decode/packet';
+import { TcpDemux, PacketMeta } from '../flow/tcpdemux';
+import { DiskOutput } from '../output/disk-output';
+import { FragmentWriter } from '../report/fragments';
+import type { WorkerConfig, WorkerResult } from './protocol';
+import type { Logger } from '../util/log';
+
+/**
+ * Everything one worker does with its share of the packets, without the thread
+ * plumbing: decode each of its records fully and run them through its flow table.
+ */
+export class ShardProcessor {
+  private readonly demux: TcpDemux;
+  private readonly output: DiskOutput;
+  private readonly fragments: FragmentWriter | null;
+  private readonly decoded = newDecodedPacket();
+  private readonly meta: PacketMeta = { caplen: 0, origlen: 0, sec: 0, usec: 0, packetNo: 0, finishing: false };
+
+  constructor(private readonly config: WorkerConfig, log: Logger) {
+    this.fragments = config.fragmentPath !== null ? new FragmentWriter(config.fragmentPath) : null;
+    this.output = new DiskOutput(
+      { outdir: config.outdir, template: config.template, maxOpenFiles: config.maxOpenFiles, md5: config.md5 },
+      this.fragments,
+    );
+    this.demux = new TcpDemux(
+      {
+        maxSeek: config.maxSeek,
+        maxBytes: config.maxBytes,
+        storing: config.storing,
+        savedWindow: config.savedWindow,
+        onViolation: (_flow, message) => log.info(message),
+      },
+      this.output,
+    );
+  }
+
+  /** Process records[0, count) (indexes into the chunk) of one chunk. */
+  processChunk(chunk: Chunk, records: Int32Array, count: number, base: number, finishing: boolean): void {
+    const d = this.decoded, m = this.meta;
+    const data = chunk.data;
+    m.finishing = finishing;
+    for (let k = 0; k < count; k++) {
+      const i = records[k];
+      const cap = chunk.caplen[i];
+      if (decodeFrame(data, chunk.offset[i], cap, chunk.linktype[i], d) !== Verdict.TCP) continue;
+      m.caplen = cap;
+      m.origlen = chunk.origlen[i];
+      m.sec = chunk.sec[i] + this.config.tdelta;
+      m.usec = chunk.usec[i];
+      m.packetNo = base + i;
+      this.demux.process(data, d, m);
+    }
+  }
+
+  /** End of input: close every flow and finish the report records. */
+  finish(error: WorkerResult['error']): WorkerResult {
+    const openAtEnd = this.output.store.stats.openNow;
+    const flowsAtEnd = this.demux.flows.size;
+    try {
+      this.demux.closeAll();
+    } finally {
+      this.fragments?.close();
+    }
+    return {
+      totalFlows: this.demux.totalFlows,
+      totalPackets: this.demux.totalPackets,
+      openAtEnd,
+      maxOpen: this.output.store.stats.maxOpen,
+      flowsAtEnd,
+      fileobjects: this.fragments?.count ?? 0,
+      error,
+    };
+  }
+}

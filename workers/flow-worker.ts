@@ -1,0 +1,45 @@
+import { ShardProcessor } from '../src/shard/shard-processor';
+import type { ToWorker, WorkerResult, WorkerTask } from '../src/shard/protocol';
+import { TcpflowError } from '../src/errors';
+import { createLogger } from '../src/util/log';
+
+/**
+ * Piscina task: one long-lived task per worker thread. It owns a shard of the flows
+ * and consumes chunk messages from its port until 'end', then resolves with its counters.
+ */
+export default function flowWorker(task: WorkerTask): Promise<WorkerResult> {
+  const { port, slots, config } = task;
+  const log = createLogger(config.debugLevel);
+  const shard = new ShardProcessor(config, log);
+  let failure: WorkerResult['error'] = null;
+  return new Promise((resolve, reject) => {
+    port.on('message', (msg: ToWorker) => {
+      if (msg.type === 'chunk') {
+        if (failure === null) {
+          try {
+            shard.processChunk(slots[msg.slot], msg.records, msg.count, msg.base, msg.finishing);
+          } catch (e) {
+            failure = describe(e);
+            port.postMessage({ type: 'failed', ...failure });
+          }
+        }
+        port.postMessage({ type: 'release', slot: msg.slot });
+        return;
+      }
+      port.close();
+      try {
+        resolve(shard.finish(failure));
+      } catch (e) {
+        const err = describe(e);
+        if (failure === null) failure = err;
+        reject(new Error(`${err.code}\u0000${err.exitCode}\u0000${err.message}`));
+      }
+    });
+  });
+}
+
+function describe(e: unknown): { code: string; message: string; exitCode: number } {
+  if (e instanceof TcpflowError) return { code: e.code, message: e.message, exitCode: e.exitCode };
+  const err = e as Error;
+  return { code: 'WORKER', message: `internal error in worker: ${err && err.stack ? err.stack : String(e)}`, exitCode: 4 };
+}
