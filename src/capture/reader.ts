@@ -1,0 +1,240 @@
+/**
+ * Opening a capture: format detection, the file/stdin byte source, and the chunk
+ * filling loop shared by the pcap and pcapng parsers.
+ *
+ * Records are read straight into the caller's chunk (one large read per fill); a
+ * record cut by the end of the buffer is copied to a small private carry buffer and
+ * put back at the start of the next fill, so each byte is read once and at most one
+ * partial record per fill is copied twice.
+ */
+import * as fs from 'fs';
+import type { Chunk } from './chunk';
+import { TcpflowError } from '../errors';
+import { openPcap } from './pcap';
+import { openPcapng } from './pcapng';
+
+export interface Truncation {
+  /** File offset of the record (pcap) or block (pcapng) the file ends in. */
+  offset: number;
+  /** Bytes of `what` the record needed. */
+  wanted: number;
+  /** Bytes of it present in the file. */
+  got: number;
+  what: string;
+}
+
+export interface CaptureReader {
+  readonly path: string;          // as given ('-' = stdin)
+  readonly format: 'pcap' | 'pcapng';
+  /** Fill `chunk` (chunk.data, and the index arrays from position 0) with as many whole records as fit; set chunk.count; return chunk.count. 0 means end of file. */
+  fill(chunk: Chunk): number;
+  /** After fill() returned 0: set if the file ended inside a record/block. */
+  readonly truncation: Truncation | null;
+  close(): void;
+}
+
+/** A record format: indexes whole records found in a buffer. */
+export interface RecordParser {
+  readonly format: 'pcap' | 'pcapng';
+  /**
+   * Index the records in chunk.data[pos, end) into the chunk from chunk.count on,
+   * stopping at `max` records or at the first record not wholly inside the range;
+   * update chunk.count and return the offset just past the last record consumed.
+   * `base` is the file offset of chunk.data[0] (for error messages).
+   * Must throw (INPUT_CORRUPT) rather than wait for a record longer than chunk.data,
+   * with chunk.count covering the good records indexed before the bad one.
+   */
+  parse(chunk: Chunk, view: DataView, pos: number, end: number, base: number, max: number): number;
+  /** Describe the incomplete record at [pos, end) at end of file. */
+  incomplete(view: DataView, pos: number, end: number, base: number): Truncation;
+}
+
+/** libc strerror() texts for the errors an open/read can give (libuv words some differently). */
+const STRERROR: Record<string, string> = {
+  ENOENT: 'No such file or directory',
+  EACCES: 'Permission denied',
+  EPERM: 'Operation not permitted',
+  EISDIR: 'Is a directory',
+  ENOTDIR: 'Not a directory',
+  ELOOP: 'Too many levels of symbolic links',
+  ENAMETOOLONG: 'File name too long',
+  EMFILE: 'Too many open files',
+  ENFILE: 'Too many open files in system',
+  EIO: 'Input/output error',
+  ENXIO: 'No such device or address',
+  ENOMEM: 'Cannot allocate memory',
+  EINVAL: 'Invalid argument',
+  EBADF: 'Bad file descriptor',
+};
+
+function strerror(err: unknown): string {
+  const e = err as NodeJS.ErrnoException;
+  if (e && typeof e.code === 'string' && STRERROR[e.code]) return STRERROR[e.code];
+  const m = /^[A-Z0-9_]+: ([^,]*)/.exec(String(e && e.message));
+  const text = m ? m[1] : String(e && e.message);
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}
+
+const sleepCell = new Int32Array(new SharedArrayBuffer(4));
+
+/** Sequential bytes from a file or stdin, with room to push back a partial record. */
+export class Source {
+  /** True once a read returned end of file. */
+  eof = false;
+  /** File offset of chunk.data[0] after the last load(). */
+  base = 0;
+  private readPos = 0;                 // file offset of the next byte from fd
+  private carry = new Uint8Array(0);
+  private carryLen = 0;
+  private closed = false;
+
+  private constructor(readonly path: string, private readonly fd: number, private readonly owned: boolean) {}
+
+  static open(path: string): Source {
+    if (path === '-') return new Source(path, 0, false);
+    try {
+      return new Source(path, fs.openSync(path, 'r'), true);
+    } catch (err) {
+      throw new TcpflowError('INPUT_OPEN', `${path}: ${strerror(err)}`);
+    }
+  }
+
+  /** Read up to `len` bytes into dst[off...]; fewer only at end of file. */
+  readFull(dst: Uint8Array, off: number, len: number): number {
+    let got = 0;
+    while (got < len && !this.eof) {
+      let n: number;
+      try {
+        n = fs.readSync(this.fd, dst, off + got, len - got, null);
+      } catch (err) {
+        // A non-blocking stdin (pipe set O_NONBLOCK by someone else) has no data yet.
+        if ((err as NodeJS.ErrnoException).code === 'EAGAIN') {
+          Atomics.wait(sleepCell, 0, 0, 2);
+          continue;
+        }
+        throw new TcpflowError('INPUT_OPEN', `${this.path}: ${strerror(err)}`);
+      }
+      if (n === 0) this.eof = true;
+      got += n;
+    }
+    this.readPos += got;
+    return got;
+  }
+
+  /** Put carried bytes at the start of `data`, fill the rest from the file; return the end. */
+  load(data: Uint8Array): number {
+    const c = this.carryLen;
+    this.base = this.readPos - c;
+    if (c > 0) data.set(this.carry.subarray(0, c), 0);
+    this.carryLen = 0;
+    return c + this.readFull(data, c, data.length - c);
+  }
+
+  /** Keep data[from, to) to be returned first by the next load(). */
+  keep(data: Uint8Array, from: number, to: number): void {
+    const n = to - from;
+    if (n > this.carry.length) this.carry = new Uint8Array(Math.max(n, 2 * this.carry.length, 65536));
+    this.carry.set(data.subarray(from, to), 0);
+    this.carryLen = n;
+  }
+
+  /** Push back bytes just read (they must be the last bytes read), e.g. a sniffed header. */
+  unread(bytes: Uint8Array): void {
+    this.keep(bytes, 0, bytes.length);
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.owned) fs.closeSync(this.fd);
+  }
+}
+
+class Reader implements CaptureReader {
+  truncation: Truncation | null = null;
+  private done = false;
+  private failed: unknown = null;
+  private viewData: Uint8Array | null = null;
+  private view: DataView | null = null;
+
+  constructor(private readonly src: Source, private readonly parser: RecordParser) {}
+
+  get path(): string { return this.src.path; }
+  get format(): 'pcap' | 'pcapng' { return this.parser.format; }
+
+  fill(chunk: Chunk): number {
+    const data = chunk.data;
+    const max = Math.min(chunk.offset.length, chunk.caplen.length, chunk.origlen.length,
+      chunk.sec.length, chunk.usec.length, chunk.linktype.length);
+    if (max < 1 || data.length < 128) throw new RangeError('capture chunk too small');
+    if (this.viewData !== data) {
+      this.viewData = data;
+      this.view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+    }
+    const view = this.view as DataView;
+    chunk.count = 0;
+    // After an error the read position is lost: keep failing rather than resync on garbage.
+    if (this.failed) throw this.failed;
+    try {
+      this.pump(chunk, view, max);
+    } catch (err) {
+      // Like libpcap, hand out the good records before the bad one; fail on the next call.
+      this.failed = err;
+      if (chunk.count > 0) return chunk.count;
+      throw err;
+    }
+    return chunk.count;
+  }
+
+  private pump(chunk: Chunk, view: DataView, max: number): void {
+    const data = chunk.data;
+    // Loop because a buffer may hold only non-packet blocks (pcapng).
+    while (chunk.count === 0 && !this.done) {
+      const end = this.src.load(data);
+      const base = this.src.base;
+      const pos = this.parser.parse(chunk, view, 0, end, base, max);
+      if (pos === end && this.src.eof) {
+        this.done = true;
+      } else if (this.src.eof && chunk.count < max) {
+        this.truncation = this.parser.incomplete(view, pos, end, base);
+        this.done = true;
+      } else {
+        // Parsers reject records larger than the buffer, so a full buffer always
+        // yields progress; this guards against a parser bug looping forever.
+        if (pos === 0 && chunk.count === 0) {
+          throw new TcpflowError('INPUT_CORRUPT', `${this.path}: record at byte ${base} does not fit in the read buffer`);
+        }
+        this.src.keep(data, pos, end);
+      }
+    }
+  }
+
+  close(): void {
+    this.done = true;
+    this.src.close();
+  }
+}
+
+const PCAP_MAGICS = new Set([0xa1b2c3d4, 0xd4c3b2a1, 0xa1b23c4d, 0x4d3cb2a1]);
+const PCAPNG_SHB = 0x0a0d0d0a;
+
+export function openCapture(path: string): CaptureReader {
+  const src = Source.open(path);
+  try {
+    const head = new Uint8Array(4);
+    const got = src.readFull(head, 0, 4);
+    if (got < 4) {
+      throw new TcpflowError('INPUT_TRUNCATED',
+        `${path}: truncated dump file; tried to read 4 file header bytes, only got ${got}`);
+    }
+    const magic = new DataView(head.buffer).getUint32(0, false);
+    let parser: RecordParser | null = null;
+    if (PCAP_MAGICS.has(magic)) parser = openPcap(src, head);
+    else if (magic === PCAPNG_SHB) parser = openPcapng(src, head);
+    if (!parser) throw new TcpflowError('INPUT_FORMAT', `${path}: unknown file format`);
+    return new Reader(src, parser);
+  } catch (err) {
+    src.close();
+    throw err;
+  }
+}
