@@ -1,5 +1,5 @@
 import * as os from 'node:os';
-import { fragment } from 'xmlbuilder2';
+import type * as XB from 'xmlbuilder2';
 import { sanitizeXmlChars } from './xml-text';
 
 export const PROGRAM = 'tcpflow-ts';
@@ -24,6 +24,12 @@ export interface ReportSummary {
 }
 
 const FRAGMENT_OPTS = { prettyPrint: true, indent: '  ', offset: 1 } as const;
+
+/** xmlbuilder2 takes ~80 ms to load: only pay for it when a report is written. */
+function fragment(): ReturnType<typeof XB.fragment> {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return (require('xmlbuilder2') as typeof XB).fragment();
+}
 
 /**
  * The report up to the opening of the <configuration> that holds the fileobjects

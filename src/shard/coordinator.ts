@@ -51,6 +51,7 @@ export class Coordinator {
       idleTimeout: Infinity,
       // Tasks are long-lived and event driven: the worker's event loop must keep running.
       atomics: 'disabled',
+      resourceLimits: process.env.TS_OLD ? { maxOldGenerationSizeMb: Number(process.env.TS_OLD) } : undefined,
     });
     const c = new Coordinator(pool, await ShardHasher.create(workers), Math.max(4, 2 * workers + 2));
     for (let i = 0; i < workers; i++) {

@@ -1,15 +1,25 @@
 import * as fs from 'node:fs';
-import pino from 'pino';
-
-export type Logger = pino.Logger;
+import type * as Pino from 'pino';
 
 export const PROGRAM_NAME = 'tcpflow-ts';
+
+type Level = 'error' | 'warn' | 'info' | 'debug' | 'trace';
+
+/** What the code logs through: pino's level methods, with plain string messages. */
+export interface Logger {
+  error(msg: string): void;
+  warn(msg: string): void;
+  info(msg: string): void;
+  debug(msg: string): void;
+  trace(msg: string): void;
+  isLevelEnabled(level: Level): boolean;
+}
 
 /**
  * tcpflow's -d levels on pino's: 0 warnings and errors only, 1 (default) adds notices,
  * 2-9 debug detail, 10 and more (-v) everything.
  */
-export function levelFor(debugLevel: number): pino.Level {
+export function levelFor(debugLevel: number): Level {
   if (debugLevel <= 0) return 'warn';
   if (debugLevel === 1) return 'info';
   if (debugLevel < 10) return 'debug';
@@ -31,10 +41,28 @@ const humanStderr = {
   },
 };
 
+const RANK: Record<Level, number> = { trace: 10, debug: 20, info: 30, warn: 40, error: 50 };
+
+/**
+ * A pino logger created on first use: most runs log nothing below the warning level,
+ * and loading pino in every worker thread would cost start-up time for nothing.
+ */
 export function createLogger(debugLevel: number): Logger {
-  const json = process.env.TCPFLOW_TS_LOG_JSON === '1';
-  return pino(
-    { level: levelFor(debugLevel), base: undefined, timestamp: json ? pino.stdTimeFunctions.isoTime : false },
-    json ? pino.destination({ fd: 2, sync: true }) : humanStderr,
-  );
+  const level = levelFor(debugLevel);
+  let real: Pino.Logger | null = null;
+  const get = (): Pino.Logger => {
+    if (real === null) {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const pino = require('pino') as typeof Pino.default;
+      const json = process.env.TCPFLOW_TS_LOG_JSON === '1';
+      real = pino(
+        { level, base: undefined, timestamp: json ? pino.stdTimeFunctions.isoTime : false },
+        json ? pino.destination({ fd: 2, sync: true }) : humanStderr,
+      );
+    }
+    return real;
+  };
+  const enabled = (l: Level) => RANK[l] >= RANK[level];
+  const at = (l: Level) => (msg: string) => { if (enabled(l)) get()[l](msg); };
+  return { error: at('error'), warn: at('warn'), info: at('info'), debug: at('debug'), trace: at('trace'), isLevelEnabled: enabled };
 }

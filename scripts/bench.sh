@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# npm run bench: time tcpflow-ts against the reference tcpflow on the shared benchmark
+# inputs (bulk, many, rotated), in alternation on this machine, with
+# ../shared/bench/run-bench.sh. Ratios (ours / tcpflow) for wall time and peak RSS
+# are printed at the end; flow file contents are compared as well.
+#
+# usage: scripts/bench.sh [PCAPDIR] [extra run-bench.sh args, e.g. --pairs 3 --cases bulk]
+#   PCAPDIR defaults to $TCPFLOW_TS_BENCH_DIR or ../bench-data; it is built with
+#   ../shared/bench/make-bench-pcaps.sh when missing (about 3 GB, a few minutes).
+set -euo pipefail
+HERE=$(cd "$(dirname "$0")/.." && pwd)
+SHARED=${TCPFLOW_TS_SHARED:-$HERE/../shared}
+BENCH=$SHARED/bench
+[ -d "$BENCH" ] || { echo "bench: $BENCH not found (set TCPFLOW_TS_SHARED)" >&2; exit 1; }
+PCAPDIR=${1:-${TCPFLOW_TS_BENCH_DIR:-$HERE/../bench-data}}
+[ $# -gt 0 ] && shift
+need() { command -v "$1" >/dev/null || { echo "bench: needs $1 (apt-get install -y $2)" >&2; exit 1; }; }
+need tcpflow tcpflow; need capinfos tshark; need tcpdump tcpdump; [ -x /usr/bin/time ] || need /usr/bin/time time
+if [ ! -s "$PCAPDIR/MANIFEST" ]; then
+  echo "bench: building benchmark captures in $PCAPDIR" >&2
+  bash "$BENCH/make-bench-pcaps.sh" "$PCAPDIR"
+fi
+[ -f "$HERE/dist/cli/main.js" ] || (cd "$HERE" && npx tsc -p tsconfig.json)
+exec bash "$BENCH/run-bench.sh" "node $HERE/dist/cli/main.js" "$PCAPDIR" "$@"
