@@ -12,6 +12,7 @@ import { dfxmlFooter, dfxmlHeader } from './report/dfxml';
 import { mergeFragments } from './report/fragments';
 import type { Logger } from './util/log';
 import { openFileLimit } from './util/limits';
+import { Progress } from './util/progress';
 
 /** tcpflow's boolean parameter rule: true when the value starts with Y, y, T, t or 1. */
 function paramTrue(v: string | undefined, dflt: boolean): boolean {
@@ -81,12 +82,16 @@ export async function run(opts: Options, argv: readonly string[], log: Logger): 
     ...opts.readFiles.map((f) => ({ file: f, finishing: false })),
     ...opts.finishFiles.map((f) => ({ file: f, finishing: true })),
   ];
-  for (const { file, finishing } of inputs) {
+  const progress = Progress.forStderr(opts.debugLevel, inputs.length);
+  for (const [index, { file, finishing }] of inputs.entries()) {
     if (signal !== null || coordinator.error !== null) break;
     try {
       const reader = openCapture(file);
       try {
-        const r = await coordinator.feed(reader, finishing, () => signal !== null);
+        const r = await coordinator.feed(reader, finishing, () => signal !== null,
+          (packets) => progress.update(index, file, reader.bytesRead, reader.size, packets));
+        progress.fileDone(reader.bytesRead);
+        progress.clear();
         for (const lt of r.unknownLinkTypes) {
           log.error(`${file}: sorry - unknown datalink type ${lt} (its packets are skipped)`);
           exitCode = EXIT.INPUT;
@@ -100,6 +105,7 @@ export async function run(opts: Options, argv: readonly string[], log: Logger): 
         reader.close();
       }
     } catch (e) {
+      progress.clear();
       if (!(e instanceof TcpflowError)) throw e;
       log.error(e.message);
       exitCode = Math.max(exitCode, e.exitCode);

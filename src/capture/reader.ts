@@ -30,6 +30,9 @@ export interface CaptureReader {
   fill(chunk: Chunk): number;
   /** After fill() returned 0: set if the file ended inside a record/block. */
   readonly truncation: Truncation | null;
+  /** Bytes consumed from the file so far, and its size (0 when not a regular file): for progress. */
+  readonly bytesRead: number;
+  readonly size: number;
   close(): void;
 }
 
@@ -89,6 +92,18 @@ export class Source {
   private closed = false;
 
   private constructor(readonly path: string, private readonly fd: number, private readonly owned: boolean) {}
+
+  get bytesRead(): number { return this.readPos; }
+
+  /** Size of a regular file, else 0. */
+  size(): number {
+    try {
+      const st = fs.fstatSync(this.fd);
+      return st.isFile() ? st.size : 0;
+    } catch {
+      return 0;
+    }
+  }
 
   static open(path: string): Source {
     if (path === '-') return new Source(path, 0, false);
@@ -157,9 +172,14 @@ class Reader implements CaptureReader {
   private viewData: Uint8Array | null = null;
   private view: DataView | null = null;
 
-  constructor(private readonly src: Source, private readonly parser: RecordParser) {}
+  constructor(private readonly src: Source, private readonly parser: RecordParser) {
+    this.size = src.size();
+  }
+
+  readonly size: number;
 
   get path(): string { return this.src.path; }
+  get bytesRead(): number { return this.src.bytesRead; }
   get format(): 'pcap' | 'pcapng' { return this.parser.format; }
 
   fill(chunk: Chunk): number {

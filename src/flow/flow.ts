@@ -35,6 +35,8 @@ export class Flow implements NamingFlow {
   flowId = 0;
   sessionId = 0;
   readonly file = new FlowFile();
+  /** Where the flow sits in the demultiplexer's lookup cache (its key's hash slot). */
+  cacheSlot = 0;
   /** Set once the file holds bytes whose arrival order may differ from file order. */
   rewritten = false;
 

@@ -14,3 +14,24 @@ export function flowKey(buf: Uint8Array, d: DecodedPacket): string {
   return `${u32(buf, a)},${u32(buf, a + 4)},${u32(buf, a + 8)},${u32(buf, a + 12)}>` +
     `${u32(buf, a + 16)},${u32(buf, a + 20)},${u32(buf, a + 24)},${u32(buf, a + 28)}:${d.sport}>${d.dport}`;
 }
+
+/** A 32-bit hash of the directional flow key, for the flow cache (no allocation). */
+export function flowHash(buf: Uint8Array, d: DecodedPacket): number {
+  let h = Math.imul(d.sport ^ (d.dport << 16), 0x9e3779b1);
+  const end = d.addrOffset + 2 * d.addrLen;
+  for (let o = d.addrOffset; o < end; o += 4) {
+    h = Math.imul(h ^ u32(buf, o), 0x85ebca6b);
+    h ^= h >>> 13;
+  }
+  return (h ^ (h >>> 16)) >>> 0;
+}
+
+/** Whether the packet belongs to the flow with these endpoints (same direction). */
+export function sameFlow(buf: Uint8Array, d: DecodedPacket, src: Uint8Array, dst: Uint8Array, sport: number, dport: number): boolean {
+  if (sport !== d.sport || dport !== d.dport || src.length !== d.addrLen) return false;
+  const a = d.addrOffset, n = d.addrLen;
+  for (let i = 0; i < n; i++) {
+    if (src[i] !== buf[a + i] || dst[i] !== buf[a + n + i]) return false;
+  }
+  return true;
+}

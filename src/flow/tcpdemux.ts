@@ -1,7 +1,7 @@
 import type { DecodedPacket } from '../decode/packet';
 import { TH_ACK, TH_FIN, TH_RST, TH_SYN } from '../decode/packet';
 import { Direction, Flow } from './flow';
-import { flowKey } from './key';
+import { flowHash, flowKey, sameFlow } from './key';
 
 /** Per-packet facts that do not come from the headers. */
 export interface PacketMeta {
@@ -62,6 +62,7 @@ export interface DemuxConfig {
 }
 
 export const DEFAULT_MAX_SEEK = 16 * 1024 * 1024;
+const CACHE_SIZE = 1 << 16;
 
 /**
  * tcpflow's TCP demultiplexer (spec §3.3-3.5) for the flows of one shard: finds or
@@ -72,14 +73,23 @@ export const DEFAULT_MAX_SEEK = 16 * 1024 * 1024;
 export class TcpDemux {
   readonly flows = new Map<string, Flow>();
   private readonly saved = new Map<string, SavedFlow>();
+  /**
+   * Direct-mapped cache in front of `flows`: most packets find their flow by a numeric
+   * hash and a byte compare, without building the string key.
+   */
+  private readonly cache: (Flow | undefined)[] = new Array(CACHE_SIZE);
   totalFlows = 0;
   totalPackets = 0;
 
   constructor(private readonly config: DemuxConfig, private readonly out: FlowOutput) {}
 
   process(buf: Uint8Array, d: DecodedPacket, m: PacketMeta): Outcome {
-    const key = flowKey(buf, d);
-    let flow = this.flows.get(key);
+    const slot = flowHash(buf, d) & (CACHE_SIZE - 1);
+    let flow = this.cache[slot];
+    if (flow === undefined || !sameFlow(buf, d, flow.src, flow.dst, flow.sport, flow.dport)) {
+      flow = this.flows.get(flowKey(buf, d));
+      if (flow !== undefined) this.cache[slot] = flow;
+    }
     if (flow === undefined && m.finishing) return Outcome.IGNORED;
     const flags = d.flags;
     const syn = (flags & TH_SYN) !== 0;
@@ -97,7 +107,7 @@ export class TcpDemux {
     if (flow === undefined) {
       if (len === 0) {
         if (!syn || (flags & (TH_FIN | TH_RST)) !== 0) return Outcome.IGNORED;
-      } else if (this.isHarmlessStraggler(key, buf, d, m.packetNo)) {
+      } else if (this.isHarmlessStraggler(flowKey(buf, d), buf, d, m.packetNo)) {
         return Outcome.IGNORED;
       }
     }
@@ -115,7 +125,9 @@ export class TcpDemux {
     let created = false;
     if (flow === undefined) {
       if (!syn && len === 0) return Outcome.IGNORED;
-      flow = this.create(key, buf, d, m);
+      flow = this.create(flowKey(buf, d), buf, d, m);
+      flow.cacheSlot = slot;
+      this.cache[slot] = flow;
       created = true;
     }
 
@@ -162,6 +174,7 @@ export class TcpDemux {
 
   close(flow: Flow, closePacket: number): void {
     this.flows.delete(flow.key);
+    if (this.cache[flow.cacheSlot] === flow) this.cache[flow.cacheSlot] = undefined;
     this.out.closed(flow, closePacket);
     this.saved.delete(flow.key);
     this.saved.set(flow.key, { isn: flow.isn, path: flow.file.path, closePacket });
@@ -169,9 +182,12 @@ export class TcpDemux {
 
   private create(key: string, buf: Uint8Array, d: DecodedPacket, m: PacketMeta): Flow {
     const a = d.addrOffset, n = d.addrLen;
-    const mac = d.macOffset >= 0 ? buf.slice(d.macOffset, d.macOffset + 12) : null;
-    const flow = new Flow(key, buf.slice(a, a + n), buf.slice(a + n, a + 2 * n), d.sport, d.dport, d.vlan,
-      mac, m.packetNo);
+    // One small copy holds both addresses and the MACs (the chunk's memory is reused).
+    const mine = new Uint8Array(2 * n + (d.macOffset >= 0 ? 12 : 0));
+    mine.set(buf.subarray(a, a + 2 * n));
+    if (d.macOffset >= 0) mine.set(buf.subarray(d.macOffset, d.macOffset + 12), 2 * n);
+    const flow = new Flow(key, mine.subarray(0, n), mine.subarray(n, 2 * n), d.sport, d.dport, d.vlan,
+      d.macOffset >= 0 ? mine.subarray(2 * n) : null, m.packetNo);
     flow.isn = (d.flags & TH_SYN) ? d.seq : (d.seq - 1) >>> 0;
     flow.nsn = (flow.isn + 1) >>> 0;
     flow.startSec = m.sec;
@@ -248,3 +264,4 @@ export class TcpDemux {
     }
   }
 }
+

@@ -19,6 +19,9 @@ export class FlowFile {
   pend: Buffer | null = null;
   pendPos = 0;
   pendLen = 0;
+  /** Neighbours in the store's least-recently-used list of open files. */
+  older: FlowFile | null = null;
+  newer: FlowFile | null = null;
 }
 
 export interface FlowFileStats {
@@ -33,8 +36,9 @@ export interface FlowFileStats {
  * Open descriptors are capped (the -f limit) with least-recently-used eviction.
  */
 export class FlowFileStore {
-  /** Open files in least-recently-used order (Map iteration order). */
-  private readonly lru = new Map<FlowFile, true>();
+  /** Open files, least recently used first (an intrusive list: no allocation per touch). */
+  private oldest: FlowFile | null = null;
+  private newest: FlowFile | null = null;
   private readonly pending = new Set<FlowFile>();
   private readonly freeBuffers: Buffer[] = [];
   private readonly madeDirs = new Set<string>();
@@ -61,8 +65,7 @@ export class FlowFileStore {
   /** Make sure the file's descriptor is open and mark it most recently used. */
   use(ff: FlowFile): void {
     if (ff.fd >= 0) {
-      this.lru.delete(ff);
-      this.lru.set(ff, true);
+      this.touch(ff);
       return;
     }
     if (ff.path === null) throw new Error('flow file used before it was created');
@@ -71,7 +74,22 @@ export class FlowFileStore {
 
   /** Mark most recently used, without opening. */
   touch(ff: FlowFile): void {
-    if (ff.fd >= 0) { this.lru.delete(ff); this.lru.set(ff, true); }
+    if (ff.fd < 0 || this.newest === ff) return;
+    this.unlink(ff);
+    this.append(ff);
+  }
+
+  private append(ff: FlowFile): void {
+    ff.older = this.newest;
+    ff.newer = null;
+    if (this.newest !== null) this.newest.newer = ff; else this.oldest = ff;
+    this.newest = ff;
+  }
+
+  private unlink(ff: FlowFile): void {
+    if (ff.older !== null) ff.older.newer = ff.newer; else this.oldest = ff.newer;
+    if (ff.newer !== null) ff.newer.older = ff.older; else this.newest = ff.older;
+    ff.older = ff.newer = null;
   }
 
   write(ff: FlowFile, pos: number, data: Uint8Array, off: number, len: number): void {
@@ -133,7 +151,7 @@ export class FlowFileStore {
       fs.futimesSync(ff.fd, t, t);
     } finally {
       fs.closeSync(ff.fd);
-      this.lru.delete(ff);
+      this.unlink(ff);
       ff.fd = -1;
       this.stats.openNow--;
     }
@@ -170,15 +188,15 @@ export class FlowFileStore {
 
   private attach(ff: FlowFile, fd: number): void {
     ff.fd = fd;
-    this.lru.set(ff, true);
+    this.append(ff);
     this.stats.openNow++;
     if (this.stats.openNow > this.stats.maxOpen) this.stats.maxOpen = this.stats.openNow;
   }
 
   /** Close the least recently used file to free a descriptor; false if none is open. */
   private evictOne(): boolean {
-    const victim = this.lru.keys().next().value as FlowFile | undefined;
-    if (victim === undefined) return false;
+    const victim = this.oldest;
+    if (victim === null) return false;
     this.close(victim);
     return true;
   }

@@ -51,7 +51,6 @@ export class Coordinator {
       idleTimeout: Infinity,
       // Tasks are long-lived and event driven: the worker's event loop must keep running.
       atomics: 'disabled',
-      resourceLimits: process.env.TS_OLD ? { maxOldGenerationSizeMb: Number(process.env.TS_OLD) } : undefined,
     });
     const c = new Coordinator(pool, await ShardHasher.create(workers), Math.max(4, 2 * workers + 2));
     for (let i = 0; i < workers; i++) {
@@ -72,7 +71,7 @@ export class Coordinator {
   }
 
   /** Read every record of `reader` and hand them out. */
-  async feed(reader: CaptureReader, finishing: boolean, stop: () => boolean): Promise<FeedResult> {
+  async feed(reader: CaptureReader, finishing: boolean, stop: () => boolean, onChunk?: (packets: number) => void): Promise<FeedResult> {
     const unknown = new Set<number>();
     let records = 0;
     const shards = this.ports.length;
@@ -118,6 +117,7 @@ export class Coordinator {
         this.ports[w].postMessage(msg, [lists[w].buffer]);
       }
       if (this.refs[slot] === 0) this.free.push(slot);
+      onChunk?.(this.packetNo);
     }
     return { records, unknownLinkTypes: [...unknown] };
   }
