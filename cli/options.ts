@@ -11,6 +11,7 @@ import type { StrictValidator, ValidationState } from 'typanion';
 import { EXIT, TcpflowError } from '../src/errors';
 import { getopt, GetoptOption } from './getopt';
 import { helpText, VERSION_TEXT } from './help';
+import type { NamingStep } from '../src/output/naming';
 
 export interface Options {
   readFiles: string[];        // -r files in order, then -l operands
@@ -25,7 +26,14 @@ export interface Options {
   scanners: string[];         // -e NAME in order
   params: Record<string, string>; // -S name=value
   warnings: string[];         // non-fatal messages to print on stderr
+  maxBytes: number;           // -b N (atoi; negative = unlimited, -1), default -1
+  maxSeek: number;            // -m N (atoi), default 16777216
+  findx: boolean;             // -I
+  /** -T and -F letters in command-line order: they rewrite the template in turn (spec §2.3-2.4). */
+  naming: NamingStep[];
 }
+
+export type { NamingStep };
 
 /** `text` goes to stdout as is (it ends with a newline); the exit status is 0 for both. */
 export type ParsedCommand =
@@ -41,7 +49,7 @@ export type ParsedCommand =
  * --help says it is missing).
  */
 export const NOT_IMPLEMENTED: ReadonlySet<string> = new Set([
-  ...'aAbBcCDEFgHiIJKLmpsTUwxzZ0',
+  ...'aABcCDEgHiJKLpsUwxzZ0',
   'live',
   'expression',
 ]);
@@ -68,6 +76,12 @@ const CANONICAL: Readonly<Record<string, { name: string; value?: string }>> = {
   e: { name: '--enable-scanner' },
   S: { name: '--param' },
   workers: { name: '--workers' },
+  b: { name: '--max-bytes' },
+  m: { name: '--max-seek' },
+  I: { name: '--findx' },
+  // -T and -F are applied in command-line order from the getopt list (naming steps).
+  T: { name: '--template' },
+  F: { name: '--format' },
 };
 
 /** C atoi: optional blanks and sign, then digits; the rest is ignored; no digits → 0. */
@@ -133,6 +147,11 @@ class TcpflowCommand extends Command {
   scanners = Option.Array('--enable-scanner', []);
   params = Option.Array('--param', []);
   operands = Option.Array('--operand', []); // see canonicalArgv
+  maxBytes = Option.String('--max-bytes', { validator: coerce((t) => { const n = atoi(t); return n < 0 ? -1 : n; }) });
+  maxSeek = Option.String('--max-seek', { validator: coerce(atoi) });
+  findx = Option.Boolean('--findx', false);
+  templates = Option.Array('--template', []);
+  formats = Option.Array('--format', []);
 
   override async execute(): Promise<void> {
     // Never run: clipanion is only used to parse (main.ts owns execution).
@@ -234,6 +253,11 @@ export function parseCommandLine(argv: readonly string[]): ParsedCommand {
       scanners: cmd.scanners,
       params,
       warnings,
+      maxBytes: cmd.maxBytes ?? -1,
+      maxSeek: cmd.maxSeek ?? 16777216,
+      findx: cmd.findx,
+      naming: options.flatMap((o): NamingStep[] => o.opt === 'T' ? [{ kind: 'template', value: o.arg ?? '' }]
+        : o.opt === 'F' ? [{ kind: 'format', letters: o.arg ?? '' }] : []),
     },
   };
 }

@@ -5,8 +5,8 @@ import { TcpflowError, EXIT } from './errors';
 import type { Options } from '../cli/options';
 import { Coordinator } from './shard/coordinator';
 import type { WorkerResult } from './shard/protocol';
-import { DEFAULT_MAX_SEEK } from './flow/tcpdemux';
-import { DEFAULT_TEMPLATE, Template } from './output/template';
+import { Template } from './output/template';
+import { buildNaming } from './output/naming';
 import { describeErrno, outputError } from './output/flow-files';
 import { dfxmlFooter, dfxmlHeader } from './report/dfxml';
 import { mergeFragments } from './report/fragments';
@@ -37,7 +37,13 @@ interface Report {
  */
 export async function run(opts: Options, argv: readonly string[], log: Logger): Promise<number> {
   const startedAt = process.hrtime.bigint();
-  const template = new Template(DEFAULT_TEMPLATE); // validated before anything is written
+  const naming = buildNaming(opts.naming);
+  for (const w of naming.warnings) log.warn(w);
+  const template = new Template(naming.template); // validated before anything is written
+  const md5 = opts.scanners.includes('md5') || naming.md5;
+  if (opts.scanners.length > 0 && !naming.storeFiles) {
+    throw new TcpflowError('USAGE', 'post-processing (-e) requires storing output (not -FX)', EXIT.USAGE);
+  }
   prepareOutdir(opts.outdir);
 
   const reportEnabled = paramTrue(opts.params.enable_report, true);
@@ -61,10 +67,11 @@ export async function run(opts: Options, argv: readonly string[], log: Logger): 
     outdir: opts.outdir,
     template: template.source,
     maxOpenFiles: Math.max(1, Math.floor(totalFds / opts.workers)),
-    maxSeek: DEFAULT_MAX_SEEK,
-    maxBytes: -1,
-    md5: opts.scanners.includes('md5'),
-    storing: true,
+    maxSeek: opts.maxSeek,
+    maxBytes: opts.maxBytes,
+    md5,
+    findx: opts.findx,
+    storing: naming.storeFiles,
     tdelta,
     savedWindow: SAVED_WINDOW,
     debugLevel: opts.debugLevel,

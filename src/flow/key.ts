@@ -35,3 +35,11 @@ export function sameFlow(buf: Uint8Array, d: DecodedPacket, src: Uint8Array, dst
   }
   return true;
 }
+
+/** The key of the opposite direction of the packet's connection. */
+export function reverseFlowKey(buf: Uint8Array, d: DecodedPacket): string {
+  const a = d.addrOffset, n = d.addrLen;
+  if (n === 4) return `${u32(buf, a + 4)}>${u32(buf, a)}:${d.dport}>${d.sport}`;
+  return `${u32(buf, a + 16)},${u32(buf, a + 20)},${u32(buf, a + 24)},${u32(buf, a + 28)}>` +
+    `${u32(buf, a)},${u32(buf, a + 4)},${u32(buf, a + 8)},${u32(buf, a + 12)}:${d.dport}>${d.sport}`;
+}

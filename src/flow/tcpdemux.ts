@@ -1,7 +1,7 @@
 import type { DecodedPacket } from '../decode/packet';
 import { TH_ACK, TH_FIN, TH_RST, TH_SYN } from '../decode/packet';
 import { Direction, Flow } from './flow';
-import { flowHash, flowKey, sameFlow } from './key';
+import { flowHash, flowKey, reverseFlowKey, sameFlow } from './key';
 
 /** Per-packet facts that do not come from the headers. */
 export interface PacketMeta {
@@ -28,6 +28,7 @@ export const enum Outcome {
 export interface FlowOutput {
   /** Make sure the flow has its file (created lazily, even for a write of 0 bytes). */
   open(flow: Flow): void;
+  /** Store data[off, off+len) at pos (len may be 0 under -b; the packet's time is flow.lastSec/lastUsec). */
   write(flow: Flow, pos: number, data: Uint8Array, off: number, len: number): void;
   /** Move everything stored so far up by `shift` bytes, zero-filling the front. */
   shiftUp(flow: Flow, shift: number): void;
@@ -190,6 +191,10 @@ export class TcpDemux {
       d.macOffset >= 0 ? mine.subarray(2 * n) : null, m.packetNo);
     flow.isn = (d.flags & TH_SYN) ? d.seq : (d.seq - 1) >>> 0;
     flow.nsn = (flow.isn + 1) >>> 0;
+    // Flow and session numbers come from packet numbers, which every worker count agrees
+    // on (tcpflow's global creation counter would depend on how flows are sharded).
+    flow.flowId = m.packetNo;
+    flow.sessionId = this.flows.get(reverseFlowKey(buf, d))?.sessionId ?? m.packetNo;
     flow.startSec = m.sec;
     flow.startUsec = m.usec;
     flow.file.sec = m.sec;
@@ -242,7 +247,7 @@ export class TcpDemux {
       if (delta === -1 && len === 1) return; // keepalive (spec B23: kept)
       if (delta < 0) flow.outOfOrder++;
     }
-    if (w > 0) this.out.write(flow, offset, buf, off, w);
+    this.out.write(flow, offset, buf, off, w);
     flow.seen.add(offset, offset + len);
     flow.pos = offset + len;
     flow.nsn = (flow.isn + 1 + flow.pos) >>> 0;

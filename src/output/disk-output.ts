@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import { createHash } from 'node:crypto';
 import type { Flow } from '../flow/flow';
 import type { FlowOutput, SavedFlow } from '../flow/tcpdemux';
-import { FlowFileStore } from './flow-files';
+import { FlowFileStore, outputError } from './flow-files';
 import { Template } from './template';
 import { renderFileobject } from '../report/fileobject';
 import type { FragmentWriter } from '../report/fragments';
@@ -12,7 +12,12 @@ export interface DiskOutputConfig {
   template: string;
   maxOpenFiles: number;
   md5: boolean;
+  /** -I: a `<flow file>.findx` index of every write. */
+  findx: boolean;
 }
+
+/** Index lines kept in memory per flow before they are appended to its .findx file. */
+const FINDX_FLUSH = 64 * 1024;
 
 /** Flow files on disk, plus what happens when a flow closes (hash, report record). */
 export class DiskOutput implements FlowOutput {
@@ -29,7 +34,9 @@ export class DiskOutput implements FlowOutput {
 
   open(flow: Flow): void {
     if (flow.file.path === null) {
-      this.store.create(flow.file, (count) => this.prefix + this.template.expand(flow, count));
+      const ff = flow.file;
+      this.store.create(ff, (count) => this.prefix + this.template.expand(flow, count));
+      if (this.config.findx && ff.path !== null) this.writeFindx(ff.path, '', 'w');
     } else {
       this.store.use(flow.file);
     }
@@ -37,10 +44,22 @@ export class DiskOutput implements FlowOutput {
 
   write(flow: Flow, pos: number, data: Uint8Array, off: number, len: number): void {
     this.store.write(flow.file, pos, data, off, len);
+    if (this.config.findx) {
+      const ff = flow.file;
+      ff.findx += `${pos}|${flow.lastSec}.${String(flow.lastUsec).padStart(6, '0')}|${len}\n`;
+      if (ff.findx.length >= FINDX_FLUSH) this.flushFindx(flow);
+    }
   }
 
   shiftUp(flow: Flow, shift: number): void {
     this.store.shiftUp(flow.file, shift, flow.lastByte);
+    if (this.config.findx && flow.file.path !== null) {
+      // The index keeps pointing at the same bytes after they moved (spec B5).
+      this.flushFindx(flow);
+      const p = flow.file.path + '.findx';
+      const text = fs.readFileSync(p, 'latin1');
+      this.writeFindx(flow.file.path, text.replace(/^(\d+)\|/gm, (_m, o: string) => `${Number(o) + shift}|`), 'w');
+    }
   }
 
   touch(flow: Flow): void {
@@ -69,8 +88,25 @@ export class DiskOutput implements FlowOutput {
       // Every flow with a file gets its hash, small or repetitive ones too (spec B11).
       if (this.config.md5) md5 = this.hashFile(flow);
       this.store.close(ff);
+      if (this.config.findx) this.flushFindx(flow);
     }
     this.report?.add(closePacket, flow.firstPacket, renderFileobject(flow, md5));
+  }
+
+  private flushFindx(flow: Flow): void {
+    const ff = flow.file;
+    if (ff.findx.length === 0 || ff.path === null) return;
+    this.writeFindx(ff.path, ff.findx, 'a');
+    ff.findx = '';
+  }
+
+  private writeFindx(flowPath: string, text: string, flag: 'w' | 'a'): void {
+    const p = flowPath + '.findx';
+    try {
+      fs.writeFileSync(p, text, { flag, encoding: 'latin1' });
+    } catch (e) {
+      throw outputError(p, e);
+    }
   }
 
   private hashFile(flow: Flow): string {

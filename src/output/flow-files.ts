@@ -19,6 +19,8 @@ export class FlowFile {
   pend: Buffer | null = null;
   pendPos = 0;
   pendLen = 0;
+  /** -I index lines not yet appended to `<path>.findx`. */
+  findx = '';
   /** Neighbours in the store's least-recently-used list of open files. */
   older: FlowFile | null = null;
   newer: FlowFile | null = null;

@@ -10,6 +10,7 @@ export interface WorkerConfig {
   maxSeek: number;
   maxBytes: number;
   md5: boolean;
+  findx: boolean;
   storing: boolean;
   tdelta: number;
   savedWindow: number;

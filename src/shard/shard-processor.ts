@@ -21,7 +21,7 @@ export class ShardProcessor {
   constructor(private readonly config: WorkerConfig, log: Logger) {
     this.fragments = config.fragmentPath !== null ? new FragmentWriter(config.fragmentPath) : null;
     this.output = new DiskOutput(
-      { outdir: config.outdir, template: config.template, maxOpenFiles: config.maxOpenFiles, md5: config.md5 },
+      { outdir: config.outdir, template: config.template, maxOpenFiles: config.maxOpenFiles, md5: config.md5, findx: config.findx },
       this.fragments,
     );
     this.demux = new TcpDemux(
