@@ -7,7 +7,8 @@ import { Coordinator } from './shard/coordinator';
 import type { WorkerResult } from './shard/protocol';
 import { Template } from './output/template';
 import { buildNaming } from './output/naming';
-import { describeErrno, outputError } from './output/flow-files';
+import { outputError } from './output/flow-files';
+import { strerror } from './util/strerror';
 import { dfxmlFooter, dfxmlHeader } from './report/dfxml';
 import { mergeFragments } from './report/fragments';
 import type { Logger } from './util/log';
@@ -160,8 +161,7 @@ function prepareOutdir(outdir: string): void {
   try {
     fs.mkdirSync(outdir, 0o777);
   } catch (e) {
-    const err = e as NodeJS.ErrnoException;
-    throw new TcpflowError('OUTPUT', `cannot create ${outdir}: ${describeErrno(err.code ?? '', err.message)}`, EXIT.OUTPUT);
+    throw new TcpflowError('OUTPUT', `cannot create ${outdir}: ${strerror(e)}`, EXIT.OUTPUT);
   }
 }
 

@@ -12,6 +12,7 @@ import type { Chunk } from './chunk';
 import { TcpflowError } from '../errors';
 import { openPcap } from './pcap';
 import { openPcapng } from './pcapng';
+import { strerror } from '../util/strerror';
 
 export interface Truncation {
   /** File offset of the record (pcap) or block (pcapng) the file ends in. */
@@ -50,32 +51,6 @@ export interface RecordParser {
   parse(chunk: Chunk, view: DataView, pos: number, end: number, base: number, max: number): number;
   /** Describe the incomplete record at [pos, end) at end of file. */
   incomplete(view: DataView, pos: number, end: number, base: number): Truncation;
-}
-
-/** libc strerror() texts for the errors an open/read can give (libuv words some differently). */
-const STRERROR: Record<string, string> = {
-  ENOENT: 'No such file or directory',
-  EACCES: 'Permission denied',
-  EPERM: 'Operation not permitted',
-  EISDIR: 'Is a directory',
-  ENOTDIR: 'Not a directory',
-  ELOOP: 'Too many levels of symbolic links',
-  ENAMETOOLONG: 'File name too long',
-  EMFILE: 'Too many open files',
-  ENFILE: 'Too many open files in system',
-  EIO: 'Input/output error',
-  ENXIO: 'No such device or address',
-  ENOMEM: 'Cannot allocate memory',
-  EINVAL: 'Invalid argument',
-  EBADF: 'Bad file descriptor',
-};
-
-function strerror(err: unknown): string {
-  const e = err as NodeJS.ErrnoException;
-  if (e && typeof e.code === 'string' && STRERROR[e.code]) return STRERROR[e.code];
-  const m = /^[A-Z0-9_]+: ([^,]*)/.exec(String(e && e.message));
-  const text = m ? m[1] : String(e && e.message);
-  return text.charAt(0).toUpperCase() + text.slice(1);
 }
 
 const sleepCell = new Int32Array(new SharedArrayBuffer(4));

@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { TcpflowError, EXIT } from '../errors';
+import { strerror } from '../util/strerror';
 
 const { O_CREAT, O_EXCL, O_RDWR } = fs.constants;
 
@@ -234,26 +235,5 @@ export class FlowFileStore {
 }
 
 export function outputError(p: string, e: unknown): TcpflowError {
-  const err = e as NodeJS.ErrnoException;
-  const why = err && err.code ? describeErrno(err.code, err.message) : String(e);
-  return new TcpflowError('OUTPUT', `${p}: ${why}`, EXIT.OUTPUT);
-}
-
-const STRERROR: Record<string, string> = {
-  ENOSPC: 'No space left on device',
-  EACCES: 'Permission denied',
-  EPERM: 'Operation not permitted',
-  ENOENT: 'No such file or directory',
-  ENOTDIR: 'Not a directory',
-  EISDIR: 'Is a directory',
-  EMFILE: 'Too many open files',
-  ENFILE: 'Too many open files in system',
-  EROFS: 'Read-only file system',
-  EDQUOT: 'Disk quota exceeded',
-  EIO: 'Input/output error',
-  EEXIST: 'File exists',
-};
-
-export function describeErrno(code: string, fallback: string): string {
-  return STRERROR[code] ?? fallback;
+  return new TcpflowError('OUTPUT', `${p}: ${strerror(e)}`, EXIT.OUTPUT);
 }
