@@ -38,6 +38,10 @@ test('defaults', () => {
     maxFds: null,
     workers: Math.min(availableParallelism(), 256),
     filter: null,
+    maxBytes: -1,
+    maxSeek: 16777216,
+    findx: false,
+    naming: [],
     scanners: [],
     params: {},
     warnings: [],
@@ -168,7 +172,7 @@ test('-V / --version print TCPFLOW 1.6.1', () => {
 });
 
 test('every option not implemented yet is refused with its own letter', () => {
-  const letters = [...'aAbBcCDEFgHiIJKLmpsTUwxzZ0'];
+  const letters = [...'aABcCDEgHiJKLpsUwxzZ0'];
   for (const letter of letters) {
     const takesArg = TCPFLOW_OPTSTRING.includes(`${letter}:`);
     const argv = takesArg ? ['-r', 'x', `-${letter}`, 'val'] : ['-r', 'x', `-${letter}`];
@@ -178,11 +182,11 @@ test('every option not implemented yet is refused with its own letter', () => {
   fails(['-r', 'x', '--chroot', '/'], 'NOT_IMPLEMENTED', 'option -z is not implemented yet');
   fails(['-r', 'x', '--relinquish-privileges=nobody'], 'NOT_IMPLEMENTED', 'option -U is not implemented yet');
   // the first one on the command line is reported
-  fails(['-r', 'x', '-Fk', '-c'], 'NOT_IMPLEMENTED', 'option -F is not implemented yet');
+  fails(['-r', 'x', '-Fk', '-c', '-a'], 'NOT_IMPLEMENTED', 'option -c is not implemented yet');
 });
 
 test('every letter of the option string is implemented, refused, or -h/-V', () => {
-  const handled = new Set(['h', 'V', 'r', 'R', 'l', 'o', 'X', 'd', 'v', 'q', 'f', 'e', 'S']);
+  const handled = new Set(['h', 'V', 'r', 'R', 'l', 'o', 'X', 'd', 'v', 'q', 'f', 'e', 'S', 'b', 'm', 'I', 'T', 'F']);
   for (const letter of TCPFLOW_OPTSTRING.replace(/:/g, '')) {
     assert.ok(handled.has(letter) !== NOT_IMPLEMENTED.has(letter), `letter ${letter}`);
   }
@@ -219,4 +223,23 @@ test('thousands of input files parse quickly (clipanion is fed a linear-time arg
   assert.equal(run(['-l', ...files]).readFiles.length, 5000);
   assert.equal(run(files.flatMap((f) => ['-r', f])).readFiles.length, 5000);
   assert.ok(Date.now() - started < 3000, `took ${Date.now() - started} ms`);
+});
+
+test('-b and -m read numbers with atoi; -b negative means unlimited', () => {
+  assert.equal(run(['-r', 'x', '-b', '100']).maxBytes, 100);
+  assert.equal(run(['-r', 'x', '-b100']).maxBytes, 100);
+  assert.equal(run(['-r', 'x', '-b', 'abc']).maxBytes, 0);
+  assert.equal(run(['-r', 'x', '-b', '-5']).maxBytes, -1);
+  assert.equal(run(['-r', 'x', '-m', '1000']).maxSeek, 1000);
+  assert.equal(run(['-r', 'x', '-m0']).maxSeek, 0);
+  assert.equal(run(['-r', 'x', '-I']).findx, true);
+});
+
+test('-T and -F are kept in command-line order as naming steps', () => {
+  assert.deepEqual(run(['-r', 'x', '-Fk', '-T', '%A', '-Ftc', '-F', 'M']).naming, [
+    { kind: 'format', letters: 'k' },
+    { kind: 'template', value: '%A' },
+    { kind: 'format', letters: 'tc' },
+    { kind: 'format', letters: 'M' },
+  ]);
 });
