@@ -1,0 +1,745 @@
+/**
+ * The conformance corpus copied into fixtures/corpus/ (scripts/copy-corpus.sh) and the
+ * comparison of a tcpflow-ts run with what the oracle tcpflow wrote. The comparison mirrors
+ * ../shared/tools/oracle-compare (collectResult, normalizeReport, compareResults and the
+ * deviations rules), so a case passes here exactly when it passes there; the format of the
+ * oracle files is described in fixtures/corpus/ORIGIN.md, "Oracle file format".
+ *
+ * Everything here works from a fresh clone: nothing outside the repository is read.
+ */
+import { spawn } from 'node:child_process';
+import * as crypto from 'node:crypto';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+// ---------------------------------------------------------------- paths
+
+/** The repository root: compiled helpers live in dist/test/helpers/. */
+export const REPO_ROOT = findRepoRoot(__dirname);
+/** The compiled CLI the tests run. */
+export const CLI = path.join(REPO_ROOT, 'dist', 'cli', 'main.js');
+export const CORPUS_DIR = path.join(REPO_ROOT, 'fixtures', 'corpus');
+export const PCAP_DIR = path.join(CORPUS_DIR, 'pcaps');
+export const EXPECTED_DIR = path.join(CORPUS_DIR, 'expected');
+export const DEVIATIONS_FILE = path.join(REPO_ROOT, 'test', 'oracle', 'deviations.json');
+
+function findRepoRoot(start: string): string {
+  for (let dir = start; ; dir = path.dirname(dir)) {
+    if (fs.existsSync(path.join(dir, 'package.json')) && fs.existsSync(path.join(dir, 'fixtures'))) return dir;
+    if (path.dirname(dir) === dir) throw new Error(`no repository root above ${start}`);
+  }
+}
+
+export const REPORT = 'report.xml';
+
+// ---------------------------------------------------------------- oracle files
+
+export interface FileDigest {
+  path: string;
+  volatile?: boolean;
+  content_volatile?: boolean;
+  size?: number;
+  md5?: string;
+  b64?: string;
+  chunk_size?: number;
+  chunks?: string[];
+  mtime_us?: number | null;
+}
+
+export interface FlowRecord {
+  filename: string | null;
+  filesize: number | string | null;
+  tcpflow: Record<string, string> | null;
+  hashdigest?: { type: string; value: string }[];
+  hashdigest_volatile?: boolean;
+  byte_runs?: Record<string, unknown>[];
+}
+
+export interface NormalReport {
+  root: string | null;
+  flows: FlowRecord[];
+  summary: Record<string, number | string | null>;
+}
+
+export interface OracleCase {
+  format: number;
+  capture: string;
+  mode: string;
+  args: string[];
+  inputs?: string[];
+  inputs_sha256?: string[];
+  capture_sha256?: string;
+  exit_code: number | null;
+  signal?: string | null;
+  files: FileDigest[];
+  stdout?: FileDigest;
+  report: NormalReport | null;
+  stderr_sample?: string[];
+  /** The oracle file's name, for messages. */
+  file: string;
+}
+
+/** The modes whose oracle files fixtures/corpus holds (scripts/copy-corpus.sh). */
+export const CORPUS_MODES = ['default', 'md5', 'multi', 'continue'] as const;
+
+/** Oracle cases of the given modes, in file name order. */
+export function loadCases(modes: readonly string[] = CORPUS_MODES, dir = EXPECTED_DIR): OracleCase[] {
+  const want = new Set(modes);
+  const cases: OracleCase[] = [];
+  for (const name of fs.readdirSync(dir).sort()) {
+    if (!name.endsWith('.json')) continue;
+    const j = JSON.parse(fs.readFileSync(path.join(dir, name), 'utf8')) as OracleCase;
+    if (!j || j.format !== 1 || !j.capture || !j.mode || !Array.isArray(j.args)) continue;
+    if (!want.has(j.mode)) continue;
+    cases.push({ ...j, file: name });
+  }
+  return cases;
+}
+
+/** Absolute paths of the files a case reads: [capture] or its input set. */
+export function caseInputs(c: OracleCase, pcapDir = PCAP_DIR): string[] {
+  return (c.inputs ?? [c.capture]).map((f) => path.join(pcapDir, f));
+}
+
+/**
+ * {pcap}: the capture; {part1}, {part2}, ...: the files of an input set in command-line
+ * order; {out}: the output directory (as oracle-compare's substArgs).
+ */
+export function substArgs(c: OracleCase, out: string, pcapDir = PCAP_DIR): string[] {
+  const inputs = c.inputs ? c.inputs.map((f) => path.join(pcapDir, f)) : [];
+  const pcap = c.inputs ? null : path.join(pcapDir, c.capture);
+  return c.args.map((a) => (pcap === null ? a : a.split('{pcap}').join(pcap)).split('{out}').join(out)
+    .replace(/\{part([1-9][0-9]*)\}/g, (m, n: string) => inputs[Number(n) - 1] ?? m));
+}
+
+export function sha256File(p: string): string {
+  return crypto.createHash('sha256').update(fs.readFileSync(p)).digest('hex');
+}
+
+/** Problems with the copied captures: missing, or not the bytes the oracle read. */
+export function checkInputs(c: OracleCase, pcapDir = PCAP_DIR): string[] {
+  const files = caseInputs(c, pcapDir);
+  const sums = c.inputs ? c.inputs_sha256 ?? [] : [c.capture_sha256];
+  const problems: string[] = [];
+  files.forEach((f, i) => {
+    if (!fs.existsSync(f)) problems.push(`capture ${path.basename(f)} not found in ${pcapDir}`);
+    else if (sums[i] && sha256File(f) !== sums[i]) {
+      problems.push(`capture file ${path.basename(f)} differs from the one the oracle was made from (sha256)`);
+    }
+  });
+  return problems;
+}
+
+// ---------------------------------------------------------------- running the CLI
+
+export interface RunResult {
+  code: number | null;
+  signal: string | null;
+  stdout: Buffer;
+  stderr: string;
+  timedOut: boolean;
+  /** Wall-clock start and end (ms since the epoch). */
+  start: number;
+  end: number;
+}
+
+/** Runs `node dist/cli/main.js ARGS` in its own process group, killed after timeoutMs. */
+export function runCli(args: readonly string[], opts: { timeoutMs?: number; cwd?: string } = {}): Promise<RunResult> {
+  const timeoutMs = opts.timeoutMs ?? 60_000;
+  return new Promise((resolve) => {
+    const start = Date.now();
+    const child = spawn(process.execPath, [CLI, ...args], {
+      cwd: opts.cwd ?? REPO_ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+      env: childEnv(),
+    });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    let timedOut = false;
+    const killGroup = () => {
+      try { if (child.pid) process.kill(-child.pid, 'SIGKILL'); } catch { /* gone */ }
+    };
+    const timer = setTimeout(() => { timedOut = true; killGroup(); }, timeoutMs);
+    child.stdout.on('data', (d: Buffer) => out.push(d));
+    child.stderr.on('data', (d: Buffer) => err.push(d));
+    let spawnError: string | null = null;
+    child.on('error', (e) => { spawnError = e.message; });
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      killGroup(); // leftovers of the group, if any
+      const stderr = Buffer.concat(err).toString('utf8') + (spawnError ? `\n(spawn error: ${spawnError})` : '');
+      resolve({ code, signal, stdout: Buffer.concat(out), stderr, timedOut, start, end: Date.now() });
+    });
+  });
+}
+
+/** The environment of the CLI: the test runner's own variables left out. */
+function childEnv(): NodeJS.ProcessEnv {
+  const env = { ...process.env };
+  delete env.NODE_TEST_CONTEXT;
+  return env;
+}
+
+/** A fresh temporary directory; the output directory is `<it>/out` (absent before the run). */
+export function makeTempDir(prefix = 'tcpflow-ts-test-'): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+export function removeDir(dir: string): void {
+  fs.rmSync(dir, { recursive: true, force: true });
+}
+
+/** Runs fn over items, at most `limit` at a time; results in item order. */
+export async function pool<T, R>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      results[i] = await fn(items[i], i);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
+  return results;
+}
+
+/** Parallel runs per test file: node --test already runs two test files at once. */
+export const POOL_SIZE = Math.max(2, Math.min(4, os.availableParallelism()));
+
+// ---------------------------------------------------------------- digests
+
+const INLINE_MAX = 512;
+const MIN_CHUNK = 256;
+const MAX_CHUNKS = 64;
+/** An mtime this close to the run is "now" (run time), not a packet time. */
+const VOLATILE_MTIME_MS = 5 * 60 * 1000;
+
+export function md5hex(buf: Buffer): string {
+  return crypto.createHash('md5').update(buf).digest('hex');
+}
+
+function chunkSizeFor(size: number): number {
+  let cs = MIN_CHUNK;
+  while (cs * MAX_CHUNKS < size) cs *= 2;
+  return cs;
+}
+
+export function digestBuffer(buf: Buffer): Omit<FileDigest, 'path'> {
+  const d: Omit<FileDigest, 'path'> = { size: buf.length, md5: md5hex(buf) };
+  if (buf.length <= INLINE_MAX) {
+    d.b64 = buf.toString('base64');
+  } else {
+    const cs = chunkSizeFor(buf.length);
+    d.chunk_size = cs;
+    d.chunks = [];
+    for (let off = 0; off < buf.length; off += cs) {
+      d.chunks.push(md5hex(buf.subarray(off, Math.min(off + cs, buf.length))).slice(0, 8));
+    }
+  }
+  return d;
+}
+
+/** Where an actual content differs from an oracle digest. */
+export function locateDifference(exp: FileDigest, buf: Buffer): string {
+  if (exp.b64 !== undefined) {
+    const e = Buffer.from(exp.b64, 'base64');
+    const n = Math.min(e.length, buf.length);
+    for (let i = 0; i < n; i++) if (e[i] !== buf[i]) return `content differs at byte ${i}`;
+    return e.length === buf.length ? 'content differs' : `content differs at byte ${n}`;
+  }
+  if (Array.isArray(exp.chunks) && exp.chunk_size && exp.size !== undefined) {
+    const cs = exp.chunk_size;
+    for (let i = 0; i < exp.chunks.length; i++) {
+      const start = i * cs;
+      const end = Math.min(start + cs, exp.size);
+      if (buf.length < end) {
+        return buf.length <= start ? `content differs at byte ${start}`
+          : `content differs at byte ${start}..${end - 1} (actual ends at ${buf.length})`;
+      }
+      if (md5hex(buf.subarray(start, end)).slice(0, 8) !== exp.chunks[i]) return `content differs at byte ${start}..${end - 1}`;
+    }
+    return `content differs at byte ${exp.size}`;
+  }
+  return 'content differs';
+}
+
+// ---------------------------------------------------------------- files
+
+export function walkFiles(root: string): { rel: string; abs: string }[] {
+  const out: { rel: string; abs: string }[] = [];
+  const visit = (dir: string, rel: string) => {
+    let ents: fs.Dirent[];
+    try { ents = fs.readdirSync(dir, { withFileTypes: true }); } catch { return; }
+    for (const e of ents) {
+      const abs = path.join(dir, e.name);
+      const r = rel ? `${rel}/${e.name}` : e.name;
+      if (e.isDirectory()) visit(abs, r);
+      else if (e.isFile() || e.isSymbolicLink()) out.push({ rel: r, abs });
+    }
+  };
+  visit(root, '');
+  out.sort((a, b) => (a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0));
+  return out;
+}
+
+// ---------------------------------------------------------------- report (tolerant, as oracle-compare)
+
+interface XmlEl { name: string; attrs: Record<string, string>; children: XmlEl[]; text: string }
+
+const ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" };
+function decodeEntities(s: string): string {
+  return s.replace(/&(#x[0-9a-fA-F]+|#[0-9]+|[a-zA-Z]+);/g, (m, e: string) => {
+    if (e[0] === '#') {
+      const n = e[1] === 'x' || e[1] === 'X' ? parseInt(e.slice(2), 16) : parseInt(e.slice(1), 10);
+      try { return String.fromCodePoint(n); } catch { return m; }
+    }
+    return ENTITIES[e] ?? m;
+  });
+}
+
+/** oracle-compare's tolerant parser (the normalisation must match it, not be stricter). */
+function parseXmlTolerant(text: string): XmlEl {
+  const root: XmlEl = { name: '#root', attrs: {}, children: [], text: '' };
+  const stack = [root];
+  const token = /<!--[\s\S]*?-->|<\?[\s\S]*?\?>|<!\[CDATA\[([\s\S]*?)\]\]>|<![^>]*>|<\/\s*([^\s>]+)\s*>|<([A-Za-z_:][^\s/>]*)((?:\s+[^\s=/>]+\s*=\s*(?:"[^"]*"|'[^']*'))*)\s*(\/?)>/g;
+  const attrRe = /([^\s=/>]+)\s*=\s*(?:"([^"]*)"|'([^']*)')/g;
+  let last = 0;
+  let m: RegExpExecArray | null;
+  while ((m = token.exec(text)) !== null) {
+    const top = stack[stack.length - 1];
+    if (m.index > last) top.text += decodeEntities(text.slice(last, m.index));
+    last = token.lastIndex;
+    if (m[1] !== undefined) { top.text += m[1]; continue; }
+    if (m[2] !== undefined) {
+      for (let k = stack.length - 1; k > 0; k--) {
+        if (stack[k].name === m[2]) { stack.length = k; break; }
+      }
+      continue;
+    }
+    if (m[3] !== undefined) {
+      const el: XmlEl = { name: m[3], attrs: {}, children: [], text: '' };
+      let a: RegExpExecArray | null;
+      attrRe.lastIndex = 0;
+      while ((a = attrRe.exec(m[4] || '')) !== null) el.attrs[a[1]] = decodeEntities(a[2] !== undefined ? a[2] : a[3]);
+      top.children.push(el);
+      if (!m[5]) stack.push(el);
+    }
+  }
+  if (last < text.length) stack[stack.length - 1].text += decodeEntities(text.slice(last));
+  return root;
+}
+
+const child = (el: XmlEl, name: string) => el.children.find((c) => c.name === name);
+const children = (el: XmlEl, name: string) => el.children.filter((c) => c.name === name);
+const textOf = (el: XmlEl | undefined | null) => (el ? el.text.trim() : null);
+
+function sortedObject<T>(o: Record<string, T>): Record<string, T> {
+  const r: Record<string, T> = {};
+  for (const k of Object.keys(o).sort()) r[k] = o[k];
+  return r;
+}
+
+function normName(name: string | null, outDir: string): string | null {
+  if (name == null) return null;
+  let n = name.trim();
+  for (const prefix of [`${outDir}/`, `${outDir.replace(/\/+$/, '')}/`]) {
+    if (n.startsWith(prefix)) { n = n.slice(prefix.length); break; }
+  }
+  while (n.startsWith('./')) n = n.slice(2);
+  return n;
+}
+
+function toNumber(s: string | null): number | string | null {
+  if (s == null || s === '') return null;
+  const n = Number(s);
+  return Number.isFinite(n) ? n : s;
+}
+
+function normalizeFileobject(fo: XmlEl, outDir: string): FlowRecord {
+  const rec: FlowRecord = { filename: normName(textOf(child(fo, 'filename')), outDir), filesize: null, tcpflow: null };
+  const fsz = child(fo, 'filesize');
+  rec.filesize = fsz ? toNumber(textOf(fsz)) : null;
+  const tf = child(fo, 'tcpflow');
+  rec.tcpflow = tf ? sortedObject(tf.attrs) : null;
+  const hashes = children(fo, 'hashdigest');
+  if (hashes.length) rec.hashdigest = hashes.map((h) => ({ type: h.attrs.type || '', value: (textOf(h) ?? '').toLowerCase() }));
+  const runs: Record<string, unknown>[] = [];
+  for (const br of children(fo, 'byte_runs')) {
+    for (const r of children(br, 'byte_run')) {
+      const x: Record<string, unknown> = sortedObject(r.attrs);
+      const inner = child(r, 'fileobject');
+      if (inner) {
+        x.filename = normName(textOf(child(inner, 'filename')), outDir);
+        const isz = child(inner, 'filesize');
+        x.filesize = isz ? toNumber(textOf(isz)) : null;
+      }
+      runs.push(x);
+    }
+  }
+  if (runs.length) rec.byte_runs = runs;
+  return rec;
+}
+
+/**
+ * The deterministic part of report.xml (oracle-compare's normalizeReport): one record per
+ * top-level fileobject, sorted, and total_flows/total_packets. With `keepOrder` the flows
+ * stay in document order (for checks that the order itself is reproducible).
+ */
+export function normalizeReport(xmlText: string, outDir: string, keepOrder = false): NormalReport {
+  const doc = parseXmlTolerant(xmlText);
+  const flows: FlowRecord[] = [];
+  const visit = (el: XmlEl) => {
+    for (const c of el.children) {
+      if (c.name === 'fileobject') flows.push(normalizeFileobject(c, outDir));
+      else visit(c);
+    }
+  };
+  visit(doc);
+  const sortKey = (f: FlowRecord) => [f.filename || '', ...['startime', 'src_ipn', 'srcport', 'dst_ipn', 'dstport', 'endtime']
+    .map((k) => (f.tcpflow && f.tcpflow[k]) || '')].join('\u0000');
+  if (!keepOrder) {
+    flows.sort((a, b) => {
+      const ka = sortKey(a);
+      const kb = sortKey(b);
+      return ka < kb ? -1 : ka > kb ? 1 : 0;
+    });
+  }
+  const find = (el: XmlEl, name: string): XmlEl | null => {
+    for (const c of el.children) {
+      if (c.name === name) return c;
+      const r = find(c, name);
+      if (r) return r;
+    }
+    return null;
+  };
+  const summary: Record<string, number | string | null> = {};
+  for (const k of ['total_flows', 'total_packets']) {
+    const e = find(doc, k);
+    if (e) summary[k] = toNumber(textOf(e));
+  }
+  return { root: find(doc, 'dfxml') ? 'dfxml' : null, flows, summary };
+}
+
+// ---------------------------------------------------------------- strict well-formedness
+
+const NAME = '[A-Za-z_:\\u00C0-\\uFFFF][-A-Za-z0-9._:\\u00B7\\u00C0-\\uFFFF]*';
+const NAME_RE = new RegExp(`^${NAME}$`);
+const REF_RE = /&(?:#[0-9]+|#x[0-9a-fA-F]+|[A-Za-z_:][-A-Za-z0-9._:]*);/y;
+
+function checkChars(s: string, where: string): void {
+  // eslint-disable-next-line no-control-regex
+  const bad = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/.exec(s);
+  if (bad) throw new Error(`${where}: character U+${bad[0].charCodeAt(0).toString(16).padStart(4, '0')} is not allowed in XML`);
+}
+
+function checkRefs(s: string, where: string): void {
+  for (let i = s.indexOf('&'); i !== -1; i = s.indexOf('&', i + 1)) {
+    REF_RE.lastIndex = i;
+    const m = REF_RE.exec(s);
+    if (!m) throw new Error(`${where}: '&' that starts no entity or character reference`);
+    const ref = m[0].slice(1, -1);
+    if (ref[0] === '#') {
+      const n = ref[1] === 'x' ? parseInt(ref.slice(2), 16) : parseInt(ref.slice(1), 10);
+      if (!(n === 9 || n === 10 || n === 13 || (n >= 0x20 && n <= 0xd7ff) || (n >= 0xe000 && n <= 0xfffd) || (n >= 0x10000 && n <= 0x10ffff))) {
+        throw new Error(`${where}: character reference &${ref}; is not an XML character`);
+      }
+    } else if (!(ref in ENTITIES)) {
+      throw new Error(`${where}: undeclared entity &${ref};`);
+    }
+  }
+}
+
+/**
+ * Throws unless `bytes` is a well-formed XML 1.0 document (UTF-8, no DTD with declarations):
+ * one root element, tags nested and closed, attributes quoted and unique, only the five
+ * predefined entities, nothing but comments, processing instructions and blanks outside
+ * the root. Stricter than xmlbuilder2's parser, which accepts unclosed elements.
+ */
+export function assertWellFormedXml(bytes: Buffer | string): void {
+  let text: string;
+  if (typeof bytes === 'string') text = bytes;
+  else {
+    try { text = new TextDecoder('utf-8', { fatal: true }).decode(bytes); } catch {
+      throw new Error('not valid UTF-8');
+    }
+  }
+  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+  checkChars(text, 'document');
+  let pos = 0;
+  const lineAt = (p: number) => `line ${text.slice(0, p).split('\n').length}`;
+  const decl = /^<\?xml\s+version\s*=\s*(['"])1\.[0-9]+\1(\s+encoding\s*=\s*(['"])[A-Za-z][-A-Za-z0-9._]*\3)?(\s+standalone\s*=\s*(['"])(yes|no)\5)?\s*\?>/.exec(text);
+  if (decl) pos = decl[0].length;
+  else if (text.startsWith('<?xml')) throw new Error('malformed XML declaration');
+  const stack: string[] = [];
+  let rootSeen = false;
+  const startTag = new RegExp(`<(${NAME})((?:\\s+${NAME}\\s*=\\s*(?:"[^"<]*"|'[^'<]*'))*)\\s*(/?)>`, 'y');
+  const attrRe = new RegExp(`(${NAME})\\s*=\\s*(?:"([^"<]*)"|'([^'<]*)')`, 'g');
+  const endTag = new RegExp(`</(${NAME})\\s*>`, 'y');
+  while (pos < text.length) {
+    const lt = text.indexOf('<', pos);
+    const chunk = text.slice(pos, lt === -1 ? text.length : lt);
+    if (chunk) {
+      if (stack.length === 0) {
+        if (/\S/.test(chunk)) throw new Error(`${lineAt(pos)}: text outside the root element`);
+      } else {
+        if (chunk.includes(']]>')) throw new Error(`${lineAt(pos)}: ']]>' in text`);
+        checkRefs(chunk, lineAt(pos));
+      }
+    }
+    if (lt === -1) break;
+    pos = lt;
+    if (text.startsWith('<!--', pos)) {
+      const e = text.indexOf('-->', pos + 4);
+      if (e === -1) throw new Error(`${lineAt(pos)}: unterminated comment`);
+      if (text.slice(pos + 4, e).includes('--') || text[e - 1] === '-') throw new Error(`${lineAt(pos)}: '--' inside a comment`);
+      pos = e + 3;
+    } else if (text.startsWith('<?', pos)) {
+      const e = text.indexOf('?>', pos + 2);
+      if (e === -1) throw new Error(`${lineAt(pos)}: unterminated processing instruction`);
+      const target = /^[^\s?]+/.exec(text.slice(pos + 2, e));
+      if (!target || !NAME_RE.test(target[0]) || target[0].toLowerCase() === 'xml') {
+        throw new Error(`${lineAt(pos)}: bad processing instruction`);
+      }
+      pos = e + 2;
+    } else if (text.startsWith('<![CDATA[', pos)) {
+      if (stack.length === 0) throw new Error(`${lineAt(pos)}: CDATA outside the root element`);
+      const e = text.indexOf(']]>', pos + 9);
+      if (e === -1) throw new Error(`${lineAt(pos)}: unterminated CDATA section`);
+      pos = e + 3;
+    } else if (text.startsWith('<!DOCTYPE', pos)) {
+      if (rootSeen || stack.length) throw new Error(`${lineAt(pos)}: DOCTYPE after the root element`);
+      const e = text.indexOf('>', pos);
+      if (e === -1 || text.slice(pos, e).includes('[')) throw new Error(`${lineAt(pos)}: unsupported DOCTYPE`);
+      pos = e + 1;
+    } else if (text.startsWith('</', pos)) {
+      endTag.lastIndex = pos;
+      const m = endTag.exec(text);
+      if (!m) throw new Error(`${lineAt(pos)}: malformed end tag`);
+      const open = stack.pop();
+      if (open !== m[1]) throw new Error(`${lineAt(pos)}: </${m[1]}> closes ${open ? `<${open}>` : 'nothing'}`);
+      pos = endTag.lastIndex;
+    } else {
+      startTag.lastIndex = pos;
+      const m = startTag.exec(text);
+      if (!m) throw new Error(`${lineAt(pos)}: malformed tag or stray '<'`);
+      if (stack.length === 0) {
+        if (rootSeen) throw new Error(`${lineAt(pos)}: a second root element <${m[1]}>`);
+        rootSeen = true;
+      }
+      const seen = new Set<string>();
+      let a: RegExpExecArray | null;
+      attrRe.lastIndex = 0;
+      while ((a = attrRe.exec(m[2])) !== null) {
+        if (seen.has(a[1])) throw new Error(`${lineAt(pos)}: attribute ${a[1]} repeated on <${m[1]}>`);
+        seen.add(a[1]);
+        checkRefs(a[2] ?? a[3], lineAt(pos));
+      }
+      if (!m[3]) stack.push(m[1]);
+      pos = startTag.lastIndex;
+    }
+  }
+  if (stack.length) throw new Error(`end of document with <${stack[stack.length - 1]}> still open`);
+  if (!rootSeen) throw new Error('no root element');
+}
+
+// ---------------------------------------------------------------- one run's result
+
+export interface ActualFile extends FileDigest {
+  buf?: Buffer;
+}
+
+export interface ActualResult {
+  exit_code: number | null;
+  signal: string | null;
+  files: ActualFile[];
+  report: NormalReport | null;
+  /** report.xml's bytes, when there is one. */
+  reportText: Buffer | null;
+}
+
+/** What a run left behind, in the oracle's form (oracle-compare's collectResult). */
+export function collectResult(outDir: string, run: RunResult, opts: { keepOrder?: boolean } = {}): ActualResult {
+  const res: ActualResult = { exit_code: run.code, signal: run.signal, files: [], report: null, reportText: null };
+  for (const f of fs.existsSync(outDir) ? walkFiles(outDir) : []) {
+    if (f.rel === REPORT) {
+      res.files.push({ path: REPORT, volatile: true });
+      continue;
+    }
+    let buf: Buffer;
+    try { buf = fs.readFileSync(f.abs); } catch { buf = Buffer.alloc(0); }
+    const entry: ActualFile = { path: f.rel, ...digestBuffer(buf), buf };
+    try {
+      const st = fs.statSync(f.abs, { bigint: true });
+      const ms = Number(st.mtimeNs / 1000000n);
+      const volatile = ms >= run.start - VOLATILE_MTIME_MS && ms <= run.end + VOLATILE_MTIME_MS;
+      entry.mtime_us = volatile ? null : Number(st.mtimeNs / 1000n);
+    } catch { entry.mtime_us = null; }
+    res.files.push(entry);
+  }
+  const rp = path.join(outDir, REPORT);
+  if (fs.existsSync(rp)) {
+    res.reportText = fs.readFileSync(rp);
+    res.report = normalizeReport(res.reportText.toString('latin1'), outDir, opts.keepOrder);
+  }
+  return res;
+}
+
+// ---------------------------------------------------------------- comparison
+
+function describeExit(code: number | null | undefined, signal?: string | null): string {
+  if (signal) return `killed by ${signal}`;
+  if (code === null || code === undefined) return 'no exit status';
+  return String(code);
+}
+
+const fmt = (v: unknown) => (v === undefined ? '(absent)' : JSON.stringify(v));
+
+function usToIso(us: number): string {
+  const ms = Math.floor(us / 1000);
+  const frac = String(((us % 1000000) + 1000000) % 1000000).padStart(6, '0');
+  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, `.${frac}Z`);
+}
+
+function flowLabel(f: FlowRecord): string {
+  if (f.filename) return f.filename;
+  const t = f.tcpflow || {};
+  return `(no file: ${t.src_ipn}:${t.srcport}->${t.dst_ipn}:${t.dstport})`;
+}
+
+function groupBy<T>(list: readonly T[], key: (x: T) => string): Map<string, T[]> {
+  const m = new Map<string, T[]>();
+  for (const x of list) {
+    const k = key(x);
+    if (!m.has(k)) m.set(k, []);
+    m.get(k)!.push(x);
+  }
+  return m;
+}
+
+function compareFlow(e: FlowRecord, a: FlowRecord, reasons: string[]): void {
+  const name = flowLabel(e);
+  if (e.filesize !== a.filesize) reasons.push(`report: filesize differs for ${name} (expected ${fmt(e.filesize)}, got ${fmt(a.filesize)})`);
+  const et = e.tcpflow || {};
+  const at = a.tcpflow || {};
+  if (e.tcpflow && !a.tcpflow) reasons.push(`report: no <tcpflow> element for ${name}`);
+  else {
+    for (const k of [...new Set([...Object.keys(et), ...Object.keys(at)])].sort()) {
+      if (et[k] === at[k]) continue;
+      if (!(k in at)) reasons.push(`report: attribute ${k} missing for ${name} (expected ${fmt(et[k])})`);
+      else if (!(k in et)) reasons.push(`report: unexpected attribute ${k}=${fmt(at[k])} for ${name}`);
+      else reasons.push(`report: attribute ${k} differs for ${name} (expected ${fmt(et[k])}, got ${fmt(at[k])})`);
+    }
+  }
+  const hv = (h: FlowRecord['hashdigest']) => (e.hashdigest_volatile ? (h || []).map((x) => x.type) : h || []);
+  const eh = JSON.stringify(hv(e.hashdigest));
+  const ah = JSON.stringify(hv(a.hashdigest));
+  if (eh !== ah) reasons.push(`report: hashdigest differs for ${name} (expected ${eh}, got ${ah})`);
+  const eb = JSON.stringify(e.byte_runs || []);
+  const ab = JSON.stringify(a.byte_runs || []);
+  if (eb !== ab) reasons.push(`report: byte_runs differ for ${name} (expected ${eb}, got ${ab})`);
+}
+
+function compareFlows(expFlows: FlowRecord[], actFlows: FlowRecord[], reasons: string[]): void {
+  const eg = groupBy(expFlows, flowLabel);
+  const ag = groupBy(actFlows, flowLabel);
+  for (const [name, es] of eg) {
+    const as = ag.get(name) || [];
+    if (as.length < es.length) {
+      reasons.push(as.length === 0 ? `report: no fileobject for ${name}`
+        : `report: ${es.length} fileobjects for ${name} expected, got ${as.length}`);
+    }
+    for (let i = 0; i < Math.min(es.length, as.length); i++) compareFlow(es[i], as[i], reasons);
+  }
+  for (const [name, as] of ag) {
+    const n = (eg.get(name) || []).length;
+    if (as.length > n) reasons.push(n === 0 ? `report: extra fileobject for ${name}` : `report: extra fileobject for ${name} (x${as.length - n})`);
+  }
+}
+
+/**
+ * oracle-compare's compareResults: exit status, file list, size and md5 of every file
+ * (report.xml: presence; with `mtime`, the modification times tcpflow set from packet
+ * times, as oracle-compare --mtime), and the normalised report. Returns the differences.
+ */
+export function compareResults(exp: OracleCase, act: ActualResult, opts: { mtime?: boolean } = {}): string[] {
+  const reasons: string[] = [];
+  if (exp.exit_code !== act.exit_code || (exp.signal || null) !== (act.signal || null)) {
+    reasons.push(`exit status differs (expected ${describeExit(exp.exit_code, exp.signal)}, got ${describeExit(act.exit_code, act.signal)})`);
+  }
+  const expFiles = new Map(exp.files.map((f) => [f.path, f]));
+  const actFiles = new Map(act.files.map((f) => [f.path, f]));
+  for (const [p] of expFiles) if (!actFiles.has(p)) reasons.push(`missing file ${p}`);
+  for (const [p] of actFiles) if (!expFiles.has(p)) reasons.push(`extra file ${p}`);
+  for (const [p, e] of expFiles) {
+    const a = actFiles.get(p);
+    if (!a || e.volatile) continue;
+    if (e.content_volatile) {
+      if (a.size !== e.size) reasons.push(`size differs for ${p} (expected ${e.size}, got ${a.size})`);
+      continue;
+    }
+    if (a.md5 === e.md5 && a.size === e.size) {
+      if (opts.mtime && e.mtime_us != null && a.mtime_us !== e.mtime_us) {
+        reasons.push(`mtime differs for ${p} (expected ${usToIso(e.mtime_us)}, got ${a.mtime_us == null ? 'run time' : usToIso(a.mtime_us)})`);
+      }
+      continue;
+    }
+    const where = a.buf ? locateDifference(e, a.buf) : 'content differs';
+    if (a.size !== e.size) reasons.push(`size differs for ${p} (expected ${e.size}, got ${a.size}; ${where})`);
+    else reasons.push(`${where} in ${p}`);
+  }
+  if (exp.report && !act.report) {
+    if (expFiles.has(REPORT) && actFiles.has(REPORT)) reasons.push('report.xml unreadable');
+  } else if (exp.report && act.report) {
+    if (exp.report.root && !act.report.root) reasons.push('report.xml has no <dfxml> element');
+    compareFlows(exp.report.flows, act.report.flows, reasons);
+    for (const k of Object.keys(exp.report.summary || {})) {
+      const ev = exp.report.summary[k];
+      const av = (act.report.summary || {})[k];
+      if (ev !== av) reasons.push(`report ${k} differs (expected ${fmt(ev)}, got ${fmt(av)})`);
+    }
+  }
+  return reasons;
+}
+
+// ---------------------------------------------------------------- deviations
+
+export interface Deviation {
+  capture: string;
+  mode: string;
+  spec: string;
+  reason: string;
+}
+
+/**
+ * test/oracle/deviations.json, or the file $TCPFLOW_TS_DEVIATIONS names (to try a change to
+ * it before making it; format: fixtures/corpus/ORIGIN.md, "Deliberate differences"). */
+export function loadDeviations(file = process.env.TCPFLOW_TS_DEVIATIONS || DEVIATIONS_FILE): Deviation[] {
+  if (!fs.existsSync(file)) return [];
+  const list = JSON.parse(fs.readFileSync(file, 'utf8')) as unknown;
+  if (!Array.isArray(list)) throw new Error(`${file}: must be a JSON array of objects`);
+  return list.map((d: Record<string, unknown>, i) => {
+    for (const k of ['capture', 'mode', 'spec', 'reason']) {
+      if (typeof d[k] !== 'string' || !(d[k] as string).trim()) throw new Error(`${file}, entry ${i + 1}: "${k}" must be a non-empty string`);
+    }
+    return { capture: d.capture as string, mode: d.mode as string, spec: (d.spec as string).trim(), reason: (d.reason as string).trim() };
+  });
+}
+
+/** oracle-compare's rule: capture or "*", and mode or "*". */
+export function deviationMatches(d: Deviation, c: { capture: string; mode: string }): boolean {
+  return (d.capture === '*' || d.capture === c.capture) && (d.mode === '*' || d.mode === c.mode);
+}
+
+// ---------------------------------------------------------------- stderr
+
+/** Lines of a JavaScript stack trace ("    at fn (file:line:col)"). */
+export function stackFrames(stderr: string): string[] {
+  return stderr.split('\n').filter((l) => /^\s+at \S/.test(l));
+}
+
+/** Non-empty stderr lines that do not start with the program's prefix. */
+export function unprefixedLines(stderr: string): string[] {
+  return stderr.split('\n').filter((l) => l.trim() !== '' && !l.startsWith('tcpflow-ts: '));
+}

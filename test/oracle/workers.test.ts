@@ -1,0 +1,82 @@
+/**
+ * Same input → same output, whatever --workers: every capture of fixtures/corpus/pcaps is
+ * run with `-e md5 -r CAPTURE -o OUT` and --workers 1, 2 and 4. The exit status, the output
+ * files (path, size, md5, and the modification time set from packet times) and report.xml
+ * (normalised flows with their hashes, totals, and the order of the fileobjects) must be the
+ * same for the three.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import {
+  collectResult,
+  FlowRecord,
+  makeTempDir,
+  PCAP_DIR,
+  POOL_SIZE,
+  removeDir,
+  runCli,
+} from '../helpers/corpus';
+
+const WORKER_COUNTS = [1, 2, 4];
+const RUN_TIMEOUT_MS = 60_000;
+
+const captures = fs.readdirSync(PCAP_DIR).filter((f) => fs.statSync(path.join(PCAP_DIR, f)).isFile()).sort();
+
+interface Outcome {
+  exit: string;
+  files: { path: string; size?: number; md5?: string; mtime_us?: number | null }[];
+  flows: FlowRecord[];
+  summary: Record<string, unknown> | null;
+  order: string[];
+  stderr: string;
+}
+
+async function runWith(capture: string, workers: number): Promise<Outcome> {
+  const tmp = makeTempDir('tcpflow-ts-workers-');
+  try {
+    const out = path.join(tmp, 'out');
+    const args = ['--workers', String(workers), '-e', 'md5', '-r', path.join(PCAP_DIR, capture), '-o', out];
+    const run = await runCli(args, { timeoutMs: RUN_TIMEOUT_MS });
+    assert.ok(!run.timedOut, `tcpflow-ts ${args.join(' ')}: no exit within ${RUN_TIMEOUT_MS / 1000} s`);
+    const act = collectResult(out, run, { keepOrder: true });
+    const label = (f: FlowRecord) =>
+      f.filename || `(no file: ${f.tcpflow?.src_ipn}:${f.tcpflow?.srcport}->${f.tcpflow?.dst_ipn}:${f.tcpflow?.dstport} ${f.tcpflow?.startime})`;
+    const flows = act.report ? [...act.report.flows] : [];
+    const order = flows.map(label);
+    flows.sort((a, b) => {
+      const ka = `${label(a)}\u0000${JSON.stringify(a)}`;
+      const kb = `${label(b)}\u0000${JSON.stringify(b)}`;
+      return ka < kb ? -1 : ka > kb ? 1 : 0;
+    });
+    return {
+      exit: run.signal ? `signal ${run.signal}` : String(run.code),
+      files: act.files.filter((f) => !f.volatile).map(({ path: p, size, md5, mtime_us }) => ({ path: p, size, md5, mtime_us })),
+      flows,
+      summary: act.report ? act.report.summary : null,
+      order,
+      stderr: run.stderr,
+    };
+  } finally {
+    removeDir(tmp);
+  }
+}
+
+test('output does not depend on --workers (1, 2, 4; -e md5)', { concurrency: POOL_SIZE }, async (t) => {
+  assert.ok(captures.length > 0, 'no captures in fixtures/corpus/pcaps (run scripts/copy-corpus.sh)');
+  await Promise.all(captures.map((capture) => t.test(capture, async () => {
+    const outcomes: Outcome[] = [];
+    for (const w of WORKER_COUNTS) outcomes.push(await runWith(capture, w));
+    const [base, ...rest] = outcomes;
+    rest.forEach((o, i) => {
+      const what = `--workers ${WORKER_COUNTS[i + 1]} vs --workers ${WORKER_COUNTS[0]}`;
+      assert.equal(o.exit, base.exit, `${what}: exit status\n--workers ${WORKER_COUNTS[0]} stderr:\n${base.stderr}` +
+        `--workers ${WORKER_COUNTS[i + 1]} stderr:\n${o.stderr}`);
+      assert.deepEqual(o.files, base.files, `${what}: output files (path, size, md5, mtime)`);
+      assert.deepEqual(o.flows, base.flows, `${what}: report.xml flows`);
+      assert.deepEqual(o.summary, base.summary, `${what}: report.xml totals`);
+      assert.deepEqual(o.order, base.order, `${what}: order of the report's fileobjects`);
+    });
+  })));
+});
