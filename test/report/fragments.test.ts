@@ -1,0 +1,118 @@
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { END_OF_INPUT, FragmentWriter, mergeFragments } from '../../src/report/fragments';
+import { Rng } from '../flow/rng';
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tcpflow-frag-'));
+after(() => fs.rmSync(dir, { recursive: true, force: true }));
+let n = 0;
+const tmp = () => path.join(dir, `part${n++}`);
+
+interface Rec { close: number; first: number; xml: string }
+
+function writeAll(recs: Rec[][]): string[] {
+  return recs.map((list) => {
+    const w = new FragmentWriter(tmp());
+    for (const r of list) w.add(r.close === END_OF_INPUT ? Infinity : r.close, r.first, r.xml);
+    assert.equal(w.count, list.length);
+    w.close();
+    return w.path;
+  });
+}
+
+function merged(paths: string[]): { whole: Buffer; pieces: Buffer[] } {
+  const pieces: Buffer[] = [];
+  mergeFragments(paths, (b) => pieces.push(Buffer.from(b)));
+  return { whole: Buffer.concat(pieces), pieces };
+}
+
+const order = (a: Rec, b: Rec) => a.close - b.close || a.first - b.first;
+
+test('three writers with interleaved keys merge into one globally sorted stream', () => {
+  const r = new Rng(31337);
+  const all: Rec[] = [];
+  const per: Rec[][] = [[], [], []];
+  let packet = 0;
+  for (let i = 0; i < 3000; i++) {
+    packet += r.int(0, 3); // equal close packets too, so ties are broken by the first packet
+    const rec: Rec = {
+      close: r.chance(0.1) ? END_OF_INPUT : packet,
+      first: r.int(0, 1e6),
+      xml: `    <fileobject>\n      <filename>f${i}-é€😀&amp;\n</filename>\n    </fileobject>\n`,
+    };
+    all.push(rec);
+    per[r.int(0, 2)].push(rec);
+  }
+  // Each worker writes its own records in key order (as it closes flows in order).
+  for (const list of per) list.sort(order);
+  const paths = writeAll(per);
+  const { whole, pieces } = merged(paths);
+  const want = [...all].sort(order);
+  assert.equal(pieces.length, want.length);
+  assert.equal(whole.toString('utf8'), want.map((x) => x.xml).join(''));
+});
+
+test('records closed at end of input come after all others, ordered by first packet', () => {
+  const paths = writeAll([
+    [{ close: 5, first: 1, xml: 'a' }, { close: END_OF_INPUT, first: 0, xml: 'e0' }, { close: END_OF_INPUT, first: 9, xml: 'e9' }],
+    [{ close: 7, first: 2, xml: 'b' }, { close: END_OF_INPUT, first: 4, xml: 'e4' }],
+    [],
+  ]);
+  assert.deepEqual(merged(paths).pieces.map((b) => b.toString()), ['a', 'b', 'e0', 'e4', 'e9']);
+});
+
+test('ties on the close packet are broken by the first packet', () => {
+  const paths = writeAll([
+    [{ close: 10, first: 3, xml: '3' }, { close: 10, first: 8, xml: '8' }],
+    [{ close: 10, first: 1, xml: '1' }, { close: 10, first: 5, xml: '5' }],
+    [{ close: 9, first: 100, xml: 'x' }, { close: 10, first: 4, xml: '4' }],
+  ]);
+  assert.deepEqual(merged(paths).pieces.map((b) => b.toString()), ['x', '1', '3', '4', '5', '8']);
+});
+
+test('large records (> 1 MiB) and many flushes survive intact', () => {
+  const r = new Rng(9);
+  // Multi-byte characters and newlines throughout, so lengths in bytes and in characters differ.
+  const unit = [...'abc\n<>&é€😀 0123456789'];
+  const big = (len: number, seed: number) => {
+    const head = unit.slice(seed % unit.length).join('') + String(seed);
+    const s = (head + unit.join('')).repeat(Math.ceil(len / 20) + 1).slice(0, len);
+    return /[\ud800-\udbff]$/.test(s) ? s.slice(0, -1) : s; // never end in half a surrogate pair
+  };
+  const per: Rec[][] = [[], [], []];
+  const all: Rec[] = [];
+  for (let i = 0; i < 60; i++) {
+    const size = i % 10 === 0 ? r.int(1 << 20, 3 << 20) : r.int(0, 300000);
+    const rec = { close: i * 2, first: i, xml: big(size, i) };
+    all.push(rec);
+    per[i % 3].push(rec);
+  }
+  const paths = writeAll(per);
+  const { pieces } = merged(paths);
+  assert.equal(pieces.length, all.length);
+  for (let i = 0; i < all.length; i++) {
+    assert.equal(pieces[i].length, Buffer.byteLength(all[i].xml), `record ${i}`);
+    assert.equal(pieces[i].toString('utf8'), all[i].xml, `record ${i}`);
+  }
+  assert.ok(all.some((x) => Buffer.byteLength(x.xml) > 1 << 20));
+});
+
+test('empty fragment files and no files merge to nothing', () => {
+  assert.deepEqual(merged(writeAll([[], [], []])).pieces, []);
+  assert.deepEqual(merged([]).pieces, []);
+});
+
+test('an empty record is kept', () => {
+  const paths = writeAll([[{ close: 1, first: 1, xml: '' }, { close: 2, first: 2, xml: 'z' }]]);
+  assert.deepEqual(merged(paths).pieces.map((b) => b.toString()), ['', 'z']);
+});
+
+test('a truncated fragment file is an error', () => {
+  const [p] = writeAll([[{ close: 1, first: 1, xml: 'hello world' }]]);
+  const data = fs.readFileSync(p);
+  fs.writeFileSync(p, data.subarray(0, data.length - 3));
+  assert.throws(() => mergeFragments([p], () => undefined), /truncated/);
+});
