@@ -31,6 +31,17 @@ export interface Options {
   findx: boolean;             // -I
   /** -T and -F letters in command-line order: they rewrite the template in turn (spec §2.3-2.4). */
   naming: NamingStep[];
+  /** Console modes (-c, -C and their modifiers); null when flows go to files. */
+  console: ConsoleOptions | null;
+}
+
+export interface ConsoleOptions {
+  header: boolean;   // -c prints `name: ` before each payload, -C does not
+  hex: boolean;      // -D
+  json: boolean;     // -J
+  color: boolean;    // -g
+  binary: boolean;   // -B (wins over -s)
+  newline: boolean;  // false with -0
 }
 
 export type { NamingStep };
@@ -49,7 +60,7 @@ export type ParsedCommand =
  * --help says it is missing).
  */
 export const NOT_IMPLEMENTED: ReadonlySet<string> = new Set([
-  ...'aABcCDEgHiJKLpsUwxzZ0',
+  ...'aAEHiKLpUwxzZ',
   'live',
   'expression',
 ]);
@@ -82,6 +93,14 @@ const CANONICAL: Readonly<Record<string, { name: string; value?: string }>> = {
   // -T and -F are applied in command-line order from the getopt list (naming steps).
   T: { name: '--template' },
   F: { name: '--format' },
+  c: { name: '--console' },
+  C: { name: '--console-bare' },
+  D: { name: '--hex' },
+  g: { name: '--color' },
+  s: { name: '--strip' },
+  B: { name: '--binary' },
+  0: { name: '--no-newline' },
+  J: { name: '--json' },
 };
 
 /** C atoi: optional blanks and sign, then digits; the rest is ignored; no digits → 0. */
@@ -152,6 +171,14 @@ class TcpflowCommand extends Command {
   findx = Option.Boolean('--findx', false);
   templates = Option.Array('--template', []);
   formats = Option.Array('--format', []);
+  consoleMode = Option.Boolean('--console', false);
+  consoleBare = Option.Boolean('--console-bare', false);
+  hex = Option.Boolean('--hex', false);
+  color = Option.Boolean('--color', false);
+  strip = Option.Boolean('--strip', false);
+  binary = Option.Boolean('--binary', false);
+  noNewline = Option.Boolean('--no-newline', false);
+  json = Option.Boolean('--json', false);
 
   override async execute(): Promise<void> {
     // Never run: clipanion is only used to parse (main.ts owns execution).
@@ -256,6 +283,9 @@ export function parseCommandLine(argv: readonly string[]): ParsedCommand {
       maxBytes: cmd.maxBytes ?? -1,
       maxSeek: cmd.maxSeek ?? 16777216,
       findx: cmd.findx,
+      console: cmd.consoleMode || cmd.consoleBare
+        ? { header: !cmd.consoleBare && !cmd.json, hex: cmd.hex, json: cmd.json, color: cmd.color, binary: cmd.binary, newline: !cmd.noNewline }
+        : null,
       naming: options.flatMap((o): NamingStep[] => o.opt === 'T' ? [{ kind: 'template', value: o.arg ?? '' }]
         : o.opt === 'F' ? [{ kind: 'format', letters: o.arg ?? '' }] : []),
     },

@@ -47,7 +47,8 @@ export async function run(opts: Options, argv: readonly string[], log: Logger): 
   }
   prepareOutdir(opts.outdir);
 
-  const reportEnabled = paramTrue(opts.params.enable_report, true);
+  // Console modes write no report unless asked to (later tcpflow; spec B21).
+  const reportEnabled = paramTrue(opts.params.enable_report, opts.console === null);
   const tdelta = Number.parseInt(opts.params.tdelta ?? '0', 10) || 0;
   const reportPath = reportEnabled ? opts.reportPath ?? path.join(opts.outdir, 'report.xml') : null;
 
@@ -76,7 +77,8 @@ export async function run(opts: Options, argv: readonly string[], log: Logger): 
     tdelta,
     savedWindow: SAVED_WINDOW,
     debugLevel: opts.debugLevel,
-  }, (i) => (reportPath !== null ? `${reportPath}.part${i}` : null));
+    console: opts.console,
+  }, (i) => (reportPath !== null ? `${reportPath}.part${i}` : null), opts.console !== null ? writeStdout : null);
   // Built while the worker threads boot (xmlbuilder2 alone takes ~70 ms to load).
   let report: Report | null = null;
   try {
@@ -145,6 +147,19 @@ export async function run(opts: Options, argv: readonly string[], log: Logger): 
   log.debug(`Flows seen:                         ${sum.totalFlows}`);
   log.debug(`Total packets processed: ${sum.totalPackets}`);
   return exitCode;
+}
+
+/** Console text, byte for byte (latin1), waiting out a non-blocking pipe. */
+function writeStdout(text: string): void {
+  const b = Buffer.from(text, 'latin1');
+  for (let off = 0; off < b.length;) {
+    try {
+      off += fs.writeSync(1, b, off, b.length - off);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EAGAIN') throw outputError('standard output', e);
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1);
+    }
+  }
 }
 
 function prepareOutdir(outdir: string): void {

@@ -23,7 +23,7 @@ export default function flowWorker(task: WorkerTask): Promise<WorkerResult> {
             port.postMessage({ type: 'failed', ...failure });
           }
         }
-        port.postMessage({ type: 'release', slot: msg.slot });
+        port.postMessage({ type: 'release', slot: msg.slot, console: shard.takeConsole() });
         return;
       }
       port.close();

@@ -30,8 +30,13 @@ export interface FlowOutput {
   open(flow: Flow): void;
   /** Store data[off, off+len) at pos (len may be 0 under -b; the packet's time is flow.lastSec/lastUsec). */
   write(flow: Flow, pos: number, data: Uint8Array, off: number, len: number): void;
-  /** Move everything stored so far up by `shift` bytes, zero-filling the front. */
-  shiftUp(flow: Flow, shift: number): void;
+  /**
+   * Move everything stored so far up by `shift` bytes, zero-filling the front; nothing
+   * may end up at or past `limit` (-b), or -1 for no limit.
+   */
+  shiftUp(flow: Flow, shift: number, limit: number): void;
+  /** Console modes: show `len` payload bytes of packet `packetNo` (outputs that store bytes need not). */
+  print?(flow: Flow, packetNo: number, data: Uint8Array, off: number, len: number): void;
   /** A packet without FIN used the flow (for the descriptor LRU). */
   touch(flow: Flow): void;
   /** True if `len` bytes at `pos` of a closed flow's file equal data[off, off+len). */
@@ -53,6 +58,8 @@ export interface DemuxConfig {
   maxBytes: number;
   /** false for -FX / console modes: nothing is written to files. */
   storing: boolean;
+  /** Console modes: payloads are printed as they arrive, in packet order, never stored. */
+  console?: boolean;
   /**
    * Closed flows are remembered for the straggler check for this many packets after
    * their close. A window in packets (not tcpflow's last-100-closed list) keeps the
@@ -96,13 +103,17 @@ export class TcpDemux {
     const syn = (flags & TH_SYN) !== 0;
     const len = d.payloadLen;
 
-    if (flow !== undefined && syn && flow.synCount > 0 && flow.pos > 0) {
+    if (flow !== undefined && syn && flow.pos > 0) {
       // tcpflow ignores every SYN once data is stored ("SYN TO IGNORE"). A retransmitted
       // SYN still is; a SYN with another ISN is a new connection on the same 4-tuple and
-      // gets its own file (spec B16).
-      if (d.seq === flow.isn) return Outcome.NOT_PROCESSED;
-      this.close(flow, m.packetNo);
-      flow = undefined;
+      // gets its own file (spec B16). Without an earlier SYN, an ISN at or before the
+      // guessed start is this connection's own late SYN (B28, below); one after it is new.
+      const isNew = flow.synCount > 0 ? d.seq !== flow.isn : ((d.seq - flow.isn) | 0) > 0;
+      if (!isNew && flow.synCount > 0) return Outcome.NOT_PROCESSED;
+      if (isNew) {
+        this.close(flow, m.packetNo);
+        flow = undefined;
+      }
     }
 
     if (flow === undefined) {
@@ -140,7 +151,11 @@ export class TcpDemux {
     this.totalPackets++;
 
     if (syn) {
-      if (flow.synCount === 0 && !created) this.rebaseOnLateSyn(flow, d.seq);
+      if (flow.synCount === 0 && !created) {
+        this.rebaseOnLateSyn(flow, d.seq);
+        // The SYN's own data starts after its sequence number (a new flow places it at 0).
+        delta = (d.seq + 1 - flow.nsn) | 0;
+      }
       flow.synCount++;
       flow.direction = (flags & TH_ACK) ? Direction.SERVER_TO_CLIENT : Direction.CLIENT_TO_SERVER;
       if (len > 0) {
@@ -149,7 +164,10 @@ export class TcpDemux {
       }
     }
 
-    if (len > 0 && this.config.storing) this.store(flow, buf, d.payloadOffset, len, delta);
+    if (len > 0) {
+      if (this.config.console) this.print(flow, m.packetNo, buf, d.payloadOffset, len);
+      else if (this.config.storing) this.store(flow, buf, d.payloadOffset, len, delta);
+    }
 
     if ((flags & TH_RST) !== 0) {
       this.close(flow, m.packetNo);
@@ -217,12 +235,21 @@ export class TcpDemux {
 
   /** Front insertion done right (spec B5): zero-filled gap, sizes and seen set moved. */
   private shiftUp(flow: Flow, shift: number): void {
-    if (flow.file.path !== null) this.out.shiftUp(flow, shift);
+    if (flow.file.path !== null) this.out.shiftUp(flow, shift, this.config.maxBytes);
     flow.isn = (flow.isn - shift) >>> 0;
     flow.pos += shift;
     if (flow.lastByte > 0) flow.lastByte += shift;
     flow.seen.shift(shift);
     if (flow.finCount > 0) flow.finSize += shift;
+  }
+
+  /** Console output: -b limits the bytes shown per flow, and the report's size counts them. */
+  private print(flow: Flow, packetNo: number, buf: Uint8Array, off: number, len: number): void {
+    const max = this.config.maxBytes;
+    const n = max < 0 ? len : Math.max(0, Math.min(len, max - flow.lastByte));
+    if (n === 0) return;
+    this.out.print?.(flow, packetNo, buf, off, n);
+    flow.lastByte += n;
   }
 
   /** tcpflow's store step (spec §3.4). */

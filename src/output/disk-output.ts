@@ -51,8 +51,8 @@ export class DiskOutput implements FlowOutput {
     }
   }
 
-  shiftUp(flow: Flow, shift: number): void {
-    this.store.shiftUp(flow.file, shift, flow.lastByte);
+  shiftUp(flow: Flow, shift: number, limit: number): void {
+    this.store.shiftUp(flow.file, shift, flow.lastByte, limit);
     if (this.config.findx && flow.file.path !== null) {
       // The index keeps pointing at the same bytes after they moved (spec B5).
       this.flushFindx(flow);

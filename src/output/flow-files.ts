@@ -135,12 +135,16 @@ export class FlowFileStore {
     return b.subarray(0, got);
   }
 
-  /** Move the whole content up by `shift` bytes; the freed front reads as zeros. */
-  shiftUp(ff: FlowFile, shift: number, size: number): void {
-    const old = size > 0 ? this.read(ff, 0, size) : Buffer.alloc(0);
+  /**
+   * Move the whole content up by `shift` bytes; the freed front reads as zeros. Bytes
+   * that would land at or past `limit` (-b; -1 for none) are dropped.
+   */
+  shiftUp(ff: FlowFile, shift: number, size: number, limit: number): void {
+    const keep = limit < 0 ? size : Math.max(0, Math.min(size, limit - shift));
+    const old = keep > 0 ? this.read(ff, 0, keep) : Buffer.alloc(0);
     this.use(ff);
     fs.ftruncateSync(ff.fd, 0);
-    fs.ftruncateSync(ff.fd, shift);
+    fs.ftruncateSync(ff.fd, limit < 0 ? shift : Math.min(shift, limit));
     if (old.length) this.pwrite(ff, old, 0, old.length, shift);
   }
 

@@ -14,9 +14,9 @@ function macAttr(name: string, mac: Uint8Array, off: number): string {
  * One flow's <fileobject> record (spec §4.2), rendered in the worker that owns the
  * flow: the coordinator only concatenates these in a deterministic order.
  */
-export function renderFileobject(flow: Flow, md5: string | null): string {
+export function renderFileobject(flow: Flow, md5: string | null, filename: string | null = flow.file.path): string {
   let s = '    <fileobject>\n';
-  if (flow.file.path !== null) s += `      <filename>${escapeXml(flow.file.path)}</filename>\n`;
+  if (filename !== null) s += `      <filename>${escapeXml(filename)}</filename>\n`;
   s += `      <filesize>${flow.lastByte}</filesize>\n`;
   s += `      <tcpflow startime='${isoTime(flow.startSec, flow.startUsec)}' endtime='${isoTime(flow.lastSec, flow.lastUsec)}'`;
   if (flow.mac !== null) s += macAttr('mac_daddr', flow.mac, 0) + macAttr('mac_saddr', flow.mac, 6);

@@ -8,6 +8,13 @@ import { newDecodedPacket, Verdict } from '../decode/packet';
 import { TcpflowError, EXIT } from '../errors';
 import { ShardHasher } from './hash';
 import type { FromWorker, ToWorker, WorkerConfig, WorkerResult } from './protocol';
+import type { ConsoleBatch } from '../output/console-output';
+
+/** Console output of one chunk, waiting for every worker that got records from it. */
+interface PendingConsole {
+  remaining: number;
+  batches: ConsoleBatch[];
+}
 
 export interface FeedResult {
   records: number;
@@ -35,14 +42,26 @@ export class Coordinator {
   private packetNo = 0;
   /** Records that reached the IP stage but are not TCP segments we can use. */
   notProcessed = 0;
+  /** Console modes: chunks in dispatch order, printed once complete, oldest first. */
+  private readonly slotSeq: Int32Array;
+  private readonly console = new Map<number, PendingConsole>();
+  private nextSeq = 0;
+  private nextToPrint = 0;
+  private print: ((text: string) => void) | null = null;
 
   private constructor(private readonly pool: Piscina, private readonly hasher: ShardHasher, slotCount: number) {
     this.slots = Array.from({ length: slotCount }, () => allocChunk());
     this.free = this.slots.map((_, i) => i);
     this.refs = new Int32Array(slotCount);
+    this.slotSeq = new Int32Array(slotCount);
   }
 
-  static async start(workers: number, config: Omit<WorkerConfig, 'index' | 'fragmentPath'>, fragmentPath: (i: number) => string | null): Promise<Coordinator> {
+  /**
+   * Spawn the workers. `print` receives console-mode text in packet order (the workers
+   * render it; the order is restored here, chunk by chunk).
+   */
+  static async start(workers: number, config: Omit<WorkerConfig, 'index' | 'fragmentPath'>,
+    fragmentPath: (i: number) => string | null, print: ((text: string) => void) | null = null): Promise<Coordinator> {
     const pool = new Piscina({
       filename: path.resolve(__dirname, '../../workers/flow-worker.js'),
       minThreads: workers,
@@ -53,6 +72,7 @@ export class Coordinator {
       atomics: 'disabled',
     });
     const c = new Coordinator(pool, await ShardHasher.create(workers), Math.max(4, 2 * workers + 2));
+    c.print = print;
     for (let i = 0; i < workers; i++) {
       const { port1, port2 } = new MessageChannel();
       port1.on('message', (m: FromWorker) => c.onMessage(m));
@@ -110,13 +130,17 @@ export class Coordinator {
       }
       const base = this.packetNo;
       this.packetNo += count;
+      const seq = this.nextSeq++;
+      this.slotSeq[slot] = seq;
       for (let w = 0; w < shards; w++) {
         if (sizes[w] === 0) continue;
         this.refs[slot]++;
         const msg: ToWorker = { type: 'chunk', slot, records: lists[w], count: sizes[w], base, finishing };
         this.ports[w].postMessage(msg, [lists[w].buffer]);
       }
+      if (this.print !== null) this.console.set(seq, { remaining: this.refs[slot], batches: [] });
       if (this.refs[slot] === 0) this.free.push(slot);
+      this.flushConsole();
       onChunk?.(this.packetNo);
     }
     return { records, unknownLinkTypes: [...unknown] };
@@ -126,6 +150,9 @@ export class Coordinator {
   async finish(): Promise<WorkerResult[]> {
     for (const p of this.ports) p.postMessage({ type: 'end' } satisfies ToWorker);
     const settled = await Promise.allSettled(this.tasks);
+    // Results come over piscina's channel, releases over ours: let the last releases
+    // (and the console text they carry) arrive before the ports close.
+    for (let i = 0; i < 1000 && this.refs.some((r) => r > 0); i++) await new Promise((r) => setImmediate(r));
     for (const p of this.ports) p.close();
     await this.pool.destroy();
     const results: WorkerResult[] = [];
@@ -138,6 +165,11 @@ export class Coordinator {
 
   private onMessage(m: FromWorker): void {
     if (m.type === 'release') {
+      const pending = this.console.get(this.slotSeq[m.slot]);
+      if (pending !== undefined) {
+        if (m.console !== null) pending.batches.push(m.console);
+        if (--pending.remaining === 0) this.flushConsole();
+      }
       if (--this.refs[m.slot] === 0) {
         this.free.push(m.slot);
         const w = this.waiter;
@@ -146,6 +178,25 @@ export class Coordinator {
       }
     } else {
       this.fail(new TcpflowError(m.code as TcpflowError['code'], m.message, m.exitCode));
+    }
+  }
+
+  /** Print every complete chunk at the head of the queue, merging workers by packet number. */
+  private flushConsole(): void {
+    for (let p = this.console.get(this.nextToPrint); p !== undefined && p.remaining === 0; p = this.console.get(this.nextToPrint)) {
+      this.console.delete(this.nextToPrint++);
+      const at = p.batches.map(() => 0);
+      let out = '';
+      for (;;) {
+        let best = -1;
+        for (let b = 0; b < p.batches.length; b++) {
+          if (at[b] < p.batches[b].packets.length &&
+            (best < 0 || p.batches[b].packets[at[b]] < p.batches[best].packets[at[best]])) best = b;
+        }
+        if (best < 0) break;
+        out += p.batches[best].text[at[best]++];
+      }
+      if (out.length > 0) this.print?.(out);
     }
   }
 

@@ -1,4 +1,6 @@
 import type { Chunk } from '../capture/chunk';
+import type { ConsoleOptions } from '../../cli/options';
+import type { ConsoleBatch } from '../output/console-output';
 import type { MessagePort } from 'node:worker_threads';
 
 /** Settings every worker gets once, with its task. */
@@ -17,6 +19,8 @@ export interface WorkerConfig {
   /** Where this worker spills its rendered report records, or null without a report. */
   fragmentPath: string | null;
   debugLevel: number;
+  /** Console modes: print instead of storing. */
+  console: ConsoleOptions | null;
 }
 
 export interface WorkerTask {
@@ -32,7 +36,7 @@ export type ToWorker =
 
 /** Worker → coordinator. */
 export type FromWorker =
-  | { type: 'release'; slot: number }
+  | { type: 'release'; slot: number; console: ConsoleBatch | null }
   | { type: 'failed'; code: string; message: string; exitCode: number };
 
 export interface WorkerResult {

@@ -3,6 +3,7 @@ import { decodeFrame } from '../decode/link';
 import { newDecodedPacket, Verdict } from '../decode/packet';
 import { TcpDemux, PacketMeta } from '../flow/tcpdemux';
 import { DiskOutput } from '../output/disk-output';
+import { ConsoleBatch, ConsoleOutput } from '../output/console-output';
 import { FragmentWriter } from '../report/fragments';
 import type { WorkerConfig, WorkerResult } from './protocol';
 import type { Logger } from '../util/log';
@@ -13,27 +14,38 @@ import type { Logger } from '../util/log';
  */
 export class ShardProcessor {
   private readonly demux: TcpDemux;
-  private readonly output: DiskOutput;
+  private readonly disk: DiskOutput | null = null;
+  private readonly console: ConsoleOutput | null = null;
   private readonly fragments: FragmentWriter | null;
   private readonly decoded = newDecodedPacket();
   private readonly meta: PacketMeta = { caplen: 0, origlen: 0, sec: 0, usec: 0, packetNo: 0, finishing: false };
 
   constructor(private readonly config: WorkerConfig, log: Logger) {
     this.fragments = config.fragmentPath !== null ? new FragmentWriter(config.fragmentPath) : null;
-    this.output = new DiskOutput(
-      { outdir: config.outdir, template: config.template, maxOpenFiles: config.maxOpenFiles, md5: config.md5, findx: config.findx },
-      this.fragments,
-    );
+    if (config.console !== null) {
+      this.console = new ConsoleOutput(config.console, config.outdir, config.template, this.fragments);
+    } else {
+      this.disk = new DiskOutput(
+        { outdir: config.outdir, template: config.template, maxOpenFiles: config.maxOpenFiles, md5: config.md5, findx: config.findx },
+        this.fragments,
+      );
+    }
     this.demux = new TcpDemux(
       {
         maxSeek: config.maxSeek,
         maxBytes: config.maxBytes,
-        storing: config.storing,
+        storing: config.storing && config.console === null,
+        console: config.console !== null,
         savedWindow: config.savedWindow,
         onViolation: (_flow, message) => log.info(message),
       },
-      this.output,
+      (this.disk ?? this.console) as DiskOutput | ConsoleOutput,
     );
+  }
+
+  /** Console text produced since the last call, for the coordinator to print in order. */
+  takeConsole(): ConsoleBatch | null {
+    return this.console?.take() ?? null;
   }
 
   /** Process records[0, count) (indexes into the chunk) of one chunk. */
@@ -56,7 +68,7 @@ export class ShardProcessor {
 
   /** End of input: close every flow and finish the report records. */
   finish(error: WorkerResult['error']): WorkerResult {
-    const openAtEnd = this.output.store.stats.openNow;
+    const openAtEnd = this.disk?.store.stats.openNow ?? 0;
     const flowsAtEnd = this.demux.flows.size;
     try {
       this.demux.closeAll();
@@ -67,7 +79,7 @@ export class ShardProcessor {
       totalFlows: this.demux.totalFlows,
       totalPackets: this.demux.totalPackets,
       openAtEnd,
-      maxOpen: this.output.store.stats.maxOpen,
+      maxOpen: this.disk?.store.stats.maxOpen ?? 0,
       flowsAtEnd,
       fileobjects: this.fragments?.count ?? 0,
       error,

@@ -28,12 +28,14 @@ export class MemFile {
     if (end > this.length) this.length = end;
   }
 
-  /** Move everything up by `shift`, zero-filling the front. */
-  shiftUp(shift: number): void {
-    const old = this.bytes();
-    this.buf = new Uint8Array(Math.max(64, old.length + shift));
+  /** Move everything up by `shift`, zero-filling the front; nothing at or past `limit` (-1: none). */
+  shiftUp(shift: number, limit = -1): void {
+    const all = this.bytes();
+    const old = limit < 0 ? all : all.subarray(0, Math.max(0, Math.min(all.length, limit - shift)));
+    const length = old.length > 0 ? old.length + shift : limit < 0 ? shift : Math.min(shift, limit);
+    this.buf = new Uint8Array(Math.max(64, length));
     this.buf.set(old, shift);
-    this.length = old.length + shift;
+    this.length = length;
   }
 
   /** [pos, pos+len) as a read would return it (short at the end). */
@@ -99,9 +101,9 @@ export class MemoryOutput implements FlowOutput {
     this.fileOf(flow).write(pos, data.slice(off, off + len));
   }
 
-  shiftUp(flow: Flow, shift: number): void {
+  shiftUp(flow: Flow, shift: number, limit: number): void {
     if (!(shift > 0)) throw new Error(`bad shift ${shift}`);
-    this.fileOf(flow).shiftUp(shift);
+    this.fileOf(flow).shiftUp(shift, limit);
     this.shifts.push({ name: flow.file.path as string, shift });
   }
 
