@@ -4,7 +4,8 @@
  * 20 s with exit status 0 or 1, prints only `tcpflow-ts: ` lines and no stack trace on
  * stderr, and leaves a well-formed report.xml that ends with "</dfxml>\n". Then the error
  * paths of the command line: missing input, a directory as input, an output directory that
- * is a regular file, a missing option argument, an option not implemented yet.
+ * is a regular file, a missing option argument, an option not implemented yet (the first one
+ * cli/options.ts still refuses).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -23,6 +24,8 @@ import {
   stackFrames,
   unprefixedLines,
 } from '../helpers/corpus';
+import { IMPLEMENTED_SCANNERS, NOT_IMPLEMENTED, SCANNER_NAMES } from '../../cli/options';
+import { TCPFLOW_OPTSTRING } from '../../cli/getopt';
 
 const RUN_TIMEOUT_MS = 20_000;
 
@@ -114,11 +117,27 @@ test('-r without its argument: exit 2', () => inTemp(async (tmp) => {
   assert.deepEqual(fs.readdirSync(tmp), [], 'nothing is written on a usage error');
 }));
 
-test('an option not implemented yet (-c): exit 2, "not implemented yet"', () => inTemp(async (tmp) => {
-  const run = await runCli(['-c', '-r', path.join(PCAP_DIR, 'tcpflow__test1.pcap'), '-o', path.join(tmp, 'out')],
-    { cwd: tmp, timeoutMs: RUN_TIMEOUT_MS });
-  assert.equal(run.code, 2, run.stderr);
-  assert.match(run.stderr, /^tcpflow-ts: .*-c.*not implemented yet/m);
-  assert.deepEqual(stackFrames(run.stderr), [], run.stderr);
-  assert.ok(!fs.existsSync(path.join(tmp, 'out')), 'nothing is written for a refused option');
-}));
+/** An option letter still refused as not implemented (with an argument if it takes one), or null. */
+function unimplementedOption(): string[] | null {
+  for (const letter of TCPFLOW_OPTSTRING.replace(/:/g, '')) {
+    if (NOT_IMPLEMENTED.has(letter)) return TCPFLOW_OPTSTRING.includes(`${letter}:`) ? [`-${letter}`, 'x'] : [`-${letter}`];
+  }
+  const scanner = SCANNER_NAMES.find((n) => !IMPLEMENTED_SCANNERS.has(n));
+  return scanner ? ['-e', scanner] : null;
+}
+
+test('an option not implemented yet: exit 2, "not implemented yet", nothing written', async (t) => {
+  const option = unimplementedOption();
+  if (option === null) {
+    t.skip('every tcpflow option is implemented');
+    return;
+  }
+  await inTemp(async (tmp) => {
+    const args = [...option, '-r', path.join(PCAP_DIR, 'tcpflow__test1.pcap'), '-o', path.join(tmp, 'out')];
+    const run = await runCli(args, { cwd: tmp, timeoutMs: RUN_TIMEOUT_MS });
+    assert.equal(run.code, 2, `tcpflow-ts ${args.join(' ')}\n${run.stderr}`);
+    assert.match(run.stderr, new RegExp(`^tcpflow-ts: .*${option.join(' ')}.*not implemented yet`, 'm'));
+    assert.deepEqual(stackFrames(run.stderr), [], run.stderr);
+    assert.ok(!fs.existsSync(path.join(tmp, 'out')), 'nothing is written for a refused option');
+  });
+});
