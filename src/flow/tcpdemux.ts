@@ -46,6 +46,7 @@ export interface FlowOutput {
 }
 
 export interface SavedFlow {
+  key: string;
   isn: number;
   path: string | null;
   closePacket: number;
@@ -81,6 +82,9 @@ const CACHE_SIZE = 1 << 16;
 export class TcpDemux {
   readonly flows = new Map<string, Flow>();
   private readonly saved = new Map<string, SavedFlow>();
+  /** Saved flows in close order, for expiry (a queue: Map iteration would walk deleted slots). */
+  private savedQueue: SavedFlow[] = [];
+  private savedHead = 0;
   /**
    * Direct-mapped cache in front of `flows`: most packets find their flow by a numeric
    * hash and a byte compare, without building the string key.
@@ -195,8 +199,11 @@ export class TcpDemux {
     this.flows.delete(flow.key);
     if (this.cache[flow.cacheSlot] === flow) this.cache[flow.cacheSlot] = undefined;
     this.out.closed(flow, closePacket);
-    this.saved.delete(flow.key);
-    this.saved.set(flow.key, { isn: flow.isn, path: flow.file.path, closePacket });
+    if (closePacket === Infinity) return; // end of input: nothing can straggle in any more
+    const saved: SavedFlow = { key: flow.key, isn: flow.isn, path: flow.file.path, closePacket };
+    this.saved.set(flow.key, saved);
+    this.savedQueue.push(saved);
+    this.pruneSaved(closePacket);
   }
 
   private create(key: string, buf: Uint8Array, d: DecodedPacket, m: PacketMeta): Flow {
@@ -290,9 +297,14 @@ export class TcpDemux {
   }
 
   private pruneSaved(packetNo: number): void {
-    for (const [k, s] of this.saved) {
-      if (packetNo - s.closePacket <= this.config.savedWindow) break;
-      this.saved.delete(k);
+    const q = this.savedQueue;
+    while (this.savedHead < q.length && packetNo - q[this.savedHead].closePacket > this.config.savedWindow) {
+      const s = q[this.savedHead++];
+      if (this.saved.get(s.key) === s) this.saved.delete(s.key);
+    }
+    if (this.savedHead > 1024 && this.savedHead * 2 > q.length) {
+      this.savedQueue = q.slice(this.savedHead);
+      this.savedHead = 0;
     }
   }
 }

@@ -44,7 +44,15 @@ export function sanitizeXmlChars(s: string): string {
 }
 
 /** UTC ISO-8601 time as in the report: fraction only when the microseconds are non-zero. */
+let lastSec = NaN;
+let lastBase = '';
+
 export function isoTime(sec: number, usec: number): string {
-  const base = new Date(sec * 1000).toISOString().slice(0, 19);
+  // Consecutive records mostly share the second: format it once.
+  if (sec !== lastSec) {
+    lastSec = sec;
+    lastBase = new Date(sec * 1000).toISOString().slice(0, 19);
+  }
+  const base = lastBase;
   return usec === 0 ? `${base}Z` : `${base}.${String(usec).padStart(6, '0')}Z`;
 }

@@ -42,6 +42,7 @@ test('defaults', () => {
     maxSeek: 16777216,
     findx: false,
     naming: [],
+    console: null,
     scanners: [],
     params: {},
     warnings: [],
@@ -154,7 +155,8 @@ test('-h, -hh, -hhh, --help: level = count, tcpflow-ts text', () => {
     assert.match(parsed.text, /^tcpflow-ts version 0\.1\.0 \(tcpflow 1\.6\.1 compatible\)\n\nusage: tcpflow-ts /);
     assert.match(parsed.text, /--workers N {2}: worker threads \(default: number of CPUs\)\n/);
     assert.match(parsed.text, /Exit status:\n/);
-    assert.match(parsed.text, /\n {3}-c: console print only \(don't create files\) \(not implemented yet\)\n/);
+    assert.match(parsed.text, /\n {3}-c: console print only \(don't create files\)\n/);
+    assert.match(parsed.text, /\n {3}-w {2}file {5}: write packets not processed to file \(not implemented yet\)\n/);
     assert.match(parsed.text, /\n {3}-r file {6}: read packets from tcpdump pcap file \(may be repeated\)\n/);
     assert.equal(parsed.text.includes('Filename template format for option -T'), level >= 2);
     assert.ok(parsed.text.endsWith('\n'));
@@ -172,7 +174,7 @@ test('-V / --version print TCPFLOW 1.6.1', () => {
 });
 
 test('every option not implemented yet is refused with its own letter', () => {
-  const letters = [...'aABcCDEgHiJKLpsUwxzZ0'];
+  const letters = [...'aAEHiKLpUwxzZ'];
   for (const letter of letters) {
     const takesArg = TCPFLOW_OPTSTRING.includes(`${letter}:`);
     const argv = takesArg ? ['-r', 'x', `-${letter}`, 'val'] : ['-r', 'x', `-${letter}`];
@@ -182,11 +184,12 @@ test('every option not implemented yet is refused with its own letter', () => {
   fails(['-r', 'x', '--chroot', '/'], 'NOT_IMPLEMENTED', 'option -z is not implemented yet');
   fails(['-r', 'x', '--relinquish-privileges=nobody'], 'NOT_IMPLEMENTED', 'option -U is not implemented yet');
   // the first one on the command line is reported
-  fails(['-r', 'x', '-Fk', '-c', '-a'], 'NOT_IMPLEMENTED', 'option -c is not implemented yet');
+  fails(['-r', 'x', '-Fk', '-w', 'f', '-a'], 'NOT_IMPLEMENTED', 'option -w is not implemented yet');
 });
 
 test('every letter of the option string is implemented, refused, or -h/-V', () => {
-  const handled = new Set(['h', 'V', 'r', 'R', 'l', 'o', 'X', 'd', 'v', 'q', 'f', 'e', 'S', 'b', 'm', 'I', 'T', 'F']);
+  const handled = new Set(['h', 'V', 'r', 'R', 'l', 'o', 'X', 'd', 'v', 'q', 'f', 'e', 'S', 'b', 'm', 'I', 'T', 'F',
+    'c', 'C', 'D', 'g', 's', 'B', '0', 'J']);
   for (const letter of TCPFLOW_OPTSTRING.replace(/:/g, '')) {
     assert.ok(handled.has(letter) !== NOT_IMPLEMENTED.has(letter), `letter ${letter}`);
   }
@@ -242,4 +245,13 @@ test('-T and -F are kept in command-line order as naming steps', () => {
     { kind: 'format', letters: 'tc' },
     { kind: 'format', letters: 'M' },
   ]);
+});
+
+test('console modes: -c/-C and their modifiers', () => {
+  assert.equal(run(['-r', 'x']).console, null);
+  assert.deepEqual(run(['-r', 'x', '-c']).console, { header: true, hex: false, json: false, color: false, binary: false, newline: true });
+  assert.deepEqual(run(['-r', 'x', '-CDg0']).console, { header: false, hex: true, json: false, color: true, binary: false, newline: false });
+  assert.deepEqual(run(['-r', 'x', '-cJB']).console, { header: false, hex: false, json: true, color: false, binary: true, newline: true });
+  // modifiers without -c/-C do not turn console mode on
+  assert.equal(run(['-r', 'x', '-D']).console, null);
 });
