@@ -5,10 +5,8 @@ import { strerror } from '../util/strerror';
 
 const { O_CREAT, O_EXCL, O_RDWR } = fs.constants;
 
-/** Coalescing buffer size per flow: contiguous writes are gathered up to this many bytes. */
-const PEND_BYTES = 64 * 1024;
-/** At most this many flows hold a coalescing buffer at once (bounds memory per worker). */
-const MAX_PENDING_FLOWS = 256;
+/** A run of contiguous writes is written out once it has this many pieces (writev's IOV_MAX is 1024). */
+const MAX_RUN_PIECES = 512;
 
 /** The on-disk side of one flow: its path once created, its descriptor while open. */
 export class FlowFile {
@@ -17,9 +15,13 @@ export class FlowFile {
   /** Flow start time for the file's atime/mtime, seconds with µs precision. */
   sec = 0;
   usec = 0;
-  pend: Buffer | null = null;
-  pendPos = 0;
-  pendLen = 0;
+  /**
+   * Contiguous bytes waiting to be written: views into the chunk being processed (not
+   * copies), written with one writev at the latest when the chunk is done.
+   */
+  run: Uint8Array[] = [];
+  runPos = 0;
+  runLen = 0;
   /** -I index lines not yet appended to `<path>.findx`. */
   findx = '';
   /** Neighbours in the store's least-recently-used list of open files. */
@@ -43,7 +45,6 @@ export class FlowFileStore {
   private oldest: FlowFile | null = null;
   private newest: FlowFile | null = null;
   private readonly pending = new Set<FlowFile>();
-  private readonly freeBuffers: Buffer[] = [];
   private readonly madeDirs = new Set<string>();
   readonly stats: FlowFileStats = { openNow: 0, maxOpen: 0 };
 
@@ -95,30 +96,24 @@ export class FlowFileStore {
     ff.older = ff.newer = null;
   }
 
+  /**
+   * Queue data[off, off+len) for position `pos`. The bytes are not copied: `data` must
+   * stay unchanged until flushAll() (the caller's chunk is released only after it).
+   */
   write(ff: FlowFile, pos: number, data: Uint8Array, off: number, len: number): void {
     if (len <= 0) return;
-    if (ff.pend !== null && pos === ff.pendPos + ff.pendLen && ff.pendLen + len <= PEND_BYTES) {
-      ff.pend.set(data.subarray(off, off + len), ff.pendLen);
-      ff.pendLen += len;
-      return;
-    }
-    this.flush(ff);
-    if (len >= PEND_BYTES) {
-      this.pwrite(ff, data, off, len, pos);
-      return;
-    }
-    if (ff.pend === null) {
-      if (this.pending.size >= MAX_PENDING_FLOWS) {
-        const oldest = this.pending.values().next().value as FlowFile;
-        this.flush(oldest);
-        this.release(oldest);
-      }
-      ff.pend = this.freeBuffers.pop() ?? Buffer.allocUnsafe(PEND_BYTES);
+    if (ff.runLen > 0 && (pos !== ff.runPos + ff.runLen || ff.run.length >= MAX_RUN_PIECES)) this.flush(ff);
+    if (ff.runLen === 0) {
+      ff.runPos = pos;
       this.pending.add(ff);
     }
-    ff.pend.set(data.subarray(off, off + len), 0);
-    ff.pendPos = pos;
-    ff.pendLen = len;
+    ff.run.push(data.subarray(off, off + len));
+    ff.runLen += len;
+  }
+
+  /** Write out every queued run (before the memory they point into is reused). */
+  flushAll(): void {
+    for (const ff of this.pending) this.flush(ff);
   }
 
   /** Bytes [pos, pos+len) as now on disk (short at end of file). */
@@ -151,7 +146,6 @@ export class FlowFileStore {
   /** Flush, stamp the flow start time, and close the descriptor (the file may be used again). */
   close(ff: FlowFile): void {
     this.flush(ff);
-    this.release(ff);
     if (ff.fd < 0) return;
     const t = ff.sec + (ff.usec + 0.5) / 1e6; // +0.5 µs: the double never truncates below the intended µs
     try {
@@ -164,20 +158,28 @@ export class FlowFileStore {
     }
   }
 
-  /** Write out the coalescing buffer, if any. */
+  /** Write out the flow's queued run, if any. */
   flush(ff: FlowFile): void {
-    if (ff.pend === null || ff.pendLen === 0) return;
-    const len = ff.pendLen;
-    ff.pendLen = 0;
-    this.pwrite(ff, ff.pend, 0, len, ff.pendPos);
-  }
-
-  private release(ff: FlowFile): void {
-    if (ff.pend === null) return;
+    if (ff.runLen === 0) return;
+    const run = ff.run, pos = ff.runPos, len = ff.runLen;
+    ff.run = [];
+    ff.runLen = 0;
     this.pending.delete(ff);
-    this.freeBuffers.push(ff.pend);
-    ff.pend = null;
-    ff.pendLen = 0;
+    this.use(ff);
+    let done: number;
+    try {
+      done = run.length === 1 ? fs.writeSync(ff.fd, run[0], 0, len, pos) : fs.writevSync(ff.fd, run, pos);
+    } catch (e) {
+      throw outputError(ff.path ?? '?', e);
+    }
+    // A short write (rare: a signal, a full disk about to fail) goes on piece by piece.
+    for (let i = 0, at = 0; done < len && i < run.length; at += run[i].length, i++) {
+      const end = at + run[i].length;
+      if (end <= done) continue;
+      const skip = Math.max(0, done - at);
+      this.pwrite(ff, run[i], skip, run[i].length - skip, pos + at + skip);
+      done = end;
+    }
   }
 
   private pwrite(ff: FlowFile, data: Uint8Array, off: number, len: number, pos: number): void {

@@ -64,6 +64,8 @@ export class ShardProcessor {
       m.packetNo = base + i;
       this.demux.process(data, d, m);
     }
+    // Queued writes point into the chunk: they must be on disk before it is released.
+    this.disk?.store.flushAll();
   }
 
   /** End of input: close every flow and finish the report records. */
