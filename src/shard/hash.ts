@@ -9,7 +9,11 @@ type H32Raw = (input: Uint8Array, seed?: number) => number;
  * hashing. VLAN is not part of the flow key, so it is not hashed either.
  */
 export class ShardHasher {
-  private readonly scratch = new Uint8Array(36);
+  private scratch = new Uint8Array(36);
+  /** The previous packet's canonical tuple and shard: packets come in bursts per flow. */
+  private previous = new Uint8Array(36);
+  private previousLen = 0;
+  private previousShard = 0;
 
   private constructor(private readonly h32: H32Raw | null, readonly shards: number) {}
 
@@ -30,6 +34,18 @@ export class ShardHasher {
     for (let i = 0; i < n; i++) { s[i] = buf[lo + i]; s[n + i] = buf[hi + i]; }
     s[2 * n] = loPort >> 8; s[2 * n + 1] = loPort & 0xff;
     s[2 * n + 2] = hiPort >> 8; s[2 * n + 3] = hiPort & 0xff;
-    return (this.h32(s.subarray(0, 2 * n + 4), 0x7cf10) >>> 0) % this.shards;
+    const len = 2 * n + 4;
+    if (len === this.previousLen) {
+      const p = this.previous;
+      let i = 0;
+      while (i < len && s[i] === p[i]) i++;
+      if (i === len) return this.previousShard;
+    }
+    const shard = (this.h32(s.subarray(0, len), 0x7cf10) >>> 0) % this.shards;
+    this.scratch = this.previous;
+    this.previous = s;
+    this.previousLen = len;
+    this.previousShard = shard;
+    return shard;
   }
 }
