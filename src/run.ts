@@ -142,11 +142,43 @@ export async function run(opts: Options, argv: readonly string[], log: Logger): 
       exitCode = Math.max(exitCode, err.exitCode);
     }
   }
+  if (!opts.quiet && sum.totalFlows > 10_000 && opts.console === null && naming.storeFiles) warnCrowdedOutdir(opts.outdir, log);
   log.debug(`Open FDs at end of processing:      ${sum.openAtEnd}`);
   log.debug(`Flow map size at end of processing: ${sum.flowsAtEnd}`);
   log.debug(`Flows seen:                         ${sum.totalFlows}`);
   log.debug(`Total packets processed: ${sum.totalPackets}`);
   return exitCode;
+}
+
+/**
+ * tcpflow's warning when the output directory ends up with 10,000 entries or more (it
+ * counts `.` and `..` too), suggesting the binning options. Only looked at when more than
+ * 10,000 flows were seen; -q turns it off.
+ */
+function warnCrowdedOutdir(outdir: string, log: Logger): void {
+  let entries = 2;
+  try {
+    const dir = fs.opendirSync(outdir);
+    try {
+      while (dir.readSync() !== null) entries++;
+    } finally {
+      dir.closeSync();
+    }
+  } catch {
+    return;
+  }
+  if (entries < 10_000) return;
+  log.warn([
+    '*** tcpflow-ts WARNING:',
+    '*** Modern operating systems do not perform well ',
+    '*** with more than 10,000 entries in a directory.',
+    '***',
+    `*** tcpflow-ts created ${entries} files in output directory ${outdir}`,
+    '***',
+    '*** Next time, specify command-line options: -Fk , -Fm , or -Fg ',
+    '*** This will automatically bin output into subdirectories.',
+    "*** type 'tcpflow-ts -hh' for more information.",
+  ].join('\n'));
 }
 
 /** Console text, byte for byte (latin1), waiting out a non-blocking pipe. */

@@ -71,7 +71,7 @@ export class Coordinator {
       // Tasks are long-lived and event driven: the worker's event loop must keep running.
       atomics: 'disabled',
     });
-    const c = new Coordinator(pool, await ShardHasher.create(workers), Math.max(4, 2 * workers + 2));
+    const c = new Coordinator(pool, await ShardHasher.create(workers), Math.max(3, workers + 2));
     c.print = print;
     for (let i = 0; i < workers; i++) {
       const { port1, port2 } = new MessageChannel();

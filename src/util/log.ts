@@ -37,7 +37,8 @@ const humanStderr = {
       const o = JSON.parse(line) as { msg?: string };
       msg = o.msg ?? line;
     } catch { /* not JSON: print as is */ }
-    fs.writeSync(2, `${PROGRAM_NAME}: ${msg.replace(/\n$/, '')}\n`);
+    // Every line of a message gets the prefix, so stderr stays `tcpflow-ts: ...` lines.
+    fs.writeSync(2, msg.replace(/\n$/, '').split('\n').map((l) => `${PROGRAM_NAME}: ${l}\n`).join(''));
   },
 };
 
