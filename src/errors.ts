@@ -31,3 +31,16 @@ export class TcpflowError extends Error {
     this.name = 'TcpflowError';
   }
 }
+
+/** An error as plain data, to cross a thread boundary. */
+export interface ErrorInfo {
+  code: string;
+  message: string;
+  exitCode: number;
+}
+
+export function errorInfo(e: unknown): ErrorInfo {
+  if (e instanceof TcpflowError) return { code: e.code, message: e.message, exitCode: e.exitCode };
+  const err = e as Error;
+  return { code: 'WORKER', message: `internal error in worker: ${err && err.stack ? err.stack : String(e)}`, exitCode: EXIT.WORKER };
+}

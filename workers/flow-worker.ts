@@ -1,6 +1,6 @@
 import { ShardProcessor } from '../src/shard/shard-processor';
 import type { ToWorker, WorkerResult, WorkerTask } from '../src/shard/protocol';
-import { TcpflowError } from '../src/errors';
+import { errorInfo } from '../src/errors';
 import { createLogger } from '../src/util/log';
 
 /**
@@ -15,11 +15,13 @@ export default function flowWorker(task: WorkerTask): Promise<WorkerResult> {
   return new Promise((resolve, reject) => {
     port.on('message', (msg: ToWorker) => {
       if (msg.type === 'chunk') {
+        // Fault injection for the tests: this worker thread dies as a crash would.
+        if (process.env.TCPFLOW_TS_FAULT === 'worker-exit' && config.index === 0) process.exit(70);
         if (failure === null) {
           try {
             shard.processChunk(slots[msg.slot], msg.records, msg.count, msg.base, msg.finishing);
           } catch (e) {
-            failure = describe(e);
+            failure = errorInfo(e);
             port.postMessage({ type: 'failed', ...failure });
           }
         }
@@ -30,16 +32,10 @@ export default function flowWorker(task: WorkerTask): Promise<WorkerResult> {
       try {
         resolve(shard.finish(failure));
       } catch (e) {
-        const err = describe(e);
+        const err = errorInfo(e);
         if (failure === null) failure = err;
         reject(new Error(`${err.code}\u0000${err.exitCode}\u0000${err.message}`));
       }
     });
   });
-}
-
-function describe(e: unknown): { code: string; message: string; exitCode: number } {
-  if (e instanceof TcpflowError) return { code: e.code, message: e.message, exitCode: e.exitCode };
-  const err = e as Error;
-  return { code: 'WORKER', message: `internal error in worker: ${err && err.stack ? err.stack : String(e)}`, exitCode: 4 };
 }

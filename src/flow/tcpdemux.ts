@@ -192,7 +192,17 @@ export class TcpDemux {
 
   /** Close every remaining flow, oldest first (deterministic, spec B19). */
   closeAll(): void {
-    for (const flow of [...this.flows.values()]) this.close(flow, Infinity);
+    // One flow that cannot be written (disk full) must not keep the others from closing:
+    // every flow is closed and reported, then the first error is raised.
+    let first: unknown = null;
+    for (const flow of [...this.flows.values()]) {
+      try {
+        this.close(flow, Infinity);
+      } catch (e) {
+        first ??= e;
+      }
+    }
+    if (first !== null) throw first;
   }
 
   close(flow: Flow, closePacket: number): void {

@@ -84,13 +84,20 @@ export class DiskOutput implements FlowOutput {
   closed(flow: Flow, closePacket: number): void {
     const ff = flow.file;
     let md5: string | null = null;
-    if (ff.path !== null) {
-      // Every flow with a file gets its hash, small or repetitive ones too (spec B11).
-      if (this.config.md5) md5 = this.hashFile(flow);
-      this.store.close(ff);
-      if (this.config.findx) this.flushFindx(flow);
+    try {
+      if (ff.path !== null) {
+        // Every flow with a file gets its hash, small or repetitive ones too (spec B11).
+        try {
+          if (this.config.md5) md5 = this.hashFile(flow);
+        } finally {
+          this.store.close(ff);
+        }
+        if (this.config.findx) this.flushFindx(flow);
+      }
+    } finally {
+      // The flow is reported even when its file could not be completed.
+      this.report?.add(closePacket, flow.firstPacket, renderFileobject(flow, md5));
     }
-    this.report?.add(closePacket, flow.firstPacket, renderFileobject(flow, md5));
   }
 
   private flushFindx(flow: Flow): void {

@@ -145,11 +145,14 @@ export class FlowFileStore {
 
   /** Flush, stamp the flow start time, and close the descriptor (the file may be used again). */
   close(ff: FlowFile): void {
-    this.flush(ff);
-    if (ff.fd < 0) return;
+    if (ff.fd < 0) {
+      this.flush(ff); // reopens if bytes are still queued
+      if (ff.fd < 0) return;
+    }
     const t = ff.sec + (ff.usec + 0.5) / 1e6; // +0.5 µs: the double never truncates below the intended µs
     try {
-      fs.futimesSync(ff.fd, t, t);
+      // A failed write (disk full) still closes the descriptor and stamps what was written.
+      try { this.flush(ff); } finally { fs.futimesSync(ff.fd, t, t); }
     } finally {
       fs.closeSync(ff.fd);
       this.unlink(ff);

@@ -157,8 +157,13 @@ export class Coordinator {
     await this.pool.destroy();
     const results: WorkerResult[] = [];
     for (const s of settled) {
-      if (s.status === 'fulfilled') results.push(s.value);
-      else this.fail(workerError(s.reason));
+      if (s.status === 'rejected') {
+        this.fail(workerError(s.reason));
+        continue;
+      }
+      results.push(s.value);
+      const e = s.value.error;
+      if (e !== null) this.fail(new TcpflowError(e.code as TcpflowError['code'], e.message, e.exitCode));
     }
     return results;
   }

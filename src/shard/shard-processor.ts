@@ -7,6 +7,7 @@ import { ConsoleBatch, ConsoleOutput } from '../output/console-output';
 import { FragmentWriter } from '../report/fragments';
 import type { WorkerConfig, WorkerResult } from './protocol';
 import type { Logger } from '../util/log';
+import { errorInfo } from '../errors';
 
 /**
  * Everything one worker does with its share of the packets, without the thread
@@ -72,10 +73,17 @@ export class ShardProcessor {
   finish(error: WorkerResult['error']): WorkerResult {
     const openAtEnd = this.disk?.store.stats.openNow ?? 0;
     const flowsAtEnd = this.demux.flows.size;
+    // Close and report every flow even after a failure (nothing seen is lost), keeping
+    // the first error.
     try {
       this.demux.closeAll();
-    } finally {
+    } catch (e) {
+      error ??= errorInfo(e);
+    }
+    try {
       this.fragments?.close();
+    } catch (e) {
+      error ??= errorInfo(e);
     }
     return {
       totalFlows: this.demux.totalFlows,
