@@ -4,41 +4,11 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { spawnSync } from 'child_process';
-import { openCapture, Truncation } from '../../src/capture/reader';
-import { allocChunk, Chunk } from '../../src/capture/chunk';
-import { TcpflowError, EXIT } from '../../src/errors';
+import { openCapture } from '../../src/capture/reader';
+import { allocChunk } from '../../src/capture/chunk';
+import { TcpflowError } from '../../src/errors';
+import { expectError, FIX, fx, readAll } from '../helpers/capture';
 
-const FIX = path.join(__dirname, '../../../fixtures/pcaps');
-const fx = (name: string) => path.join(FIX, name);
-
-interface Rec { caplen: number; origlen: number; sec: number; usec: number; linktype: number; bytes: Buffer }
-interface Result { format: string; recs: Rec[]; truncation: Truncation | null; fills: number }
-
-/** Read a whole capture, alternating between two chunks as the coordinator's ring does. */
-function readAll(file: string, ring: Chunk[] = [allocChunk(), allocChunk()]): Result {
-  const r = openCapture(file);
-  const recs: Rec[] = [];
-  let fills = 0;
-  try {
-    for (;;) {
-      const c = ring[fills % ring.length];
-      const n = r.fill(c);
-      assert.equal(n, c.count);
-      if (n === 0) break;
-      assert.ok(++fills < 1e6, 'fill never ends');
-      for (let i = 0; i < n; i++) {
-        assert.ok(c.offset[i] >= 0 && c.offset[i] + c.caplen[i] <= c.data.length);
-        recs.push({
-          caplen: c.caplen[i], origlen: c.origlen[i], sec: c.sec[i], usec: c.usec[i], linktype: c.linktype[i],
-          bytes: Buffer.from(c.data.subarray(c.offset[i], c.offset[i] + c.caplen[i])),
-        });
-      }
-    }
-    return { format: r.format, recs, truncation: r.truncation, fills };
-  } finally {
-    r.close();
-  }
-}
 
 interface ParserPacket { header: { timestampSeconds: number; timestampMicroseconds: number; capturedLength: number; originalLength: number }; data: Buffer }
 interface PcapParserModule { parse(input: string): NodeJS.EventEmitter }
@@ -129,18 +99,6 @@ function tmpFile(bytes: Uint8Array): string {
   return f;
 }
 
-function expectError(fn: () => unknown, code: string, message?: string): TcpflowError {
-  try {
-    fn();
-  } catch (e) {
-    assert.ok(e instanceof TcpflowError, `not a TcpflowError: ${String(e)}`);
-    assert.equal(e.code, code, e.message);
-    assert.equal(e.exitCode, EXIT.INPUT);
-    if (message !== undefined) assert.equal(e.message, message);
-    return e;
-  }
-  assert.fail(`expected ${code}`);
-}
 
 test('truncated at every byte offset: whole records, then a precise truncation', () => {
   const src = fs.readFileSync(fx('tcpflow__test1.pcap'));

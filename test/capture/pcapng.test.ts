@@ -4,41 +4,11 @@ import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { openCapture, Truncation } from '../../src/capture/reader';
+import { openCapture } from '../../src/capture/reader';
 import { allocChunk, Chunk } from '../../src/capture/chunk';
-import { TcpflowError, EXIT } from '../../src/errors';
+import { TcpflowError } from '../../src/errors';
+import { expectError, fx, readAll } from '../helpers/capture';
 
-const FIX = path.join(__dirname, '../../../fixtures/pcaps');
-const fx = (name: string) => path.join(FIX, name);
-
-interface Rec { caplen: number; origlen: number; sec: number; usec: number; linktype: number; bytes: Buffer }
-interface Result { format: string; recs: Rec[]; truncation: Truncation | null; fills: number }
-
-/** Read a whole capture, alternating between the chunks of `ring` as the coordinator does. */
-function readAll(file: string, ring: Chunk[]): Result {
-  const r = openCapture(file);
-  const recs: Rec[] = [];
-  let fills = 0;
-  try {
-    for (;;) {
-      const c = ring[fills % ring.length];
-      const n = r.fill(c);
-      assert.equal(n, c.count);
-      if (n === 0) break;
-      assert.ok(++fills < 1e6, 'fill never ends');
-      for (let i = 0; i < n; i++) {
-        assert.ok(c.offset[i] >= 0 && c.offset[i] + c.caplen[i] <= c.data.length);
-        recs.push({
-          caplen: c.caplen[i], origlen: c.origlen[i], sec: c.sec[i], usec: c.usec[i], linktype: c.linktype[i],
-          bytes: Buffer.from(c.data.subarray(c.offset[i], c.offset[i] + c.caplen[i])),
-        });
-      }
-    }
-    return { format: r.format, recs, truncation: r.truncation, fills };
-  } finally {
-    r.close();
-  }
-}
 
 const DEFAULT = [allocChunk(), allocChunk()];
 const LARGE = [allocChunk(40000, 8), allocChunk(40000, 8)];
@@ -55,19 +25,6 @@ function tmpFile(bytes: Uint8Array): string {
   return f;
 }
 
-function expectError(fn: () => unknown, code: string, message?: string | RegExp): TcpflowError {
-  try {
-    fn();
-  } catch (e) {
-    assert.ok(e instanceof TcpflowError, `not a TcpflowError: ${String(e)}`);
-    assert.equal(e.code, code, e.message);
-    assert.equal(e.exitCode, EXIT.INPUT);
-    if (typeof message === 'string') assert.equal(e.message, message);
-    else if (message) assert.match(e.message, message);
-    return e;
-  }
-  assert.fail(`expected ${code}`);
-}
 
 // Wireshark encapsulation numbers (frame.encap_type) -> LINKTYPE values.
 const WTAP_TO_LINKTYPE: Record<string, number> = { 1: 1, 15: 0, 25: 113, 7: 101 };
