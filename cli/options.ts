@@ -12,6 +12,7 @@ import { EXIT, TcpflowError } from '../src/errors';
 import { getopt, GetoptOption } from './getopt';
 import { helpText, VERSION_TEXT } from './help';
 import type { NamingStep } from '../src/output/naming';
+import { DEFAULT_MAX_SEEK } from '../src/flow/tcpdemux';
 
 export interface Options {
   readFiles: string[];        // -r files in order, then -l operands
@@ -281,7 +282,7 @@ export function parseCommandLine(argv: readonly string[]): ParsedCommand {
       params,
       warnings,
       maxBytes: cmd.maxBytes ?? -1,
-      maxSeek: cmd.maxSeek ?? 16777216,
+      maxSeek: cmd.maxSeek ?? DEFAULT_MAX_SEEK,
       findx: cmd.findx,
       console: cmd.consoleMode || cmd.consoleBare
         ? { header: !cmd.consoleBare && !cmd.json, hex: cmd.hex, json: cmd.json, color: cmd.color, binary: cmd.binary, newline: !cmd.noNewline }

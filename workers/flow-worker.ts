@@ -12,7 +12,7 @@ export default function flowWorker(task: WorkerTask): Promise<WorkerResult> {
   const log = createLogger(config.debugLevel);
   const shard = new ShardProcessor(config, log);
   let failure: WorkerResult['error'] = null;
-  return new Promise((resolve, reject) => {
+  return new Promise((resolve) => {
     port.on('message', (msg: ToWorker) => {
       if (msg.type === 'chunk') {
         // Fault injection for the tests: this worker thread dies as a crash would.
@@ -29,13 +29,8 @@ export default function flowWorker(task: WorkerTask): Promise<WorkerResult> {
         return;
       }
       port.close();
-      try {
-        resolve(shard.finish(failure));
-      } catch (e) {
-        const err = errorInfo(e);
-        if (failure === null) failure = err;
-        reject(new Error(`${err.code}\u0000${err.exitCode}\u0000${err.message}`));
-      }
+      // finish() closes every flow and reports its own errors in the result.
+      resolve(shard.finish(failure));
     });
   });
 }

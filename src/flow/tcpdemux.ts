@@ -98,8 +98,11 @@ export class TcpDemux {
   process(buf: Uint8Array, d: DecodedPacket, m: PacketMeta): Outcome {
     const slot = flowHash(buf, d) & (CACHE_SIZE - 1);
     let flow = this.cache[slot];
+    // The string key is built only when the cache misses (never for most packets).
+    let key = '';
     if (flow === undefined || !sameFlow(buf, d, flow.src, flow.dst, flow.sport, flow.dport)) {
-      flow = this.flows.get(flowKey(buf, d));
+      key = flowKey(buf, d);
+      flow = this.flows.get(key);
       if (flow !== undefined) this.cache[slot] = flow;
     }
     if (flow === undefined && m.finishing) return Outcome.IGNORED;
@@ -115,6 +118,7 @@ export class TcpDemux {
       const isNew = flow.synCount > 0 ? d.seq !== flow.isn : ((d.seq - flow.isn) | 0) > 0;
       if (!isNew && flow.synCount > 0) return Outcome.NOT_PROCESSED;
       if (isNew) {
+        key = flow.key;
         this.close(flow, m.packetNo);
         flow = undefined;
       }
@@ -123,7 +127,7 @@ export class TcpDemux {
     if (flow === undefined) {
       if (len === 0) {
         if (!syn || (flags & (TH_FIN | TH_RST)) !== 0) return Outcome.IGNORED;
-      } else if (this.isHarmlessStraggler(flowKey(buf, d), buf, d, m.packetNo)) {
+      } else if (this.isHarmlessStraggler(key ||= flowKey(buf, d), buf, d, m.packetNo)) {
         return Outcome.IGNORED;
       }
     }
@@ -132,6 +136,7 @@ export class TcpDemux {
     if (flow !== undefined) {
       delta = (d.seq - flow.nsn) | 0;
       if (Math.abs(delta) > this.config.maxSeek) {
+        key = flow.key;
         this.close(flow, m.packetNo);
         flow = undefined;
         delta = 0;
@@ -141,7 +146,7 @@ export class TcpDemux {
     let created = false;
     if (flow === undefined) {
       if (!syn && len === 0) return Outcome.IGNORED;
-      flow = this.create(flowKey(buf, d), buf, d, m);
+      flow = this.create(key || flowKey(buf, d), buf, d, m);
       flow.cacheSlot = slot;
       this.cache[slot] = flow;
       created = true;

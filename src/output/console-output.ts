@@ -2,7 +2,7 @@ import type { ConsoleOptions } from '../../cli/options';
 import type { Flow } from '../flow/flow';
 import type { FlowOutput, SavedFlow } from '../flow/tcpdemux';
 import { renderConsole } from './console';
-import { Template } from './template';
+import { outdirPrefix, Template } from './template';
 import { renderFileobject } from '../report/fileobject';
 import type { FragmentWriter } from '../report/fragments';
 
@@ -25,7 +25,7 @@ export class ConsoleOutput implements FlowOutput {
   constructor(private readonly options: ConsoleOptions, outdir: string, template: string,
     private readonly report: FragmentWriter | null) {
     this.template = new Template(template);
-    this.prefix = outdir === '.' || outdir === '' ? '' : outdir + '/';
+    this.prefix = outdirPrefix(outdir);
   }
 
   /** The name a flow would get (count 0: console mode never looks at the disk). */

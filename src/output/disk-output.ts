@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import type { Flow } from '../flow/flow';
 import type { FlowOutput, SavedFlow } from '../flow/tcpdemux';
 import { FlowFileStore, outputError } from './flow-files';
-import { Template } from './template';
+import { outdirPrefix, Template } from './template';
 import { renderFileobject } from '../report/fileobject';
 import type { FragmentWriter } from '../report/fragments';
 
@@ -28,8 +28,7 @@ export class DiskOutput implements FlowOutput {
   constructor(private readonly config: DiskOutputConfig, private readonly report: FragmentWriter | null) {
     this.store = new FlowFileStore(config.maxOpenFiles);
     this.template = new Template(config.template);
-    // tcpflow prefixes names with the output directory as written, unless it is '.'.
-    this.prefix = config.outdir === '.' || config.outdir === '' ? '' : config.outdir + '/';
+    this.prefix = outdirPrefix(config.outdir);
   }
 
   open(flow: Flow): void {

@@ -17,6 +17,11 @@ export interface NamingFlow {
 
 export const DEFAULT_TEMPLATE = '%A.%a-%B.%b%V%v%C%c';
 
+/** tcpflow prefixes names with the output directory as written, unless it is '.' or empty. */
+export function outdirPrefix(outdir: string): string {
+  return outdir === '.' || outdir === '' ? '' : outdir + '/';
+}
+
 type Part = string | ((f: NamingFlow, count: number) => string);
 
 const pad = (n: number, w: number) => String(n).padStart(w, '0');

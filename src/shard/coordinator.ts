@@ -17,7 +17,6 @@ interface PendingConsole {
 }
 
 export interface FeedResult {
-  records: number;
   /** Link types met in the file that cannot be decoded (their records are skipped). */
   unknownLinkTypes: number[];
 }
@@ -40,8 +39,6 @@ export class Coordinator {
   private readonly decoded = newDecodedPacket();
   /** Global number of the next record (over all inputs). */
   private packetNo = 0;
-  /** Records that reached the IP stage but are not TCP segments we can use. */
-  notProcessed = 0;
   /** Console modes: chunks in dispatch order, printed once complete, oldest first. */
   private readonly slotSeq: Int32Array;
   private readonly console = new Map<number, PendingConsole>();
@@ -93,7 +90,6 @@ export class Coordinator {
   /** Read every record of `reader` and hand them out. */
   async feed(reader: CaptureReader, finishing: boolean, stop: () => boolean, onChunk?: (packets: number) => void): Promise<FeedResult> {
     const unknown = new Set<number>();
-    let records = 0;
     const shards = this.ports.length;
     const d = this.decoded;
     while (!stop() && this.failure === null) {
@@ -108,7 +104,6 @@ export class Coordinator {
         throw e;
       }
       if (count === 0) { this.free.push(slot); break; }
-      records += count;
       const lists = Array.from({ length: shards }, () => new Int32Array(count));
       const sizes = new Int32Array(shards);
       let lastType = -1, lastOk = false;
@@ -124,8 +119,6 @@ export class Coordinator {
         if (v === Verdict.TCP) {
           const w = this.hasher.shardOf(chunk.data, d);
           lists[w][sizes[w]++] = i;
-        } else if (v === Verdict.NOT_PROCESSED) {
-          this.notProcessed++;
         }
       }
       const base = this.packetNo;
@@ -143,7 +136,7 @@ export class Coordinator {
       this.flushConsole();
       onChunk?.(this.packetNo);
     }
-    return { records, unknownLinkTypes: [...unknown] };
+    return { unknownLinkTypes: [...unknown] };
   }
 
   /** Tell every worker the input is over and collect their results. */
@@ -221,10 +214,8 @@ export class Coordinator {
   }
 }
 
+/** A rejected task: the worker thread itself died (its own errors come back in its result). */
 function workerError(e: unknown): TcpflowError {
-  if (e instanceof TcpflowError) return e;
   const msg = e instanceof Error ? e.message : String(e);
-  const parts = msg.split('\u0000');
-  if (parts.length === 3) return new TcpflowError(parts[0] as TcpflowError['code'], parts[2], Number(parts[1]));
   return new TcpflowError('WORKER', `a worker thread failed: ${msg}`, EXIT.WORKER);
 }
