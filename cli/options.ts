@@ -30,6 +30,8 @@ export interface Options {
   maxBytes: number;           // -b N (atoi; negative = unlimited, -1), default -1
   maxSeek: number;            // -m N (atoi), default 16777216
   findx: boolean;             // -I
+  unprocessedPath: string | null; // -w FILE: packets not processed, as pcap
+  keepPcaps: boolean;         // -K: per-flow pcaps instead of flow files
   /** -T and -F letters in command-line order: they rewrite the template in turn (spec §2.3-2.4). */
   naming: NamingStep[];
   /** Console modes (-c, -C and their modifiers); null when flows go to files. */
@@ -61,7 +63,7 @@ export type ParsedCommand =
  * --help says it is missing).
  */
 export const NOT_IMPLEMENTED: ReadonlySet<string> = new Set([
-  ...'aAEHiKLpUwxzZ',
+  ...'aAEHiLpUxzZ',
   'live',
   'expression',
 ]);
@@ -91,6 +93,8 @@ const CANONICAL: Readonly<Record<string, { name: string; value?: string }>> = {
   b: { name: '--max-bytes' },
   m: { name: '--max-seek' },
   I: { name: '--findx' },
+  w: { name: '--write-unprocessed' },
+  K: { name: '--keep-pcaps' },
   // -T and -F are applied in command-line order from the getopt list (naming steps).
   T: { name: '--template' },
   F: { name: '--format' },
@@ -170,6 +174,8 @@ class TcpflowCommand extends Command {
   maxBytes = Option.String('--max-bytes', { validator: coerce((t) => { const n = atoi(t); return n < 0 ? -1 : n; }) });
   maxSeek = Option.String('--max-seek', { validator: coerce(atoi) });
   findx = Option.Boolean('--findx', false);
+  unprocessedPath = Option.String('--write-unprocessed');
+  keepPcaps = Option.Boolean('--keep-pcaps', false);
   templates = Option.Array('--template', []);
   formats = Option.Array('--format', []);
   consoleMode = Option.Boolean('--console', false);
@@ -284,6 +290,8 @@ export function parseCommandLine(argv: readonly string[]): ParsedCommand {
       maxBytes: cmd.maxBytes ?? -1,
       maxSeek: cmd.maxSeek ?? DEFAULT_MAX_SEEK,
       findx: cmd.findx,
+      unprocessedPath: cmd.unprocessedPath ?? null,
+      keepPcaps: cmd.keepPcaps,
       console: cmd.consoleMode || cmd.consoleBare
         ? { header: !cmd.consoleBare && !cmd.json, hex: cmd.hex, json: cmd.json, color: cmd.color, binary: cmd.binary, newline: !cmd.noNewline }
         : null,

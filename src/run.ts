@@ -14,6 +14,8 @@ import { mergeFragments } from './report/fragments';
 import type { Logger } from './util/log';
 import { openFileLimit } from './util/limits';
 import { Progress } from './util/progress';
+import { PcapDump } from './output/pcap-file';
+import { LINKTYPE } from './decode/link';
 
 /** tcpflow's boolean parameter rule: true when the value starts with Y, y, T, t or 1. */
 function paramTrue(v: string | undefined, dflt: boolean): boolean {
@@ -46,6 +48,7 @@ export async function run(opts: Options, argv: readonly string[], log: Logger): 
     throw new TcpflowError('USAGE', 'post-processing (-e) requires storing output (not -FX)', EXIT.USAGE);
   }
   prepareOutdir(opts.outdir);
+  if (opts.keepPcaps) log.info('ensuring pcap core');
 
   // Console modes write no report unless asked to (later tcpflow; spec B21).
   const reportEnabled = paramTrue(opts.params.enable_report, opts.console === null);
@@ -62,6 +65,11 @@ export async function run(opts: Options, argv: readonly string[], log: Logger): 
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
 
+  // -w is opened before any input is read (tcpflow's start-up order); its header is
+  // written from the first input's first interface (spec B13: any input format works).
+  let dump: PcapDump | null = null;
+  if (opts.unprocessedPath !== null) dump = PcapDump.create(opts.unprocessedPath);
+
   const limit = openFileLimit();
   const totalFds = opts.maxFds ?? Math.max(opts.workers, limit - RESERVED_FDS);
   if (opts.maxFds !== null) log.info(`changing max_fds from ${limit - RESERVED_FDS} to ${opts.maxFds}`);
@@ -77,14 +85,18 @@ export async function run(opts: Options, argv: readonly string[], log: Logger): 
     tdelta,
     savedWindow: SAVED_WINDOW,
     debugLevel: opts.debugLevel,
-    console: opts.console,
-  }, (i) => (reportPath !== null ? `${reportPath}.part${i}` : null), opts.console !== null ? writeStdout : null);
+    console: opts.keepPcaps ? null : opts.console,
+    unprocessed: dump !== null,
+    keepPcaps: opts.keepPcaps,
+  }, (i) => (reportPath !== null ? `${reportPath}.part${i}` : null),
+  { print: opts.console !== null && !opts.keepPcaps ? writeStdout : null, unprocessed: dump });
   // Built while the worker threads boot (xmlbuilder2 alone takes ~70 ms to load).
   let report: Report | null = null;
   try {
     if (reportPath !== null) report = openReport(reportPath, opts, argv, tdelta, log);
   } catch (e) {
     await coordinator.finish();
+    dump?.close();
     throw e;
   }
 
@@ -98,6 +110,7 @@ export async function run(opts: Options, argv: readonly string[], log: Logger): 
     try {
       const reader = openCapture(file);
       try {
+        if (dump !== null && reader.firstInterface !== null) dump.writeHeader(reader.firstInterface, LINKTYPE.EN10MB);
         const r = await coordinator.feed(reader, finishing, () => signal !== null,
           (packets) => progress.update(index, file, reader.bytesRead, reader.size, packets));
         progress.fileDone(reader.bytesRead);
@@ -124,6 +137,19 @@ export async function run(opts: Options, argv: readonly string[], log: Logger): 
 
   const results = await coordinator.finish();
   fatal = coordinator.error;
+  if (dump !== null) {
+    try {
+      // No record at all: a header-only file, as tcpflow leaves.
+      dump.writeHeader(null, LINKTYPE.EN10MB);
+      dump.close();
+    } catch (e) {
+      fatal ??= e instanceof TcpflowError ? e : outputError(dump.path, e);
+    }
+    if (coordinator.unprocessedSkipped > 0) {
+      log.warn(`${dump.path}: ${coordinator.unprocessedSkipped} unprocessed packets left out: their link type differs from the file's (${dump.linktype})`);
+    }
+    log.debug(`${dump.path}: ${dump.records} unprocessed packets written`);
+  }
   process.off('SIGINT', onSignal);
   process.off('SIGTERM', onSignal);
   if (fatal !== null) {

@@ -25,7 +25,9 @@ export default function flowWorker(task: WorkerTask): Promise<WorkerResult> {
             port.postMessage({ type: 'failed', ...failure });
           }
         }
-        port.postMessage({ type: 'release', slot: msg.slot, console: shard.takeConsole() });
+        const unprocessed = shard.takeUnprocessed();
+        port.postMessage({ type: 'release', slot: msg.slot, console: shard.takeConsole(), unprocessed },
+          unprocessed !== null ? [unprocessed.buffer as ArrayBuffer] : []);
         return;
       }
       port.close();

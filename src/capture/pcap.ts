@@ -4,7 +4,7 @@
  */
 import type { Chunk } from './chunk';
 import { TcpflowError } from '../errors';
-import type { RecordParser, Source, Truncation } from './reader';
+import type { CaptureInterface, RecordParser, Source, Truncation } from './reader';
 
 /** Larger captured lengths are corrupt whatever the buffer size. */
 export const MAX_CAPLEN = 256 * 1024 * 1024;
@@ -19,7 +19,13 @@ class PcapParser implements RecordParser {
     private readonly le: boolean,
     private readonly nano: boolean,
     private readonly linktype: number,
-  ) {}
+    snaplen: number,
+    fileHeader: Uint8Array,
+  ) {
+    this.firstInterface = { linktype, snaplen, fileHeader };
+  }
+
+  readonly firstInterface: CaptureInterface;
 
   parse(c: Chunk, v: DataView, pos: number, end: number, base: number, max: number): number {
     const le = this.le;
@@ -80,5 +86,5 @@ export function openPcap(src: Source, magic: Uint8Array): RecordParser {
   if (v.getUint16(4, le) < 2) throw new TcpflowError('INPUT_FORMAT', `${src.path}: archaic pcap savefile format`);
   // The upper bits of the link type field carry FCS information (libpcap's LT_LINKTYPE).
   const linktype = v.getUint32(20, le) & 0x03ffffff;
-  return new PcapParser(src.path, le, nano, linktype);
+  return new PcapParser(src.path, le, nano, linktype, v.getUint32(16, le), head);
 }

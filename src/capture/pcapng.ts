@@ -6,7 +6,7 @@
  */
 import type { Chunk } from './chunk';
 import { TcpflowError } from '../errors';
-import type { RecordParser, Source, Truncation } from './reader';
+import type { CaptureInterface, RecordParser, Source, Truncation } from './reader';
 import { MAX_CAPLEN } from './pcap';
 
 const SHB = 0x0a0d0d0a;
@@ -73,6 +73,7 @@ class PcapngParser implements RecordParser {
   readonly format = 'pcapng' as const;
   private le = false;
   private ifaces: Iface[] = [];
+  firstInterface: CaptureInterface | null = null;
 
   constructor(private readonly path: string) {}
 
@@ -114,6 +115,7 @@ class PcapngParser implements RecordParser {
         case IDB:
           if (len < 20) throw this.corrupt(at, `interface description block length ${len} < 20`);
           this.ifaces.push(this.readIdb(v, pos, len, at));
+          this.firstInterface ??= { linktype: v.getUint16(pos + 8, this.le), snaplen: v.getUint32(pos + 12, this.le) };
           break;
         case EPB:
         case OPB: {

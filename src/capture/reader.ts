@@ -27,6 +27,8 @@ export interface Truncation {
 export interface CaptureReader {
   readonly path: string;          // as given ('-' = stdin)
   readonly format: 'pcap' | 'pcapng';
+  /** Link type and snapshot length of the first interface, once known (pcapng: after its first IDB). */
+  readonly firstInterface: CaptureInterface | null;
   /** Fill `chunk` (chunk.data, and the index arrays from position 0) with as many whole records as fit; set chunk.count; return chunk.count. 0 means end of file. */
   fill(chunk: Chunk): number;
   /** After fill() returned 0: set if the file ended inside a record/block. */
@@ -37,9 +39,18 @@ export interface CaptureReader {
   close(): void;
 }
 
+export interface CaptureInterface {
+  linktype: number;
+  /** 0 when the file does not limit it. */
+  snaplen: number;
+  /** pcap only: the file's 24-byte header as it is (-w copies it when it can, like tcpflow). */
+  fileHeader?: Uint8Array;
+}
+
 /** A record format: indexes whole records found in a buffer. */
 export interface RecordParser {
   readonly format: 'pcap' | 'pcapng';
+  readonly firstInterface: CaptureInterface | null;
   /**
    * Index the records in chunk.data[pos, end) into the chunk from chunk.count on,
    * stopping at `max` records or at the first record not wholly inside the range;
@@ -156,6 +167,7 @@ class Reader implements CaptureReader {
   get path(): string { return this.src.path; }
   get bytesRead(): number { return this.src.bytesRead; }
   get format(): 'pcap' | 'pcapng' { return this.parser.format; }
+  get firstInterface(): CaptureInterface | null { return this.parser.firstInterface; }
 
   fill(chunk: Chunk): number {
     const data = chunk.data;

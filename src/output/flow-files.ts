@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { TcpflowError, EXIT } from '../errors';
 import { strerror } from '../util/strerror';
 
-const { O_CREAT, O_EXCL, O_RDWR } = fs.constants;
+const { O_CREAT, O_EXCL, O_RDWR, O_TRUNC } = fs.constants;
 
 /** A run of contiguous writes is written out once it has this many pieces (writev's IOV_MAX is 1024). */
 const MAX_RUN_PIECES = 512;
@@ -15,6 +15,8 @@ export class FlowFile {
   /** Flow start time for the file's atime/mtime, seconds with µs precision. */
   sec = 0;
   usec = 0;
+  /** Whether closing sets atime/mtime to the flow start (flow files: yes; -K pcaps: no). */
+  stampTimes = true;
   /**
    * Contiguous bytes waiting to be written: views into the chunk being processed (not
    * copies), written with one writev at the latest when the chunk is done.
@@ -64,6 +66,12 @@ export class FlowFileStore {
         return;
       }
     }
+  }
+
+  /** Create or truncate the file at `p` (-K pcaps are rewritten by every run, as in tcpflow). */
+  createTruncated(ff: FlowFile, p: string): void {
+    ff.path = p;
+    this.attach(ff, this.openWithRetry(p, O_CREAT | O_TRUNC | O_RDWR, false));
   }
 
   /** Make sure the file's descriptor is open and mark it most recently used. */
@@ -152,7 +160,7 @@ export class FlowFileStore {
     const t = ff.sec + (ff.usec + 0.5) / 1e6; // +0.5 µs: the double never truncates below the intended µs
     try {
       // A failed write (disk full) still closes the descriptor and stamps what was written.
-      try { this.flush(ff); } finally { fs.futimesSync(ff.fd, t, t); }
+      try { this.flush(ff); } finally { if (ff.stampTimes) fs.futimesSync(ff.fd, t, t); }
     } finally {
       fs.closeSync(ff.fd);
       this.unlink(ff);
@@ -223,7 +231,7 @@ export class FlowFileStore {
         const code = (e as NodeJS.ErrnoException).code;
         if (exclusive && code === 'EEXIST') return -1;
         if ((code === 'EMFILE' || code === 'ENFILE') && this.evictOne()) continue;
-        if (code === 'ENOENT' && exclusive && this.makeParent(p)) continue;
+        if (code === 'ENOENT' && (flags & O_CREAT) !== 0 && this.makeParent(p)) continue;
         throw outputError(p, e);
       }
     }

@@ -9,11 +9,26 @@ import { TcpflowError, EXIT } from '../errors';
 import { ShardHasher } from './hash';
 import type { FromWorker, ToWorker, WorkerConfig, WorkerResult } from './protocol';
 import type { ConsoleBatch } from '../output/console-output';
+import type { PcapDump } from '../output/pcap-file';
 
-/** Console output of one chunk, waiting for every worker that got records from it. */
-interface PendingConsole {
+/**
+ * What one chunk still owes in packet order (console text, -w records), waiting for every
+ * worker that got records from it.
+ */
+interface PendingChunk {
+  slot: number;
   remaining: number;
   batches: ConsoleBatch[];
+  /** -w: records the coordinator could not decode, then the workers' rejects, per list ascending. */
+  unprocessed: Int32Array[];
+}
+
+/** Output that must follow packet order across workers. */
+export interface OrderedOutput {
+  /** Console modes: text to print (already rendered by the workers). */
+  print: ((text: string) => void) | null;
+  /** -w: the file for packets that were not processed. */
+  unprocessed: PcapDump | null;
 }
 
 export interface FeedResult {
@@ -39,12 +54,15 @@ export class Coordinator {
   private readonly decoded = newDecodedPacket();
   /** Global number of the next record (over all inputs). */
   private packetNo = 0;
-  /** Console modes: chunks in dispatch order, printed once complete, oldest first. */
+  /** Ordered output: chunks in dispatch order, written once complete, oldest first. */
   private readonly slotSeq: Int32Array;
-  private readonly console = new Map<number, PendingConsole>();
+  private readonly pending = new Map<number, PendingChunk>();
   private nextSeq = 0;
-  private nextToPrint = 0;
+  private nextToWrite = 0;
   private print: ((text: string) => void) | null = null;
+  private dump: PcapDump | null = null;
+  /** -w records skipped because their link type differs from the -w file's. */
+  unprocessedSkipped = 0;
 
   private constructor(private readonly pool: Piscina, private readonly hasher: ShardHasher, slotCount: number) {
     this.slots = Array.from({ length: slotCount }, () => allocChunk());
@@ -54,11 +72,11 @@ export class Coordinator {
   }
 
   /**
-   * Spawn the workers. `print` receives console-mode text in packet order (the workers
-   * render it; the order is restored here, chunk by chunk).
+   * Spawn the workers. Console text and -w records go out in packet order (workers
+   * render text and find rejects; the order is restored here, chunk by chunk).
    */
   static async start(workers: number, config: Omit<WorkerConfig, 'index' | 'fragmentPath'>,
-    fragmentPath: (i: number) => string | null, print: ((text: string) => void) | null = null): Promise<Coordinator> {
+    fragmentPath: (i: number) => string | null, ordered: OrderedOutput = { print: null, unprocessed: null }): Promise<Coordinator> {
     const pool = new Piscina({
       filename: path.resolve(__dirname, '../../workers/flow-worker.js'),
       minThreads: workers,
@@ -69,7 +87,8 @@ export class Coordinator {
       atomics: 'disabled',
     });
     const c = new Coordinator(pool, await ShardHasher.create(workers), Math.max(3, workers + 2));
-    c.print = print;
+    c.print = ordered.print;
+    c.dump = ordered.unprocessed;
     for (let i = 0; i < workers; i++) {
       const { port1, port2 } = new MessageChannel();
       port1.on('message', (m: FromWorker) => c.onMessage(m));
@@ -104,6 +123,11 @@ export class Coordinator {
         throw e;
       }
       if (count === 0) { this.free.push(slot); break; }
+      const dump = this.dump;
+      if (dump !== null && !dump.hasHeader) {
+        dump.writeHeader(reader.firstInterface, chunk.linktype[0]);
+      }
+      let own: Int32Array | null = null, owned = 0;
       const lists = Array.from({ length: shards }, () => new Int32Array(count));
       const sizes = new Int32Array(shards);
       let lastType = -1, lastOk = false;
@@ -119,6 +143,8 @@ export class Coordinator {
         if (v === Verdict.TCP) {
           const w = this.hasher.shardOf(chunk.data, d);
           lists[w][sizes[w]++] = i;
+        } else if (v === Verdict.NOT_PROCESSED && dump !== null) {
+          (own ??= new Int32Array(count))[owned++] = i;
         }
       }
       const base = this.packetNo;
@@ -131,9 +157,12 @@ export class Coordinator {
         const msg: ToWorker = { type: 'chunk', slot, records: lists[w], count: sizes[w], base, finishing };
         this.ports[w].postMessage(msg, [lists[w].buffer]);
       }
-      if (this.print !== null) this.console.set(seq, { remaining: this.refs[slot], batches: [] });
-      if (this.refs[slot] === 0) this.free.push(slot);
-      this.flushConsole();
+      if (this.print !== null || dump !== null) {
+        this.pending.set(seq, { slot, remaining: this.refs[slot], batches: [], unprocessed: own !== null ? [own.subarray(0, owned)] : [] });
+        this.flushOrdered();
+      } else if (this.refs[slot] === 0) {
+        this.free.push(slot);
+      }
       onChunk?.(this.packetNo);
     }
     return { unknownLinkTypes: [...unknown] };
@@ -163,39 +192,61 @@ export class Coordinator {
 
   private onMessage(m: FromWorker): void {
     if (m.type === 'release') {
-      const pending = this.console.get(this.slotSeq[m.slot]);
+      const pending = this.pending.get(this.slotSeq[m.slot]);
+      --this.refs[m.slot];
       if (pending !== undefined) {
         if (m.console !== null) pending.batches.push(m.console);
-        if (--pending.remaining === 0) this.flushConsole();
-      }
-      if (--this.refs[m.slot] === 0) {
-        this.free.push(m.slot);
-        const w = this.waiter;
-        this.waiter = null;
-        w?.();
+        if (m.unprocessed !== null) pending.unprocessed.push(m.unprocessed);
+        if (--pending.remaining === 0) this.flushOrdered();
+      } else if (this.refs[m.slot] === 0) {
+        this.release(m.slot);
       }
     } else {
       this.fail(new TcpflowError(m.code as TcpflowError['code'], m.message, m.exitCode));
     }
   }
 
-  /** Print every complete chunk at the head of the queue, merging workers by packet number. */
-  private flushConsole(): void {
-    for (let p = this.console.get(this.nextToPrint); p !== undefined && p.remaining === 0; p = this.console.get(this.nextToPrint)) {
-      this.console.delete(this.nextToPrint++);
-      const at = p.batches.map(() => 0);
-      let out = '';
-      for (;;) {
-        let best = -1;
-        for (let b = 0; b < p.batches.length; b++) {
-          if (at[b] < p.batches[b].packets.length &&
-            (best < 0 || p.batches[b].packets[at[b]] < p.batches[best].packets[at[best]])) best = b;
-        }
-        if (best < 0) break;
-        out += p.batches[best].text[at[best]++];
+  private release(slot: number): void {
+    this.free.push(slot);
+    const w = this.waiter;
+    this.waiter = null;
+    w?.();
+  }
+
+  /**
+   * Write out every complete chunk at the head of the queue, merging the workers' parts by
+   * packet number, then give its slot back (-w reads the records from it).
+   */
+  private flushOrdered(): void {
+    for (let p = this.pending.get(this.nextToWrite); p !== undefined && p.remaining === 0; p = this.pending.get(this.nextToWrite)) {
+      this.pending.delete(this.nextToWrite++);
+      try {
+        if (this.print !== null) this.printChunk(p, this.print);
+        if (this.dump !== null) this.dumpChunk(p, this.dump);
+      } catch (e) {
+        this.fail(e instanceof TcpflowError ? e : new TcpflowError('OUTPUT', String(e), EXIT.OUTPUT));
       }
-      if (out.length > 0) this.print?.(out);
+      this.release(p.slot);
     }
+  }
+
+  /** -w: the chunk's unprocessed records in packet order. */
+  private dumpChunk(p: PendingChunk, dump: PcapDump): void {
+    if (p.unprocessed.length === 0 || this.failure !== null) return;
+    const chunk = this.slots[p.slot];
+    const lists = p.unprocessed;
+    inPacketOrder(lists, (b, k) => {
+      const i = lists[b][k];
+      if (chunk.linktype[i] !== dump.linktype) this.unprocessedSkipped++;
+      else dump.append(chunk.data, chunk.offset[i], chunk.caplen[i], chunk.origlen[i], chunk.sec[i], chunk.usec[i]);
+    });
+  }
+
+  /** Console text of one chunk. */
+  private printChunk(p: PendingChunk, print: (text: string) => void): void {
+    let out = '';
+    inPacketOrder(p.batches.map((b) => b.packets), (b, k) => { out += p.batches[b].text[k]; });
+    if (out.length > 0) print(out);
   }
 
   private fail(e: TcpflowError): void {
@@ -211,6 +262,22 @@ export class Coordinator {
       await new Promise<void>((resolve) => { this.waiter = resolve; });
     }
     return this.failure === null ? (this.free.pop() as number) : -1;
+  }
+}
+
+/**
+ * Visit the items of several ascending lists of packet numbers in one ascending order
+ * (a k-way merge over a handful of lists: one per worker).
+ */
+function inPacketOrder(lists: readonly ArrayLike<number>[], visit: (list: number, index: number) => void): void {
+  const at = lists.map(() => 0);
+  for (;;) {
+    let best = -1;
+    for (let b = 0; b < lists.length; b++) {
+      if (at[b] < lists[b].length && (best < 0 || lists[b][at[b]] < lists[best][at[best]])) best = b;
+    }
+    if (best < 0) return;
+    visit(best, at[best]++);
   }
 }
 

@@ -21,6 +21,10 @@ export interface WorkerConfig {
   debugLevel: number;
   /** Console modes: print instead of storing. */
   console: ConsoleOptions | null;
+  /** -w: report the records the flow table rejects (tcpflow's "SYN TO IGNORE"). */
+  unprocessed: boolean;
+  /** -K: per-flow pcaps instead of reassembly. */
+  keepPcaps: boolean;
 }
 
 export interface WorkerTask {
@@ -36,7 +40,7 @@ export type ToWorker =
 
 /** Worker → coordinator. */
 export type FromWorker =
-  | { type: 'release'; slot: number; console: ConsoleBatch | null }
+  | { type: 'release'; slot: number; console: ConsoleBatch | null; unprocessed: Int32Array | null }
   | { type: 'failed'; code: string; message: string; exitCode: number };
 
 export interface WorkerResult {

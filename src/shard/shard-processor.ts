@@ -1,7 +1,8 @@
-import type { Chunk } from '../capture/chunk';
+import { CHUNK_RECORDS, Chunk } from '../capture/chunk';
 import { decodeFrame } from '../decode/link';
 import { newDecodedPacket, Verdict } from '../decode/packet';
-import { TcpDemux, PacketMeta } from '../flow/tcpdemux';
+import { Outcome, TcpDemux, PacketMeta } from '../flow/tcpdemux';
+import { FlowPcaps } from '../output/flow-pcaps';
 import { DiskOutput } from '../output/disk-output';
 import { ConsoleBatch, ConsoleOutput } from '../output/console-output';
 import { FragmentWriter } from '../report/fragments';
@@ -17,13 +18,19 @@ export class ShardProcessor {
   private readonly demux: TcpDemux;
   private readonly disk: DiskOutput | null = null;
   private readonly console: ConsoleOutput | null = null;
+  private readonly pcaps: FlowPcaps | null = null;
+  /** -w: chunk indexes of the records the flow table rejected, for the chunk being processed. */
+  private rejects: Int32Array | null = null;
+  private rejected = 0;
   private readonly fragments: FragmentWriter | null;
   private readonly decoded = newDecodedPacket();
   private readonly meta: PacketMeta = { caplen: 0, origlen: 0, sec: 0, usec: 0, packetNo: 0, finishing: false };
 
-  constructor(private readonly config: WorkerConfig, log: Logger) {
+  constructor(private readonly config: WorkerConfig, private readonly log: Logger) {
     this.fragments = config.fragmentPath !== null ? new FragmentWriter(config.fragmentPath) : null;
-    if (config.console !== null) {
+    if (config.keepPcaps) {
+      this.pcaps = new FlowPcaps({ outdir: config.outdir, template: config.template, maxOpenFiles: config.maxOpenFiles });
+    } else if (config.console !== null) {
       this.console = new ConsoleOutput(config.console, config.outdir, config.template, this.fragments);
     } else {
       this.disk = new DiskOutput(
@@ -40,6 +47,7 @@ export class ShardProcessor {
         savedWindow: config.savedWindow,
         onViolation: (_flow, message) => log.info(message),
       },
+      // Under -K the flow table gets no packets (frames go to per-flow pcaps), so it needs no output.
       (this.disk ?? this.console) as DiskOutput | ConsoleOutput,
     );
   }
@@ -47,6 +55,14 @@ export class ShardProcessor {
   /** Console text produced since the last call, for the coordinator to print in order. */
   takeConsole(): ConsoleBatch | null {
     return this.console?.take() ?? null;
+  }
+
+  /** -w: the records of the last chunk that the flow table rejected (ascending chunk indexes). */
+  takeUnprocessed(): Int32Array | null {
+    if (this.rejected === 0) return null;
+    const r = (this.rejects as Int32Array).slice(0, this.rejected);
+    this.rejected = 0;
+    return r;
   }
 
   /** Process records[0, count) (indexes into the chunk) of one chunk. */
@@ -63,10 +79,15 @@ export class ShardProcessor {
       m.sec = chunk.sec[i] + this.config.tdelta;
       m.usec = chunk.usec[i];
       m.packetNo = base + i;
-      this.demux.process(data, d, m);
+      if (this.pcaps !== null) {
+        this.pcaps.add(chunk, i, d, m.packetNo, m.sec, finishing);
+      } else if (this.demux.process(data, d, m) === Outcome.NOT_PROCESSED && this.config.unprocessed) {
+        (this.rejects ??= new Int32Array(CHUNK_RECORDS))[this.rejected++] = i;
+      }
     }
     // Queued writes point into the chunk: they must be on disk before it is released.
     this.disk?.store.flushAll();
+    this.pcaps?.flushAll();
   }
 
   /** End of input: close every flow and finish the report records. */
@@ -79,6 +100,14 @@ export class ShardProcessor {
       this.demux.closeAll();
     } catch (e) {
       error ??= errorInfo(e);
+    }
+    try {
+      this.pcaps?.closeAll();
+    } catch (e) {
+      error ??= errorInfo(e);
+    }
+    if (this.pcaps !== null && this.pcaps.mismatched > 0) {
+      this.log.warn(`-K: ${this.pcaps.mismatched} frames left out: their link type differs from their flow's pcap`);
     }
     try {
       this.fragments?.close();

@@ -1,0 +1,157 @@
+/**
+ * -K: one pcap per flow direction instead of flow files (spec §6.3, B12).
+ *
+ * - Every file tcpflow 1.6.1 writes for a corpus capture is written with the same name and
+ *   the same bytes, except the header's link type, which is the input's (B12 fixed; the
+ *   recorded md5s in fixtures/pcap-outputs/tcpflow.json are of tcpflow's files with that
+ *   field set back to the input's).
+ * - Files read cleanly in tcpdump and tshark; the records of all files together are exactly
+ *   the input's TCP records; names and bytes are the same for any --workers count.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { makeTempDir, md5hex, PCAP_DIR, POOL_SIZE, pool, REPO_ROOT, removeDir, runCli, stackFrames } from '../helpers/corpus';
+import { readAll } from '../helpers/capture';
+
+interface Recorded {
+  captures: Record<string, { w: string; K: Record<string, string> | 'failed' }>;
+}
+
+const RECORDED = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'fixtures', 'pcap-outputs', 'tcpflow.json'), 'utf8')) as Recorded;
+
+/**
+ * Captures where the set of files differs on purpose: packets tcpflow cannot decode are
+ * decoded (their flows get pcaps too), or the name's VLAN part is fixed.
+ */
+const FIXED: Record<string, string> = {
+  'derived__pcapplusplus__one_ipv6_http_stream__destopts.pcap': 'B29: IPv6 destination options are followed to TCP',
+  'tcpdump__bigtcp-ipv6-hbh.pcap': 'B29: IPv6 hop-by-hop/jumbo headers are followed to TCP',
+  'pcapplusplus__null_loopback.pcap': 'DLT_NULL address families are read in both byte orders',
+  'tcpflow__local.pcap': 'DLT_NULL address families are read in both byte orders',
+  'tcpdump__bgp-encap.pcap': 'B6: %V/%v name the 12-bit VLAN id',
+};
+
+async function keep(input: string, extra: string[] = []): Promise<{ code: number | null; stderr: string; out: string; tmp: string }> {
+  const tmp = makeTempDir('tcpflow-ts-K-');
+  const out = path.join(tmp, 'out');
+  const run = await runCli(['-r', input, '-o', out, '-K', ...extra]);
+  assert.deepEqual(stackFrames(run.stderr), [], run.stderr);
+  return { code: run.code, stderr: run.stderr, out, tmp };
+}
+
+function pcaps(dir: string): string[] {
+  return fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => f.endsWith('.pcap')).sort() : [];
+}
+
+test('-K: the files tcpflow 1.6.1 writes, same names and bytes (link type fixed)', async () => {
+  const names = Object.keys(RECORDED.captures).filter((c) => RECORDED.captures[c].K !== 'failed');
+  const failures: string[] = [];
+  let files = 0;
+  await pool(names, POOL_SIZE, async (c) => {
+    const expected = RECORDED.captures[c].K as Record<string, string>;
+    const r = await keep(path.join(PCAP_DIR, c));
+    try {
+      const got = pcaps(r.out);
+      if (FIXED[c] !== undefined) {
+        if (got.join() === Object.keys(expected).sort().join()) failures.push(`${c}: expected to differ (${FIXED[c]})`);
+        return;
+      }
+      if (got.join('\n') !== Object.keys(expected).sort().join('\n')) {
+        failures.push(`${c}: files differ: got ${got.length}, tcpflow ${Object.keys(expected).length}`);
+        return;
+      }
+      for (const f of got) {
+        files++;
+        if (md5hex(fs.readFileSync(path.join(r.out, f))) !== expected[f]) failures.push(`${c}: ${f} differs`);
+      }
+      // No reassembly: no flow files, no fileobjects.
+      const report = fs.readFileSync(path.join(r.out, 'report.xml'), 'utf8');
+      if (report.includes('<fileobject>')) failures.push(`${c}: report has fileobjects`);
+    } finally {
+      removeDir(r.tmp);
+    }
+  });
+  assert.deepEqual(failures, []);
+  assert.ok(files >= 900, `only ${files} files compared`);
+});
+
+const has = (tool: string) => spawnSync(tool, ['--version'], { stdio: 'ignore' }).status === 0;
+
+test('-K on pcapng, nanosecond, big-endian, SLL and NULL inputs: real link type, tcpdump/tshark read them, all TCP records kept', async (t) => {
+  const inputs = [
+    'pcapplusplus__nanosecs_big_endian.pcap', 'derived__tcpreplay__test__nsec.pcap', 'tcpflow__image2.pcap',
+    'pcapplusplus__ssh_packets.pcap', 'pcapplusplus__mysql.pcapng', 'derived__tcpflow__image2__part2.pcapng',
+    'tcpflow__local.pcap',
+  ].filter((c) => fs.existsSync(path.join(PCAP_DIR, c)));
+  assert.ok(inputs.length >= 5);
+  const tools = has('tcpdump') && has('tshark');
+  if (!tools) t.diagnostic('tcpdump/tshark missing: their checks are skipped');
+  await pool(inputs, POOL_SIZE, async (c) => {
+    const input = path.join(PCAP_DIR, c);
+    const r = await keep(input);
+    try {
+      assert.equal(r.code, 0, r.stderr);
+      const inRecs = readAll(input).recs;
+      const all: string[] = [];
+      for (const f of pcaps(r.out)) {
+        const p = path.join(r.out, f);
+        const recs = readAll(p).recs;
+        assert.equal(fs.readFileSync(p).readUInt32LE(20), inRecs[0].linktype, `${c}/${f}: link type`);
+        for (const x of recs) all.push(`${x.sec}.${x.usec}:${x.bytes.toString('hex')}`);
+        if (!tools) continue;
+        for (const [tool, args] of [['tcpdump', ['-nr', p]], ['tshark', ['-r', p]]] as const) {
+          const run = spawnSync(tool, args, { encoding: 'utf8' });
+          const warn = run.stderr.split('\n').filter((l) => l !== '' && !/^(reading from file|Running as user)/.test(l));
+          assert.equal(run.status, 0, `${tool} ${p}: ${run.stderr}`);
+          assert.deepEqual(warn, [], `${tool} ${p}`);
+          assert.equal(run.stdout.split('\n').filter(Boolean).length, recs.length, `${tool} ${p}: record count`);
+        }
+      }
+      // Every record of every per-flow file is an input record, each input record at most once.
+      const input_ = new Map<string, number>();
+      for (const x of inRecs) {
+        const k = `${x.sec}.${x.usec}:${x.bytes.toString('hex')}`;
+        input_.set(k, (input_.get(k) ?? 0) + 1);
+      }
+      for (const k of all) {
+        const n = input_.get(k) ?? 0;
+        assert.ok(n > 0, `${c}: a -K record that is not in the input`);
+        input_.set(k, n - 1);
+      }
+      assert.ok(all.length > 0, `${c}: no records kept`);
+    } finally {
+      removeDir(r.tmp);
+    }
+  });
+});
+
+test('-K: same files for --workers 1 and 4; an existing file is overwritten; -R only continues', async () => {
+  const input = path.join(PCAP_DIR, 'tcpflow__test1.pcap');
+  const one = await keep(input, ['--workers', '1']);
+  const four = await keep(input, ['--workers', '4']);
+  try {
+    const names = pcaps(one.out);
+    assert.ok(names.length >= 3);
+    assert.deepEqual(pcaps(four.out), names);
+    for (const f of names) assert.ok(fs.readFileSync(path.join(one.out, f)).equals(fs.readFileSync(path.join(four.out, f))), f);
+
+    // A second run into the same directory rewrites the files (tcpflow opens them "wb").
+    const before = new Map(names.map((f) => [f, fs.readFileSync(path.join(one.out, f))]));
+    fs.writeFileSync(path.join(one.out, names[0]), 'stale');
+    const again = await runCli(['-r', input, '-o', one.out, '-K']);
+    assert.equal(again.code, 0, again.stderr);
+    assert.deepEqual(pcaps(one.out), names);
+    for (const f of names) assert.ok(fs.readFileSync(path.join(one.out, f)).equals(before.get(f) as Buffer), f);
+
+    // -R alone: no direction was seen in a -r file, so nothing is kept.
+    const finishing = await runCli(['-R', input, '-o', path.join(four.tmp, 'r-only'), '-K']);
+    assert.equal(finishing.code, 0, finishing.stderr);
+    assert.deepEqual(pcaps(path.join(four.tmp, 'r-only')), []);
+  } finally {
+    removeDir(one.tmp);
+    removeDir(four.tmp);
+  }
+});

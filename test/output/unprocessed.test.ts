@@ -1,0 +1,220 @@
+/**
+ * -w FILE: the packets that were not processed, as a pcap (spec §6.2, B13).
+ *
+ * - Byte for byte what tcpflow 1.6.1 writes, for every corpus capture it can handle
+ *   (fixtures/pcap-outputs/tcpflow.json, recorded by scripts/record-pcap-outputs.sh), except
+ *   where a listed fix makes the packet processed.
+ * - For every capture, including those tcpflow aborts on (pcapng, big-endian, nanosecond):
+ *   the file reads back, its records are an ordered subsequence of the input's records with
+ *   the same bytes and microsecond times, and tcpdump and tshark read it without a warning.
+ * - On a generated capture the counts add up exactly: processed + written + ignored = input.
+ * - Same file for any --workers count.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { makeTempDir, md5hex, PCAP_DIR, POOL_SIZE, pool, REPO_ROOT, removeDir, runCli, stackFrames } from '../helpers/corpus';
+import { readAll, Rec } from '../helpers/capture';
+import { ACK, ether, FIN, ipv4, pcapFile, PSH, SYN, tcp } from '../helpers/packets';
+
+interface Recorded {
+  captures: Record<string, { w: string; K: Record<string, string> | 'failed' }>;
+}
+
+const RECORDED = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'fixtures', 'pcap-outputs', 'tcpflow.json'), 'utf8')) as Recorded;
+
+/** Captures whose -w file differs from tcpflow's on purpose: packets a fix makes processed. */
+const FIXED: Record<string, string> = {
+  'derived__pcapplusplus__one_ipv6_http_stream__destopts.pcap': 'B29: IPv6 destination options are followed to TCP',
+  'tcpdump__bigtcp-ipv6-hbh.pcap': 'B29: IPv6 hop-by-hop/jumbo headers are followed to TCP',
+  'tcpflow__bug5.pcap': 'B16: a SYN with a new ISN starts a new connection instead of "SYN TO IGNORE"',
+};
+
+const captures = fs.readdirSync(PCAP_DIR).filter((f) => fs.statSync(path.join(PCAP_DIR, f)).isFile()).sort();
+
+async function withW(inputs: string[], extra: string[] = []): Promise<{ code: number | null; stderr: string; w: Buffer; tmp: string }> {
+  const tmp = makeTempDir('tcpflow-ts-w-');
+  const wfile = path.join(tmp, 'w.pcap');
+  const run = await runCli([...inputs.flatMap((f) => ['-r', f]), '-o', path.join(tmp, 'out'), '-w', wfile, ...extra]);
+  assert.deepEqual(stackFrames(run.stderr), [], run.stderr);
+  return { code: run.code, stderr: run.stderr, w: fs.existsSync(wfile) ? fs.readFileSync(wfile) : Buffer.alloc(0), tmp };
+}
+
+function sameRecord(a: Rec, b: Rec): boolean {
+  return a.caplen === b.caplen && a.origlen === b.origlen && a.sec === b.sec && a.usec === b.usec && a.bytes.equals(b.bytes);
+}
+
+test('-w: byte for byte what tcpflow 1.6.1 writes, where it does not abort', async () => {
+  const names = Object.keys(RECORDED.captures).filter((c) => RECORDED.captures[c].w !== 'aborted' && captures.includes(c));
+  assert.ok(names.length >= 70, `only ${names.length} recorded -w files`);
+  const failures: string[] = [];
+  await pool(names, POOL_SIZE, async (c) => {
+    const r = await withW([path.join(PCAP_DIR, c)]);
+    try {
+      const same = md5hex(r.w) === RECORDED.captures[c].w;
+      if (FIXED[c] !== undefined) {
+        if (same) failures.push(`${c}: expected to differ (${FIXED[c]}) but is identical`);
+      } else if (!same) {
+        failures.push(`${c}: -w file differs from tcpflow's (${r.w.length} bytes)`);
+      }
+    } finally {
+      removeDir(r.tmp);
+    }
+  });
+  assert.deepEqual(failures, []);
+});
+
+const has = (tool: string) => spawnSync(tool, ['--version'], { stdio: 'ignore' }).status === 0;
+
+test('-w, every capture: records are the input\'s, in order; tcpdump and tshark read the file cleanly', async (t) => {
+  const tcpdump = has('tcpdump');
+  const tshark = has('tshark');
+  if (!tcpdump || !tshark) t.diagnostic('tcpdump/tshark missing: their checks are skipped');
+  const failures: string[] = [];
+  await pool(captures, POOL_SIZE, async (c) => {
+    const input = path.join(PCAP_DIR, c);
+    const r = await withW([input]);
+    try {
+      const wfile = path.join(r.tmp, 'w.pcap');
+      if (r.w.length < 24) {
+        if (/unknown file format/.test(r.stderr)) return; // not a capture at all
+        failures.push(`${c}: no -w header (${r.w.length} bytes): ${r.stderr}`);
+        return;
+      }
+      assert.equal(r.w.readUInt32LE(0), 0xa1b2c3d4, `${c}: little-endian microsecond magic`);
+      const inRecs = readAll(input).recs;
+      const wRecs = readAll(wfile).recs;
+      let j = 0;
+      for (const rec of wRecs) {
+        while (j < inRecs.length && !sameRecord(inRecs[j], rec)) j++;
+        if (j === inRecs.length) {
+          failures.push(`${c}: a -w record is not an input record in order`);
+          return;
+        }
+        j++;
+        assert.equal(rec.linktype, wRecs[0].linktype);
+      }
+      if (wRecs.length > 0) assert.equal(wRecs[0].linktype, inRecs[0].linktype, `${c}: link type`);
+      // Only the captures tcpflow cannot write (or whose records are few) go through the
+      // external readers, to keep the run short; the rest equal tcpflow's files anyway.
+      if (RECORDED.captures[c]?.w !== 'aborted' && wRecs.length > 0) return;
+      if (tcpdump) {
+        const p = spawnSync('tcpdump', ['-nr', wfile], { encoding: 'utf8' });
+        const warn = p.stderr.split('\n').filter((l) => l !== '' && !l.startsWith('reading from file'));
+        if (p.status !== 0 || warn.length > 0) failures.push(`${c}: tcpdump: ${p.status} ${warn.join(' | ')}`);
+        else if (p.stdout.split('\n').filter(Boolean).length !== wRecs.length) failures.push(`${c}: tcpdump counts differ`);
+      }
+      if (tshark) {
+        const p = spawnSync('tshark', ['-r', wfile, '-T', 'fields', '-e', 'frame.number'], { encoding: 'utf8' });
+        const warn = p.stderr.split('\n').filter((l) => l !== '' && !l.startsWith('Running as user'));
+        if (p.status !== 0 || warn.length > 0) failures.push(`${c}: tshark: ${p.status} ${warn.join(' | ')}`);
+        else if (p.stdout.split('\n').filter(Boolean).length !== wRecs.length) failures.push(`${c}: tshark counts differ`);
+      }
+    } finally {
+      removeDir(r.tmp);
+    }
+  });
+  assert.deepEqual(failures, []);
+});
+
+/**
+ * A capture whose every packet's fate is known: two connections with data (one SYN
+ * retransmitted after data: "SYN TO IGNORE"), UDP, ICMP, a later IPv4 fragment, ARP, a
+ * pure ACK on no connection, and a TCP header cut short.
+ */
+function mixedCapture(): { file: Buffer; written: number[]; processed: number; ignored: number[] } {
+  const frames: Uint8Array[] = [];
+  const written: number[] = [];
+  const ignored: number[] = [];
+  const add = (f: Uint8Array, fate: 'processed' | 'written' | 'ignored') => {
+    if (fate === 'written') written.push(frames.length);
+    if (fate === 'ignored') ignored.push(frames.length);
+    frames.push(f);
+  };
+  const c1 = { src: '10.0.0.1', dst: '10.0.0.2' };
+  const s1 = { src: '10.0.0.2', dst: '10.0.0.1' };
+  const c2 = { src: '10.9.0.1', dst: '10.9.0.2' };
+  add(ether(ipv4(tcp({ sport: 40000, dport: 80, seq: 100, flags: SYN }), c1)), 'processed');
+  add(ether(ipv4(tcp({ sport: 80, dport: 40000, seq: 900, ack: 101, flags: SYN | ACK }), s1)), 'processed');
+  add(ether(ipv4(new Uint8Array(28), { ...c1, proto: 17 })), 'written'); // UDP
+  add(ether(ipv4(tcp({ sport: 40000, dport: 80, seq: 101, flags: PSH | ACK, payload: 'GET / HTTP/1.0\r\n\r\n' }), c1)), 'processed');
+  add(ether(ipv4(tcp({ sport: 40000, dport: 80, seq: 100, flags: SYN }), c1)), 'written'); // SYN TO IGNORE
+  add(ether(ipv4(new Uint8Array(8), { ...c2, proto: 1 })), 'written'); // ICMP
+  add(ether(new Uint8Array(28), { type: 0x0806 }), 'ignored'); // ARP: never reaches IP
+  add(ether(ipv4(new Uint8Array(24), { ...c2, fragOffset: 10 })), 'written'); // later fragment
+  add(ether(ipv4(tcp({ sport: 5555, dport: 6666, seq: 1, flags: ACK }), c2)), 'ignored'); // pure ACK, no flow
+  add(ether(ipv4(new Uint8Array(12), c2)), 'written'); // TCP header of 12 bytes
+  add(ether(ipv4(tcp({ sport: 41000, dport: 443, seq: 5, flags: PSH | ACK, payload: 'hello' }), c2)), 'processed');
+  add(ether(ipv4(tcp({ sport: 80, dport: 40000, seq: 901, ack: 119, flags: PSH | ACK | FIN, payload: 'HTTP/1.0 200 OK\r\n' }), s1)), 'processed');
+  const processed = frames.length - written.length - ignored.length;
+  return { file: pcapFile(frames.map((frame) => ({ frame }))), written, processed, ignored };
+}
+
+test('-w on a generated capture: exactly the unprocessed packets, counts add up, any worker count', async () => {
+  const cap = mixedCapture();
+  const tmp = makeTempDir('tcpflow-ts-w-mixed-');
+  try {
+    const input = path.join(tmp, 'mixed.pcap');
+    fs.writeFileSync(input, cap.file);
+    const inRecs = readAll(input).recs;
+    let first: Buffer | null = null;
+    for (const workers of [1, 2, 4]) {
+      const r = await withW([input], ['--workers', String(workers)]);
+      try {
+        assert.equal(r.code, 0, r.stderr);
+        const got = readAll(path.join(r.tmp, 'w.pcap')).recs;
+        assert.deepEqual(got.map((g) => inRecs.findIndex((x) => sameRecord(x, g))), cap.written);
+        const report = fs.readFileSync(path.join(r.tmp, 'out', 'report.xml'), 'utf8');
+        const packets = [...report.matchAll(/<packets>(\d+)<\/packets>/g)].reduce((s, m) => s + Number(m[1]), 0);
+        assert.equal(packets, cap.processed, 'packets counted in flows');
+        assert.equal(packets + got.length + cap.ignored.length, inRecs.length, 'processed + -w + ignored = input');
+        if (first === null) first = r.w;
+        else assert.ok(r.w.equals(first), `--workers ${workers}: same -w file as --workers 1`);
+      } finally {
+        removeDir(r.tmp);
+      }
+    }
+  } finally {
+    removeDir(tmp);
+  }
+});
+
+test('-w with several inputs and -R: one header, records from every input in order; stdin works', async () => {
+  const tmp = makeTempDir('tcpflow-ts-w-multi-');
+  try {
+    const input = path.join(tmp, 'mixed.pcap');
+    const cap = mixedCapture();
+    fs.writeFileSync(input, cap.file);
+    const r = await withW([input, input], ['-R', input]);
+    try {
+      const recs = readAll(path.join(r.tmp, 'w.pcap')).recs;
+      // First file: its unprocessed packets. Second: the same non-TCP ones; its SYN is on a
+      // flow that is still open, so it is ignored again. -R: non-TCP packets still go to -w.
+      const nonTcp = cap.written.length - 1;
+      assert.equal(recs.length, cap.written.length + 2 * nonTcp + 1);
+    } finally {
+      removeDir(r.tmp);
+    }
+    const viaStdin = spawnSync('bash', ['-c', `node "$1" -r - -o "$2" -w "$2.w.pcap" < "$3"`, 'bash',
+      path.join(REPO_ROOT, 'dist', 'cli', 'main.js'), path.join(tmp, 'stdin-out'), input], { encoding: 'utf8' });
+    assert.equal(viaStdin.status, 0, viaStdin.stderr);
+    assert.equal(readAll(path.join(tmp, 'stdin-out.w.pcap')).recs.length, cap.written.length);
+  } finally {
+    removeDir(tmp);
+  }
+});
+
+test('-w into a directory that does not exist: exit 3, one line naming the file, nothing read', async () => {
+  const tmp = makeTempDir('tcpflow-ts-w-bad-');
+  try {
+    const wfile = path.join(tmp, 'missing', 'w.pcap');
+    const run = await runCli(['-r', path.join(PCAP_DIR, 'tcpflow__test1.pcap'), '-o', path.join(tmp, 'out'), '-w', wfile]);
+    assert.equal(run.code, 3);
+    assert.deepEqual(stackFrames(run.stderr), []);
+    assert.match(run.stderr, new RegExp(`${wfile.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: No such file or directory`));
+  } finally {
+    removeDir(tmp);
+  }
+});
