@@ -14,6 +14,8 @@ import { mergeFragments } from './report/fragments';
 import type { Logger } from './util/log';
 import { openFileLimit } from './util/limits';
 import { Progress } from './util/progress';
+import { LockFile, lockPath } from './util/lock-file';
+import { sleepSync } from './util/sleep';
 
 /** tcpflow's boolean parameter rule: true when the value starts with Y, y, T, t or 1. */
 function paramTrue(v: string | undefined, dflt: boolean): boolean {
@@ -44,6 +46,13 @@ export async function run(opts: Options, argv: readonly string[], log: Logger): 
   const md5 = opts.scanners.includes('md5') || naming.md5;
   if (opts.scanners.length > 0 && !naming.storeFiles) {
     throw new TcpflowError('USAGE', 'post-processing (-e) requires storing output (not -FX)', EXIT.USAGE);
+  }
+  // -L: set up where tcpflow opens its semaphore (before the outdir), whatever the mode; only
+  // console writes take it, as in tcpflow.
+  const lock = opts.lockName === null ? null : new LockFile(lockPath(opts.lockName));
+  if (lock !== null) {
+    lock.probe();
+    log.debug(`console writes locked with ${lock.path}`);
   }
   prepareOutdir(opts.outdir);
 
@@ -78,7 +87,9 @@ export async function run(opts: Options, argv: readonly string[], log: Logger): 
     savedWindow: SAVED_WINDOW,
     debugLevel: opts.debugLevel,
     console: opts.console,
-  }, (i) => (reportPath !== null ? `${reportPath}.part${i}` : null), opts.console !== null ? writeStdout : null);
+  }, (i) => (reportPath !== null ? `${reportPath}.part${i}` : null), opts.console === null ? null
+    // The coordinator prints whole segments per call, so the lock keeps every segment whole.
+    : lock === null ? writeStdout : (text) => lock.hold(() => writeStdout(text)));
   // Built while the worker threads boot (xmlbuilder2 alone takes ~70 ms to load).
   let report: Report | null = null;
   try {
@@ -189,7 +200,7 @@ function writeStdout(text: string): void {
       off += fs.writeSync(1, b, off, b.length - off);
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EAGAIN') throw outputError('standard output', e);
-      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1);
+      sleepSync(1);
     }
   }
 }
