@@ -24,8 +24,11 @@ export interface LongOption {
   opt: string; // what GetoptOption.opt becomes
 }
 
-/** tcpflow 1.6.1's option string (the duplicate "E:" is tcpflow's; harmless). */
-export const TCPFLOW_OPTSTRING = 'aA:Bb:cCd:DE:e:E:F:f:gHhIi:lL:m:o:pqR:r:S:sT:U:Vvw:x:X:z:ZK0J';
+/**
+ * tcpflow 1.6.1's option string (the duplicate "E:" is tcpflow's; harmless), plus -P, which
+ * the man page documents ("no purge") but 1.6.1's getopt refuses.
+ */
+export const TCPFLOW_OPTSTRING = 'aA:Bb:cCd:DE:e:E:F:f:gHhIi:lL:m:o:PpqR:r:S:sT:U:Vvw:x:X:z:ZK0J';
 
 export const TCPFLOW_LONGOPTS: readonly LongOption[] = [
   { name: 'chroot', hasArg: true, opt: 'z' },

@@ -36,6 +36,8 @@ export interface Options {
   naming: NamingStep[];
   /** Console modes (-c, -C and their modifiers); null when flows go to files. */
   console: ConsoleOptions | null;
+  /** -L NAME: tcpflow's semaphore name, here the name of a lock file (src/util/lock-file.ts). */
+  lockName: string | null;
 }
 
 export interface ConsoleOptions {
@@ -63,7 +65,7 @@ export type ParsedCommand =
  * --help says it is missing).
  */
 export const NOT_IMPLEMENTED: ReadonlySet<string> = new Set([
-  ...'aAEHiLpUxzZ',
+  ...'aAEHipUxzZ',
   'live',
   'expression',
 ]);
@@ -75,9 +77,9 @@ export const IMPLEMENTED_SCANNERS: ReadonlySet<string> = new Set(['md5']);
 /**
  * getopt option → clipanion option. `value` replaces the argument: -v is exactly "-d 10", so
  * both become --debug and the last one wins, as in tcpflow. -h and -V never get here (they are
- * handled on the getopt list).
+ * handled on the getopt list). null: accepted and without effect.
  */
-const CANONICAL: Readonly<Record<string, { name: string; value?: string }>> = {
+const CANONICAL: Readonly<Record<string, { name: string; value?: string } | null>> = {
   r: { name: '--read' },
   R: { name: '--finish' },
   l: { name: '--list-files' },
@@ -106,6 +108,10 @@ const CANONICAL: Readonly<Record<string, { name: string; value?: string }>> = {
   B: { name: '--binary' },
   0: { name: '--no-newline' },
   J: { name: '--json' },
+  L: { name: '--lock' },
+  // -P "no purge" (in the man page, refused by 1.6.1's getopt): accepted and ignored; flows
+  // are always purged from memory when they close, as in tcpflow 1.6.1.
+  P: null,
 };
 
 /** C atoi: optional blanks and sign, then digits; the rest is ignored; no digits → 0. */
@@ -186,6 +192,7 @@ class TcpflowCommand extends Command {
   binary = Option.Boolean('--binary', false);
   noNewline = Option.Boolean('--no-newline', false);
   json = Option.Boolean('--json', false);
+  lock = Option.String('--lock');
 
   override async execute(): Promise<void> {
     // Never run: clipanion is only used to parse (main.ts owns execution).
@@ -223,7 +230,8 @@ function canonicalArgv(options: readonly GetoptOption[], operands: readonly stri
   };
   for (const { opt, arg } of options) {
     const canonical = CANONICAL[opt];
-    if (!canonical) throw new Error(`internal: option ${opt} is neither implemented nor refused`);
+    if (canonical === null) continue;
+    if (canonical === undefined) throw new Error(`internal: option ${opt} is neither implemented nor refused`);
     push(canonical.name, canonical.value ?? arg);
   }
   for (const operand of operands) push('--operand', operand);
@@ -297,6 +305,7 @@ export function parseCommandLine(argv: readonly string[]): ParsedCommand {
         : null,
       naming: options.flatMap((o): NamingStep[] => o.opt === 'T' ? [{ kind: 'template', value: o.arg ?? '' }]
         : o.opt === 'F' ? [{ kind: 'format', letters: o.arg ?? '' }] : []),
+      lockName: cmd.lock ?? null,
     },
   };
 }

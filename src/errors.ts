@@ -11,6 +11,7 @@ export type ErrorCode =
   | 'INPUT_CORRUPT'  // impossible record or block lengths
   | 'LINKTYPE'       // unsupported link type
   | 'OUTPUT'         // output directory / file cannot be written
+  | 'LOCK'           // the -L lock file cannot be created, read or removed
   | 'WORKER'         // a worker thread died
   | 'INTERRUPTED';
 

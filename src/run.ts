@@ -16,6 +16,8 @@ import { openFileLimit } from './util/limits';
 import { Progress } from './util/progress';
 import { PcapDump } from './output/pcap-file';
 import { LINKTYPE } from './decode/link';
+import { LockFile, lockPath } from './util/lock-file';
+import { sleepSync } from './util/sleep';
 
 /** tcpflow's boolean parameter rule: true when the value starts with Y, y, T, t or 1. */
 function paramTrue(v: string | undefined, dflt: boolean): boolean {
@@ -46,6 +48,13 @@ export async function run(opts: Options, argv: readonly string[], log: Logger): 
   const md5 = opts.scanners.includes('md5') || naming.md5;
   if (opts.scanners.length > 0 && !naming.storeFiles) {
     throw new TcpflowError('USAGE', 'post-processing (-e) requires storing output (not -FX)', EXIT.USAGE);
+  }
+  // -L: set up where tcpflow opens its semaphore (before the outdir), whatever the mode; only
+  // console writes take it, as in tcpflow.
+  const lock = opts.lockName === null ? null : new LockFile(lockPath(opts.lockName));
+  if (lock !== null) {
+    lock.probe();
+    log.debug(`console writes locked with ${lock.path}`);
   }
   prepareOutdir(opts.outdir);
   if (opts.keepPcaps) log.info('ensuring pcap core');
@@ -88,8 +97,12 @@ export async function run(opts: Options, argv: readonly string[], log: Logger): 
     console: opts.keepPcaps ? null : opts.console,
     unprocessed: dump !== null,
     keepPcaps: opts.keepPcaps,
-  }, (i) => (reportPath !== null ? `${reportPath}.part${i}` : null),
-  { print: opts.console !== null && !opts.keepPcaps ? writeStdout : null, unprocessed: dump });
+  }, (i) => (reportPath !== null ? `${reportPath}.part${i}` : null), {
+    print: opts.console === null || opts.keepPcaps ? null
+      // The coordinator prints whole segments per call, so the lock keeps every segment whole.
+      : lock === null ? writeStdout : (text) => lock.hold(() => writeStdout(text)),
+    unprocessed: dump,
+  });
   // Built while the worker threads boot (xmlbuilder2 alone takes ~70 ms to load).
   let report: Report | null = null;
   try {
@@ -215,7 +228,7 @@ function writeStdout(text: string): void {
       off += fs.writeSync(1, b, off, b.length - off);
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EAGAIN') throw outputError('standard output', e);
-      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1);
+      sleepSync(1);
     }
   }
 }

@@ -13,6 +13,12 @@ function usageError(argv: string[], message: string): void {
 
 const parse = (argv: string[]): GetoptResult => getopt(argv);
 
+test('-P (no purge, from the man page) is a flag; -L takes an argument', () => {
+  assert.deepEqual(parse(['-P', '-cP']).options, [{ opt: 'P' }, { opt: 'c' }, { opt: 'P' }]);
+  assert.deepEqual(parse(['-Lname', '-L', 'other']).options, [{ opt: 'L', arg: 'name' }, { opt: 'L', arg: 'other' }]);
+  usageError(['-L'], "option requires an argument -- 'L'");
+});
+
 test('bundled flags', () => {
   assert.deepEqual(parse(['-cB']), { options: [{ opt: 'c' }, { opt: 'B' }], operands: [] });
   assert.deepEqual(parse(['-qvh']).options, [{ opt: 'q' }, { opt: 'v' }, { opt: 'h' }]);
@@ -95,8 +101,8 @@ test('unambiguous prefixes of long options are accepted (getopt_long)', () => {
 });
 
 test('unknown option and missing argument are usage errors', () => {
-  usageError(['-P'], "invalid option -- 'P'");
-  usageError(['-cP'], "invalid option -- 'P'");
+  usageError(['-y'], "invalid option -- 'y'");
+  usageError(['-cy'], "invalid option -- 'y'");
   usageError(['-r', 'f', '-:'], "invalid option -- ':'");
   usageError(['-r'], "option requires an argument -- 'r'");
   usageError(['-q', '-o'], "option requires an argument -- 'o'");
@@ -110,6 +116,6 @@ test('unknown option and missing argument are usage errors', () => {
 });
 
 test('errors stop at the first problem, in order', () => {
-  usageError(['-P', '-r'], "invalid option -- 'P'");
-  usageError(['-r', 'x', 'port', '-Q', '-P'], "invalid option -- 'Q'");
+  usageError(['-y', '-r'], "invalid option -- 'y'");
+  usageError(['-r', 'x', 'port', '-Q', '-y'], "invalid option -- 'Q'");
 });

@@ -46,7 +46,21 @@ test('defaults', () => {
     scanners: [],
     params: {},
     warnings: [],
+    lockName: null,
   });
+});
+
+test('-L NAME: the lock name, kept as given (last one wins)', () => {
+  assert.equal(run(['-r', 'x', '-c', '-L', 'name']).lockName, 'name');
+  assert.equal(run(['-r', 'x', '-L', '/tmp/a.lock', '-L-odd']).lockName, '-odd');
+  assert.equal(run(['-r', 'x', '-L', '']).lockName, '');
+});
+
+test('-P is accepted and changes nothing', () => {
+  for (const argv of [['-r', 'x'], ['-r', 'x', '-c', '-o', 'out'], ['-r', 'x', '-Fk', '-e', 'md5']]) {
+    assert.deepEqual(run([...argv, '-P']), run(argv));
+    assert.deepEqual(run(['-P', ...argv, '-PP']), run(argv));
+  }
 });
 
 test('implemented options', () => {
@@ -165,6 +179,18 @@ test('-h, -hh, -hhh, --help: level = count, tcpflow-ts text', () => {
   assert.equal(parseCommandLine(['-c', '-h']).kind, 'help');
 });
 
+test('-h documents every option letter, -L and -P as working', () => {
+  const parsed = parseCommandLine(['-h']);
+  if (parsed.kind !== 'help') throw new Error('expected help');
+  // -A (deprecated, prints a notice) has no line in tcpflow's text either.
+  for (const letter of TCPFLOW_OPTSTRING.replace(/[:A]/g, '')) {
+    assert.match(parsed.text, new RegExp(`\\n {3}-${letter}\\b`), `no help line for -${letter}`);
+  }
+  assert.match(parsed.text, /usage: tcpflow-ts \[-aBcCDhIPpsvVZ\]/);
+  assert.match(parsed.text, /\n {3}-L {2}semlock - specifies that console writes \(-c\/-C\) are locked using a lock file\n/);
+  assert.match(parsed.text, /\n {3}-P: no purge: accepted and ignored \(closed flows are always purged from memory\)\n/);
+});
+
 test('-V / --version print TCPFLOW 1.6.1', () => {
   assert.deepEqual(parseCommandLine(['-V']), { kind: 'version', text: 'TCPFLOW 1.6.1\n' });
   assert.deepEqual(parseCommandLine(['-c', '--version', '-h']), { kind: 'version', text: 'TCPFLOW 1.6.1\n' });
@@ -174,7 +200,7 @@ test('-V / --version print TCPFLOW 1.6.1', () => {
 });
 
 test('every option not implemented yet is refused with its own letter', () => {
-  const letters = [...'aAEHiKLpUwxzZ'];
+  const letters = [...'aAEHiKpUwxzZ'];
   for (const letter of letters) {
     const takesArg = TCPFLOW_OPTSTRING.includes(`${letter}:`);
     const argv = takesArg ? ['-r', 'x', `-${letter}`, 'val'] : ['-r', 'x', `-${letter}`];
@@ -189,7 +215,7 @@ test('every option not implemented yet is refused with its own letter', () => {
 
 test('every letter of the option string is implemented, refused, or -h/-V', () => {
   const handled = new Set(['h', 'V', 'r', 'R', 'l', 'o', 'X', 'd', 'v', 'q', 'f', 'e', 'S', 'b', 'm', 'I', 'T', 'F',
-    'c', 'C', 'D', 'g', 's', 'B', '0', 'J']);
+    'c', 'C', 'D', 'g', 's', 'B', '0', 'J', 'L', 'P']);
   for (const letter of TCPFLOW_OPTSTRING.replace(/:/g, '')) {
     assert.ok(handled.has(letter) !== NOT_IMPLEMENTED.has(letter), `letter ${letter}`);
   }
@@ -207,10 +233,10 @@ test('-e: md5 works, other known scanners are not implemented, unknown names are
 });
 
 test('getopt errors surface unchanged', () => {
-  fails(['-P'], 'USAGE', "invalid option -- 'P'");
-  fails(['-r', 'x', '-P'], 'USAGE', "invalid option -- 'P'");
+  fails(['-y'], 'USAGE', "invalid option -- 'y'");
+  fails(['-r', 'x', '-y'], 'USAGE', "invalid option -- 'y'");
   fails(['-r'], 'USAGE', "option requires an argument -- 'r'");
-  fails(['-V', '-P'], 'USAGE', "invalid option -- 'P'"); // the whole line is checked first
+  fails(['-V', '-y'], 'USAGE', "invalid option -- 'y'"); // the whole line is checked first
 });
 
 test('no input at all is live capture, not implemented yet', () => {
