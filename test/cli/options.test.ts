@@ -41,6 +41,8 @@ test('defaults', () => {
     maxBytes: -1,
     maxSeek: 16777216,
     findx: false,
+    unprocessedPath: null,
+    keepPcaps: false,
     naming: [],
     console: null,
     scanners: [],
@@ -54,6 +56,13 @@ test('-L NAME: the lock name, kept as given (last one wins)', () => {
   assert.equal(run(['-r', 'x', '-c', '-L', 'name']).lockName, 'name');
   assert.equal(run(['-r', 'x', '-L', '/tmp/a.lock', '-L-odd']).lockName, '-odd');
   assert.equal(run(['-r', 'x', '-L', '']).lockName, '');
+});
+
+test('-w FILE and -K', () => {
+  assert.equal(run(['-r', 'x', '-w', 'u.pcap']).unprocessedPath, 'u.pcap');
+  assert.equal(run(['-r', 'x', '-w-', '-wlast']).unprocessedPath, 'last');
+  assert.equal(run(['-r', 'x', '-K']).keepPcaps, true);
+  assert.equal(run(['-r', 'x', '-cK']).keepPcaps, true);
 });
 
 test('-P is accepted and changes nothing', () => {
@@ -170,7 +179,8 @@ test('-h, -hh, -hhh, --help: level = count, tcpflow-ts text', () => {
     assert.match(parsed.text, /--workers N {2}: worker threads \(default: number of CPUs\)\n/);
     assert.match(parsed.text, /Exit status:\n/);
     assert.match(parsed.text, /\n {3}-c: console print only \(don't create files\)\n/);
-    assert.match(parsed.text, /\n {3}-w {2}file {5}: write packets not processed to file \(not implemented yet\)\n/);
+    assert.match(parsed.text, /\n {3}-w {2}file {5}: write packets not processed to file\n/);
+    assert.match(parsed.text, /\n {3}-a: do ALL post-processing\. \(not implemented yet\)\n/);
     assert.match(parsed.text, /\n {3}-r file {6}: read packets from tcpdump pcap file \(may be repeated\)\n/);
     assert.equal(parsed.text.includes('Filename template format for option -T'), level >= 2);
     assert.ok(parsed.text.endsWith('\n'));
@@ -200,7 +210,7 @@ test('-V / --version print TCPFLOW 1.6.1', () => {
 });
 
 test('every option not implemented yet is refused with its own letter', () => {
-  const letters = [...'aAEHiKpUwxzZ'];
+  const letters = [...'aAEHipUxzZ'];
   for (const letter of letters) {
     const takesArg = TCPFLOW_OPTSTRING.includes(`${letter}:`);
     const argv = takesArg ? ['-r', 'x', `-${letter}`, 'val'] : ['-r', 'x', `-${letter}`];
@@ -210,12 +220,12 @@ test('every option not implemented yet is refused with its own letter', () => {
   fails(['-r', 'x', '--chroot', '/'], 'NOT_IMPLEMENTED', 'option -z is not implemented yet');
   fails(['-r', 'x', '--relinquish-privileges=nobody'], 'NOT_IMPLEMENTED', 'option -U is not implemented yet');
   // the first one on the command line is reported
-  fails(['-r', 'x', '-Fk', '-w', 'f', '-a'], 'NOT_IMPLEMENTED', 'option -w is not implemented yet');
+  fails(['-r', 'x', '-Fk', '-x', 'f', '-a'], 'NOT_IMPLEMENTED', 'option -x is not implemented yet');
 });
 
 test('every letter of the option string is implemented, refused, or -h/-V', () => {
   const handled = new Set(['h', 'V', 'r', 'R', 'l', 'o', 'X', 'd', 'v', 'q', 'f', 'e', 'S', 'b', 'm', 'I', 'T', 'F',
-    'c', 'C', 'D', 'g', 's', 'B', '0', 'J', 'L', 'P']);
+    'c', 'C', 'D', 'g', 's', 'B', '0', 'J', 'L', 'P', 'w', 'K']);
   for (const letter of TCPFLOW_OPTSTRING.replace(/:/g, '')) {
     assert.ok(handled.has(letter) !== NOT_IMPLEMENTED.has(letter), `letter ${letter}`);
   }

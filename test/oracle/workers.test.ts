@@ -1,9 +1,10 @@
 /**
  * Same input → same output, whatever --workers: every capture of fixtures/corpus/pcaps is
- * run with `-e md5 -r CAPTURE -o OUT` and --workers 1, 2 and 4. The exit status, the output
+ * run with `-e md5 -r CAPTURE -o OUT -w W` and --workers 1, 2 and 4. The exit status, the output
  * files (path, size, md5, and the modification time set from packet times) and report.xml
  * (normalised flows with their hashes, totals, and the order of the fileobjects) must be the
- * same for the three.
+ * same for the three, and so must the -w file (which must also be tcpflow's, byte for byte,
+ * where tcpflow can write one).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -17,7 +18,9 @@ import {
   POOL_SIZE,
   removeDir,
   runCli,
+  md5hex,
 } from '../helpers/corpus';
+import { TCPFLOW_PCAP_OUTPUTS, UNPROCESSED_FIXED } from '../helpers/pcap-tools';
 
 const WORKER_COUNTS = [1, 2, 4];
 const RUN_TIMEOUT_MS = 60_000;
@@ -31,13 +34,16 @@ interface Outcome {
   summary: Record<string, unknown> | null;
   order: string[];
   stderr: string;
+  /** md5 of the -w file. */
+  unprocessed: string;
 }
 
 async function runWith(capture: string, workers: number): Promise<Outcome> {
   const tmp = makeTempDir('tcpflow-ts-workers-');
   try {
     const out = path.join(tmp, 'out');
-    const args = ['--workers', String(workers), '-e', 'md5', '-r', path.join(PCAP_DIR, capture), '-o', out];
+    const wfile = path.join(tmp, 'w.pcap');
+    const args = ['--workers', String(workers), '-e', 'md5', '-r', path.join(PCAP_DIR, capture), '-o', out, '-w', wfile];
     const run = await runCli(args, { timeoutMs: RUN_TIMEOUT_MS });
     assert.ok(!run.timedOut, `tcpflow-ts ${args.join(' ')}: no exit within ${RUN_TIMEOUT_MS / 1000} s`);
     const act = collectResult(out, run, { keepOrder: true });
@@ -57,6 +63,7 @@ async function runWith(capture: string, workers: number): Promise<Outcome> {
       summary: act.report ? act.report.summary : null,
       order,
       stderr: run.stderr,
+      unprocessed: fs.existsSync(wfile) ? md5hex(fs.readFileSync(wfile)) : '(none)',
     };
   } finally {
     removeDir(tmp);
@@ -77,6 +84,13 @@ test('output does not depend on --workers (1, 2, 4; -e md5)', { concurrency: POO
       assert.deepEqual(o.flows, base.flows, `${what}: report.xml flows`);
       assert.deepEqual(o.summary, base.summary, `${what}: report.xml totals`);
       assert.deepEqual(o.order, base.order, `${what}: order of the report's fileobjects`);
+      assert.equal(o.unprocessed, base.unprocessed, `${what}: -w file`);
     });
+    // The same runs check -w against tcpflow 1.6.1 (test/output/unprocessed.test.ts does the rest).
+    const recorded = TCPFLOW_PCAP_OUTPUTS.captures[capture]?.w;
+    if (recorded !== undefined && recorded !== 'aborted') {
+      if (UNPROCESSED_FIXED[capture] === undefined) assert.equal(base.unprocessed, recorded, '-w file: md5 of tcpflow\'s');
+      else assert.notEqual(base.unprocessed, recorded, `-w file: should differ from tcpflow's (${UNPROCESSED_FIXED[capture]})`);
+    }
   })));
 });
