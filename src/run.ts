@@ -11,7 +11,8 @@ import { outputError } from './output/flow-files';
 import { strerror } from './util/strerror';
 import { dfxmlFooter, dfxmlHeader } from './report/dfxml';
 import { mergeFragments } from './report/fragments';
-import type { Logger } from './util/log';
+import { PROGRAM_NAME, type Logger } from './util/log';
+import { TOOL_VERSION } from '../cli/help';
 import { openFileLimit } from './util/limits';
 import { Progress } from './util/progress';
 import { PcapDump } from './output/pcap-file';
@@ -42,6 +43,11 @@ interface Report {
  */
 export async function run(opts: Options, argv: readonly string[], log: Logger): Promise<number> {
   const startedAt = process.hrtime.bigint();
+  log.at(10, `${PROGRAM_NAME} version ${TOOL_VERSION} (TCPFLOW version 1.6.1 compatible)`);
+  if (opts.console !== null) log.at(10, 'printing packets to console only');
+  if (opts.keepPcaps) log.at(10, 'keeping pcap flow structure (-K)');
+  if (opts.findx) log.at(10, 'writing findx index files (-I)');
+  if (opts.maxBytes >= 0) log.at(10, `max bytes per flow: ${opts.maxBytes}`);
   const naming = buildNaming(opts.naming);
   for (const w of naming.warnings) log.warn(w);
   const template = new Template(naming.template); // validated before anything is written
@@ -54,7 +60,7 @@ export async function run(opts: Options, argv: readonly string[], log: Logger): 
   const lock = opts.lockName === null ? null : new LockFile(lockPath(opts.lockName));
   if (lock !== null) {
     lock.probe();
-    log.debug(`console writes locked with ${lock.path}`);
+    log.at(2, `console writes locked with ${lock.path}`);
   }
   prepareOutdir(opts.outdir);
   if (opts.keepPcaps) log.info('ensuring pcap core');
@@ -123,6 +129,8 @@ export async function run(opts: Options, argv: readonly string[], log: Logger): 
     try {
       const reader = openCapture(file);
       try {
+        const first = reader.firstInterface;
+        if (first !== null) log.at(3, `looking for handler for datalink type ${first.linktype} for interface ${file}`);
         if (dump !== null && reader.firstInterface !== null) dump.writeHeader(reader.firstInterface, LINKTYPE.EN10MB);
         const r = await coordinator.feed(reader, finishing, () => signal !== null,
           (packets) => progress.update(index, file, reader.bytesRead, reader.size, packets));
@@ -148,6 +156,7 @@ export async function run(opts: Options, argv: readonly string[], log: Logger): 
     }
   }
 
+  log.at(10, 'Cleaning up flows');
   const results = await coordinator.finish();
   fatal = coordinator.error;
   if (dump !== null) {
@@ -161,7 +170,7 @@ export async function run(opts: Options, argv: readonly string[], log: Logger): 
     if (coordinator.unprocessedSkipped > 0) {
       log.warn(`${dump.path}: ${coordinator.unprocessedSkipped} unprocessed packets left out: their link type differs from the file's (${dump.linktype})`);
     }
-    log.debug(`${dump.path}: ${dump.records} unprocessed packets written`);
+    log.at(2, `${dump.path}: ${dump.records} unprocessed packets written`);
   }
   process.off('SIGINT', onSignal);
   process.off('SIGTERM', onSignal);
@@ -182,10 +191,13 @@ export async function run(opts: Options, argv: readonly string[], log: Logger): 
     }
   }
   if (!opts.quiet && sum.totalFlows > 10_000 && opts.console === null && naming.storeFiles) warnCrowdedOutdir(opts.outdir, log);
-  log.debug(`Open FDs at end of processing:      ${sum.openAtEnd}`);
-  log.debug(`Flow map size at end of processing: ${sum.flowsAtEnd}`);
-  log.debug(`Flows seen:                         ${sum.totalFlows}`);
-  log.debug(`Total packets processed: ${sum.totalPackets}`);
+  // tcpflow's end-of-run summary (spec §6.6, debug level 2).
+  log.at(2, `Open FDs at end of processing:      ${sum.openAtEnd}`);
+  log.at(2, `demux.max_open_flows:               ${sum.maxOpen}`);
+  log.at(2, `Flow map size at end of processing: ${sum.flowsAtEnd}`);
+  log.at(2, `Flows seen:                         ${sum.totalFlows}`);
+  log.at(2, `Total flows processed: ${sum.totalFlows}`);
+  log.at(2, `Total packets processed: ${sum.totalPackets}`);
   return exitCode;
 }
 

@@ -2,6 +2,7 @@ import type { DecodedPacket } from '../decode/packet';
 import { TH_ACK, TH_FIN, TH_RST, TH_SYN } from '../decode/packet';
 import { Direction, Flow } from './flow';
 import { flowHash, flowKey, reverseFlowKey, sameFlow } from './key';
+import { addrText } from '../output/address';
 
 /** Per-packet facts that do not come from the headers. */
 export interface PacketMeta {
@@ -68,6 +69,14 @@ export interface DemuxConfig {
    */
   savedWindow: number;
   onViolation?: (flow: Flow, message: string) => void;
+  /** Debug messages of spec §6.6 at tcpflow level `level` (only built when `debugLevel` reaches it). */
+  debugLevel?: number;
+  onDebug?: (level: number, message: string) => void;
+}
+
+/** tcpflow's `flow[a:p->b:q]` text of a flow, for debug messages. */
+export function flowLabel(f: Flow): string {
+  return `flow[${addrText(f.src)}:${f.sport}->${addrText(f.dst)}:${f.dport}]`;
 }
 
 export const DEFAULT_MAX_SEEK = 16 * 1024 * 1024;
@@ -165,6 +174,9 @@ export class TcpDemux {
         // The SYN's own data starts after its sequence number (a new flow places it at 0).
         delta = (d.seq + 1 - flow.nsn) | 0;
       }
+      if (flow.synCount > 0 && (this.config.debugLevel ?? 0) >= 2) {
+        this.config.onDebug?.(2, `Multiple SYNs (${flow.synCount + 1}) seen on connection ${flowLabel(flow)}`);
+      }
       flow.synCount++;
       flow.direction = (flags & TH_ACK) ? Direction.SERVER_TO_CLIENT : Direction.CLIENT_TO_SERVER;
       if (len > 0) {
@@ -241,6 +253,9 @@ export class TcpDemux {
     flow.file.usec = m.usec;
     this.totalFlows++;
     this.flows.set(key, flow);
+    if ((this.config.debugLevel ?? 0) >= 5) {
+      this.config.onDebug?.(5, `new flow ${flowLabel(flow)}. path:  next seq num (nsn):${flow.nsn}`);
+    }
     return flow;
   }
 
@@ -291,6 +306,9 @@ export class TcpDemux {
     }
     const max = this.config.maxBytes;
     const w = max < 0 ? len : offset >= max ? 0 : Math.min(len, max - offset);
+    if (w < len && (this.config.debugLevel ?? 0) >= 2) {
+      this.config.onDebug?.(2, `packet truncated by max_bytes_per_flow on ${flowLabel(flow)}`);
+    }
     this.out.open(flow);
     if (!inserted && offset !== flow.pos) {
       if (delta === -1 && len === 1) return; // keepalive (spec B23: kept)

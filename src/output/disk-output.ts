@@ -14,6 +14,8 @@ export interface DiskOutputConfig {
   md5: boolean;
   /** -I: a `<flow file>.findx` index of every write. */
   findx: boolean;
+  /** Debug level 5 messages (file created, reopened, closed), or null when not wanted. */
+  onDebug?: ((message: string) => void) | null;
 }
 
 /** Index lines kept in memory per flow before they are appended to its .findx file. */
@@ -26,7 +28,7 @@ export class DiskOutput implements FlowOutput {
   private readonly prefix: string;
 
   constructor(private readonly config: DiskOutputConfig, private readonly report: FragmentWriter | null) {
-    this.store = new FlowFileStore(config.maxOpenFiles);
+    this.store = new FlowFileStore(config.maxOpenFiles, config.onDebug ?? null);
     this.template = new Template(config.template);
     this.prefix = outdirPrefix(config.outdir);
   }
@@ -35,6 +37,7 @@ export class DiskOutput implements FlowOutput {
     if (flow.file.path === null) {
       const ff = flow.file;
       this.store.create(ff, (count) => this.prefix + this.template.expand(flow, count));
+      if (ff.path !== null) this.config.onDebug?.(`${ff.path}: created new file`);
       if (this.config.findx && ff.path !== null) this.writeFindx(ff.path, '', 'w');
     } else {
       this.store.use(flow.file);
@@ -90,6 +93,7 @@ export class DiskOutput implements FlowOutput {
           if (this.config.md5) md5 = this.hashFile(flow);
         } finally {
           this.store.close(ff);
+          this.config.onDebug?.(`${ff.path}: closing file in tcpip::close_file`);
         }
         if (this.config.findx) this.flushFindx(flow);
       }

@@ -50,7 +50,8 @@ export class FlowFileStore {
   private readonly madeDirs = new Set<string>();
   readonly stats: FlowFileStats = { openNow: 0, maxOpen: 0 };
 
-  constructor(private readonly maxOpen: number) {}
+  /** `onDebug` gets tcpflow's level-5 note when an evicted file is opened again. */
+  constructor(private readonly maxOpen: number, private readonly onDebug: ((message: string) => void) | null = null) {}
 
   /**
    * Create the flow's file: the first name from `nameFor(0)`, `nameFor(1)`, ... that
@@ -82,6 +83,7 @@ export class FlowFileStore {
     }
     if (ff.path === null) throw new Error('flow file used before it was created');
     this.attach(ff, this.openWithRetry(ff.path, O_RDWR, false));
+    this.onDebug?.(`${ff.path}: opening existing file`);
   }
 
   /** Mark most recently used, without opening. */

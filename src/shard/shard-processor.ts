@@ -3,6 +3,7 @@ import { decodeFrame } from '../decode/link';
 import { newDecodedPacket, Verdict } from '../decode/packet';
 import { Outcome, TcpDemux, PacketMeta } from '../flow/tcpdemux';
 import { FlowPcaps } from '../output/flow-pcaps';
+import { addrText } from '../output/address';
 import { DiskOutput } from '../output/disk-output';
 import { ConsoleBatch, ConsoleOutput } from '../output/console-output';
 import { FragmentWriter } from '../report/fragments';
@@ -34,7 +35,8 @@ export class ShardProcessor {
       this.console = new ConsoleOutput(config.console, config.outdir, config.template, this.fragments);
     } else {
       this.disk = new DiskOutput(
-        { outdir: config.outdir, template: config.template, maxOpenFiles: config.maxOpenFiles, md5: config.md5, findx: config.findx },
+        { outdir: config.outdir, template: config.template, maxOpenFiles: config.maxOpenFiles, md5: config.md5, findx: config.findx,
+          onDebug: log.debugLevel >= 5 ? (message) => log.at(5, message) : null },
         this.fragments,
       );
     }
@@ -46,6 +48,8 @@ export class ShardProcessor {
         console: config.console !== null,
         savedWindow: config.savedWindow,
         onViolation: (_flow, message) => log.info(message),
+        debugLevel: log.debugLevel,
+        onDebug: (level, message) => log.at(level, message),
       },
       // Under -K the flow table gets no packets (frames go to per-flow pcaps), so it needs no output.
       (this.disk ?? this.console) as DiskOutput | ConsoleOutput,
@@ -79,6 +83,7 @@ export class ShardProcessor {
       m.sec = chunk.sec[i] + this.config.tdelta;
       m.usec = chunk.usec[i];
       m.packetNo = base + i;
+      if (this.log.debugLevel >= 10) this.logPacket(data, m.packetNo);
       if (this.pcaps !== null) {
         this.pcaps.add(chunk, i, d, m.packetNo, m.sec, finishing);
       } else if (this.demux.process(data, d, m) === Outcome.NOT_PROCESSED && this.config.unprocessed) {
@@ -88,6 +93,13 @@ export class ShardProcessor {
     // Queued writes point into the chunk: they must be on disk before it is released.
     this.disk?.store.flushAll();
     this.pcaps?.flushAll();
+  }
+
+  /** -d 10 and more: one line per packet (tcpflow prints `process_pkt...`). */
+  private logPacket(data: Uint8Array, packetNo: number): void {
+    const d = this.decoded, a = d.addrOffset, n = d.addrLen;
+    this.log.at(10, `process_pkt #${packetNo} ${addrText(data, a, n)}:${d.sport}->${addrText(data, a + n, n)}:${d.dport} ` +
+      `seq ${d.seq} flags 0x${d.flags.toString(16)} len ${d.payloadLen}`);
   }
 
   /** End of input: close every flow and finish the report records. */

@@ -13,6 +13,10 @@ export interface Logger {
   debug(msg: string): void;
   trace(msg: string): void;
   isLevelEnabled(level: Level): boolean;
+  /** tcpflow's -d level: messages of spec §6.6 are printed when it is at least theirs. */
+  readonly debugLevel: number;
+  /** A message of tcpflow debug level `n` (2-9 go out at pino's debug, 10 and more at trace). */
+  at(n: number, msg: string): void;
 }
 
 /**
@@ -65,5 +69,12 @@ export function createLogger(debugLevel: number): Logger {
   };
   const enabled = (l: Level) => RANK[l] >= RANK[level];
   const at = (l: Level) => (msg: string) => { if (enabled(l)) get()[l](msg); };
-  return { error: at('error'), warn: at('warn'), info: at('info'), debug: at('debug'), trace: at('trace'), isLevelEnabled: enabled };
+  const byNumber = (n: number, msg: string) => {
+    if (debugLevel < n) return;
+    get()[n >= 10 ? 'trace' : n >= 2 ? 'debug' : n === 1 ? 'info' : 'warn'](msg);
+  };
+  return {
+    error: at('error'), warn: at('warn'), info: at('info'), debug: at('debug'), trace: at('trace'),
+    isLevelEnabled: enabled, debugLevel, at: byNumber,
+  };
 }
