@@ -4,7 +4,7 @@ import { newDecodedPacket, Verdict } from '../decode/packet';
 import { TcpDemux, PacketMeta } from '../flow/tcpdemux';
 import { DiskOutput } from '../output/disk-output';
 import { ConsoleBatch, ConsoleOutput } from '../output/console-output';
-import { FragmentWriter } from '../report/fragments';
+import { FragmentWriter, WithHeldFragments } from '../report/fragments';
 import type { WorkerConfig, WorkerResult } from './protocol';
 import type { Logger } from '../util/log';
 import { errorInfo } from '../errors';
@@ -70,7 +70,7 @@ export class ShardProcessor {
   }
 
   /** End of input: close every flow and finish the report records. */
-  finish(error: WorkerResult['error']): WorkerResult {
+  finish(error: WorkerResult['error']): WorkerResult & WithHeldFragments {
     const openAtEnd = this.disk?.store.stats.openNow ?? 0;
     const flowsAtEnd = this.demux.flows.size;
     // Close and report every flow even after a failure (nothing seen is lost), keeping
@@ -93,6 +93,8 @@ export class ShardProcessor {
       flowsAtEnd,
       fileobjects: this.fragments?.count ?? 0,
       error,
+      // Records a full disk kept out of the spill file, for the report writer.
+      heldFragments: this.fragments?.heldFragments() ?? null,
     };
   }
 }
