@@ -10,7 +10,8 @@ import { buildNaming } from './output/naming';
 import { outputError } from './output/flow-files';
 import { strerror } from './util/strerror';
 import { dfxmlFooter, dfxmlHeader } from './report/dfxml';
-import { mergeFragments } from './report/fragments';
+import { fragmentSources, HeldFragments, loadSources, mergeFragments, sourceBytes } from './report/fragments';
+import { REPORT_RESERVE, ReportWriter, reserveSpace } from './report/report-writer';
 import { PROGRAM_NAME, type Logger } from './util/log';
 import { TOOL_VERSION } from '../cli/help';
 import { openFileLimit } from './util/limits';
@@ -27,12 +28,18 @@ function paramTrue(v: string | undefined, dflt: boolean): boolean {
 
 /** Descriptors kept back for the runtime, inputs, the report and its spill files. */
 const RESERVED_FDS = 32;
+/** Most bytes of report records read into memory to make room on a full disk. */
+const LOAD_LIMIT = 256 * 1024 * 1024;
 /** How long (in packets) a closed flow is remembered for the straggler check. */
 const SAVED_WINDOW = 100_000;
 
 interface Report {
   fd: number;
   path: string;
+  /** Bytes of the header: the records start here. */
+  start: number;
+  /** End of the blanks reserved for the records. */
+  reserved: number;
 }
 
 /**
@@ -74,7 +81,13 @@ export async function run(opts: Options, argv: readonly string[], log: Logger): 
   let fatal: TcpflowError | null = null;
   let signal: NodeJS.Signals | null = null;
   const onSignal = (s: NodeJS.Signals) => {
-    if (signal === null) log.warn(`${s}: terminating orderly, flows seen so far are being written`);
+    if (signal !== null) {
+      // The way out of a run that cannot finish (a stuck worker, a hung disk): what is
+      // on disk stays, flows still open are lost and the report is left incomplete.
+      log.error(`${s} again: stopping at once; open flows are not written${reportPath !== null ? ` and ${reportPath} is incomplete` : ''}`);
+      process.exit(s === 'SIGINT' ? EXIT.SIGINT : EXIT.SIGTERM);
+    }
+    log.warn(`${s}: terminating orderly, flows seen so far are being written (a second signal stops at once)`);
     signal = s;
   };
   process.on('SIGINT', onSignal);
@@ -141,7 +154,10 @@ export async function run(opts: Options, argv: readonly string[], log: Logger): 
           exitCode = EXIT.INPUT;
         }
         const t = reader.truncation;
-        if (t !== null) {
+        if (reader.shrankFrom !== null) {
+          log.error(`${file}: truncated while being read: ${reader.shrankFrom} bytes when opened, only ${reader.bytesRead} read; packets before it are kept`);
+          exitCode = EXIT.INPUT;
+        } else if (t !== null) {
           log.error(`${file}: truncated dump file; tried to read ${t.wanted} ${t.what}, only got ${t.got} (at byte ${t.offset}); packets before it are kept`);
           exitCode = EXIT.INPUT;
         }
@@ -182,12 +198,10 @@ export async function run(opts: Options, argv: readonly string[], log: Logger): 
 
   const sum = summarize(results);
   if (report !== null) {
-    try {
-      finishReport(report, opts.workers, sum, fatal ? fatal.message : signal ? `interrupted by ${signal}` : null, startedAt);
-    } catch (e) {
-      const err = outputError(report.path, e);
-      log.error(err.message);
-      exitCode = Math.max(exitCode, err.exitCode);
+    const problem = finishReport(report, opts.workers, sum, fatal ? fatal.message : signal ? `interrupted by ${signal}` : null, startedAt);
+    if (problem !== null) {
+      log.error(problem);
+      exitCode = Math.max(exitCode, EXIT.OUTPUT);
     }
   }
   if (!opts.quiet && sum.totalFlows > 10_000 && opts.console === null && naming.storeFiles) warnCrowdedOutdir(opts.outdir, log);
@@ -277,49 +291,84 @@ function openReport(p: string, opts: Options, argv: readonly string[], tdelta: n
     config: { workers: opts.workers, outdir: opts.outdir },
     tdelta,
   });
-  fs.writeSync(fd, header);
-  return { fd, path: p };
+  const b = Buffer.from(header);
+  try {
+    for (let off = 0; off < b.length;) off += fs.writeSync(fd, b, off, b.length - off);
+  } catch (e) {
+    fs.closeSync(fd);
+    throw outputError(p, e);
+  }
+  return { fd, path: p, start: b.length, reserved: reserveSpace(fd, b.length, REPORT_RESERVE) };
 }
 
-function summarize(results: WorkerResult[]) {
-  const s = { totalFlows: 0, totalPackets: 0, openAtEnd: 0, maxOpen: 0, flowsAtEnd: 0 };
+/** Bytes available on the file system of `file`, or Infinity if unknown. */
+function freeSpace(file: string): number {
+  try {
+    const st = fs.statfsSync(path.dirname(file));
+    return st.bavail * st.bsize;
+  } catch {
+    return Infinity;
+  }
+}
+
+function summarize(results: readonly WorkerResult[]) {
+  const s = { totalFlows: 0, totalPackets: 0, openAtEnd: 0, maxOpen: 0, flowsAtEnd: 0, fileobjects: 0, held: [] as HeldFragments[] };
   for (const r of results) {
     s.totalFlows += r.totalFlows;
     s.totalPackets += r.totalPackets;
     s.openAtEnd += r.openAtEnd;
     s.maxOpen += r.maxOpen;
     s.flowsAtEnd += r.flowsAtEnd;
+    s.fileobjects += r.fileobjects;
+    if (r.heldFragments !== null) s.held.push(r.heldFragments);
   }
   return s;
 }
 
-function finishReport(report: Report, workers: number, sum: ReturnType<typeof summarize>, error: string | null, startedAt: bigint): void {
+/**
+ * The workers' records (spilled and held), then the footer. Returns null when every
+ * record the workers rendered is in the report, else the one-line message saying what is
+ * missing and why (the footer's <error> says it too, when it could be written).
+ */
+function finishReport(report: Report, workers: number, sum: ReturnType<typeof summarize>, error: string | null, startedAt: bigint): string | null {
   const parts = Array.from({ length: workers }, (_, i) => `${report.path}.part${i}`).filter((p) => fs.existsSync(p));
-  let pending: Buffer[] = [];
-  let size = 0;
-  const flush = () => {
-    if (size === 0) return;
-    fs.writeSync(report.fd, Buffer.concat(pending, size));
-    pending = [];
-    size = 0;
-  };
+  const out = new ReportWriter(report.fd, report.start, report.reserved);
+  let readError: string | null = null;
   try {
-    mergeFragments(parts, (b) => {
-      pending.push(b);
-      size += b.length;
-      if (size >= 1 << 20) flush();
-    });
-    flush();
+    let sources = fragmentSources(parts, sum.held);
+    // A full disk: the records need the room their spill files take. Read them in and
+    // delete the files first (when that fits in memory).
+    const bytes = sourceBytes(sources);
+    if (bytes > 0 && bytes <= LOAD_LIMIT && bytes > freeSpace(report.path) + (report.reserved - report.start)) {
+      sources = loadSources(sources);
+      for (const p of parts) fs.rmSync(p, { force: true });
+    }
+    mergeFragments(sources, (b) => out.add(b));
+  } catch (e) {
+    readError = `${report.path}.part*: ${strerror(e)}`;
   } finally {
     for (const p of parts) fs.rmSync(p, { force: true });
-    fs.writeSync(report.fd, dfxmlFooter({
+  }
+  const missing = (written: number) => sum.fileobjects - written;
+  const lossText = (written: number) => {
+    // Why: records a worker could hold no more of, the report write, reading the spill files.
+    const why = [...sum.held.filter((h) => h.dropped > 0).map((h) => h.error),
+      ...(out.error !== null ? [`${report.path}: ${strerror(out.error)}`] : []), ...(readError !== null ? [readError] : [])];
+    return `${missing(written)} of ${sum.fileobjects} flow records are missing from the report (${why.join('; ')})`;
+  };
+  try {
+    out.finish((written) => dfxmlFooter({
       openFdsAtEnd: sum.openAtEnd,
       maxOpenFlows: sum.maxOpen,
       totalFlows: sum.totalFlows,
       flowMapSize: sum.flowsAtEnd,
       totalPackets: sum.totalPackets,
-      error,
+      error: [error, missing(written) > 0 ? lossText(written) : null].filter((x) => x !== null).join('; ') || null,
     }, startedAt));
+  } catch (e) {
+    return `${report.path}: ${strerror(e)}; the report could not be completed (${sum.fileobjects} flow records not written)`;
+  } finally {
     fs.closeSync(report.fd);
   }
+  return missing(out.written) > 0 ? `${report.path}: ${lossText(out.written)}` : null;
 }

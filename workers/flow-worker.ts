@@ -15,8 +15,10 @@ export default function flowWorker(task: WorkerTask): Promise<WorkerResult> {
   return new Promise((resolve) => {
     port.on('message', (msg: ToWorker) => {
       if (msg.type === 'chunk') {
-        // Fault injection for the tests: this worker thread dies as a crash would.
+        // Fault injection for the tests: this worker thread dies as a crash would, or
+        // never answers again (blocked, without spinning).
         if (process.env.TCPFLOW_TS_FAULT === 'worker-exit' && config.index === 0) process.exit(70);
+        if (process.env.TCPFLOW_TS_FAULT === 'worker-hang' && config.index === 0) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0);
         if (failure === null) {
           try {
             shard.processChunk(slots[msg.slot], msg.records, msg.count, msg.base, msg.finishing);

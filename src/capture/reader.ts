@@ -33,6 +33,11 @@ export interface CaptureReader {
   fill(chunk: Chunk): number;
   /** After fill() returned 0: set if the file ended inside a record/block. */
   readonly truncation: Truncation | null;
+  /**
+   * After fill() returned 0: the file's size when opened, if it ended before that (it
+   * was truncated while being read); else null.
+   */
+  readonly shrankFrom: number | null;
   /** Bytes consumed from the file so far, and its size (0 when not a regular file): for progress. */
   readonly bytesRead: number;
   readonly size: number;
@@ -153,6 +158,7 @@ export class Source {
 
 class Reader implements CaptureReader {
   truncation: Truncation | null = null;
+  shrankFrom: number | null = null;
   private done = false;
   private failed: unknown = null;
   private viewData: Uint8Array | null = null;
@@ -201,10 +207,10 @@ class Reader implements CaptureReader {
       const base = this.src.base;
       const pos = this.parser.parse(chunk, view, 0, end, base, max);
       if (pos === end && this.src.eof) {
-        this.done = true;
+        this.ended();
       } else if (this.src.eof && chunk.count < max) {
         this.truncation = this.parser.incomplete(view, pos, end, base);
-        this.done = true;
+        this.ended();
       } else {
         // Parsers reject records larger than the buffer, so a full buffer always
         // yields progress; this guards against a parser bug looping forever.
@@ -214,6 +220,13 @@ class Reader implements CaptureReader {
         this.src.keep(data, pos, end);
       }
     }
+  }
+
+  private ended(): void {
+    this.done = true;
+    // Someone else truncated the file under us: even at a record boundary it is not the
+    // capture it was (a regular file only; pipes have no size).
+    if (this.src.bytesRead < this.size) this.shrankFrom = this.size;
   }
 
   close(): void {

@@ -1,6 +1,6 @@
 import * as os from 'node:os';
 import type * as XB from 'xmlbuilder2';
-import { sanitizeXmlChars } from './xml-text';
+import { builderText } from './xml-text';
 
 export const PROGRAM = 'tcpflow-ts';
 export const VERSION = '0.1.0';
@@ -54,19 +54,19 @@ export function dfxmlHeader(info: RunInfo): string {
     .ele('compiler').txt(`node ${process.versions.node} (v8 ${process.versions.v8})`).up()
     .up()
     .ele('execution_environment')
-    .ele('os_sysname').txt(os.type()).up()
-    .ele('os_release').txt(os.release()).up()
-    .ele('os_version').txt(sanitizeXmlChars(os.version())).up()
-    .ele('host').txt(sanitizeXmlChars(os.hostname())).up()
+    .ele('os_sysname').txt(builderText(os.type())).up()
+    .ele('os_release').txt(builderText(os.release())).up()
+    .ele('os_version').txt(builderText(os.version())).up()
+    .ele('host').txt(builderText(os.hostname())).up()
     .ele('arch').txt(os.arch()).up()
-    .ele('command_line').txt(sanitizeXmlChars(info.commandLine)).up()
+    .ele('command_line').txt(builderText(info.commandLine)).up()
     .ele('uid').txt(String(user.uid)).up()
-    .ele('username').txt(sanitizeXmlChars(user.username)).up()
+    .ele('username').txt(builderText(user.username)).up()
     .ele('start_time').txt(info.startTime.toISOString().replace(/\.\d{3}Z$/, 'Z')).up()
     .up()
     .up();
   const config = fragment().ele('configuration');
-  for (const [k, v] of Object.entries(info.config)) config.ele(k).txt(sanitizeXmlChars(String(v)));
+  for (const [k, v] of Object.entries(info.config)) config.ele(k).txt(builderText(String(v)));
   return "<?xml version='1.0' encoding='UTF-8'?>\n" +
     "<dfxml xmloutputversion='1.0'>\n" +
     metadata.end(FRAGMENT_OPTS) + '\n' +
@@ -82,7 +82,7 @@ export function dfxmlFooter(s: ReportSummary, startedAt: bigint): string {
   const clock = Number(process.hrtime.bigint() - startedAt) / 1e9;
   const secs = (us: number) => (us / 1e6).toFixed(6);
   const f = fragment();
-  if (s.error !== null) f.ele('error').txt(sanitizeXmlChars(s.error));
+  if (s.error !== null) f.ele('error').txt(builderText(s.error));
   f.ele('summary');
   f.ele('open_fds_at_end').txt(String(s.openFdsAtEnd));
   f.ele('max_open_flows').txt(String(s.maxOpenFlows));

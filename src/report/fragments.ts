@@ -1,62 +1,198 @@
 import * as fs from 'node:fs';
+import { strerror } from '../util/strerror';
 
 /**
  * Per-worker spill file of rendered <fileobject> records, each tagged with its sort key
  * (the packet that closed the flow, then the packet that created it). A worker closes
  * flows in increasing key order, so each file is sorted and the coordinator merges them
  * in one streaming pass: memory stays flat however many flows there are.
+ *
+ * When a spill write fails (a full disk), the file keeps the whole records written
+ * before, and every later record is held in memory instead (up to HOLD_LIMIT, then only
+ * counted) and travels back with the worker's result: a full disk costs no report
+ * records as long as the report itself can still be written.
  */
 const FLUSH_AT = 256 * 1024;
 /** Flows still open at the end of input sort after every flow closed during the run. */
 export const END_OF_INPUT = Number.MAX_SAFE_INTEGER;
+/** Characters of records one worker holds in memory after its spill file failed (~64 MiB). */
+export const HOLD_LIMIT = 64 * 1024 * 1024;
+
+/** What a writer could not spill: its records after the spill file's last good one. */
+export interface HeldFragments {
+  /** The spill file these records follow. */
+  path: string;
+  /** Bytes of whole records in the spill file; anything after them is a torn write. */
+  spilled: number;
+  /** The records held in memory, in the spill file's format and order. */
+  text: string;
+  /** Records neither spilled nor held (beyond HOLD_LIMIT). */
+  dropped: number;
+  /** Why spilling stopped, naming the spill file. */
+  error: string;
+}
+
+interface Held {
+  text: string[];
+  size: number;
+  dropped: number;
+  error: string;
+}
 
 export class FragmentWriter {
-  private fd: number;
+  private fd = -1;
   private buf = '';
+  private bufCount = 0;
+  private spilled = 0;
+  private held: Held | null = null;
   count = 0;
 
-  constructor(readonly path: string) {
-    this.fd = fs.openSync(path, 'w', 0o600);
+  constructor(readonly path: string, private readonly holdLimit = HOLD_LIMIT) {
+    try {
+      this.fd = fs.openSync(path, 'w', 0o600);
+    } catch (e) {
+      this.stopSpilling(e);
+    }
   }
 
   add(closePacket: number, firstPacket: number, xml: string): void {
     const close = closePacket === Infinity ? END_OF_INPUT : closePacket;
     this.buf += `${close} ${firstPacket} ${Buffer.byteLength(xml)}\n${xml}`;
     this.count++;
+    this.bufCount++;
     if (this.buf.length >= FLUSH_AT) this.flush();
   }
 
   flush(): void {
     if (this.buf.length === 0) return;
-    fs.writeSync(this.fd, this.buf);
+    if (this.held === null) {
+      try {
+        this.spilled += writeString(this.fd, this.buf);
+        this.buf = '';
+        this.bufCount = 0;
+        return;
+      } catch (e) {
+        this.stopSpilling(e);
+      }
+    }
+    // Once one batch is dropped every later one is too: the report then misses a tail of
+    // records, never records in the middle.
+    const h = this.held as Held;
+    if (h.dropped === 0 && h.size + this.buf.length <= this.holdLimit) {
+      h.text.push(this.buf);
+      h.size += this.buf.length;
+    } else {
+      h.dropped += this.bufCount;
+    }
     this.buf = '';
+    this.bufCount = 0;
   }
 
+  /** Flush and close the spill file. A failed spill does not throw (see heldFragments()). */
   close(): void {
     this.flush();
-    fs.closeSync(this.fd);
+    if (this.fd >= 0) {
+      const fd = this.fd;
+      this.fd = -1;
+      fs.closeSync(fd);
+    }
+  }
+
+  /** After close(): the records that did not reach the spill file, or null if all did. */
+  heldFragments(): HeldFragments | null {
+    const h = this.held;
+    if (h === null) return null;
+    return { path: this.path, spilled: this.spilled, text: h.text.join(''), dropped: h.dropped, error: h.error };
+  }
+
+  private stopSpilling(e: unknown): void {
+    this.held = { text: [], size: 0, dropped: 0, error: `${this.path}: ${strerror(e)}` };
+    // Give the torn tail's space back; the reader stops at `spilled` whatever happens here.
+    if (this.fd >= 0) {
+      try { fs.ftruncateSync(this.fd, this.spilled); } catch { /* best effort */ }
+    }
   }
 }
 
-/** Sequential reader of one fragment file. */
+/** Write all of `s` (UTF-8); returns its size in bytes. */
+function writeString(fd: number, s: string): number {
+  const n = fs.writeSync(fd, s);
+  const size = Buffer.byteLength(s);
+  if (n === size) return n;
+  // A short write (the disk filling up): go on from where it stopped.
+  const b = Buffer.from(s);
+  for (let off = n; off < size;) off += fs.writeSync(fd, b, off, size - off);
+  return size;
+}
+
+/** One worker's records for the merge: the first `limit` bytes of `path` (if any), then `tail`. */
+export interface FragmentSource {
+  path: string | null;
+  limit: number;
+  tail: Buffer | null;
+}
+
+/** The spill files, each followed by the records its writer held in memory. */
+export function fragmentSources(paths: readonly string[], held: readonly HeldFragments[] = []): FragmentSource[] {
+  const heldBy = new Map(held.map((h) => [h.path, h]));
+  return [...new Set([...paths, ...heldBy.keys()])].map((p) => {
+    const h = heldBy.get(p);
+    return h === undefined ? { path: p, limit: Infinity, tail: null } : { path: p, limit: h.spilled, tail: Buffer.from(h.text) };
+  });
+}
+
+/** Bytes of records the sources hold. */
+export function sourceBytes(sources: readonly FragmentSource[]): number {
+  let n = 0;
+  for (const s of sources) {
+    if (s.path !== null && s.limit > 0) {
+      try { n += Math.min(fs.statSync(s.path).size, s.limit); } catch { /* no file: nothing spilled */ }
+    }
+    n += s.tail?.length ?? 0;
+  }
+  return n;
+}
+
+/** The same records read into memory, so that the spill files can go before the report is written. */
+export function loadSources(sources: readonly FragmentSource[]): FragmentSource[] {
+  return sources.map((s) => {
+    let head = Buffer.alloc(0);
+    if (s.path !== null && s.limit > 0) {
+      try {
+        head = fs.readFileSync(s.path);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+      }
+    }
+    if (head.length > s.limit) head = head.subarray(0, s.limit);
+    return { path: null, limit: 0, tail: s.tail === null ? head : Buffer.concat([head, s.tail]) };
+  });
+}
+
+/**
+ * Sequential reader of one worker's records: the first `limit` bytes of its spill file
+ * (none if the path is null), then the records it held in memory.
+ */
 class FragmentReader {
   private fd: number;
   private buf = Buffer.alloc(0);
   private pos = 0;
-  private eof = false;
+  private left: number;
+  private tail: Buffer | null;
   close = 0;
   first = 0;
   xml: Buffer | null = null;
 
-  constructor(p: string) {
-    this.fd = fs.openSync(p, 'r');
+  constructor(src: FragmentSource) {
+    this.fd = src.path !== null && src.limit > 0 ? fs.openSync(src.path, 'r') : -1;
+    this.left = this.fd >= 0 ? src.limit : 0;
+    this.tail = src.tail;
     this.next();
   }
-
   /** Load the next record into close/first/xml; xml is null at the end. */
   next(): void {
     const nl = this.indexOfNewline();
-    if (nl < 0) { this.xml = null; fs.closeSync(this.fd); return; }
+    if (nl < 0) { this.xml = null; this.closeFile(); return; }
     const [c, f, n] = this.buf.toString('latin1', this.pos, nl).split(' ').map(Number);
     this.pos = nl + 1;
     this.ensure(n);
@@ -81,20 +217,37 @@ class FragmentReader {
   }
 
   private more(): boolean {
-    if (this.eof) return false;
-    const rest = this.buf.subarray(this.pos);
-    const chunk = Buffer.allocUnsafe(Math.max(1 << 20, rest.length));
-    const n = fs.readSync(this.fd, chunk, 0, chunk.length, null);
-    if (n === 0) { this.eof = true; return false; }
-    this.buf = Buffer.concat([rest, chunk.subarray(0, n)]);
+    let got: Buffer | null = null;
+    if (this.left > 0) {
+      const chunk = Buffer.allocUnsafe(1 << 20);
+      const n = fs.readSync(this.fd, chunk, 0, Math.min(chunk.length, this.left), null);
+      if (n > 0) {
+        this.left -= n;
+        got = chunk.subarray(0, n);
+      } else {
+        this.left = 0;
+      }
+    }
+    if (got === null) {
+      if (this.tail === null) return false;
+      this.closeFile();
+      got = this.tail;
+      this.tail = null;
+    }
+    this.buf = Buffer.concat([this.buf.subarray(this.pos), got]);
     this.pos = 0;
     return true;
   }
+
+  private closeFile(): void {
+    if (this.fd >= 0) fs.closeSync(this.fd);
+    this.fd = -1;
+  }
 }
 
-/** Merge the workers' fragment files into `write`, in (close packet, first packet) order. */
-export function mergeFragments(paths: string[], write: (b: Buffer) => void): void {
-  const readers = paths.map((p) => new FragmentReader(p)).filter((r) => r.xml !== null);
+/** Merge the workers' records into `write`, in (close packet, first packet) order. */
+export function mergeFragments(sources: readonly FragmentSource[], write: (b: Buffer) => void): void {
+  const readers = sources.map((s) => new FragmentReader(s)).filter((r) => r.xml !== null);
   // Few workers: a linear scan for the minimum beats a heap.
   while (readers.length > 0) {
     let best = 0;

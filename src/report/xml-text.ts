@@ -43,6 +43,17 @@ export function sanitizeXmlChars(s: string): string {
     (c) => '%' + c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0'));
 }
 
+/**
+ * Text for xmlbuilder2's txt(): XML characters only (sanitizeXmlChars) and every '&'
+ * written as '&amp;' here. xmlbuilder2 escapes '<' and '>' but passes anything that looks
+ * like an entity or decimal character reference ('&foo;', '&#0;') through as markup, so
+ * an output directory or file name such as `a&foo;b` would make the report ill-formed
+ * (and `&amp;` would lose its meaning).
+ */
+export function builderText(s: string): string {
+  return sanitizeXmlChars(s).replace(/&/g, '&amp;');
+}
+
 /** UTC ISO-8601 time as in the report: fraction only when the microseconds are non-zero. */
 let lastSec = NaN;
 let lastBase = '';

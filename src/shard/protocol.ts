@@ -2,6 +2,7 @@ import type { Chunk } from '../capture/chunk';
 import type { ConsoleOptions } from '../../cli/options';
 import type { ConsoleBatch } from '../output/console-output';
 import type { MessagePort } from 'node:worker_threads';
+import type { HeldFragments } from '../report/fragments';
 
 /** Settings every worker gets once, with its task. */
 export interface WorkerConfig {
@@ -50,5 +51,7 @@ export interface WorkerResult {
   maxOpen: number;
   flowsAtEnd: number;
   fileobjects: number;
+  /** Report records this worker could not spill (full disk): they travel back here. */
+  heldFragments: HeldFragments | null;
   error: { code: string; message: string; exitCode: number } | null;
 }

@@ -134,6 +134,8 @@ export class ShardProcessor {
       flowsAtEnd,
       fileobjects: this.fragments?.count ?? 0,
       error,
+      // Records a full disk kept out of the spill file, for the report writer.
+      heldFragments: this.fragments?.heldFragments() ?? null,
     };
   }
 }

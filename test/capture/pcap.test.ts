@@ -260,3 +260,35 @@ test("stdin ('-') reads through a pipe", () => {
   const want = readAll(fx('tcpflow__jpegs.cap')).recs;
   assert.deepEqual(JSON.parse(res.stdout), { path: '-', n: want.length, bytes: want.reduce((a, r) => a + r.caplen, 0), t: null });
 });
+
+test('a file truncated while being read: shrankFrom says so, at a record boundary too', () => {
+  const src = fs.readFileSync(fx('tcpflow__jpegs.cap'));
+  const full = readAll(fx('tcpflow__jpegs.cap')).recs;
+  const starts: number[] = [];
+  for (let at = 24, i = 0; i < full.length; at += 16 + full[i].caplen, i++) starts.push(at);
+  assert.equal(readAll(fx('tcpflow__jpegs.cap')).truncation, null);
+  // Small chunks: the file is cut after the first fill, at record k's start or inside it.
+  for (const [k, inside] of [[200, 0], [200, 30], [300, 7], [starts.length - 1, 0]]) {
+    const f = tmpFile(src);
+    const r = openCapture(f);
+    try {
+      const c = allocChunk(16 * 1024, 64);
+      let records = r.fill(c);
+      assert.ok(records > 0 && r.bytesRead < starts[k]);
+      fs.truncateSync(f, starts[k] + inside);
+      for (let m = r.fill(c); m > 0; m = r.fill(c)) records += m;
+      assert.equal(records, k, 'the records before the cut');
+      assert.equal(r.shrankFrom, src.length, `cut at record ${k} + ${inside}`);
+      assert.equal(r.bytesRead, starts[k] + inside);
+      assert.equal(r.truncation === null, inside === 0);
+    } finally {
+      r.close();
+    }
+  }
+  // Read to its end: nothing to say.
+  const r = openCapture(tmpFile(src));
+  const c = allocChunk();
+  while (r.fill(c) > 0) { /* all of it */ }
+  assert.equal(r.shrankFrom, null);
+  r.close();
+});

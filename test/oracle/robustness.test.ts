@@ -5,7 +5,7 @@
  * stderr, and leaves a well-formed report.xml that ends with "</dfxml>\n". Then the error
  * paths of the command line: missing input, a directory as input, an output directory that
  * is a regular file, a missing option argument, an option not implemented yet (the first one
- * cli/options.ts still refuses).
+ * cli/options.ts still refuses), an output directory below a regular file.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -107,6 +107,18 @@ test('output directory that is a regular file: exit 3', () => inTemp(async (tmp)
   assert.match(run.stderr, /plain-file/);
   assertCleanStderr(run, 'outdir is a file');
   assert.equal(fs.readFileSync(file, 'utf8'), 'not a directory\n', 'the file was changed');
+}));
+
+test('output path below a regular file (-o file/sub): exit 3, one line naming it, the file untouched', () => inTemp(async (tmp) => {
+  const file = path.join(tmp, 'plain-file');
+  fs.writeFileSync(file, 'not a directory\n');
+  const out = path.join(file, 'sub');
+  const run = await runCli(['-r', path.join(PCAP_DIR, 'tcpflow__test1.pcap'), '-o', out], { cwd: tmp, timeoutMs: RUN_TIMEOUT_MS });
+  assert.equal(run.code, 3, run.stderr);
+  assert.deepEqual(run.stderr.split('\n').filter((l) => l !== ''), [`tcpflow-ts: ${out}: Not a directory`]);
+  assertCleanStderr(run, 'outdir below a file');
+  assert.equal(fs.readFileSync(file, 'utf8'), 'not a directory\n', 'the file was changed');
+  assert.deepEqual(fs.readdirSync(tmp), ['plain-file']);
 }));
 
 test('-r without its argument: exit 2', () => inTemp(async (tmp) => {

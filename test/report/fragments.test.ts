@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { END_OF_INPUT, FragmentWriter, mergeFragments } from '../../src/report/fragments';
+import { spawnSync } from 'node:child_process';
+import { END_OF_INPUT, FragmentSource, fragmentSources, FragmentWriter, loadSources, mergeFragments, sourceBytes } from '../../src/report/fragments';
 import { Rng } from '../flow/rng';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tcpflow-frag-'));
@@ -25,7 +26,7 @@ function writeAll(recs: Rec[][]): string[] {
 
 function merged(paths: string[]): { whole: Buffer; pieces: Buffer[] } {
   const pieces: Buffer[] = [];
-  mergeFragments(paths, (b) => pieces.push(Buffer.from(b)));
+  mergeFragments(fragmentSources(paths), (b) => pieces.push(Buffer.from(b)));
   return { whole: Buffer.concat(pieces), pieces };
 }
 
@@ -114,5 +115,95 @@ test('a truncated fragment file is an error', () => {
   const [p] = writeAll([[{ close: 1, first: 1, xml: 'hello world' }]]);
   const data = fs.readFileSync(p);
   fs.writeFileSync(p, data.subarray(0, data.length - 3));
-  assert.throws(() => mergeFragments([p], () => undefined), /truncated/);
+  assert.throws(() => mergeFragments(fragmentSources([p]), () => undefined), /truncated/);
+});
+
+// ---------------------------------------------------------------- a spill file that cannot be written
+
+/** `n` records with increasing keys and ~`size`-character bodies, for worker `w` of `of`. */
+function records(n: number, size: number, w = 0, of = 1): Rec[] {
+  return Array.from({ length: n }, (_, i) => ({ close: i * of + w, first: i, xml: `<r w='${w}' i='${i}'>${'é'.repeat(size)}</r>\n` }));
+}
+
+function addAll(wr: FragmentWriter, recs: readonly Rec[]): void {
+  for (const r of recs) wr.add(r.close, r.first, r.xml);
+}
+
+const pieces = (sources: FragmentSource[]) => {
+  const out: string[] = [];
+  mergeFragments(sources, (b) => out.push(b.toString('utf8')));
+  return out;
+};
+
+test('a spill file on a full disk (/dev/full): every record held in memory, merged in order with the others', () => {
+  // Big enough for several flushes: the first one fails, the later ones are held too.
+  const bad = records(3000, 200, 0, 2);
+  const good = records(3000, 200, 1, 2);
+  const w0 = new FragmentWriter('/dev/full');
+  const w1 = new FragmentWriter(tmp());
+  addAll(w0, bad);
+  addAll(w1, good);
+  w0.close();
+  w1.close();
+  const held = w0.heldFragments();
+  assert.ok(held !== null);
+  assert.equal(held.spilled, 0);
+  assert.equal(held.dropped, 0);
+  assert.equal(held.error, '/dev/full: No space left on device');
+  assert.equal(w1.heldFragments(), null);
+  const want = [...bad, ...good].sort(order).map((r) => r.xml);
+  assert.deepEqual(pieces(fragmentSources([w1.path], [held])), want);
+  // The same records read into memory first (the report writer's way of freeing the disk).
+  const sources = fragmentSources([w1.path], [held]);
+  assert.ok(sourceBytes(sources) > 2 * 3000 * 400);
+  assert.deepEqual(pieces(loadSources(sources)), want);
+});
+
+test('held records are bounded: past the limit whole batches are dropped and counted, the held ones are the first', () => {
+  const recs = records(4000, 300);
+  const w = new FragmentWriter('/dev/full', 1 << 20);
+  addAll(w, recs);
+  w.close();
+  const held = w.heldFragments();
+  assert.ok(held !== null);
+  assert.ok(held.text.length <= 1 << 20);
+  const got = pieces(fragmentSources([], [held]));
+  assert.ok(got.length > 0 && held.dropped > 0);
+  assert.equal(got.length + held.dropped, recs.length);
+  assert.deepEqual(got, recs.slice(0, got.length).map((r) => r.xml));
+});
+
+test('a spill file that filled up mid-write: the whole records before are read, the torn tail is skipped, held records follow', (t) => {
+  const mnt = path.join(dir, 'mnt');
+  fs.mkdirSync(mnt);
+  // Room for the first flush (256 Ki characters, ~500 KB here), not the second.
+  if (spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=700k', 'tmpfs', mnt]).status !== 0) {
+    t.skip('cannot mount a tmpfs here (needs root)');
+    return;
+  }
+  try {
+    const recs = records(3000, 200);
+    const w = new FragmentWriter(path.join(mnt, 'part0'));
+    addAll(w, recs);
+    w.close();
+    const held = w.heldFragments();
+    assert.ok(held !== null, 'the tmpfs did not fill up');
+    assert.ok(held.spilled > 0, 'nothing was spilled before the disk filled');
+    assert.equal(held.dropped, 0);
+    assert.match(held.error, /part0: No space left on device$/);
+    // The file was cut back to its whole records.
+    assert.equal(fs.statSync(w.path).size, held.spilled);
+    assert.deepEqual(pieces(fragmentSources([w.path], [held])), recs.map((r) => r.xml));
+  } finally {
+    spawnSync('umount', [mnt]);
+  }
+});
+
+test('a torn tail beyond the spilled length is never read', () => {
+  const [p] = writeAll([records(50, 10)]);
+  const spilled = fs.statSync(p).size;
+  fs.appendFileSync(p, '99 99 100000\n<half a rec');
+  const later = records(60, 10).slice(50);
+  const held = { path: p, spilled, text: later.map((r) => `${r.close} ${r.first} ${Buffer.byteLength(r.xml)}\n${r.xml}`).join(''), dropped: 0, error: 'x' };
+  assert.deepEqual(pieces(fragmentSources([p], [held])), records(60, 10).map((r) => r.xml));
 });

@@ -1,0 +1,167 @@
+import * as fs from 'node:fs';
+
+/** The two file operations the writer needs (a test can make them fail at will). */
+export interface ReportIo {
+  /** pwrite(2): bytes written, fewer only when the disk is filling up. */
+  write(fd: number, b: Buffer, off: number, len: number, pos: number): number;
+  truncate(fd: number, len: number): void;
+}
+
+const fsIo: ReportIo = {
+  write: (fd, b, off, len, pos) => fs.writeSync(fd, b, off, len, pos),
+  truncate: (fd, len) => fs.ftruncateSync(fd, len),
+};
+
+/**
+ * Room taken for the records when the report is opened (about 550 records): on a disk
+ * that fills up during the run they are written there, over allocated space.
+ */
+export const REPORT_RESERVE = 256 * 1024;
+
+/**
+ * Allocate room for the records by writing `bytes` blanks at `at`, as far as the disk
+ * allows; returns the end of what was written.
+ */
+export function reserveSpace(fd: number, at: number, bytes: number, io: ReportIo = fsIo): number {
+  const blank = Buffer.alloc(Math.min(bytes, 64 * 1024), 0x20);
+  let end = at;
+  try {
+    while (end < at + bytes) {
+      const n = io.write(fd, blank, 0, Math.min(blank.length, at + bytes - end), end);
+      if (n <= 0) break;
+      end += n;
+    }
+  } catch {
+    // A disk already (nearly) full: whatever was reserved will do.
+  }
+  return end;
+}
+
+/** Records gathered into one write. */
+const BATCH_BYTES = 1 << 20;
+/** Sizes of the last records written, to give them back when the footer does not fit. */
+const RECENT = 256;
+
+/**
+ * Writes the report's records and footer after its header so that the file is a
+ * well-formed document even when the disk fills up on the way: a failed write is cut
+ * back to the last whole record, the records that do not fit are counted (the footer can
+ * say how many), and when even the footer does not fit the last records are given back
+ * one by one, down to none, to make room for it.
+ */
+export class ReportWriter {
+  /** End of the last whole record. */
+  private pos: number;
+  private batch: Buffer[] = [];
+  private batchBytes = 0;
+  private readonly recent = new Float64Array(RECENT);
+  private recentCount = 0;
+  /** Records in the file. */
+  written = 0;
+  /** The first write error, once there is one: records after it are not written. */
+  error: unknown = null;
+
+  /**
+   * `start`: the end of the header; `reserved`: the end of the blanks after it, cut off
+   * once the footer is written.
+   */
+  constructor(private readonly fd: number, private readonly start: number, private readonly reserved = start,
+    private readonly io: ReportIo = fsIo) {
+    this.pos = start;
+  }
+
+  add(record: Buffer): void {
+    if (this.error !== null) return;
+    this.batch.push(record);
+    this.batchBytes += record.length;
+    if (this.batchBytes >= BATCH_BYTES) this.flush();
+  }
+
+  /**
+   * Write the footer after the records; `footer` gets the number of records written so
+   * far (it may shrink while room is made). Throws the write error when not even the
+   * footer alone fits; the file then ends after the header.
+   */
+  finish(footer: (written: number) => string): void {
+    this.flush();
+    for (;;) {
+      const b = Buffer.from(footer(this.written));
+      try {
+        this.writeAt(b, 0, b.length, this.pos);
+        // Unused reserve, or leftovers of earlier attempts, may lie beyond the footer.
+        if (this.error !== null || this.pos + b.length < this.reserved) this.cut(this.pos + b.length);
+        return;
+      } catch (e) {
+        this.error ??= e;
+        if (this.written === 0) {
+          this.cut(this.pos);
+          throw e;
+        }
+        this.giveBack();
+      }
+    }
+  }
+
+  private flush(): void {
+    if (this.batch.length === 0) return;
+    const batch = this.batch;
+    this.batch = [];
+    this.batchBytes = 0;
+    try {
+      const b = batch.length === 1 ? batch[0] : Buffer.concat(batch);
+      this.writeAt(b, 0, b.length, this.pos);
+      this.pos += b.length;
+      for (const r of batch) this.remember(r.length);
+      return;
+    } catch (e) {
+      this.error = e;
+      this.cut(this.pos);
+    }
+    // The disk filled up inside this batch: keep as many of its records as still fit.
+    for (const r of batch) {
+      try {
+        this.writeAt(r, 0, r.length, this.pos);
+      } catch {
+        this.cut(this.pos);
+        return;
+      }
+      this.pos += r.length;
+      this.remember(r.length);
+    }
+  }
+
+  private remember(size: number): void {
+    this.recent[this.written % RECENT] = size;
+    this.written++;
+    this.recentCount = Math.min(this.recentCount + 1, RECENT);
+  }
+
+  /** Drop the last record written (or, past the remembered ones, all of them). */
+  private giveBack(): void {
+    if (this.recentCount > 0) {
+      this.written--;
+      this.recentCount--;
+      this.pos -= this.recent[this.written % RECENT];
+    } else {
+      this.written = 0;
+      this.pos = this.start;
+    }
+    this.cut(this.pos);
+  }
+
+  private cut(len: number): void {
+    try {
+      this.io.truncate(this.fd, len);
+    } catch {
+      // Nothing more to do: a later write at `len` overwrites what is there.
+    }
+  }
+
+  private writeAt(b: Buffer, off: number, len: number, pos: number): void {
+    while (len > 0) {
+      const n = this.io.write(this.fd, b, off, len, pos);
+      if (n <= 0) throw new Error('write made no progress');
+      off += n; len -= n; pos += n;
+    }
+  }
+}
