@@ -1,7 +1,7 @@
 import type { Chunk } from '../capture/chunk';
 import { decodeFrame } from '../decode/link';
 import { newDecodedPacket, Verdict } from '../decode/packet';
-import { TcpDemux, PacketMeta } from '../flow/tcpdemux';
+import { TcpDemux, PacketMeta, FlowOutput } from '../flow/tcpdemux';
 import { DiskOutput } from '../output/disk-output';
 import { ConsoleBatch, ConsoleOutput } from '../output/console-output';
 import { FragmentWriter } from '../report/fragments';
@@ -21,11 +21,15 @@ export class ShardProcessor {
   private readonly decoded = newDecodedPacket();
   private readonly meta: PacketMeta = { caplen: 0, origlen: 0, sec: 0, usec: 0, packetNo: 0, finishing: false };
 
-  constructor(private readonly config: WorkerConfig, log: Logger) {
+  /**
+   * `output` replaces the flow files and console with another FlowOutput (the fuzzer
+   * keeps flows in memory); it then renders its own report records.
+   */
+  constructor(private readonly config: WorkerConfig, log: Logger, output: FlowOutput | null = null) {
     this.fragments = config.fragmentPath !== null ? new FragmentWriter(config.fragmentPath) : null;
-    if (config.console !== null) {
+    if (output === null && config.console !== null) {
       this.console = new ConsoleOutput(config.console, config.outdir, config.template, this.fragments);
-    } else {
+    } else if (output === null) {
       this.disk = new DiskOutput(
         { outdir: config.outdir, template: config.template, maxOpenFiles: config.maxOpenFiles, md5: config.md5, findx: config.findx },
         this.fragments,
@@ -40,7 +44,7 @@ export class ShardProcessor {
         savedWindow: config.savedWindow,
         onViolation: (_flow, message) => log.info(message),
       },
-      (this.disk ?? this.console) as DiskOutput | ConsoleOutput,
+      output ?? this.disk ?? (this.console as ConsoleOutput),
     );
   }
 
