@@ -48,7 +48,7 @@ type FromJob =
 type SerialStats = Omit<Stats, 'outcomes' | 'mutations'> & { outcomes: [string, number][]; mutations: [string, number][] };
 
 /** A worker stuck this long on one input is hung (each input has TIME_LIMIT_MS). */
-const HANG_MS = Math.max(30_000, 10 * TIME_LIMIT_MS);
+const HANG_MS = Number(process.env.FUZZ_HANG_MS) || Math.max(30_000, 10 * TIME_LIMIT_MS);
 const PROGRESS_EVERY = 200;
 
 function usage(msg: string): never {
@@ -146,40 +146,59 @@ async function campaign(a: Args): Promise<number> {
   let stopping = false;
   const end = a.start + total;
 
+  // Iterations of workers stopped early (they send no statistics), counted from their position.
+  let stoppedEarly = 0;
+  interface Job { w: Worker; from: number }
+  const workers: (Job | null)[] = [];
+  const finished: Promise<void>[] = [];
+  /** Stop slot j's worker; its current iteration counts as run when `failed`. */
+  const stop = (j: number, failed: boolean): number => {
+    const job = workers[j];
+    const it = Atomics.load(status, j);
+    if (job === null || job === undefined) return it;
+    workers[j] = null;
+    void job.w.terminate();
+    stoppedEarly += Math.max(0, (it - job.from) / jobs) + (failed ? 1 : 0);
+    return it;
+  };
+
   const onFailure = (f: Failure, input: Uint8Array) => {
     failures++;
     if (failures <= a.maxFailures) report(f, saveFailure(a.failures, f, input));
     if (failures >= a.maxFailures && !stopping) {
       stopping = true;
       process.stdout.write(`fuzz: ${failures} failures, stopping\n`);
-      for (const w of workers) void w?.terminate();
+      for (let j = 0; j < jobs; j++) stop(j, false);
     }
   };
 
-  const workers: (Worker | null)[] = [];
-  const finished: Promise<void>[] = [];
+  /** A worker died or hung on its current input: that input fails, the slot goes on after it. */
+  const lose = (j: number, why: string, property: string) => {
+    const it = stop(j, true);
+    const c = makeCase(seeds, a.seed, it);
+    const f = failureOf(c, new Error(why));
+    f.property = property;
+    done++;
+    onFailure(f, c.input);
+    start(j, it + jobs);
+  };
+
   const start = (slot: number, from: number): void => {
-    if (from >= end) return;
+    if (from >= end || stopping) return;
     Atomics.store(status, slot, from);
     const data: JobData = { seed: a.seed, from, to: end, step: jobs, status, slot };
     const w = new Worker(__filename, { workerData: data });
-    workers[slot] = w;
+    const job: Job = { w, from };
+    workers[slot] = job;
     finished.push(new Promise((resolve) => {
       w.on('message', (m: FromJob) => {
         if (m.type === 'progress') done += m.done;
         else if (m.type === 'failure') onFailure(m.failure, m.input);
         else merge(stats, m.stats);
       });
-      w.on('error', (e) => {
-        // The worker died on an input (e.g. out of memory): that input fails, the rest go on.
-        if (stopping) return;
-        const it = Atomics.load(status, slot);
-        const c = makeCase(seeds, a.seed, it);
-        onFailure(failureOf(c, new Error(`worker died: ${e instanceof Error ? e.message : String(e)}`)), c.input);
-        done++;
-        start(slot, it + jobs);
-      });
-      w.on('exit', () => { if (workers[slot] === w) workers[slot] = null; resolve(); });
+      // E.g. out of memory on one input.
+      w.on('error', (e) => { if (workers[slot] === job) lose(slot, `worker died: ${e instanceof Error ? e.message : String(e)}`, 'crash'); });
+      w.on('exit', () => { if (workers[slot] === job) workers[slot] = null; resolve(); });
     }));
   };
   for (let j = 0; j < jobs; j++) start(j, a.start + j);
@@ -190,20 +209,13 @@ async function campaign(a: Args): Promise<number> {
   const timer = setInterval(() => {
     const now = performance.now();
     for (let j = 0; j < jobs; j++) {
-      const w = workers[j];
-      if (w === null || w === undefined) continue;
+      if (workers[j] === null || workers[j] === undefined) continue;
       const it = Atomics.load(status, j);
       if (it !== seen[j].it) { seen[j] = { it, since: now }; continue; }
       if (now - seen[j].since > HANG_MS && !stopping) {
-        workers[j] = null;
-        void w.terminate();
-        const c = makeCase(seeds, a.seed, it);
-        const f = failureOf(c, new Error(`no result after ${((now - seen[j].since) / 1000).toFixed(0)} s`));
-        f.property = 'hang';
-        onFailure(f, c.input);
-        done++;
+        const secs = (now - seen[j].since) / 1000;
         seen[j] = { it: -1, since: now };
-        start(j, it + jobs);
+        lose(j, `no result after ${secs.toFixed(0)} s`, 'hang');
       }
     }
     if (now - lastPrint >= 10_000) {
@@ -218,13 +230,12 @@ async function campaign(a: Args): Promise<number> {
   clearInterval(timer);
 
   const secs = (performance.now() - t0) / 1000;
-  // Workers stopped early (hang, too many failures) send no statistics: count their progress.
-  const count = Math.max(stats.iterations, done);
+  const count = stats.iterations + stoppedEarly;
   const rate = count / secs;
   const cu = process.cpuUsage(cpu0);
   const cpuMs = (cu.user + cu.system) / 1000;
   process.stdout.write(`fuzz: ${count} iterations in ${secs.toFixed(1)} s with ${jobs} job(s): ${rate.toFixed(0)} it/s; ` +
-    `${failures} failure(s); ${stats.flows} flows; slowest input ${stats.slowestMs.toFixed(0)} ms (iteration ${stats.slowestIteration})\n` +
+    `${failures} failure(s); ${stats.flows} flows${stoppedEarly > 0 ? ' (statistics without the workers stopped early)' : ''}; slowest input ${stats.slowestMs.toFixed(0)} ms (iteration ${stats.slowestIteration})\n` +
     `  outcomes: ${top(stats.outcomes, 12)}\n  mutations: ${top(stats.mutations, 40)}\n` +
     `  at this rate 1,000,000 iterations take ${(1e6 / rate / 60).toFixed(0)} min with ${jobs} job(s); ` +
     `CPU ${(cpuMs / count).toFixed(2)} ms per iteration (all threads), i.e. ${(1e6 * cpuMs / count / 60_000 / jobs).toFixed(0)} min ` +

@@ -38,13 +38,15 @@ export interface RunConfig {
   md5: boolean;
   /** Also run with this many shards and require the same files and report records (1: no cross-check). */
   crossShards: number;
+  /** Read the input a second time: as another -r file, or as an -R file (only open flows go on). */
+  again: 'none' | 'read' | 'finish';
 }
 
 /** The largest straggler window a RunConfig may use (the packet numbering gap between inputs). */
 export const MAX_SAVED_WINDOW = 100_000;
 
 export const DEFAULT_CONFIG: RunConfig = {
-  chunk: 'big', maxBytes: -1, maxSeek: DEFAULT_MAX_SEEK, savedWindow: MAX_SAVED_WINDOW, md5: false, crossShards: 1,
+  chunk: 'big', maxBytes: -1, maxSeek: DEFAULT_MAX_SEEK, savedWindow: MAX_SAVED_WINDOW, md5: false, crossShards: 1, again: 'none',
 };
 
 
@@ -357,21 +359,25 @@ export class Pipeline {
     const d = this.d, one = this.one;
     const first = this.packetBase;
     let error: string | null = null;
-    let reader: CaptureReader | null = null;
+    let truncation: Truncation | null = null;
     let records = 0, tcp = 0;
-    try {
-      reader = openCaptureBuffer(name, input);
-    } catch (e) {
-      error = checkInputError(e, name);
-    }
-    if (reader !== null) {
+    // The input, then (cfg.again) the same file once more as a second -r or as an -R file.
+    const passes = cfg.again === 'none' ? [false] : [false, cfg.again === 'finish'];
+    for (const finishing of passes) {
+      let reader: CaptureReader | null = null;
+      try {
+        reader = openCaptureBuffer(name, input);
+      } catch (e) {
+        error ??= checkInputError(e, name);
+        continue;
+      }
       try {
         for (;;) {
           let count: number;
           try {
             count = reader.fill(chunk);
           } catch (e) {
-            error = checkInputError(e, name);
+            error ??= checkInputError(e, name);
             break;
           }
           if (count === 0) break;
@@ -400,11 +406,12 @@ export class Pipeline {
             out.payloadOffset = d.payloadOffset;
             out.syn = syn;
             one[0] = i;
-            procs[hasher.shardOf(data, d)].processChunk(chunk, one, 1, first + records, false);
+            procs[hasher.shardOf(data, d)].processChunk(chunk, one, 1, first + records, finishing);
           }
           records += count;
         }
         if (reader.truncation !== null) checkTruncation(reader.truncation, input.length, reader.format);
+        truncation ??= reader.truncation;
       } finally {
         reader.close();
       }
@@ -443,7 +450,7 @@ export class Pipeline {
     // Every flow created is closed and reported exactly once.
     if (fos.length !== totals.flows) throw new FuzzFailure('report', `${totals.flows} flows but ${fos.length} report records`);
     return {
-      records, tcp, error, truncation: reader?.truncation ?? null, totals, fileobjects: fos, files: new Map(out.files), report,
+      records, tcp, error, truncation, totals, fileobjects: fos, files: new Map(out.files), report,
       closed: out.closedFiles.slice(),
     };
   }
