@@ -43,13 +43,13 @@ export interface Layout {
   tail: Uint8Array;
 }
 
-function u32(b: Uint8Array, at: number, le: boolean): number {
+export function getU32(b: Uint8Array, at: number, le: boolean): number {
   return le
     ? (b[at] | (b[at + 1] << 8) | (b[at + 2] << 16) | (b[at + 3] << 24)) >>> 0
     : ((b[at] << 24) | (b[at + 1] << 16) | (b[at + 2] << 8) | b[at + 3]) >>> 0;
 }
 
-function u16(b: Uint8Array, at: number, le: boolean): number {
+export function getU16(b: Uint8Array, at: number, le: boolean): number {
   return le ? b[at] | (b[at + 1] << 8) : (b[at] << 8) | b[at + 1];
 }
 
@@ -63,14 +63,12 @@ export function setU16(b: Uint8Array, at: number, v: number, le: boolean): void 
   if (le) { b[at] = v; b[at + 1] = v >>> 8; } else { b[at] = v >>> 8; b[at + 1] = v; }
 }
 
-export { u16 as getU16, u32 as getU32 };
-
 const pad4 = (n: number) => (n + 3) & ~3;
 
 /** Parse a capture into a layout, or null when it is neither pcap nor pcapng. */
 export function parseLayout(bytes: Uint8Array): Layout | null {
   if (bytes.length < 12) return null;
-  const magic = u32(bytes, 0, false);
+  const magic = getU32(bytes, 0, false);
   if (magic === 0xa1b2c3d4 || magic === 0xa1b23c4d) return parsePcap(bytes, false);
   if (magic === 0xd4c3b2a1 || magic === 0x4d3cb2a1) return parsePcap(bytes, true);
   if (magic === SHB) return parsePcapng(bytes);
@@ -79,11 +77,11 @@ export function parseLayout(bytes: Uint8Array): Layout | null {
 
 function parsePcap(bytes: Uint8Array, le: boolean): Layout | null {
   if (bytes.length < PCAP_HEADER) return null;
-  const linktype = u32(bytes, 20, le) & 0x03ffffff;
+  const linktype = getU32(bytes, 20, le) & 0x03ffffff;
   const blocks: Block[] = [];
   let at = PCAP_HEADER;
   while (bytes.length - at >= PCAP_RECORD_HEADER) {
-    const caplen = u32(bytes, at + 8, le);
+    const caplen = getU32(bytes, at + 8, le);
     if (caplen > bytes.length - at - PCAP_RECORD_HEADER) break;
     const end = at + PCAP_RECORD_HEADER + caplen;
     blocks.push({ bytes: bytes.subarray(at, end), type: RECORD, data: PCAP_RECORD_HEADER, caplen, le, linktype, owned: false });
@@ -98,26 +96,26 @@ function parsePcapng(bytes: Uint8Array): Layout {
   let ifaces: number[] = [];
   let at = 0;
   while (bytes.length - at >= 12) {
-    if (u32(bytes, at, false) === SHB) {
-      const bom = u32(bytes, at + 8, false);
+    if (getU32(bytes, at, false) === SHB) {
+      const bom = getU32(bytes, at + 8, false);
       if (bom === 0x1a2b3c4d) le = false;
       else if (bom === 0x4d3c2b1a) le = true;
       else break;
       ifaces = [];
     }
-    const type = u32(bytes, at, le);
-    const len = u32(bytes, at + 4, le);
+    const type = getU32(bytes, at, le);
+    const len = getU32(bytes, at + 4, le);
     if (len < 12 || len % 4 !== 0 || len > bytes.length - at) break;
     const b: Block = { bytes: bytes.subarray(at, at + len), type, data: -1, caplen: 0, le, linktype: -1, owned: false };
-    if (type === IDB && len >= 20) ifaces.push(u16(bytes, at + 8, le));
+    if (type === IDB && len >= 20) ifaces.push(getU16(bytes, at + 8, le));
     else if ((type === EPB || type === OPB) && len >= 32) {
-      const id = type === EPB ? u32(bytes, at + 8, le) : u16(bytes, at + 8, le);
+      const id = type === EPB ? getU32(bytes, at + 8, le) : getU16(bytes, at + 8, le);
       b.data = 28;
-      b.caplen = Math.min(u32(bytes, at + 20, le), len - 32);
+      b.caplen = Math.min(getU32(bytes, at + 20, le), len - 32);
       b.linktype = ifaces[id] ?? -1;
     } else if (type === SPB && len >= 16) {
       b.data = 12;
-      b.caplen = Math.min(u32(bytes, at + 8, le), len - 16);
+      b.caplen = Math.min(getU32(bytes, at + 8, le), len - 16);
       b.linktype = ifaces[0] ?? -1;
     }
     blocks.push(b);
@@ -163,7 +161,7 @@ export function setFrame(l: Layout, i: number, frame: Uint8Array): void {
     bytes.set(b.bytes.subarray(0, PCAP_RECORD_HEADER));
     bytes.set(frame, PCAP_RECORD_HEADER);
     setU32(bytes, 8, frame.length, b.le);
-    setU32(bytes, 12, Math.max(0, u32(bytes, 12, b.le) + delta), b.le);
+    setU32(bytes, 12, Math.max(0, getU32(bytes, 12, b.le) + delta), b.le);
   } else {
     const optsFrom = b.data + pad4(b.caplen);
     const opts = b.bytes.subarray(Math.min(optsFrom, b.bytes.length - 4), b.bytes.length - 4);
@@ -175,10 +173,10 @@ export function setFrame(l: Layout, i: number, frame: Uint8Array): void {
     setU32(bytes, 4, len, b.le);
     setU32(bytes, len - 4, len, b.le);
     if (b.type === SPB) {
-      setU32(bytes, 8, Math.max(0, u32(bytes, 8, b.le) + delta), b.le);
+      setU32(bytes, 8, Math.max(0, getU32(bytes, 8, b.le) + delta), b.le);
     } else {
       setU32(bytes, 20, frame.length, b.le);
-      setU32(bytes, 24, Math.max(0, u32(bytes, 24, b.le) + delta), b.le);
+      setU32(bytes, 24, Math.max(0, getU32(bytes, 24, b.le) + delta), b.le);
     }
   }
   l.blocks[i] = { ...b, bytes, caplen: frame.length, owned: true };

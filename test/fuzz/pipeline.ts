@@ -49,7 +49,6 @@ export const DEFAULT_CONFIG: RunConfig = {
   chunk: 'big', maxBytes: -1, maxSeek: DEFAULT_MAX_SEEK, savedWindow: MAX_SAVED_WINDOW, md5: false, crossShards: 1, again: 'none',
 };
 
-
 /** The errors the reader may raise for a corrupt capture: the tool's one-line error path. */
 const INPUT_ERRORS = new Set(['INPUT_TRUNCATED', 'INPUT_FORMAT', 'INPUT_CORRUPT']);
 
@@ -100,8 +99,10 @@ export class SeqOracle {
     let m = this.flows.get(key);
     if (m === undefined) this.flows.set(key, (m = new Map()));
     for (let j = 0; j < len; j++) {
-      this.put(m, key, (seq + j) >>> 0, buf[off + j]);
-      if (syn) this.put(m, key, (seq + 1 + j) >>> 0, buf[off + j]);
+      const v = buf[off + j];
+      if (v === 0) continue; // zeros are never looked up (holes read as zeros)
+      this.put(m, key, (seq + j) >>> 0, v);
+      if (syn) this.put(m, key, (seq + 1 + j) >>> 0, v);
     }
   }
 
