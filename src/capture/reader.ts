@@ -1,5 +1,5 @@
 /**
- * Opening a capture: format detection, the file/stdin byte source, and the chunk
+ * Opening a capture: format detection, the file/stdin/memory byte source, and the chunk
  * filling loop shared by the pcap and pcapng parsers.
  *
  * Records are read straight into the caller's chunk (one large read per fill); a
@@ -41,6 +41,8 @@ export interface CaptureReader {
   /** Bytes consumed from the file so far, and its size (0 when not a regular file): for progress. */
   readonly bytesRead: number;
   readonly size: number;
+  /** File offset of chunk.data[0] as of the last fill (the fuzzer checks records against the file). */
+  readonly base: number;
   close(): void;
 }
 
@@ -71,22 +73,33 @@ export interface RecordParser {
 
 const sleepCell = new Int32Array(new SharedArrayBuffer(4));
 
-/** Sequential bytes from a file or stdin, with room to push back a partial record. */
-export class Source {
-  /** True once a read returned end of file. */
-  eof = false;
-  /** File offset of chunk.data[0] after the last load(). */
-  base = 0;
-  private readPos = 0;                 // file offset of the next byte from fd
-  private carry = new Uint8Array(0);
-  private carryLen = 0;
-  private closed = false;
+/** Where a Source's bytes come from: a file descriptor, or memory (tests, the fuzzer). */
+interface ByteInput {
+  /** Read up to `len` bytes into dst[off...]; 0 at end of input. */
+  read(dst: Uint8Array, off: number, len: number): number;
+  /** Size of a regular file or buffer, else 0. */
+  size(): number;
+  close(): void;
+}
 
-  private constructor(readonly path: string, private readonly fd: number, private readonly owned: boolean) {}
+class FdInput implements ByteInput {
+  constructor(private readonly path: string, private readonly fd: number, private readonly owned: boolean) {}
 
-  get bytesRead(): number { return this.readPos; }
+  read(dst: Uint8Array, off: number, len: number): number {
+    for (;;) {
+      try {
+        return fs.readSync(this.fd, dst, off, len, null);
+      } catch (err) {
+        // A non-blocking stdin (pipe set O_NONBLOCK by someone else) has no data yet.
+        if ((err as NodeJS.ErrnoException).code === 'EAGAIN') {
+          Atomics.wait(sleepCell, 0, 0, 2);
+          continue;
+        }
+        throw new TcpflowError('INPUT_OPEN', `${this.path}: ${strerror(err)}`);
+      }
+    }
+  }
 
-  /** Size of a regular file, else 0. */
   size(): number {
     try {
       const st = fs.fstatSync(this.fd);
@@ -96,30 +109,69 @@ export class Source {
     }
   }
 
+  close(): void {
+    if (this.owned) fs.closeSync(this.fd);
+  }
+}
+
+class BufferInput implements ByteInput {
+  private pos = 0;
+
+  constructor(private readonly bytes: Uint8Array) {}
+
+  read(dst: Uint8Array, off: number, len: number): number {
+    const n = Math.min(len, this.bytes.length - this.pos);
+    dst.set(this.bytes.subarray(this.pos, this.pos + n), off);
+    this.pos += n;
+    return n;
+  }
+
+  size(): number {
+    return this.bytes.length;
+  }
+
+  close(): void {}
+}
+
+/** Sequential bytes from a file, stdin or memory, with room to push back a partial record. */
+export class Source {
+  /** True once a read returned end of file. */
+  eof = false;
+  /** File offset of chunk.data[0] after the last load(). */
+  base = 0;
+  private readPos = 0;                 // file offset of the next byte from the input
+  private carry = new Uint8Array(0);
+  private carryLen = 0;
+  private closed = false;
+
+  private constructor(readonly path: string, private readonly input: ByteInput) {}
+
+  get bytesRead(): number { return this.readPos; }
+
+  /** Size of a regular file, else 0. */
+  size(): number {
+    return this.input.size();
+  }
+
   static open(path: string): Source {
-    if (path === '-') return new Source(path, 0, false);
+    if (path === '-') return new Source(path, new FdInput(path, 0, false));
     try {
-      return new Source(path, fs.openSync(path, 'r'), true);
+      return new Source(path, new FdInput(path, fs.openSync(path, 'r'), true));
     } catch (err) {
       throw new TcpflowError('INPUT_OPEN', `${path}: ${strerror(err)}`);
     }
+  }
+
+  /** The bytes of a capture already in memory; `name` stands for the path in messages. */
+  static fromBuffer(name: string, bytes: Uint8Array): Source {
+    return new Source(name, new BufferInput(bytes));
   }
 
   /** Read up to `len` bytes into dst[off...]; fewer only at end of file. */
   readFull(dst: Uint8Array, off: number, len: number): number {
     let got = 0;
     while (got < len && !this.eof) {
-      let n: number;
-      try {
-        n = fs.readSync(this.fd, dst, off + got, len - got, null);
-      } catch (err) {
-        // A non-blocking stdin (pipe set O_NONBLOCK by someone else) has no data yet.
-        if ((err as NodeJS.ErrnoException).code === 'EAGAIN') {
-          Atomics.wait(sleepCell, 0, 0, 2);
-          continue;
-        }
-        throw new TcpflowError('INPUT_OPEN', `${this.path}: ${strerror(err)}`);
-      }
+      const n = this.input.read(dst, off + got, len - got);
       if (n === 0) this.eof = true;
       got += n;
     }
@@ -152,7 +204,7 @@ export class Source {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    if (this.owned) fs.closeSync(this.fd);
+    this.input.close();
   }
 }
 
@@ -172,6 +224,7 @@ class Reader implements CaptureReader {
 
   get path(): string { return this.src.path; }
   get bytesRead(): number { return this.src.bytesRead; }
+  get base(): number { return this.src.base; }
   get format(): 'pcap' | 'pcapng' { return this.parser.format; }
   get firstInterface(): CaptureInterface | null { return this.parser.firstInterface; }
 
@@ -239,7 +292,19 @@ const PCAP_MAGICS = new Set([0xa1b2c3d4, 0xd4c3b2a1, 0xa1b23c4d, 0x4d3cb2a1]);
 const PCAPNG_SHB = 0x0a0d0d0a;
 
 export function openCapture(path: string): CaptureReader {
-  const src = Source.open(path);
+  return openSource(Source.open(path));
+}
+
+/**
+ * A capture held in memory, parsed and chunked exactly as a file is (the fuzzer runs
+ * the whole pipeline on it without touching the disk); `name` is used in messages.
+ */
+export function openCaptureBuffer(name: string, bytes: Uint8Array): CaptureReader {
+  return openSource(Source.fromBuffer(name, bytes));
+}
+
+function openSource(src: Source): CaptureReader {
+  const path = src.path;
   try {
     const head = new Uint8Array(4);
     const got = src.readFull(head, 0, 4);

@@ -7,6 +7,8 @@ const { O_CREAT, O_EXCL, O_RDWR, O_TRUNC } = fs.constants;
 
 /** A run of contiguous writes is written out once it has this many pieces (writev's IOV_MAX is 1024). */
 const MAX_RUN_PIECES = 512;
+/** Largest file time (seconds) futimes is given. */
+const MAX_MTIME = 2 ** 62;
 
 /** The on-disk side of one flow: its path once created, its descriptor while open. */
 export class FlowFile {
@@ -159,7 +161,10 @@ export class FlowFileStore {
       this.flush(ff); // reopens if bytes are still queued
       if (ff.fd < 0) return;
     }
-    const t = ff.sec + (ff.usec + 0.5) / 1e6; // +0.5 µs: the double never truncates below the intended µs
+    // +0.5 µs: the double never truncates below the intended µs. A hostile pcapng time
+    // (64-bit ticks and offset) can pass 2^63 s, where futimes fails with EINVAL: clamp it
+    // (file systems clamp far earlier anyway, ext4 at year 2446).
+    const t = Math.max(-MAX_MTIME, Math.min(MAX_MTIME, ff.sec + (ff.usec + 0.5) / 1e6));
     try {
       // A failed write (disk full) still closes the descriptor and stamps what was written.
       try { this.flush(ff); } finally { if (ff.stampTimes) fs.futimesSync(ff.fd, t, t); }

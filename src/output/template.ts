@@ -1,5 +1,6 @@
 import { TcpflowError, EXIT } from '../errors';
 import { addrName, macText } from './address';
+import { isoSeconds } from '../util/iso-time';
 
 /** What a file name can be built from (the flow's identity and first packet). */
 export interface NamingFlow {
@@ -27,10 +28,6 @@ type Part = string | ((f: NamingFlow, count: number) => string);
 const pad = (n: number, w: number) => String(n).padStart(w, '0');
 const bin = (n: number, div: number) => pad(Math.floor(n / div) % 1000, 3);
 
-function isoSeconds(sec: number): string {
-  return new Date(sec * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
-}
-
 const ESCAPES: Record<string, (f: NamingFlow, count: number) => string> = {
   A: (f) => addrName(f.src),
   a: (f) => pad(f.sport, 5),
@@ -40,7 +37,7 @@ const ESCAPES: Record<string, (f: NamingFlow, count: number) => string> = {
   e: (f) => (f.mac ? macText(f.mac, 0) : ''),
   V: (f) => (f.vlan >= 0 ? '--' : ''),
   v: (f) => (f.vlan >= 0 ? String(f.vlan) : ''),
-  T: (f) => isoSeconds(f.startSec),
+  T: (f) => isoSeconds(f.startSec) + 'Z',
   t: (f) => String(f.startSec),
   c: (_f, n) => (n > 0 ? String(n) : ''),
   C: (_f, n) => (n > 0 ? 'c' : ''),

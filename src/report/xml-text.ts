@@ -3,6 +3,8 @@
  * markup characters become entities; CR, LF, TAB, NUL and every other character that
  * XML 1.0 forbids become %XX, so any byte from the input stays well-formed.
  */
+import { isoSeconds } from '../util/iso-time';
+
 // eslint-disable-next-line no-control-regex
 const NEEDS_ESCAPE = /[&<>'"\u0000-\u001f\ud800-\udfff\ufffe\uffff]/;
 
@@ -61,8 +63,8 @@ let lastBase = '';
 export function isoTime(sec: number, usec: number): string {
   // Consecutive records mostly share the second: format it once.
   if (sec !== lastSec) {
+    lastBase = isoSeconds(sec);
     lastSec = sec;
-    lastBase = new Date(sec * 1000).toISOString().slice(0, 19);
   }
   const base = lastBase;
   return usec === 0 ? `${base}Z` : `${base}.${String(usec).padStart(6, '0')}Z`;

@@ -1,7 +1,7 @@
 import { CHUNK_RECORDS, Chunk } from '../capture/chunk';
 import { decodeFrame } from '../decode/link';
 import { newDecodedPacket, Verdict } from '../decode/packet';
-import { Outcome, TcpDemux, PacketMeta } from '../flow/tcpdemux';
+import { Outcome, TcpDemux, PacketMeta, FlowOutput } from '../flow/tcpdemux';
 import { FlowPcaps } from '../output/flow-pcaps';
 import { addrText } from '../output/address';
 import { DiskOutput } from '../output/disk-output';
@@ -27,13 +27,17 @@ export class ShardProcessor {
   private readonly decoded = newDecodedPacket();
   private readonly meta: PacketMeta = { caplen: 0, origlen: 0, sec: 0, usec: 0, packetNo: 0, finishing: false };
 
-  constructor(private readonly config: WorkerConfig, private readonly log: Logger) {
+  /**
+   * `output` replaces the flow files and console with another FlowOutput (the fuzzer
+   * keeps flows in memory); it then renders its own report records.
+   */
+  constructor(private readonly config: WorkerConfig, private readonly log: Logger, output: FlowOutput | null = null) {
     this.fragments = config.fragmentPath !== null ? new FragmentWriter(config.fragmentPath) : null;
-    if (config.keepPcaps) {
+    if (output === null && config.keepPcaps) {
       this.pcaps = new FlowPcaps({ outdir: config.outdir, template: config.template, maxOpenFiles: config.maxOpenFiles });
-    } else if (config.console !== null) {
+    } else if (output === null && config.console !== null) {
       this.console = new ConsoleOutput(config.console, config.outdir, config.template, this.fragments);
-    } else {
+    } else if (output === null) {
       this.disk = new DiskOutput(
         { outdir: config.outdir, template: config.template, maxOpenFiles: config.maxOpenFiles, md5: config.md5, findx: config.findx,
           onDebug: log.debugLevel >= 5 ? (message) => log.at(5, message) : null },
@@ -52,7 +56,7 @@ export class ShardProcessor {
         onDebug: (level, message) => log.at(level, message),
       },
       // Under -K the flow table gets no packets (frames go to per-flow pcaps), so it needs no output.
-      (this.disk ?? this.console) as DiskOutput | ConsoleOutput,
+      output ?? this.disk ?? (this.console as ConsoleOutput),
     );
   }
 

@@ -8,6 +8,7 @@ import { openCapture } from '../../src/capture/reader';
 import { allocChunk, Chunk } from '../../src/capture/chunk';
 import { TcpflowError } from '../../src/errors';
 import { expectError, fx, readAll } from '../helpers/capture';
+import { Ng } from '../helpers/capture-files';
 
 
 const DEFAULT = [allocChunk(), allocChunk()];
@@ -64,53 +65,6 @@ test('nanosecond if_tsresol is truncated, not rounded', () => {
   const rows = fs.readFileSync(fx('tshark/tcpflow__image2.pcap.tsv'), 'utf8').trim().split('\n');
   assert.ok(rows.some((l) => Number(l.split('\t')[2].split('.')[1][6]) >= 5));
 });
-
-/** Builds pcapng files block by block, in either byte order. */
-class Ng {
-  private parts: Buffer[] = [];
-  private size = 0;
-  /** File offsets of the blocks, and which are packets. */
-  readonly blocks: { at: number; len: number; packet: boolean }[] = [];
-  le = false;
-
-  u16(n: number): Buffer { const b = Buffer.alloc(2); if (this.le) b.writeUInt16LE(n); else b.writeUInt16BE(n); return b; }
-  u32(n: number): Buffer { const b = Buffer.alloc(4); if (this.le) b.writeUInt32LE(n >>> 0); else b.writeUInt32BE(n >>> 0); return b; }
-  u64(n: bigint): Buffer { const b = Buffer.alloc(8); if (this.le) b.writeBigUInt64LE(BigInt.asUintN(64, n)); else b.writeBigUInt64BE(BigInt.asUintN(64, n)); return b; }
-  pad(b: Buffer): Buffer { return Buffer.concat([b, Buffer.alloc((4 - (b.length % 4)) % 4)]); }
-  opt(code: number, value: Buffer): Buffer { return this.pad(Buffer.concat([this.u16(code), this.u16(value.length), value])); }
-  end(): Buffer { return this.opt(0, Buffer.alloc(0)); }
-
-  /** Append a block; `len`/`trailer` override the lengths to build lies. */
-  block(type: number, body: Buffer, lie: { len?: number; trailer?: number } = {}, packet = false): number {
-    const len = 12 + body.length;
-    const b = Buffer.concat([this.u32(type), this.u32(lie.len ?? len), body, this.u32(lie.trailer ?? lie.len ?? len)]);
-    const at = this.size;
-    this.parts.push(b);
-    this.size += b.length;
-    this.blocks.push({ at, len: b.length, packet });
-    return at;
-  }
-  shb(le: boolean, major = 1, bom = 0x1a2b3c4d): number {
-    this.le = le;
-    return this.block(0x0a0d0d0a, Buffer.concat([this.u32(bom), this.u16(major), this.u16(0), this.u64(-1n), this.end()]));
-  }
-  idb(linktype: number, opts: Buffer[] = []): number {
-    return this.block(1, Buffer.concat([this.u16(linktype), this.u16(0), this.u32(0), ...opts, this.end()]));
-  }
-  epb(ifid: number, ticks: bigint, data: Buffer, opts: Buffer[] = [], origlen = data.length, caplen = data.length): number {
-    const ts = BigInt.asUintN(64, ticks);
-    return this.block(6, Buffer.concat([this.u32(ifid), this.u32(Number(ts >> 32n)), this.u32(Number(ts & 0xffffffffn)),
-      this.u32(caplen), this.u32(origlen), this.pad(data), ...(opts.length ? [...opts, this.end()] : [])]), {}, true);
-  }
-  opb(ifid: number, ticks: bigint, data: Buffer): number {
-    return this.block(2, Buffer.concat([this.u16(ifid), this.u16(0), this.u32(Number(ticks >> 32n)), this.u32(Number(ticks & 0xffffffffn)),
-      this.u32(data.length), this.u32(data.length + 100), this.pad(data)]), {}, true);
-  }
-  spb(origlen: number, data: Buffer): number {
-    return this.block(3, Buffer.concat([this.u32(origlen), this.pad(data)]), {}, true);
-  }
-  bytes(): Buffer { return Buffer.concat(this.parts); }
-}
 
 const payload = (n: number, seed: number) => Buffer.from(Array.from({ length: n }, (_, i) => (i * 7 + seed) & 0xff));
 const tsresol = (ng: Ng, v: number) => ng.opt(9, Buffer.from([v]));

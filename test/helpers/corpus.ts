@@ -734,9 +734,9 @@ export function deviationMatches(d: Deviation, c: { capture: string; mode: strin
 
 // ---------------------------------------------------------------- stderr
 
-/** Lines of a JavaScript stack trace ("    at fn (file:line:col)"). */
+/** Lines of a JavaScript stack trace ("    at fn (file:line:col)"), also behind the program's prefix. */
 export function stackFrames(stderr: string): string[] {
-  return stderr.split('\n').filter((l) => /^\s+at \S/.test(l));
+  return stderr.split('\n').filter((l) => /^(tcpflow-ts: )?\s+at \S/.test(l));
 }
 
 /** Non-empty stderr lines that do not start with the program's prefix. */

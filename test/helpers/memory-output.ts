@@ -1,6 +1,6 @@
 /**
- * An in-memory FlowOutput for reassembly tests: every flow file is a growable byte
- * array (writes past the end leave zero-filled holes, as a sparse file reads), names
+ * An in-memory FlowOutput for reassembly tests: every flow file is a sparse MemFile
+ * (writes past the end leave zero-filled holes, as a sparse file reads), names
  * come from the real Template with tcpflow's disk-style counter (the first count whose
  * name is not taken yet), and closed flows are recorded in close order.
  */
@@ -8,44 +8,84 @@ import type { Flow } from '../../src/flow/flow';
 import type { FlowOutput, SavedFlow } from '../../src/flow/tcpdemux';
 import { DEFAULT_TEMPLATE, Template } from '../../src/output/template';
 
-/** A sparse-file look-alike. */
+const PAGE = 16384;
+
+/**
+ * A sparse-file look-alike: bytes live in pages of up to 16 KiB, only where something
+ * was written, so a sequence jump of megabytes costs nothing (hostile input makes many).
+ */
 export class MemFile {
-  private buf = new Uint8Array(64);
+  private pages = new Map<number, Uint8Array>();
   length = 0;
 
   write(pos: number, data: Uint8Array): void {
     if (data.length === 0) return; // like pwrite(2): writing nothing does not extend a file
-    const end = pos + data.length;
-    if (end > this.buf.length) {
-      const nb = new Uint8Array(Math.max(end, this.buf.length * 2));
-      nb.set(this.buf.subarray(0, this.length));
-      this.buf = nb;
+    for (let done = 0; done < data.length;) {
+      const at = pos + done;
+      const index = Math.floor(at / PAGE), off = at - index * PAGE;
+      const n = Math.min(PAGE - off, data.length - done);
+      let page = this.pages.get(index);
+      if (page === undefined || page.length < off + n) {
+        // Pages grow as needed: most flows are much smaller than a page.
+        const grown = new Uint8Array(Math.min(PAGE, Math.max(off + n, 2 * (page?.length ?? 0), 256)));
+        if (page !== undefined) grown.set(page);
+        this.pages.set(index, (page = grown));
+      }
+      page.set(data.subarray(done, done + n), off);
+      done += n;
     }
-    // A write past the end leaves a hole; the buffer is zeroed there already, except
-    // for bytes a shift or an earlier longer content may have left, so clear them.
-    if (pos > this.length) this.buf.fill(0, this.length, pos);
-    this.buf.set(data, pos);
-    if (end > this.length) this.length = end;
+    if (pos + data.length > this.length) this.length = pos + data.length;
   }
 
   /** Move everything up by `shift`, zero-filling the front; nothing at or past `limit` (-1: none). */
   shiftUp(shift: number, limit = -1): void {
-    const all = this.bytes();
-    const old = limit < 0 ? all : all.subarray(0, Math.max(0, Math.min(all.length, limit - shift)));
-    const length = old.length > 0 ? old.length + shift : limit < 0 ? shift : Math.min(shift, limit);
-    this.buf = new Uint8Array(Math.max(64, length));
-    this.buf.set(old, shift);
+    const keep = limit < 0 ? this.length : Math.max(0, Math.min(this.length, limit - shift));
+    const old = this.extents(0, keep);
+    this.pages = new Map();
+    const length = keep > 0 ? keep + shift : limit < 0 ? shift : Math.min(shift, limit);
+    for (const [at, bytes] of old) this.write(at + shift, bytes);
     this.length = length;
+  }
+
+  /**
+   * The stored (possibly non-zero) parts of [from, to), in order, as (position, bytes)
+   * views; everything else reads as zeros.
+   */
+  extents(from = 0, to = this.length): [number, Uint8Array][] {
+    const out: [number, Uint8Array][] = [];
+    const indexes = [...this.pages.keys()].sort((x, y) => x - y);
+    for (const index of indexes) {
+      const start = Math.max(from, index * PAGE), end = Math.min(to, (index + 1) * PAGE);
+      if (start >= end) continue;
+      const page = this.pages.get(index) as Uint8Array;
+      const a = start - index * PAGE, b = Math.min(end - index * PAGE, page.length);
+      if (a < b) out.push([start, page.subarray(a, b)]);
+    }
+    return out;
   }
 
   /** [pos, pos+len) as a read would return it (short at the end). */
   read(pos: number, len: number): Uint8Array {
     if (pos >= this.length) return new Uint8Array(0);
-    return this.buf.slice(pos, Math.min(this.length, pos + len));
+    const end = Math.min(this.length, pos + len);
+    const out = new Uint8Array(end - pos);
+    for (const [at, bytes] of this.extents(pos, end)) out.set(bytes, at - pos);
+    return out;
   }
 
   bytes(): Uint8Array {
-    return this.buf.slice(0, this.length);
+    return this.read(0, this.length);
+  }
+
+  /** Same length and content (pages never written compare as zeros). */
+  equals(other: MemFile): boolean {
+    if (this.length !== other.length) return false;
+    for (const index of new Set([...this.pages.keys(), ...other.pages.keys()])) {
+      const a = this.pages.get(index), b = other.pages.get(index);
+      const n = Math.max(a?.length ?? 0, b?.length ?? 0);
+      for (let i = 0; i < n; i++) if ((a?.[i] ?? 0) !== (b?.[i] ?? 0)) return false;
+    }
+    return true;
   }
 }
 
@@ -88,7 +128,7 @@ export class MemoryOutput implements FlowOutput {
     this.opens.push(flow.file.path);
   }
 
-  private fileOf(flow: Flow): MemFile {
+  protected fileOf(flow: Flow): MemFile {
     const p = flow.file.path;
     const f = p === null ? undefined : this.files.get(p);
     if (f === undefined) throw new Error(`write to a flow without a file (${flow.key})`);
@@ -98,7 +138,7 @@ export class MemoryOutput implements FlowOutput {
   write(flow: Flow, pos: number, data: Uint8Array, off: number, len: number): void {
     if (len < 0 || off < 0 || off + len > data.length) throw new Error(`bad write range ${off}+${len}/${data.length}`);
     if (pos < 0) throw new Error(`negative write position ${pos}`);
-    this.fileOf(flow).write(pos, data.slice(off, off + len));
+    this.fileOf(flow).write(pos, data.subarray(off, off + len));
   }
 
   shiftUp(flow: Flow, shift: number, limit: number): void {
