@@ -14,6 +14,7 @@ import { mergeFragments } from './report/fragments';
 import type { Logger } from './util/log';
 import { openFileLimit } from './util/limits';
 import { Progress } from './util/progress';
+import { ESTABLISHED_FLOW_BYTES, FLOW_BUCKETS, perBucketCap } from './flow/buckets';
 
 /** tcpflow's boolean parameter rule: true when the value starts with Y, y, T, t or 1. */
 function paramTrue(v: string | undefined, dflt: boolean): boolean {
@@ -76,6 +77,7 @@ export async function run(opts: Options, argv: readonly string[], log: Logger): 
     storing: naming.storeFiles,
     tdelta,
     savedWindow: SAVED_WINDOW,
+    maxFlowsPerBucket: perBucketCap(opts.maxFlows),
     debugLevel: opts.debugLevel,
     console: opts.console,
   }, (i) => (reportPath !== null ? `${reportPath}.part${i}` : null), opts.console !== null ? writeStdout : null);
@@ -135,13 +137,14 @@ export async function run(opts: Options, argv: readonly string[], log: Logger): 
   const sum = summarize(results);
   if (report !== null) {
     try {
-      finishReport(report, opts.workers, sum, fatal ? fatal.message : signal ? `interrupted by ${signal}` : null, startedAt);
+      finishReport(report, opts.workers, opts.maxFlows, sum, fatal ? fatal.message : signal ? `interrupted by ${signal}` : null, startedAt);
     } catch (e) {
       const err = outputError(report.path, e);
       log.error(err.message);
       exitCode = Math.max(exitCode, err.exitCode);
     }
   }
+  if (!opts.quiet && sum.flowsPurged > 0) warnPurged(sum.flowsPurged, opts.maxFlows, log);
   if (!opts.quiet && sum.totalFlows > 10_000 && opts.console === null && naming.storeFiles) warnCrowdedOutdir(opts.outdir, log);
   log.debug(`Open FDs at end of processing:      ${sum.openAtEnd}`);
   log.debug(`Flow map size at end of processing: ${sum.flowsAtEnd}`);
@@ -179,6 +182,14 @@ function warnCrowdedOutdir(outdir: string, log: Logger): void {
     '*** This will automatically bin output into subdirectories.',
     "*** type 'tcpflow-ts -hh' for more information.",
   ].join('\n'));
+}
+
+/** Once at the end: flows were closed before their end by the open-flow cap. */
+function warnPurged(purged: number, maxFlows: number, log: Logger): void {
+  log.warn(`${purged} flow${purged === 1 ? ' was' : 's were'} closed early: the open-flow cap was reached ` +
+    `(-S max_flows=${maxFlows}: at most ${perBucketCap(maxFlows)} open flows in each of ${FLOW_BUCKETS} hash buckets; ` +
+    'the least recently seen flow of a full bucket is closed first, a later packet of it starts a new file). ' +
+    `Raise the cap with -S max_flows=N (about ${(ESTABLISHED_FLOW_BYTES / 1000).toFixed(1)} KB of memory per open flow).`);
 }
 
 /** Console text, byte for byte (latin1), waiting out a non-blocking pipe. */
@@ -231,18 +242,19 @@ function openReport(p: string, opts: Options, argv: readonly string[], tdelta: n
 }
 
 function summarize(results: WorkerResult[]) {
-  const s = { totalFlows: 0, totalPackets: 0, openAtEnd: 0, maxOpen: 0, flowsAtEnd: 0 };
+  const s = { totalFlows: 0, totalPackets: 0, openAtEnd: 0, maxOpen: 0, flowsAtEnd: 0, flowsPurged: 0 };
   for (const r of results) {
     s.totalFlows += r.totalFlows;
     s.totalPackets += r.totalPackets;
     s.openAtEnd += r.openAtEnd;
     s.maxOpen += r.maxOpen;
     s.flowsAtEnd += r.flowsAtEnd;
+    s.flowsPurged += r.flowsPurged;
   }
   return s;
 }
 
-function finishReport(report: Report, workers: number, sum: ReturnType<typeof summarize>, error: string | null, startedAt: bigint): void {
+function finishReport(report: Report, workers: number, maxFlows: number, sum: ReturnType<typeof summarize>, error: string | null, startedAt: bigint): void {
   const parts = Array.from({ length: workers }, (_, i) => `${report.path}.part${i}`).filter((p) => fs.existsSync(p));
   let pending: Buffer[] = [];
   let size = 0;
@@ -267,6 +279,8 @@ function finishReport(report: Report, workers: number, sum: ReturnType<typeof su
       totalFlows: sum.totalFlows,
       flowMapSize: sum.flowsAtEnd,
       totalPackets: sum.totalPackets,
+      flowsPurged: sum.flowsPurged,
+      maxFlows,
       error,
     }, startedAt));
     fs.closeSync(report.fd);

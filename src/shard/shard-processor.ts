@@ -5,7 +5,7 @@ import { TcpDemux, PacketMeta } from '../flow/tcpdemux';
 import { DiskOutput } from '../output/disk-output';
 import { ConsoleBatch, ConsoleOutput } from '../output/console-output';
 import { FragmentWriter } from '../report/fragments';
-import type { WorkerConfig, WorkerResult } from './protocol';
+import { BUCKET_SHIFT, RECORD_MASK, WorkerConfig, WorkerResult } from './protocol';
 import type { Logger } from '../util/log';
 import { errorInfo } from '../errors';
 
@@ -19,7 +19,7 @@ export class ShardProcessor {
   private readonly console: ConsoleOutput | null = null;
   private readonly fragments: FragmentWriter | null;
   private readonly decoded = newDecodedPacket();
-  private readonly meta: PacketMeta = { caplen: 0, origlen: 0, sec: 0, usec: 0, packetNo: 0, finishing: false };
+  private readonly meta: PacketMeta = { caplen: 0, origlen: 0, sec: 0, usec: 0, packetNo: 0, finishing: false, bucket: 0 };
 
   constructor(private readonly config: WorkerConfig, log: Logger) {
     this.fragments = config.fragmentPath !== null ? new FragmentWriter(config.fragmentPath) : null;
@@ -38,6 +38,7 @@ export class ShardProcessor {
         storing: config.storing && config.console === null,
         console: config.console !== null,
         savedWindow: config.savedWindow,
+        maxFlowsPerBucket: config.maxFlowsPerBucket,
         onViolation: (_flow, message) => log.info(message),
       },
       (this.disk ?? this.console) as DiskOutput | ConsoleOutput,
@@ -49,13 +50,14 @@ export class ShardProcessor {
     return this.console?.take() ?? null;
   }
 
-  /** Process records[0, count) (indexes into the chunk) of one chunk. */
+  /** Process records[0, count) (indexes into the chunk, with their bucket: protocol.ts) of one chunk. */
   processChunk(chunk: Chunk, records: Int32Array, count: number, base: number, finishing: boolean): void {
     const d = this.decoded, m = this.meta;
     const data = chunk.data;
     m.finishing = finishing;
     for (let k = 0; k < count; k++) {
-      const i = records[k];
+      const r = records[k];
+      const i = r & RECORD_MASK;
       const cap = chunk.caplen[i];
       if (decodeFrame(data, chunk.offset[i], cap, chunk.linktype[i], d) !== Verdict.TCP) continue;
       m.caplen = cap;
@@ -63,6 +65,7 @@ export class ShardProcessor {
       m.sec = chunk.sec[i] + this.config.tdelta;
       m.usec = chunk.usec[i];
       m.packetNo = base + i;
+      m.bucket = r >>> BUCKET_SHIFT;
       this.demux.process(data, d, m);
     }
     // Queued writes point into the chunk: they must be on disk before it is released.
@@ -92,6 +95,7 @@ export class ShardProcessor {
       maxOpen: this.disk?.store.stats.maxOpen ?? 0,
       flowsAtEnd,
       fileobjects: this.fragments?.count ?? 0,
+      flowsPurged: this.demux.flowsPurged,
       error,
     };
   }
