@@ -4,6 +4,8 @@
  * is not implemented yet says so, so the text stays accurate as features arrive.
  */
 
+import { DEFAULT_MAX_FLOWS } from '../src/flow/buckets';
+
 export const TOOL_VERSION = '0.1.0'; // keep in step with package.json
 /** -V output: tcpflow's own string, so scripts that look for it keep working. */
 export const VERSION_TEXT = 'TCPFLOW 1.6.1\n';
@@ -94,6 +96,8 @@ const PARAMS: Line[] = [
   ['', '   -S netviz_histogram_dump=0    Dumps the histogram (netviz)'],
   ['', '   -S netviz_histogram_size=1000    Maximum histogram size (netviz)'],
   ['', '   -S tcp_timeout=0    Timeout for TCP connections (tcpdemux)'],
+  // tcpflow-ts's own: the open-flow cap (README, "Resource bounds").
+  ['', `   -S max_flows=${DEFAULT_MAX_FLOWS}    Open flows kept; past it the least recently seen are closed (tcpdemux)`],
   ['', '   -S tcp_cmd=    Command to execute on each TCP flow (tcpdemux)'],
   ['', '   -S tcp_alert_fd=-1    File descriptor to send information about completed TCP flows (tcpdemux)'],
   ['', '   -S check_fcs=YES    Require valid Frame Check Sum (FCS) (wifiviz)'],

@@ -3,6 +3,7 @@ import { parseCommandLine } from './options';
 import { TcpflowError, EXIT } from '../src/errors';
 import { createLogger, PROGRAM_NAME } from '../src/util/log';
 import { run } from '../src/run';
+import { limitHeapGrowth } from '../src/util/heap';
 
 /**
  * Entry point: parse, run, exit with a meaningful status. Errors meant for users are one
@@ -31,6 +32,7 @@ async function main(argv: string[]): Promise<number> {
     log.error(`filter expressions are not implemented yet: '${opts.filter}' (use -l to read operands as files)`);
     return EXIT.USAGE;
   }
+  limitHeapGrowth();
   try {
     return await run(opts, argv, log);
   } catch (e) {

@@ -13,6 +13,7 @@ import { getopt, GetoptOption } from './getopt';
 import { helpText, VERSION_TEXT } from './help';
 import type { NamingStep } from '../src/output/naming';
 import { DEFAULT_MAX_SEEK } from '../src/flow/tcpdemux';
+import { DEFAULT_MAX_FLOWS } from '../src/flow/buckets';
 
 export interface Options {
   readFiles: string[];        // -r files in order, then -l operands
@@ -32,6 +33,7 @@ export interface Options {
   findx: boolean;             // -I
   unprocessedPath: string | null; // -w FILE: packets not processed, as pcap
   keepPcaps: boolean;         // -K: per-flow pcaps instead of flow files
+  maxFlows: number;           // -S max_flows=N: open flows before the least recently seen are closed
   /** -T and -F letters in command-line order: they rewrite the template in turn (spec §2.3-2.4). */
   naming: NamingStep[];
   /** Console modes (-c, -C and their modifiers); null when flows go to files. */
@@ -135,6 +137,16 @@ export function splitParam(arg: string): [string, string] {
 function debugLevel(text: string): number {
   const n = atoi(text);
   return n < 0 ? 1 : n;
+}
+
+/** -S max_flows=N: a whole number of at least 1. */
+export function maxFlowsParam(text: string | undefined): number {
+  if (text === undefined) return DEFAULT_MAX_FLOWS;
+  const n = /^\d+$/.test(text) ? Number(text) : NaN;
+  if (!(n >= 1 && n <= Number.MAX_SAFE_INTEGER)) {
+    throw new TcpflowError('USAGE', `-S max_flows=${text}: expected a whole number of at least 1`, EXIT.USAGE);
+  }
+  return n;
 }
 
 function workerCount(text: string): number {
@@ -300,6 +312,7 @@ export function parseCommandLine(argv: readonly string[]): ParsedCommand {
       findx: cmd.findx,
       unprocessedPath: cmd.unprocessedPath ?? null,
       keepPcaps: cmd.keepPcaps,
+      maxFlows: maxFlowsParam(params.max_flows),
       console: cmd.consoleMode || cmd.consoleBare
         ? { header: !cmd.consoleBare && !cmd.json, hex: cmd.hex, json: cmd.json, color: cmd.color, binary: cmd.binary, newline: !cmd.noNewline }
         : null,

@@ -20,6 +20,7 @@ import { PcapDump } from './output/pcap-file';
 import { LINKTYPE } from './decode/link';
 import { LockFile, lockPath } from './util/lock-file';
 import { sleepSync } from './util/sleep';
+import { ESTABLISHED_FLOW_BYTES, FLOW_BUCKETS, perBucketCap } from './flow/buckets';
 
 /** tcpflow's boolean parameter rule: true when the value starts with Y, y, T, t or 1. */
 function paramTrue(v: string | undefined, dflt: boolean): boolean {
@@ -112,6 +113,7 @@ export async function run(opts: Options, argv: readonly string[], log: Logger): 
     storing: naming.storeFiles,
     tdelta,
     savedWindow: SAVED_WINDOW,
+    maxFlowsPerBucket: perBucketCap(opts.maxFlows),
     debugLevel: opts.debugLevel,
     console: opts.keepPcaps ? null : opts.console,
     unprocessed: dump !== null,
@@ -198,12 +200,13 @@ export async function run(opts: Options, argv: readonly string[], log: Logger): 
 
   const sum = summarize(results);
   if (report !== null) {
-    const problem = finishReport(report, opts.workers, sum, fatal ? fatal.message : signal ? `interrupted by ${signal}` : null, startedAt);
+    const problem = finishReport(report, opts.workers, opts.maxFlows, sum, fatal ? fatal.message : signal ? `interrupted by ${signal}` : null, startedAt);
     if (problem !== null) {
       log.error(problem);
       exitCode = Math.max(exitCode, EXIT.OUTPUT);
     }
   }
+  if (!opts.quiet && sum.flowsPurged > 0) warnPurged(sum.flowsPurged, opts.maxFlows, log);
   if (!opts.quiet && sum.totalFlows > 10_000 && opts.console === null && naming.storeFiles) warnCrowdedOutdir(opts.outdir, log);
   // tcpflow's end-of-run summary (spec §6.6, debug level 2).
   log.at(2, `Open FDs at end of processing:      ${sum.openAtEnd}`);
@@ -244,6 +247,14 @@ function warnCrowdedOutdir(outdir: string, log: Logger): void {
     '*** This will automatically bin output into subdirectories.',
     "*** type 'tcpflow-ts -hh' for more information.",
   ].join('\n'));
+}
+
+/** Once at the end: flows were closed before their end by the open-flow cap. */
+function warnPurged(purged: number, maxFlows: number, log: Logger): void {
+  log.warn(`${purged} flow${purged === 1 ? ' was' : 's were'} closed early: the open-flow cap was reached ` +
+    `(-S max_flows=${maxFlows}: at most ${perBucketCap(maxFlows)} open flows in each of ${FLOW_BUCKETS} hash buckets; ` +
+    'the least recently seen flow of a full bucket is closed first, a later packet of it starts a new file). ' +
+    `Raise the cap with -S max_flows=N (about ${(ESTABLISHED_FLOW_BYTES / 1000).toFixed(1)} KB of memory per open flow).`);
 }
 
 /** Console text, byte for byte (latin1), waiting out a non-blocking pipe. */
@@ -312,7 +323,7 @@ function freeSpace(file: string): number {
 }
 
 function summarize(results: readonly WorkerResult[]) {
-  const s = { totalFlows: 0, totalPackets: 0, openAtEnd: 0, maxOpen: 0, flowsAtEnd: 0, fileobjects: 0, held: [] as HeldFragments[] };
+  const s = { totalFlows: 0, totalPackets: 0, openAtEnd: 0, maxOpen: 0, flowsAtEnd: 0, flowsPurged: 0, fileobjects: 0, held: [] as HeldFragments[] };
   for (const r of results) {
     s.totalFlows += r.totalFlows;
     s.totalPackets += r.totalPackets;
@@ -321,6 +332,7 @@ function summarize(results: readonly WorkerResult[]) {
     s.flowsAtEnd += r.flowsAtEnd;
     s.fileobjects += r.fileobjects;
     if (r.heldFragments !== null) s.held.push(r.heldFragments);
+    s.flowsPurged += r.flowsPurged;
   }
   return s;
 }
@@ -330,7 +342,7 @@ function summarize(results: readonly WorkerResult[]) {
  * record the workers rendered is in the report, else the one-line message saying what is
  * missing and why (the footer's <error> says it too, when it could be written).
  */
-function finishReport(report: Report, workers: number, sum: ReturnType<typeof summarize>, error: string | null, startedAt: bigint): string | null {
+function finishReport(report: Report, workers: number, maxFlows: number, sum: ReturnType<typeof summarize>, error: string | null, startedAt: bigint): string | null {
   const parts = Array.from({ length: workers }, (_, i) => `${report.path}.part${i}`).filter((p) => fs.existsSync(p));
   const out = new ReportWriter(report.fd, report.start, report.reserved);
   let readError: string | null = null;
@@ -364,6 +376,8 @@ function finishReport(report: Report, workers: number, sum: ReturnType<typeof su
       flowMapSize: sum.flowsAtEnd,
       totalPackets: sum.totalPackets,
       error: [error, missing(written) > 0 ? lossText(written) : null].filter((x) => x !== null).join('; ') || null,
+      flowsPurged: sum.flowsPurged,
+      maxFlows,
     }, startedAt));
   } catch (e) {
     return `${report.path}: ${strerror(e)}; the report could not be completed (${sum.fileobjects} flow records not written)`;

@@ -39,6 +39,10 @@ export class Flow implements NamingFlow {
   cacheSlot = 0;
   /** Set once the file holds bytes whose arrival order may differ from file order. */
   rewritten = false;
+  /** Its flow bucket (src/flow/buckets.ts) and neighbours in the bucket's least-recently-seen list. */
+  bucket = 0;
+  older: Flow | null = null;
+  newer: Flow | null = null;
 
   constructor(
     readonly key: string,

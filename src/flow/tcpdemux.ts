@@ -3,6 +3,7 @@ import { TH_ACK, TH_FIN, TH_RST, TH_SYN } from '../decode/packet';
 import { Direction, Flow } from './flow';
 import { flowHash, flowKey, reverseFlowKey, sameFlow } from './key';
 import { addrText } from '../output/address';
+import { FLOW_BUCKETS } from './buckets';
 
 /** Per-packet facts that do not come from the headers. */
 export interface PacketMeta {
@@ -14,6 +15,8 @@ export interface PacketMeta {
   packetNo: number;
   /** True while reading -R files: only flows that already exist go on. */
   finishing: boolean;
+  /** The connection's flow bucket, 0 to FLOW_BUCKETS - 1 (src/flow/buckets.ts). */
+  bucket: number;
 }
 
 export const enum Outcome {
@@ -68,6 +71,11 @@ export interface DemuxConfig {
    * outcome independent of how flows are spread over workers.
    */
   savedWindow: number;
+  /**
+   * Open flows allowed per bucket (-S max_flows); a new flow in a full bucket first
+   * closes the bucket's least recently seen flow. Infinity (the default): no cap.
+   */
+  maxFlowsPerBucket?: number;
   onViolation?: (flow: Flow, message: string) => void;
   /** Debug messages of spec §6.6 at tcpflow level `level` (only built when `debugLevel` reaches it). */
   debugLevel?: number;
@@ -99,10 +107,24 @@ export class TcpDemux {
    * hash and a byte compare, without building the string key.
    */
   private readonly cache: (Flow | undefined)[] = new Array(CACHE_SIZE);
+  /**
+   * Per bucket, its open flows from least to most recently seen (an intrusive list on the
+   * flows: O(1) and no allocation per packet) and their number, for the open-flow cap.
+   * A bucket's packets are the same for any worker count, so are its purges.
+   */
+  private readonly oldest: (Flow | null)[] = new Array<Flow | null>(FLOW_BUCKETS).fill(null);
+  private readonly newest: (Flow | null)[] = new Array<Flow | null>(FLOW_BUCKETS).fill(null);
+  private readonly inBucket = new Int32Array(FLOW_BUCKETS);
+  private readonly bucketCap: number;
   totalFlows = 0;
   totalPackets = 0;
+  /** Flows closed early because their bucket was full (-S max_flows). */
+  flowsPurged = 0;
 
-  constructor(private readonly config: DemuxConfig, private readonly out: FlowOutput) {}
+  constructor(private readonly config: DemuxConfig, private readonly out: FlowOutput) {
+    this.bucketCap = config.maxFlowsPerBucket ?? Infinity;
+    if (!(this.bucketCap >= 1)) throw new RangeError(`maxFlowsPerBucket must be at least 1, not ${this.bucketCap}`);
+  }
 
   process(buf: Uint8Array, d: DecodedPacket, m: PacketMeta): Outcome {
     const slot = flowHash(buf, d) & (CACHE_SIZE - 1);
@@ -161,6 +183,7 @@ export class TcpDemux {
       created = true;
     }
 
+    if (this.newest[flow.bucket] !== flow) this.moveToNewest(flow);
     flow.packets++;
     flow.lastSec = m.sec;
     flow.lastUsec = m.usec;
@@ -224,6 +247,7 @@ export class TcpDemux {
 
   close(flow: Flow, closePacket: number): void {
     this.flows.delete(flow.key);
+    this.unlink(flow);
     if (this.cache[flow.cacheSlot] === flow) this.cache[flow.cacheSlot] = undefined;
     this.out.closed(flow, closePacket);
     if (closePacket === Infinity) return; // end of input: nothing can straggle in any more
@@ -234,6 +258,13 @@ export class TcpDemux {
   }
 
   private create(key: string, buf: Uint8Array, d: DecodedPacket, m: PacketMeta): Flow {
+    const bucket = m.bucket;
+    if (this.inBucket[bucket] >= this.bucketCap) {
+      // The cap: a normal close (file, mtime, report record, saved flow) of the bucket's
+      // least recently seen flow, reported as closed by this packet.
+      this.flowsPurged++;
+      this.close(this.oldest[bucket] as Flow, m.packetNo);
+    }
     const a = d.addrOffset, n = d.addrLen;
     // One small copy holds both addresses and the MACs (the chunk's memory is reused).
     const mine = new Uint8Array(2 * n + (d.macOffset >= 0 ? 12 : 0));
@@ -253,10 +284,46 @@ export class TcpDemux {
     flow.file.usec = m.usec;
     this.totalFlows++;
     this.flows.set(key, flow);
+    flow.bucket = bucket;
+    this.link(flow);
     if ((this.config.debugLevel ?? 0) >= 5) {
       this.config.onDebug?.(5, `new flow ${flowLabel(flow)}. path:  next seq num (nsn):${flow.nsn}`);
     }
     return flow;
+  }
+
+  /** A bucket's open flows, least recently seen first (for tests and diagnostics). */
+  bucketFlows(bucket: number): Flow[] {
+    const out: Flow[] = [];
+    for (let f = this.oldest[bucket]; f !== null; f = f.newer) out.push(f);
+    return out;
+  }
+
+  /** Append the flow to its bucket's list as the most recently seen. */
+  private link(flow: Flow): void {
+    const b = flow.bucket;
+    const tail = this.newest[b];
+    flow.older = tail;
+    flow.newer = null;
+    if (tail !== null) tail.newer = flow;
+    else this.oldest[b] = flow;
+    this.newest[b] = flow;
+    this.inBucket[b]++;
+  }
+
+  private unlink(flow: Flow): void {
+    const b = flow.bucket;
+    if (flow.older !== null) flow.older.newer = flow.newer;
+    else this.oldest[b] = flow.newer;
+    if (flow.newer !== null) flow.newer.older = flow.older;
+    else this.newest[b] = flow.older;
+    flow.older = flow.newer = null;
+    this.inBucket[b]--;
+  }
+
+  private moveToNewest(flow: Flow): void {
+    this.unlink(flow);
+    this.link(flow);
   }
 
   /**

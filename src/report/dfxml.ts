@@ -19,6 +19,9 @@ export interface ReportSummary {
   totalFlows: number;
   flowMapSize: number;
   totalPackets: number;
+  /** Flows closed early by the open-flow cap, and the cap (-S max_flows). */
+  flowsPurged: number;
+  maxFlows: number;
   /** Set when the run ended early; written as a comment-free element for tools to see. */
   error: string | null;
 }
@@ -89,6 +92,8 @@ export function dfxmlFooter(s: ReportSummary, startedAt: bigint): string {
   f.ele('total_flows').txt(String(s.totalFlows));
   f.ele('flow_map_size').txt(String(s.flowMapSize));
   f.ele('total_packets').txt(String(s.totalPackets));
+  // Only when the cap was hit: otherwise the summary stays tcpflow's.
+  if (s.flowsPurged > 0) f.ele('flows_purged', { reason: 'max_flows', max_flows: String(s.maxFlows) }).txt(String(s.flowsPurged));
   f.ele('rusage')
     .ele('utime').txt(secs(ru.userCPUTime)).up()
     .ele('stime').txt(secs(ru.systemCPUTime)).up()

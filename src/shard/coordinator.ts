@@ -7,7 +7,7 @@ import { decodeFrame, isSupportedLinkType } from '../decode/link';
 import { newDecodedPacket, Verdict } from '../decode/packet';
 import { TcpflowError, EXIT } from '../errors';
 import { ShardHasher } from './hash';
-import type { FromWorker, ToWorker, WorkerConfig, WorkerResult } from './protocol';
+import { BUCKET_SHIFT, FromWorker, ToWorker, WorkerConfig, WorkerResult } from './protocol';
 import type { ConsoleBatch } from '../output/console-output';
 import type { PcapDump } from '../output/pcap-file';
 
@@ -86,7 +86,7 @@ export class Coordinator {
       // Tasks are long-lived and event driven: the worker's event loop must keep running.
       atomics: 'disabled',
     });
-    const c = new Coordinator(pool, await ShardHasher.create(workers), Math.max(3, workers + 2));
+    const c = new Coordinator(pool, await ShardHasher.create(), Math.max(3, workers + 2));
     c.print = ordered.print;
     c.dump = ordered.unprocessed;
     for (let i = 0; i < workers; i++) {
@@ -141,8 +141,10 @@ export class Coordinator {
         if (!lastOk) continue;
         const v = decodeFrame(chunk.data, chunk.offset[i], chunk.caplen[i], lt, d);
         if (v === Verdict.TCP) {
-          const w = this.hasher.shardOf(chunk.data, d);
-          lists[w][sizes[w]++] = i;
+          // A bucket always goes to the same worker: its packet order is the same for any count.
+          const b = this.hasher.bucketOf(chunk.data, d);
+          const w = b % shards;
+          lists[w][sizes[w]++] = i | (b << BUCKET_SHIFT);
         } else if (v === Verdict.NOT_PROCESSED && dump !== null) {
           (own ??= new Int32Array(count))[owned++] = i;
         }

@@ -1,34 +1,43 @@
 import xxhash from 'xxhash-wasm';
 import type { DecodedPacket } from '../decode/packet';
+import { FLOW_BUCKETS } from '../flow/buckets';
 
 type H32Raw = (input: Uint8Array, seed?: number) => number;
 
 /**
- * Maps a TCP segment to a worker so that both directions of a connection land on the
- * same one: the two (address, port) endpoints are put in a canonical order before
- * hashing. VLAN is not part of the flow key, so it is not hashed either.
+ * Maps a TCP segment to its flow bucket (0 to FLOW_BUCKETS - 1) so that both directions
+ * of a connection land in the same one: the two (address, port) endpoints are put in a
+ * canonical order before hashing. VLAN is not part of the flow key, so it is not hashed
+ * either. The bucket does not depend on the worker count (the worker is bucket mod
+ * workers), so the open-flow cap, applied per bucket, gives the same output for any.
  */
 export class ShardHasher {
-  private scratch = new Uint8Array(36);
-  /** The previous packet's canonical tuple and shard: packets come in bursts per flow. */
-  private previous = new Uint8Array(36);
+  /**
+   * Two buffers for canonical tuples, the current packet's and the previous one's, each
+   * with a view of the IPv4 length (12 bytes; IPv6 uses all 36): no allocation per packet.
+   */
+  private scratch = { all: new Uint8Array(36), v4: new Uint8Array(0) };
+  private previous = { all: new Uint8Array(36), v4: new Uint8Array(0) };
+  /** The previous packet's tuple length and bucket: packets come in bursts per flow. */
   private previousLen = 0;
-  private previousShard = 0;
+  private previousBucket = 0;
 
-  private constructor(private readonly h32: H32Raw | null, readonly shards: number) {}
-
-  static async create(shards: number): Promise<ShardHasher> {
-    return new ShardHasher(shards > 1 ? (await xxhash()).h32Raw : null, shards);
+  private constructor(private readonly h32: H32Raw) {
+    this.scratch.v4 = this.scratch.all.subarray(0, 12);
+    this.previous.v4 = this.previous.all.subarray(0, 12);
   }
 
-  shardOf(buf: Uint8Array, d: DecodedPacket): number {
-    if (this.h32 === null) return 0;
+  static async create(): Promise<ShardHasher> {
+    return new ShardHasher((await xxhash()).h32Raw);
+  }
+
+  bucketOf(buf: Uint8Array, d: DecodedPacket): number {
     const n = d.addrLen, a = d.addrOffset, b = a + n;
     // Compare (src, sport) with (dst, dport) to pick the canonical order.
     let cmp = 0;
     for (let i = 0; i < n && cmp === 0; i++) cmp = buf[a + i] - buf[b + i];
     if (cmp === 0) cmp = d.sport - d.dport;
-    const s = this.scratch;
+    const scratch = this.scratch, s = scratch.all;
     const lo = cmp <= 0 ? a : b, hi = cmp <= 0 ? b : a;
     const loPort = cmp <= 0 ? d.sport : d.dport, hiPort = cmp <= 0 ? d.dport : d.sport;
     for (let i = 0; i < n; i++) { s[i] = buf[lo + i]; s[n + i] = buf[hi + i]; }
@@ -36,16 +45,16 @@ export class ShardHasher {
     s[2 * n + 2] = hiPort >> 8; s[2 * n + 3] = hiPort & 0xff;
     const len = 2 * n + 4;
     if (len === this.previousLen) {
-      const p = this.previous;
+      const p = this.previous.all;
       let i = 0;
       while (i < len && s[i] === p[i]) i++;
-      if (i === len) return this.previousShard;
+      if (i === len) return this.previousBucket;
     }
-    const shard = (this.h32(s.subarray(0, len), 0x7cf10) >>> 0) % this.shards;
+    const bucket = (this.h32(len === 12 ? scratch.v4 : s, 0x7cf10) >>> 0) % FLOW_BUCKETS;
     this.scratch = this.previous;
-    this.previous = s;
+    this.previous = scratch;
     this.previousLen = len;
-    this.previousShard = shard;
-    return shard;
+    this.previousBucket = bucket;
+    return bucket;
   }
 }

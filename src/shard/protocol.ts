@@ -1,4 +1,4 @@
-import type { Chunk } from '../capture/chunk';
+import { CHUNK_RECORDS, type Chunk } from '../capture/chunk';
 import type { ConsoleOptions } from '../../cli/options';
 import type { ConsoleBatch } from '../output/console-output';
 import type { MessagePort } from 'node:worker_threads';
@@ -17,6 +17,8 @@ export interface WorkerConfig {
   storing: boolean;
   tdelta: number;
   savedWindow: number;
+  /** Open flows allowed per flow bucket (-S max_flows / FLOW_BUCKETS, rounded up). */
+  maxFlowsPerBucket: number;
   /** Where this worker spills its rendered report records, or null without a report. */
   fragmentPath: string | null;
   debugLevel: number;
@@ -33,6 +35,15 @@ export interface WorkerTask {
   slots: Chunk[];
   config: WorkerConfig;
 }
+
+/**
+ * Each entry of a chunk message's `records` is `index | (bucket << BUCKET_SHIFT)`: the
+ * record's index in the chunk and its flow bucket, which the worker needs for the
+ * open-flow cap; packing it costs no extra message or allocation.
+ */
+export const BUCKET_SHIFT = 17;
+export const RECORD_MASK = (1 << BUCKET_SHIFT) - 1;
+if (CHUNK_RECORDS > RECORD_MASK + 1) throw new Error('chunk record indexes do not fit below BUCKET_SHIFT');
 
 /** Coordinator → worker. */
 export type ToWorker =
@@ -53,5 +64,7 @@ export interface WorkerResult {
   fileobjects: number;
   /** Report records this worker could not spill (full disk): they travel back here. */
   heldFragments: HeldFragments | null;
+  /** Flows closed early because their bucket reached the open-flow cap (-S max_flows). */
+  flowsPurged: number;
   error: { code: string; message: string; exitCode: number } | null;
 }

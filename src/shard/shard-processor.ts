@@ -7,7 +7,7 @@ import { addrText } from '../output/address';
 import { DiskOutput } from '../output/disk-output';
 import { ConsoleBatch, ConsoleOutput } from '../output/console-output';
 import { FragmentWriter } from '../report/fragments';
-import type { WorkerConfig, WorkerResult } from './protocol';
+import { BUCKET_SHIFT, RECORD_MASK, WorkerConfig, WorkerResult } from './protocol';
 import type { Logger } from '../util/log';
 import { errorInfo } from '../errors';
 
@@ -25,7 +25,7 @@ export class ShardProcessor {
   private rejected = 0;
   private readonly fragments: FragmentWriter | null;
   private readonly decoded = newDecodedPacket();
-  private readonly meta: PacketMeta = { caplen: 0, origlen: 0, sec: 0, usec: 0, packetNo: 0, finishing: false };
+  private readonly meta: PacketMeta = { caplen: 0, origlen: 0, sec: 0, usec: 0, packetNo: 0, finishing: false, bucket: 0 };
 
   /**
    * `output` replaces the flow files and console with another FlowOutput (the fuzzer
@@ -51,6 +51,7 @@ export class ShardProcessor {
         storing: config.storing && config.console === null,
         console: config.console !== null,
         savedWindow: config.savedWindow,
+        maxFlowsPerBucket: config.maxFlowsPerBucket,
         onViolation: (_flow, message) => log.info(message),
         debugLevel: log.debugLevel,
         onDebug: (level, message) => log.at(level, message),
@@ -73,13 +74,14 @@ export class ShardProcessor {
     return r;
   }
 
-  /** Process records[0, count) (indexes into the chunk) of one chunk. */
+  /** Process records[0, count) (indexes into the chunk, with their bucket: protocol.ts) of one chunk. */
   processChunk(chunk: Chunk, records: Int32Array, count: number, base: number, finishing: boolean): void {
     const d = this.decoded, m = this.meta;
     const data = chunk.data;
     m.finishing = finishing;
     for (let k = 0; k < count; k++) {
-      const i = records[k];
+      const r = records[k];
+      const i = r & RECORD_MASK;
       const cap = chunk.caplen[i];
       if (decodeFrame(data, chunk.offset[i], cap, chunk.linktype[i], d) !== Verdict.TCP) continue;
       m.caplen = cap;
@@ -87,6 +89,7 @@ export class ShardProcessor {
       m.sec = chunk.sec[i] + this.config.tdelta;
       m.usec = chunk.usec[i];
       m.packetNo = base + i;
+      m.bucket = r >>> BUCKET_SHIFT;
       if (this.log.debugLevel >= 10) this.logPacket(data, m.packetNo);
       if (this.pcaps !== null) {
         this.pcaps.add(chunk, i, d, m.packetNo, m.sec, finishing);
@@ -137,6 +140,7 @@ export class ShardProcessor {
       maxOpen: this.disk?.store.stats.maxOpen ?? 0,
       flowsAtEnd,
       fileobjects: this.fragments?.count ?? 0,
+      flowsPurged: this.demux.flowsPurged,
       error,
       // Records a full disk kept out of the spill file, for the report writer.
       heldFragments: this.fragments?.heldFragments() ?? null,

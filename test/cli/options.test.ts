@@ -11,6 +11,7 @@ import {
 } from '../../cli/options';
 import { TCPFLOW_OPTSTRING } from '../../cli/getopt';
 import { EXIT, TcpflowError } from '../../src/errors';
+import { DEFAULT_MAX_FLOWS } from '../../src/flow/buckets';
 
 function run(argv: string[]): Options {
   const parsed = parseCommandLine(argv);
@@ -43,6 +44,7 @@ test('defaults', () => {
     findx: false,
     unprocessedPath: null,
     keepPcaps: false,
+    maxFlows: DEFAULT_MAX_FLOWS,
     naming: [],
     console: null,
     scanners: [],
@@ -152,6 +154,18 @@ test('-S name=value: exactly two fields, ignoring one trailing empty field', () 
     assert.throws(() => splitParam(bad), TcpflowError);
   }
   assert.deepEqual(splitParam('=b'), ['', 'b']);
+});
+
+test('-S max_flows=N: a whole number of at least 1, default DEFAULT_MAX_FLOWS', () => {
+  assert.equal(run(['-r', 'x', '-S', 'max_flows=640']).maxFlows, 640);
+  assert.equal(run(['-r', 'x', '-S', 'max_flows=1']).maxFlows, 1);
+  assert.equal(run(['-r', 'x', '-S', 'max_flows=5', '-S', 'max_flows=7']).maxFlows, 7);
+  assert.equal(run(['-r', 'x']).maxFlows, DEFAULT_MAX_FLOWS);
+  for (const bad of ['0', '-5', '1e6', '1.5', 'many', ' 9', '99999999999999999999']) {
+    fails(['-r', 'x', '-S', `max_flows=${bad}`], 'USAGE', `-S max_flows=${bad}: expected a whole number of at least 1`);
+  }
+  const help = parseCommandLine(['-hh']);
+  assert.ok(help.kind === 'help' && help.text.includes(`\n   -S max_flows=${DEFAULT_MAX_FLOWS}    Open flows kept;`), 'listed by -hh');
 });
 
 test('-l makes operands input files, after the -r files', () => {

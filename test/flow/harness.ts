@@ -41,6 +41,8 @@ export class Harness {
   /** Client and server ports (the 4-tuple; change them to run many connections in one demux). */
   cport = 40000;
   sport = 80;
+  /** Flow bucket of the packets sent (the coordinator's hash in a real run). */
+  bucket = 0;
 
   constructor(cfg: Partial<DemuxConfig> = {}, template?: string) {
     this.out = new MemoryOutput(template);
@@ -61,7 +63,7 @@ export class Harness {
     if (decodeFrame(frame, 0, caplen, o.dlt ?? LINKTYPE.EN10MB, this.d) !== Verdict.TCP) return null;
     const m: PacketMeta = {
       caplen, origlen: o.origlen ?? caplen, sec: T0 + Math.floor(n / 1000), usec: 1000 * (n % 1000) + 1,
-      packetNo: n, finishing: o.finishing ?? false,
+      packetNo: n, finishing: o.finishing ?? false, bucket: this.bucket,
     };
     return this.demux.process(frame, this.d, m);
   }

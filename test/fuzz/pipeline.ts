@@ -6,6 +6,8 @@
  * checks the fuzzer's properties and throws a FuzzFailure naming the one that broke.
  */
 import { createHash } from 'node:crypto';
+import { DEFAULT_MAX_FLOWS, perBucketCap } from '../../src/flow/buckets';
+import { BUCKET_SHIFT } from '../../src/shard/protocol';
 import { allocChunk, Chunk, CHUNK_BYTES, CHUNK_RECORDS } from '../../src/capture/chunk';
 import { CaptureReader, openCaptureBuffer, Truncation } from '../../src/capture/reader';
 import { decodeFrame, isSupportedLinkType } from '../../src/decode/link';
@@ -243,6 +245,7 @@ function workerConfig(cfg: RunConfig, index: number): WorkerConfig {
     index, outdir: '', template: DEFAULT_TEMPLATE, maxOpenFiles: 1 << 20, maxSeek: cfg.maxSeek,
     maxBytes: cfg.maxBytes, md5: cfg.md5, findx: false, storing: true, tdelta: 0,
     savedWindow: cfg.savedWindow, fragmentPath: null, debugLevel: 0, console: null,
+    maxFlowsPerBucket: perBucketCap(DEFAULT_MAX_FLOWS),
     unprocessed: false, keepPcaps: false,
   };
 }
@@ -293,7 +296,7 @@ export class Pipeline {
   private runs = 0;
   private footer: string | null = null;
 
-  private constructor(private readonly hashers: Map<number, ShardHasher>, private readonly reuse: boolean) {
+  private constructor(private readonly hasher: ShardHasher, private readonly shardCounts: ReadonlySet<number>, private readonly reuse: boolean) {
     this.chunks = { big: allocChunk(CHUNK_BYTES, CHUNK_RECORDS), small: allocChunk(128 * 1024, 7) };
     this.header = dfxmlHeader({
       commandLine: 'tcpflow-ts -r fuzz-input', startTime: new Date(0), config: { workers: 1, outdir: '.' }, tdelta: 0,
@@ -305,9 +308,7 @@ export class Pipeline {
    * `reuse`: keep shard processors across inputs (false: fresh ones for every input).
    */
   static async create(shardCounts: readonly number[] = [1, 2, 3], reuse = true): Promise<Pipeline> {
-    const hashers = new Map<number, ShardHasher>();
-    for (const n of new Set([1, ...shardCounts])) hashers.set(n, await ShardHasher.create(n));
-    return new Pipeline(hashers, reuse);
+    return new Pipeline(await ShardHasher.create(), new Set([1, ...shardCounts]), reuse);
   }
 
   /**
@@ -353,8 +354,8 @@ export class Pipeline {
 
   private run(name: string, input: Uint8Array, cfg: RunConfig, shards: number, useOracle: boolean, key: string): RunResult {
     const startedAt = process.hrtime.bigint();
-    const hasher = this.hashers.get(shards);
-    if (hasher === undefined) throw new Error(`no hasher for ${shards} shards`);
+    if (!this.shardCounts.has(shards)) throw new Error(`pipeline not created for ${shards} shards`);
+    const hasher = this.hasher;
     const oracle = useOracle ? new SeqOracle() : null;
     const { out, set } = this.pooled(key, cfg, shards);
     out.reset(cfg, oracle);
@@ -409,8 +410,10 @@ export class Pipeline {
             out.seq = d.seq;
             out.payloadOffset = d.payloadOffset;
             out.syn = syn;
-            one[0] = i;
-            procs[hasher.shardOf(data, d)].processChunk(chunk, one, 1, first + records, finishing);
+            // As the coordinator does: a bucket per connection, the worker is bucket mod shards.
+            const bucket = hasher.bucketOf(data, d);
+            one[0] = i | (bucket << BUCKET_SHIFT);
+            procs[bucket % shards].processChunk(chunk, one, 1, first + records, finishing);
           }
           records += count;
         }
@@ -440,7 +443,7 @@ export class Pipeline {
     if (this.footer === null || this.runs % 32 === 0) {
       this.footer = dfxmlFooter({
         openFdsAtEnd: 0, maxOpenFlows: 0, totalFlows: totals.flows, flowMapSize: totals.flowsAtEnd,
-        totalPackets: totals.packets, error: null,
+        totalPackets: totals.packets, error: null, flowsPurged: 0, maxFlows: DEFAULT_MAX_FLOWS,
       }, startedAt);
     }
     this.runs++;

@@ -33,7 +33,7 @@ function document(text: string): string {
   return dfxmlHeader({ commandLine: `tcpflow-ts -o ${text}`, startTime: new Date(0), config: { workers: 1, outdir: text }, tdelta: 0 }) +
     renderFileobject(flow, null) +
     renderFileobject(flow, 'd41d8cd98f00b204e9800998ecf8427e', text) +
-    dfxmlFooter({ openFdsAtEnd: 0, maxOpenFlows: 1, totalFlows: 1, flowMapSize: 0, totalPackets: 1, error: `${text}: No space left on device` }, 0n);
+    dfxmlFooter({ openFdsAtEnd: 0, maxOpenFlows: 1, totalFlows: 1, flowMapSize: 0, totalPackets: 1, error: `${text}: No space left on device`, flowsPurged: 0, maxFlows: 300000 }, 0n);
 }
 
 test('every byte and every code unit in the command line, output directory, file names, error: well-formed', () => {
