@@ -292,35 +292,3 @@ export function pppoe(ip: Bytes, proto = 0x0021): Uint8Array {
   const p = bytes(ip);
   return concat([0x11, 0x00, ...be16(0x1234), ...be16(p.length + 2), ...be16(proto)], p);
 }
-
-// ---------------------------------------------------------------- capture files
-
-export interface PcapRecordSpec {
-  frame: Bytes;
-  sec?: number;
-  usec?: number;
-  /** Original length (default: the frame's length). */
-  origlen?: number;
-}
-
-/** A little-endian microsecond pcap file of `records` (timestamps default to 1e9 + i ms). */
-export function pcapFile(records: readonly PcapRecordSpec[], linktype = 1, snaplen = 65535): Buffer {
-  const parts: Buffer[] = [];
-  const h = Buffer.alloc(24);
-  h.writeUInt32LE(0xa1b2c3d4, 0);
-  h.writeUInt16LE(2, 4);
-  h.writeUInt16LE(4, 6);
-  h.writeUInt32LE(snaplen, 16);
-  h.writeUInt32LE(linktype, 20);
-  parts.push(h);
-  records.forEach((r, i) => {
-    const frame = Buffer.from(bytes(r.frame));
-    const rh = Buffer.alloc(16);
-    rh.writeUInt32LE(r.sec ?? 1_000_000_000 + Math.floor(i / 1000), 0);
-    rh.writeUInt32LE(r.usec ?? (i % 1000) * 1000, 4);
-    rh.writeUInt32LE(frame.length, 8);
-    rh.writeUInt32LE(r.origlen ?? frame.length, 12);
-    parts.push(rh, frame);
-  });
-  return Buffer.concat(parts);
-}

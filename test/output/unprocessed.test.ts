@@ -18,7 +18,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { makeTempDir, PCAP_DIR, POOL_SIZE, pool, REPO_ROOT, removeDir, runCli, stackFrames } from '../helpers/corpus';
 import { readAll, Rec } from '../helpers/capture';
-import { ACK, ether, FIN, ipv4, pcapFile, PSH, SYN, tcp } from '../helpers/packets';
+import { ACK, ether, FIN, ipv4, PSH, SYN, tcp } from '../helpers/packets';
+import { pcapFile } from '../helpers/capture-files';
 import { externalReadersProblem, haveExternalReaders, TCPFLOW_PCAP_OUTPUTS, UNPROCESSED_FIXED } from '../helpers/pcap-tools';
 
 const captures = fs.readdirSync(PCAP_DIR).filter((f) => fs.statSync(path.join(PCAP_DIR, f)).isFile()).sort();
@@ -103,7 +104,8 @@ function mixedCapture(): { file: Buffer; written: number[]; processed: number; i
   add(ether(ipv4(tcp({ sport: 41000, dport: 443, seq: 5, flags: PSH | ACK, payload: 'hello' }), c2)), 'processed');
   add(ether(ipv4(tcp({ sport: 80, dport: 40000, seq: 901, ack: 119, flags: PSH | ACK | FIN, payload: 'HTTP/1.0 200 OK\r\n' }), s1)), 'processed');
   const processed = frames.length - written.length - ignored.length;
-  return { file: pcapFile(frames.map((frame) => ({ frame }))), written, processed, ignored };
+  const file = Buffer.from(pcapFile(frames.map((frame, i) => ({ frame, sec: 1_000_000_000, frac: 1000 * i })), { linktype: 1 }));
+  return { file, written, processed, ignored };
 }
 
 test('-w on a generated capture: exactly the unprocessed packets, counts add up, any worker count', async () => {
