@@ -43,3 +43,20 @@ export function reverseFlowKey(buf: Uint8Array, d: DecodedPacket): string {
   return `${u32(buf, a + 16)},${u32(buf, a + 20)},${u32(buf, a + 24)},${u32(buf, a + 28)}>` +
     `${u32(buf, a)},${u32(buf, a + 4)},${u32(buf, a + 8)},${u32(buf, a + 12)}:${d.dport}>${d.sport}`;
 }
+
+/** A flow's own copy of its endpoints: addresses and, on Ethernet, the MACs. */
+export interface Endpoints {
+  src: Uint8Array;
+  dst: Uint8Array;
+  /** 12 bytes: destination MAC then source MAC, or null for other link types. */
+  mac: Uint8Array | null;
+}
+
+/** Copy the packet's endpoints out of the chunk (its memory is reused), in one small buffer. */
+export function copyEndpoints(buf: Uint8Array, d: DecodedPacket): Endpoints {
+  const a = d.addrOffset, n = d.addrLen;
+  const mine = new Uint8Array(2 * n + (d.macOffset >= 0 ? 12 : 0));
+  mine.set(buf.subarray(a, a + 2 * n));
+  if (d.macOffset >= 0) mine.set(buf.subarray(d.macOffset, d.macOffset + 12), 2 * n);
+  return { src: mine.subarray(0, n), dst: mine.subarray(n, 2 * n), mac: d.macOffset >= 0 ? mine.subarray(2 * n) : null };
+}

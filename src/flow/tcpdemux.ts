@@ -1,7 +1,7 @@
 import type { DecodedPacket } from '../decode/packet';
 import { TH_ACK, TH_FIN, TH_RST, TH_SYN } from '../decode/packet';
 import { Direction, Flow } from './flow';
-import { flowHash, flowKey, reverseFlowKey, sameFlow } from './key';
+import { copyEndpoints, flowHash, flowKey, reverseFlowKey, sameFlow } from './key';
 import { addrText } from '../output/address';
 import { FLOW_BUCKETS } from './buckets';
 
@@ -265,13 +265,8 @@ export class TcpDemux {
       this.flowsPurged++;
       this.close(this.oldest[bucket] as Flow, m.packetNo);
     }
-    const a = d.addrOffset, n = d.addrLen;
-    // One small copy holds both addresses and the MACs (the chunk's memory is reused).
-    const mine = new Uint8Array(2 * n + (d.macOffset >= 0 ? 12 : 0));
-    mine.set(buf.subarray(a, a + 2 * n));
-    if (d.macOffset >= 0) mine.set(buf.subarray(d.macOffset, d.macOffset + 12), 2 * n);
-    const flow = new Flow(key, mine.subarray(0, n), mine.subarray(n, 2 * n), d.sport, d.dport, d.vlan,
-      d.macOffset >= 0 ? mine.subarray(2 * n) : null, m.packetNo);
+    const e = copyEndpoints(buf, d);
+    const flow = new Flow(key, e.src, e.dst, d.sport, d.dport, d.vlan, e.mac, m.packetNo);
     flow.isn = (d.flags & TH_SYN) ? d.seq : (d.seq - 1) >>> 0;
     flow.nsn = (flow.isn + 1) >>> 0;
     // Flow and session numbers come from packet numbers, which every worker count agrees

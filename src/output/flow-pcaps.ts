@@ -1,7 +1,7 @@
 import type { Chunk } from '../capture/chunk';
 import { CHUNK_RECORDS } from '../capture/chunk';
 import type { DecodedPacket } from '../decode/packet';
-import { flowKey, reverseFlowKey } from '../flow/key';
+import { copyEndpoints, flowKey, reverseFlowKey } from '../flow/key';
 import { FlowFile, FlowFileStore } from './flow-files';
 import { PCAP_MAX_SNAPLEN, PCAP_RECORD_HEADER, pcapFileHeader, putRecordHeader } from './pcap-file';
 import { NamingFlow, outdirPrefix, Template } from './template';
@@ -111,13 +111,10 @@ export class FlowPcaps {
   }
 
   private create(key: string, chunk: Chunk, i: number, d: DecodedPacket, packetNo: number, sec: number): KeptFlow {
-    const data = chunk.data, a = d.addrOffset, n = d.addrLen;
-    const mine = new Uint8Array(2 * n + (d.macOffset >= 0 ? 12 : 0));
-    mine.set(data.subarray(a, a + 2 * n));
-    if (d.macOffset >= 0) mine.set(data.subarray(d.macOffset, d.macOffset + 12), 2 * n);
+    const data = chunk.data;
+    const e = copyEndpoints(data, d);
     const reverse = this.flows.get(reverseFlowKey(data, d));
-    const f = new KeptFlow(mine.subarray(0, n), mine.subarray(n, 2 * n), d.sport, d.dport, d.vlan,
-      d.macOffset >= 0 ? mine.subarray(2 * n) : null, sec, packetNo, reverse?.sessionId ?? packetNo, chunk.linktype[i]);
+    const f = new KeptFlow(e.src, e.dst, d.sport, d.dport, d.vlan, e.mac, sec, packetNo, reverse?.sessionId ?? packetNo, chunk.linktype[i]);
     const p = this.prefix + this.template.expand(f, 0) + '.pcap';
     const same = this.byPath.get(p);
     if (same !== undefined) {
