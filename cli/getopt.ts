@@ -37,6 +37,7 @@ export const TCPFLOW_LONGOPTS: readonly LongOption[] = [
   { name: 'verbose', hasArg: false, opt: 'v' },
   { name: 'version', hasArg: false, opt: 'V' },
   { name: 'workers', hasArg: true, opt: 'workers' }, // ours, no short form
+  { name: 'jsonl', hasArg: true, opt: 'jsonl' }, // ours, no short form
 ];
 
 // Messages are glibc's, without its "argv[0]: " prefix (the caller adds the program name).

@@ -5,10 +5,10 @@
  */
 
 import { DEFAULT_MAX_FLOWS } from '../src/flow/buckets';
+import { TCPFLOW_VERSION, VERSION } from '../src/version';
 
-export const TOOL_VERSION = '0.1.0'; // keep in step with package.json
 /** -V output: tcpflow's own string, so scripts that look for it keep working. */
-export const VERSION_TEXT = 'TCPFLOW 1.6.1\n';
+export const VERSION_TEXT = `TCPFLOW ${TCPFLOW_VERSION}\n`;
 
 export interface HelpFeatures {
   /** option letters, long-only names and pseudo-features ('expression') not implemented yet */
@@ -34,13 +34,13 @@ const SCANNER_LINES: Line[] = [
 ];
 
 const HEAD: Line[] = [
-  ['', `tcpflow-ts version ${TOOL_VERSION} (tcpflow 1.6.1 compatible)`],
+  ['', `tcpflow-ts version ${VERSION} (tcpflow ${TCPFLOW_VERSION} compatible)`],
   ['', ''],
   ['', 'usage: tcpflow-ts [-aBcCDhIPpsvVZ] [-b max_bytes] [-d debug_level] '],
   ['', '     [-[eE] scanner] [-f max_fds] [-F[ctTXMkmg]] [-h|--help] [-i iface]'],
   ['', '     [-l files...] [-L semlock] [-m min_bytes] [-o outdir] [-r file] [-R file]'],
   ['', '     [-S name=value] [-T template] [-U|--relinquish-privileges user] [-v|--verbose]'],
-  ['', '     [-w file] [-x scanner] [-X xmlfile] [-z|--chroot dir] [--workers N] [expression]'],
+  ['', '     [-w file] [-x scanner] [-X xmlfile] [-z|--chroot dir] [--workers N] [--jsonl file] [expression]'],
   ['', ''],
   ['a', '   -a: do ALL post-processing.'],
   ['b', '   -b max_bytes: max number of bytes per flow to save'],
@@ -70,6 +70,7 @@ const HEAD: Line[] = [
   ['Z', '   -Z       do not decompress gzip-compressed HTTP transactions'],
   ['K', '   -K: output|keep pcap flow structure.'],
   ['workers', '   --workers N  : worker threads (default: number of CPUs)'],
+  ['jsonl', '   --jsonl file : also write the report as JSON Lines to file (one object per flow, then a summary)'],
   ['', ''],
   ['', 'Security:'],
   ['U', '   -U user  relinquish privleges and become user (if running as root)'],

@@ -11,47 +11,12 @@ import type { StrictValidator, ValidationState } from 'typanion';
 import { EXIT, TcpflowError } from '../src/errors';
 import { getopt, GetoptOption } from './getopt';
 import { helpText, VERSION_TEXT } from './help';
-import type { NamingStep } from '../src/output/naming';
+import type { ConsoleOptions, NamingStep, Options } from '../src/options';
 import { DEFAULT_MAX_SEEK } from '../src/flow/tcpdemux';
 import { DEFAULT_MAX_FLOWS } from '../src/flow/buckets';
 
-export interface Options {
-  readFiles: string[];        // -r files in order, then -l operands
-  finishFiles: string[];      // -R files in order
-  outdir: string;             // -o, default '.'
-  reportPath: string | null;  // -X (null = <outdir>/report.xml)
-  debugLevel: number;         // -d N (atoi; negative → 1 with a warning), -v → 10; default 1
-  quiet: boolean;             // -q
-  maxFds: number | null;      // -f N (atoi; ≤ 0 → 1), null = default
-  workers: number;            // --workers N (1..256), default: CPU count
-  filter: string | null;      // without -l: operands joined by single spaces, null if none
-  scanners: string[];         // -e NAME in order
-  params: Record<string, string>; // -S name=value
-  warnings: string[];         // non-fatal messages to print on stderr
-  maxBytes: number;           // -b N (atoi; negative = unlimited, -1), default -1
-  maxSeek: number;            // -m N (atoi), default 16777216
-  findx: boolean;             // -I
-  unprocessedPath: string | null; // -w FILE: packets not processed, as pcap
-  keepPcaps: boolean;         // -K: per-flow pcaps instead of flow files
-  maxFlows: number;           // -S max_flows=N: open flows before the least recently seen are closed
-  /** -T and -F letters in command-line order: they rewrite the template in turn (spec §2.3-2.4). */
-  naming: NamingStep[];
-  /** Console modes (-c, -C and their modifiers); null when flows go to files. */
-  console: ConsoleOptions | null;
-  /** -L NAME: tcpflow's semaphore name, here the name of a lock file (src/util/lock-file.ts). */
-  lockName: string | null;
-}
+export type { ConsoleOptions, NamingStep, Options };
 
-export interface ConsoleOptions {
-  header: boolean;   // -c prints `name: ` before each payload, -C does not
-  hex: boolean;      // -D
-  json: boolean;     // -J
-  color: boolean;    // -g
-  binary: boolean;   // -B (wins over -s)
-  newline: boolean;  // false with -0
-}
-
-export type { NamingStep };
 
 /** `text` goes to stdout as is (it ends with a newline); the exit status is 0 for both. */
 export type ParsedCommand =
@@ -94,6 +59,7 @@ const CANONICAL: Readonly<Record<string, { name: string; value?: string } | null
   e: { name: '--enable-scanner' },
   S: { name: '--param' },
   workers: { name: '--workers' },
+  jsonl: { name: '--jsonl' },
   b: { name: '--max-bytes' },
   m: { name: '--max-seek' },
   I: { name: '--findx' },
@@ -186,6 +152,7 @@ class TcpflowCommand extends Command {
   quiet = Option.Boolean('--quiet', false);
   maxFds = Option.String('--max-fds', { validator: coerce((t) => Math.max(atoi(t), 1)) });
   workers = Option.String('--workers', { validator: coerce(workerCount) });
+  jsonl = Option.String('--jsonl');
   scanners = Option.Array('--enable-scanner', []);
   params = Option.Array('--param', []);
   operands = Option.Array('--operand', []); // see canonicalArgv
@@ -313,6 +280,7 @@ export function parseCommandLine(argv: readonly string[]): ParsedCommand {
       unprocessedPath: cmd.unprocessedPath ?? null,
       keepPcaps: cmd.keepPcaps,
       maxFlows: maxFlowsParam(params.max_flows),
+      jsonlPath: cmd.jsonl ?? null,
       console: cmd.consoleMode || cmd.consoleBare
         ? { header: !cmd.consoleBare && !cmd.json, hex: cmd.hex, json: cmd.json, color: cmd.color, binary: cmd.binary, newline: !cmd.noNewline }
         : null,

@@ -11,14 +11,17 @@ import { execFileSync } from 'node:child_process';
 import { decodeFrame, LINKTYPE } from '../src/decode/link';
 import { newDecodedPacket, Verdict } from '../src/decode/packet';
 import { FLOW_BUCKETS } from '../src/flow/buckets';
-import { FlowOutput, PacketMeta, TcpDemux } from '../src/flow/tcpdemux';
+import { PacketMeta, TcpDemux } from '../src/flow/tcpdemux';
+import type { FlowOutput } from '../src/flow/sink';
 import { ether, ipv4, SYN, tcp } from '../test/helpers/packets';
 
 const namesOnly: FlowOutput = {
-  // A name as long as the default template's for IPv4 (stored per flow by the real output).
-  open(flow) { flow.file.path ??= `out/010.000.000.001.40000-192.000.002.001.00080c${flow.firstPacket}`; },
-  write() {}, shiftUp() {}, touch() {}, closed() {},
-  savedEquals: () => false,
+  // A sink holding a name as long as the default template's for IPv4 (as a flow file does).
+  open: (flow) => ({
+    name: `out/010.000.000.001.40000-192.000.002.001.00080c${flow.firstPacket}`,
+    write() {}, shiftUp() {}, read: () => new Uint8Array(0), close() {},
+  }),
+  closed() {},
 };
 
 function used(): number {

@@ -92,11 +92,11 @@ function parseArgs(argv: string[]): Args {
 async function job(d: JobData): Promise<void> {
   const port = parentPort;
   if (port === null) return;
-  const [p, fresh] = await Promise.all([Pipeline.create(), Pipeline.create(undefined, false)]);
+  const [p, fresh] = await Promise.all([Pipeline.create(), Pipeline.create()]);
   const seeds = loadSeeds();
   let done = 0;
   const stats = newStats();
-  runIterations(p, seeds, d.seed, d.from, d.to, d.step, (failure, input) => {
+  await runIterations(p, seeds, d.seed, d.from, d.to, d.step, (failure, input) => {
     port.postMessage({ type: 'failure', failure, input } satisfies FromJob);
   }, {
     stats, fresh,
@@ -244,12 +244,12 @@ async function campaign(a: Args): Promise<number> {
 }
 
 async function one(a: Args, iteration: number): Promise<number> {
-  const p = await Pipeline.create(undefined, false);
+  const p = await Pipeline.create();
   const c = makeCase(loadSeeds(), a.seed, iteration);
   process.stdout.write(`fuzz: seed ${a.seed} iteration ${iteration}: from ${c.seedName}, ${c.input.length} bytes, ` +
     `config ${JSON.stringify(c.config)}\n  mutations: ${c.notes.join('; ')}\n`);
   try {
-    const r = runInput(p, `fuzz-${a.seed}-${iteration}`, c.input, c.config, c.oracle);
+    const r = await runInput(p, `fuzz-${a.seed}-${iteration}`, c.input, c.config, c.oracle);
     process.stdout.write(`  ok: ${r.records} records, ${r.tcp} TCP, ${r.totals.flows} flows, ${r.files.size} files` +
       `${r.error ? `, error: ${r.error}` : ''}${r.truncation ? `, truncated at ${r.truncation.offset}` : ''}\n`);
     return 0;
@@ -261,11 +261,11 @@ async function one(a: Args, iteration: number): Promise<number> {
 }
 
 async function replayAll(files: string[]): Promise<number> {
-  const p = await Pipeline.create(undefined, false);
+  const p = await Pipeline.create();
   let bad = 0;
   for (const f of files) {
     try {
-      replay(p, f);
+      await replay(p, f);
       process.stdout.write(`ok   ${f}\n`);
     } catch (e) {
       bad++;

@@ -1,3 +1,5 @@
+import { strerror } from './util/strerror';
+
 /**
  * Errors meant for the user: a stable code, a one-line message naming the file and
  * the problem, and the process exit status the CLI uses for it.
@@ -44,4 +46,9 @@ export function errorInfo(e: unknown): ErrorInfo {
   if (e instanceof TcpflowError) return { code: e.code, message: e.message, exitCode: e.exitCode };
   const err = e as Error;
   return { code: 'WORKER', message: `internal error in worker: ${err && err.stack ? err.stack : String(e)}`, exitCode: EXIT.WORKER };
+}
+
+/** An output file or directory that cannot be written: its path and the system's reason. */
+export function outputError(p: string, e: unknown): TcpflowError {
+  return new TcpflowError('OUTPUT', `${p}: ${strerror(e)}`, EXIT.OUTPUT);
 }

@@ -1,19 +1,17 @@
 import * as fs from 'node:fs';
-import * as path from 'node:path';
-import { openCapture } from './capture/reader';
-import { TcpflowError, EXIT } from './errors';
-import type { Options } from '../cli/options';
-import { Coordinator } from './shard/coordinator';
-import type { WorkerResult } from './shard/protocol';
-import { Template } from './output/template';
-import { buildNaming } from './output/naming';
-import { outputError } from './output/flow-files';
+import { openFileSource } from './capture/source';
+import { TcpflowError, EXIT, outputError } from './errors';
+import type { Options } from './options';
+import { planRun, type RunPlan } from './plan';
+import { Coordinator, type RunTotals } from './shard/coordinator';
+import { ThreadHost } from './shard/hosts';
 import { strerror } from './util/strerror';
-import { dfxmlFooter, dfxmlHeader } from './report/dfxml';
-import { fragmentSources, HeldFragments, loadSources, mergeFragments, sourceBytes } from './report/fragments';
-import { REPORT_RESERVE, ReportWriter, reserveSpace } from './report/report-writer';
-import { PROGRAM_NAME, type Logger } from './util/log';
-import { TOOL_VERSION } from '../cli/help';
+import { dfxmlFormat, type ReportSummary } from './report/dfxml';
+import { jsonlFormat } from './report/jsonl';
+import { ReportFile, finishReports } from './report/report-files';
+import { spillSources } from './report/record-spill';
+import type { Logger } from './util/log';
+import { PROGRAM_NAME, TCPFLOW_VERSION, VERSION } from './version';
 import { openFileLimit } from './util/limits';
 import { Progress } from './util/progress';
 import { PcapDump } from './output/pcap-file';
@@ -22,200 +20,223 @@ import { LockFile, lockPath } from './util/lock-file';
 import { sleepSync } from './util/sleep';
 import { ESTABLISHED_FLOW_BYTES, FLOW_BUCKETS, perBucketCap } from './flow/buckets';
 
-/** tcpflow's boolean parameter rule: true when the value starts with Y, y, T, t or 1. */
-function paramTrue(v: string | undefined, dflt: boolean): boolean {
-  return v === undefined ? dflt : /^[YyTt1]/.test(v);
-}
-
-/** Descriptors kept back for the runtime, inputs, the report and its spill files. */
-const RESERVED_FDS = 32;
-/** Most bytes of report records read into memory to make room on a full disk. */
-const LOAD_LIMIT = 256 * 1024 * 1024;
-/** How long (in packets) a closed flow is remembered for the straggler check. */
-const SAVED_WINDOW = 100_000;
-
-interface Report {
-  fd: number;
-  path: string;
-  /** Bytes of the header: the records start here. */
-  start: number;
-  /** End of the blanks reserved for the records. */
-  reserved: number;
+/**
+ * One whole run: options → plan (src/plan.ts), then the plan's lifecycle. Returns the
+ * exit status.
+ */
+export async function run(opts: Options, argv: readonly string[], log: Logger): Promise<number> {
+  return new Run(planRun(opts, openFileLimit()), argv, log).execute();
 }
 
 /**
- * One whole run: output directory, report, workers, every input in order, then the
- * report's records and summary. Returns the exit status. Errors in the middle stop the
- * reading but never the finishing: flows seen so far are closed and the report is
- * completed, with the error noted in it.
+ * A plan carried out: output directory, reports, workers, every input in order, then the
+ * records and summary. Errors in the middle stop the reading but never the finishing:
+ * flows seen so far are closed and the reports are completed, with the error noted.
  */
-export async function run(opts: Options, argv: readonly string[], log: Logger): Promise<number> {
-  const startedAt = process.hrtime.bigint();
-  log.at(10, `${PROGRAM_NAME} version ${TOOL_VERSION} (TCPFLOW version 1.6.1 compatible)`);
-  if (opts.console !== null) log.at(10, 'printing packets to console only');
-  if (opts.keepPcaps) log.at(10, 'keeping pcap flow structure (-K)');
-  if (opts.findx) log.at(10, 'writing findx index files (-I)');
-  if (opts.maxBytes >= 0) log.at(10, `max bytes per flow: ${opts.maxBytes}`);
-  const naming = buildNaming(opts.naming);
-  for (const w of naming.warnings) log.warn(w);
-  const template = new Template(naming.template); // validated before anything is written
-  const md5 = opts.scanners.includes('md5') || naming.md5;
-  if (opts.scanners.length > 0 && !naming.storeFiles) {
-    throw new TcpflowError('USAGE', 'post-processing (-e) requires storing output (not -FX)', EXIT.USAGE);
-  }
-  // -L: set up where tcpflow opens its semaphore (before the outdir), whatever the mode; only
-  // console writes take it, as in tcpflow.
-  const lock = opts.lockName === null ? null : new LockFile(lockPath(opts.lockName));
-  if (lock !== null) {
-    lock.probe();
-    log.at(2, `console writes locked with ${lock.path}`);
-  }
-  prepareOutdir(opts.outdir);
-  if (opts.keepPcaps) log.info('ensuring pcap core');
+class Run {
+  private readonly startedAt = process.hrtime.bigint();
+  private exitCode: number = EXIT.OK;
+  private signal: NodeJS.Signals | null = null;
+  private dump: PcapDump | null = null;
+  private reports: ReportFile[] = [];
+  private readonly spillBase: string | null;
 
-  // Console modes write no report unless asked to (later tcpflow; spec B21).
-  const reportEnabled = paramTrue(opts.params.enable_report, opts.console === null);
-  const tdelta = Number.parseInt(opts.params.tdelta ?? '0', 10) || 0;
-  const reportPath = reportEnabled ? opts.reportPath ?? path.join(opts.outdir, 'report.xml') : null;
+  constructor(private readonly plan: RunPlan, private readonly argv: readonly string[], private readonly log: Logger) {
+    this.spillBase = plan.reports.dfxml ?? plan.reports.jsonl;
+  }
 
-  let exitCode: number = EXIT.OK;
-  let fatal: TcpflowError | null = null;
-  let signal: NodeJS.Signals | null = null;
-  const onSignal = (s: NodeJS.Signals) => {
-    if (signal !== null) {
+  async execute(): Promise<number> {
+    const { plan, log } = this;
+    log.at(10, `${PROGRAM_NAME} version ${VERSION} (TCPFLOW version ${TCPFLOW_VERSION} compatible)`);
+    if (plan.mode === 'console') log.at(10, 'printing packets to console only');
+    if (plan.mode === 'pcaps') log.at(10, 'keeping pcap flow structure (-K)');
+    if (plan.worker.findx) log.at(10, 'writing findx index files (-I)');
+    if (plan.worker.maxBytes >= 0) log.at(10, `max bytes per flow: ${plan.worker.maxBytes}`);
+    for (const w of plan.warnings) log.warn(w);
+    for (const n of plan.notes) log.at(n.level, n.text);
+    // -L: set up where tcpflow opens its semaphore (before the outdir), whatever the mode;
+    // only console writes take it, as in tcpflow.
+    const lock = plan.lockName === null ? null : new LockFile(lockPath(plan.lockName));
+    if (lock !== null) {
+      lock.probe();
+      log.at(2, `console writes locked with ${lock.path}`);
+    }
+    prepareOutdir(plan.outdir);
+    if (plan.mode === 'pcaps') log.info('ensuring pcap core');
+
+    const onSignal = (s: NodeJS.Signals) => this.onSignal(s);
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+    // -w is opened before any input is read (tcpflow's start-up order); its header is
+    // written from the first input's first interface (spec B13: any input format works).
+    if (plan.unprocessedPath !== null) this.dump = PcapDump.create(plan.unprocessedPath);
+
+    const coordinator = await Coordinator.start(new ThreadHost(), plan.workers, plan.worker, (i) => this.spillPath(i), {
+      print: plan.mode !== 'console' ? null
+        // The coordinator prints whole segments per call, so the lock keeps every segment whole.
+        : lock === null ? writeStdout : (text) => lock.hold(() => writeStdout(text)),
+      unprocessed: this.dump,
+    });
+    try {
+      // Opened while the worker threads boot (xmlbuilder2 alone takes ~70 ms to load).
+      this.openReports();
+    } catch (e) {
+      await coordinator.finish();
+      for (const r of this.reports) r.abandon();
+      this.dump?.close();
+      throw e;
+    }
+
+    await this.readInputs(coordinator);
+    log.at(10, 'Cleaning up flows');
+    const totals = await coordinator.finish();
+    let fatal = coordinator.error;
+    fatal = this.closeDump(coordinator) ?? fatal;
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    if (fatal !== null) {
+      log.error(fatal.message);
+      this.exitCode = fatal.exitCode;
+    }
+    if (this.signal !== null) this.exitCode = this.signal === 'SIGINT' ? EXIT.SIGINT : EXIT.SIGTERM;
+    this.finishReports(totals, fatal !== null ? fatal.message : this.signal !== null ? `interrupted by ${this.signal}` : null);
+    return this.exitCode;
+  }
+
+  private onSignal(s: NodeJS.Signals): void {
+    if (this.signal !== null) {
       // The way out of a run that cannot finish (a stuck worker, a hung disk): what is
-      // on disk stays, flows still open are lost and the report is left incomplete.
-      log.error(`${s} again: stopping at once; open flows are not written${reportPath !== null ? ` and ${reportPath} is incomplete` : ''}`);
+      // on disk stays, flows still open are lost and the reports are left incomplete.
+      const names = this.reports.map((r) => r.path).join(' and ');
+      this.log.error(`${s} again: stopping at once; open flows are not written${names ? ` and ${names} ${this.reports.length > 1 ? 'are' : 'is'} incomplete` : ''}`);
       process.exit(s === 'SIGINT' ? EXIT.SIGINT : EXIT.SIGTERM);
     }
-    log.warn(`${s}: terminating orderly, flows seen so far are being written (a second signal stops at once)`);
-    signal = s;
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-
-  // -w is opened before any input is read (tcpflow's start-up order); its header is
-  // written from the first input's first interface (spec B13: any input format works).
-  let dump: PcapDump | null = null;
-  if (opts.unprocessedPath !== null) dump = PcapDump.create(opts.unprocessedPath);
-
-  const limit = openFileLimit();
-  const totalFds = opts.maxFds ?? Math.max(opts.workers, limit - RESERVED_FDS);
-  if (opts.maxFds !== null) log.info(`changing max_fds from ${limit - RESERVED_FDS} to ${opts.maxFds}`);
-  const coordinator = await Coordinator.start(opts.workers, {
-    outdir: opts.outdir,
-    template: template.source,
-    maxOpenFiles: Math.max(1, Math.floor(totalFds / opts.workers)),
-    maxSeek: opts.maxSeek,
-    maxBytes: opts.maxBytes,
-    md5,
-    findx: opts.findx,
-    storing: naming.storeFiles,
-    tdelta,
-    savedWindow: SAVED_WINDOW,
-    maxFlowsPerBucket: perBucketCap(opts.maxFlows),
-    debugLevel: opts.debugLevel,
-    console: opts.keepPcaps ? null : opts.console,
-    unprocessed: dump !== null,
-    keepPcaps: opts.keepPcaps,
-  }, (i) => (reportPath !== null ? `${reportPath}.part${i}` : null), {
-    print: opts.console === null || opts.keepPcaps ? null
-      // The coordinator prints whole segments per call, so the lock keeps every segment whole.
-      : lock === null ? writeStdout : (text) => lock.hold(() => writeStdout(text)),
-    unprocessed: dump,
-  });
-  // Built while the worker threads boot (xmlbuilder2 alone takes ~70 ms to load).
-  let report: Report | null = null;
-  try {
-    if (reportPath !== null) report = openReport(reportPath, opts, argv, tdelta, log);
-  } catch (e) {
-    await coordinator.finish();
-    dump?.close();
-    throw e;
+    this.log.warn(`${s}: terminating orderly, flows seen so far are being written (a second signal stops at once)`);
+    this.signal = s;
   }
 
-  const inputs = [
-    ...opts.readFiles.map((f) => ({ file: f, finishing: false })),
-    ...opts.finishFiles.map((f) => ({ file: f, finishing: true })),
-  ];
-  const progress = Progress.forStderr(opts.debugLevel, inputs.length);
-  for (const [index, { file, finishing }] of inputs.entries()) {
-    if (signal !== null || coordinator.error !== null) break;
-    try {
-      const reader = openCapture(file);
+  /** Worker i's spill file for its records (null: no report wants them). */
+  private spillPath(i: number): string | null {
+    return this.spillBase !== null && this.plan.worker.records ? `${this.spillBase}.part${i}` : null;
+  }
+
+  private openReports(): void {
+    const { dfxml, jsonl } = this.plan.reports;
+    if (dfxml !== null) {
+      this.log.info(`reportfilename: ${dfxml}`);
+      this.reports.push(ReportFile.open(dfxml, dfxmlFormat({
+        commandLine: this.argv.join(' '),
+        startTime: new Date(),
+        config: { workers: this.plan.workers, outdir: this.plan.outdir },
+        tdelta: this.plan.tdelta,
+      }, this.startedAt)));
+    }
+    if (jsonl !== null) this.reports.push(ReportFile.open(jsonl, jsonlFormat()));
+  }
+
+  private async readInputs(coordinator: Coordinator): Promise<void> {
+    const { plan, log } = this;
+    const progress = Progress.forStderr(plan.debugLevel, plan.inputs.length);
+    for (const [index, { path: file, finishing }] of plan.inputs.entries()) {
+      if (this.signal !== null || coordinator.error !== null) break;
+      let source;
       try {
-        const first = reader.firstInterface;
+        source = openFileSource(file);
+      } catch (e) {
+        this.inputProblem(e);
+        continue;
+      }
+      try {
+        const first = source.firstInterface;
         if (first !== null) log.at(3, `looking for handler for datalink type ${first.linktype} for interface ${file}`);
-        if (dump !== null && reader.firstInterface !== null) dump.writeHeader(reader.firstInterface, LINKTYPE.EN10MB);
-        const r = await coordinator.feed(reader, finishing, () => signal !== null,
-          (packets) => progress.update(index, file, reader.bytesRead, reader.size, packets));
-        progress.fileDone(reader.bytesRead);
+        if (this.dump !== null && first !== null) this.dump.writeHeader(first, LINKTYPE.EN10MB);
+        const s = source;
+        const r = await coordinator.feed(source, finishing, () => this.signal !== null,
+          (packets) => progress.update(index, file, s.progress?.done ?? 0, s.progress?.total ?? 0, packets));
+        progress.fileDone(source.progress?.done ?? 0);
         progress.clear();
         for (const lt of r.unknownLinkTypes) {
           log.error(`${file}: sorry - unknown datalink type ${lt} (its packets are skipped)`);
-          exitCode = EXIT.INPUT;
+          this.exitCode = Math.max(this.exitCode, EXIT.INPUT);
         }
-        const t = reader.truncation;
-        if (reader.shrankFrom !== null) {
-          log.error(`${file}: truncated while being read: ${reader.shrankFrom} bytes when opened, only ${reader.bytesRead} read; packets before it are kept`);
-          exitCode = EXIT.INPUT;
-        } else if (t !== null) {
-          log.error(`${file}: truncated dump file; tried to read ${t.wanted} ${t.what}, only got ${t.got} (at byte ${t.offset}); packets before it are kept`);
-          exitCode = EXIT.INPUT;
-        }
+        if (r.error !== null) this.inputProblem(r.error);
       } finally {
-        reader.close();
+        progress.clear();
+        source.close();
       }
-    } catch (e) {
-      progress.clear();
-      if (!(e instanceof TcpflowError)) throw e;
-      log.error(e.message);
-      exitCode = Math.max(exitCode, e.exitCode);
     }
   }
 
-  log.at(10, 'Cleaning up flows');
-  const results = await coordinator.finish();
-  fatal = coordinator.error;
-  if (dump !== null) {
+  /** An input that cannot be (fully) read: one line, the run goes on with the next one. */
+  private inputProblem(e: unknown): void {
+    if (!(e instanceof TcpflowError)) throw e;
+    this.log.error(e.message);
+    this.exitCode = Math.max(this.exitCode, e.exitCode);
+  }
+
+  /** -w: complete and close the file; returns its error, if any. */
+  private closeDump(coordinator: Coordinator): TcpflowError | null {
+    const dump = this.dump;
+    if (dump === null) return null;
+    let error: TcpflowError | null = null;
     try {
       // No record at all: a header-only file, as tcpflow leaves.
       dump.writeHeader(null, LINKTYPE.EN10MB);
       dump.close();
     } catch (e) {
-      fatal ??= e instanceof TcpflowError ? e : outputError(dump.path, e);
+      error = e instanceof TcpflowError ? e : outputError(dump.path, e);
     }
     if (coordinator.unprocessedSkipped > 0) {
-      log.warn(`${dump.path}: ${coordinator.unprocessedSkipped} unprocessed packets left out: their link type differs from the file's (${dump.linktype})`);
+      this.log.warn(`${dump.path}: ${coordinator.unprocessedSkipped} unprocessed packets left out: their link type differs from the file's (${dump.linktype})`);
     }
-    log.at(2, `${dump.path}: ${dump.records} unprocessed packets written`);
+    this.log.at(2, `${dump.path}: ${dump.records} unprocessed packets written`);
+    return error;
   }
-  process.off('SIGINT', onSignal);
-  process.off('SIGTERM', onSignal);
-  if (fatal !== null) {
-    log.error(fatal.message);
-    exitCode = fatal.exitCode;
-  }
-  if (signal !== null) exitCode = signal === 'SIGINT' ? EXIT.SIGINT : EXIT.SIGTERM;
 
-  const sum = summarize(results);
-  if (report !== null) {
-    const problem = finishReport(report, opts.workers, opts.maxFlows, sum, fatal ? fatal.message : signal ? `interrupted by ${signal}` : null, startedAt);
-    if (problem !== null) {
-      log.error(problem);
-      exitCode = Math.max(exitCode, EXIT.OUTPUT);
+  /** The records into every report, the summary, and tcpflow's end-of-run messages. */
+  private finishReports(totals: RunTotals, error: string | null): void {
+    const { plan, log } = this;
+    const s = { totalFlows: 0, totalPackets: 0, openFilesAtEnd: 0, flowsAtEnd: 0, flowsPurged: 0, records: 0 };
+    const held = [];
+    const lossReasons: string[] = [];
+    for (const r of totals.results) {
+      s.totalFlows += r.totalFlows;
+      s.totalPackets += r.totalPackets;
+      s.openFilesAtEnd += r.openFilesAtEnd;
+      s.flowsAtEnd += r.flowsAtEnd;
+      s.flowsPurged += r.flowsPurged;
+      s.records += r.records;
+      if (r.heldRecords !== null) {
+        held.push(r.heldRecords);
+        if (r.heldRecords.dropped > 0) lossReasons.push(r.heldRecords.error);
+      }
     }
+    // Open flow files as one process under the -f limit has them (every worker has its share of it).
+    const summary: ReportSummary = {
+      openFdsAtEnd: Math.min(plan.fileDescriptors, s.openFilesAtEnd),
+      maxOpenFlows: Math.min(plan.fileDescriptors, totals.maxOpenFiles),
+      totalFlows: s.totalFlows,
+      flowMapSize: s.flowsAtEnd,
+      totalPackets: s.totalPackets,
+      flowsPurged: s.flowsPurged,
+      maxFlows: plan.maxFlows,
+      error,
+    };
+    const spills = Array.from({ length: plan.workers }, (_, i) => this.spillPath(i))
+      .filter((p): p is string => p !== null && fs.existsSync(p));
+    const problems = finishReports(this.reports, spillSources(spills, held), spills, s.records, summary, lossReasons);
+    for (const p of problems) log.error(p);
+    if (problems.length > 0) this.exitCode = Math.max(this.exitCode, EXIT.OUTPUT);
+    if (!plan.quiet && s.flowsPurged > 0) warnPurged(s.flowsPurged, plan.maxFlows, log);
+    if (!plan.quiet && s.totalFlows > 10_000 && plan.mode === 'files') warnCrowdedOutdir(plan.outdir, log);
+    // tcpflow's end-of-run summary (spec §6.6, debug level 2).
+    log.at(2, `Open FDs at end of processing:      ${summary.openFdsAtEnd}`);
+    log.at(2, `demux.max_open_flows:               ${summary.maxOpenFlows}`);
+    log.at(2, `Flow map size at end of processing: ${summary.flowMapSize}`);
+    log.at(2, `Flows seen:                         ${s.totalFlows}`);
+    log.at(2, `Total flows processed: ${s.totalFlows}`);
+    log.at(2, `Total packets processed: ${s.totalPackets}`);
   }
-  if (!opts.quiet && sum.flowsPurged > 0) warnPurged(sum.flowsPurged, opts.maxFlows, log);
-  if (!opts.quiet && sum.totalFlows > 10_000 && opts.console === null && naming.storeFiles) warnCrowdedOutdir(opts.outdir, log);
-  // tcpflow's end-of-run summary (spec §6.6, debug level 2).
-  log.at(2, `Open FDs at end of processing:      ${sum.openAtEnd}`);
-  log.at(2, `demux.max_open_flows:               ${sum.maxOpen}`);
-  log.at(2, `Flow map size at end of processing: ${sum.flowsAtEnd}`);
-  log.at(2, `Flows seen:                         ${sum.totalFlows}`);
-  log.at(2, `Total flows processed: ${sum.totalFlows}`);
-  log.at(2, `Total packets processed: ${sum.totalPackets}`);
-  return exitCode;
 }
 
 /**
@@ -286,103 +307,4 @@ function prepareOutdir(outdir: string): void {
   } catch (e) {
     throw new TcpflowError('OUTPUT', `cannot create ${outdir}: ${strerror(e)}`, EXIT.OUTPUT);
   }
-}
-
-function openReport(p: string, opts: Options, argv: readonly string[], tdelta: number, log: Logger): Report {
-  log.info(`reportfilename: ${p}`);
-  let fd: number;
-  try {
-    fd = fs.openSync(p, 'w', 0o666);
-  } catch (e) {
-    throw outputError(p, e);
-  }
-  const header = dfxmlHeader({
-    commandLine: argv.join(' '),
-    startTime: new Date(),
-    config: { workers: opts.workers, outdir: opts.outdir },
-    tdelta,
-  });
-  const b = Buffer.from(header);
-  try {
-    for (let off = 0; off < b.length;) off += fs.writeSync(fd, b, off, b.length - off);
-  } catch (e) {
-    fs.closeSync(fd);
-    throw outputError(p, e);
-  }
-  return { fd, path: p, start: b.length, reserved: reserveSpace(fd, b.length, REPORT_RESERVE) };
-}
-
-/** Bytes available on the file system of `file`, or Infinity if unknown. */
-function freeSpace(file: string): number {
-  try {
-    const st = fs.statfsSync(path.dirname(file));
-    return st.bavail * st.bsize;
-  } catch {
-    return Infinity;
-  }
-}
-
-function summarize(results: readonly WorkerResult[]) {
-  const s = { totalFlows: 0, totalPackets: 0, openAtEnd: 0, maxOpen: 0, flowsAtEnd: 0, flowsPurged: 0, fileobjects: 0, held: [] as HeldFragments[] };
-  for (const r of results) {
-    s.totalFlows += r.totalFlows;
-    s.totalPackets += r.totalPackets;
-    s.openAtEnd += r.openAtEnd;
-    s.maxOpen += r.maxOpen;
-    s.flowsAtEnd += r.flowsAtEnd;
-    s.fileobjects += r.fileobjects;
-    if (r.heldFragments !== null) s.held.push(r.heldFragments);
-    s.flowsPurged += r.flowsPurged;
-  }
-  return s;
-}
-
-/**
- * The workers' records (spilled and held), then the footer. Returns null when every
- * record the workers rendered is in the report, else the one-line message saying what is
- * missing and why (the footer's <error> says it too, when it could be written).
- */
-function finishReport(report: Report, workers: number, maxFlows: number, sum: ReturnType<typeof summarize>, error: string | null, startedAt: bigint): string | null {
-  const parts = Array.from({ length: workers }, (_, i) => `${report.path}.part${i}`).filter((p) => fs.existsSync(p));
-  const out = new ReportWriter(report.fd, report.start, report.reserved);
-  let readError: string | null = null;
-  try {
-    let sources = fragmentSources(parts, sum.held);
-    // A full disk: the records need the room their spill files take. Read them in and
-    // delete the files first (when that fits in memory).
-    const bytes = sourceBytes(sources);
-    if (bytes > 0 && bytes <= LOAD_LIMIT && bytes > freeSpace(report.path) + (report.reserved - report.start)) {
-      sources = loadSources(sources);
-      for (const p of parts) fs.rmSync(p, { force: true });
-    }
-    mergeFragments(sources, (b) => out.add(b));
-  } catch (e) {
-    readError = `${report.path}.part*: ${strerror(e)}`;
-  } finally {
-    for (const p of parts) fs.rmSync(p, { force: true });
-  }
-  const missing = (written: number) => sum.fileobjects - written;
-  const lossText = (written: number) => {
-    // Why: records a worker could hold no more of, the report write, reading the spill files.
-    const why = [...sum.held.filter((h) => h.dropped > 0).map((h) => h.error),
-      ...(out.error !== null ? [`${report.path}: ${strerror(out.error)}`] : []), ...(readError !== null ? [readError] : [])];
-    return `${missing(written)} of ${sum.fileobjects} flow records are missing from the report (${why.join('; ')})`;
-  };
-  try {
-    out.finish((written) => dfxmlFooter({
-      openFdsAtEnd: sum.openAtEnd,
-      maxOpenFlows: sum.maxOpen,
-      totalFlows: sum.totalFlows,
-      flowMapSize: sum.flowsAtEnd,
-      totalPackets: sum.totalPackets,
-      error: [error, missing(written) > 0 ? lossText(written) : null].filter((x) => x !== null).join('; ') || null,
-      flowsPurged: sum.flowsPurged,
-      maxFlows,
-    }, startedAt));
-  } catch (e) {
-    return `${report.path}: ${strerror(e)}; the report could not be completed (${sum.fileobjects} flow records not written)`;
-  } finally {
-    fs.closeSync(report.fd);
-  }
-  return missing(out.written) > 0 ? `${report.path}: ${lossText(out.written)}` : null;
 }

@@ -7,11 +7,9 @@
 export const FLOW_BUCKETS = 64;
 
 /**
- * Heap bytes per open flow in a worker, measured with scripts/flow-heap.ts (Node 20, see
- * the README's "Resource bounds"): a half-open flow (a SYN only) and an established one
- * (with a file name and received bytes in order).
+ * Heap bytes per established open flow in a worker (with a file name and received bytes in
+ * order), measured with scripts/flow-heap.ts (Node 20, see the README's "Resource bounds").
  */
-export const HALF_OPEN_FLOW_BYTES = 1160;
 export const ESTABLISHED_FLOW_BYTES = 1520;
 
 /**

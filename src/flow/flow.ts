@@ -1,6 +1,5 @@
 import { IntervalSet } from './intervals';
-import { FlowFile } from '../output/flow-files';
-import type { NamingFlow } from '../output/template';
+import type { FlowSink } from './sink';
 
 export const enum Direction {
   UNKNOWN = 0,
@@ -10,7 +9,7 @@ export const enum Direction {
 }
 
 /** One direction of a TCP connection and its reassembly state (spec §3.2). */
-export class Flow implements NamingFlow {
+export class Flow {
   isn = 0;
   /** Next expected sequence number; always isn + 1 + pos (mod 2^32). */
   nsn = 0;
@@ -29,16 +28,17 @@ export class Flow implements NamingFlow {
   startUsec = 0;
   lastSec = 0;
   lastUsec = 0;
+  /** Global number of the flow's latest packet (console output is printed in packet order). */
+  lastPacket = 0;
   packets = 0;
   len = 0;
   caplen = 0;
   flowId = 0;
   sessionId = 0;
-  readonly file = new FlowFile();
+  /** Where the bytes go, from the first byte stored on (null before, and for flows that store none). */
+  sink: FlowSink | null = null;
   /** Where the flow sits in the demultiplexer's lookup cache (its key's hash slot). */
   cacheSlot = 0;
-  /** Set once the file holds bytes whose arrival order may differ from file order. */
-  rewritten = false;
   /** Its flow bucket (src/flow/buckets.ts) and neighbours in the bucket's least-recently-seen list. */
   bucket = 0;
   older: Flow | null = null;
@@ -59,12 +59,4 @@ export class Flow implements NamingFlow {
   get family(): number {
     return this.src.length === 4 ? 2 : 10;
   }
-}
-
-/** What the report needs of a flow that has been closed. */
-export interface ClosedFlow {
-  flow: Flow;
-  /** Global number of the packet that closed it, or Infinity for end of input. */
-  closePacket: number;
-  md5: string | null;
 }

@@ -2,8 +2,9 @@ import type { DecodedPacket } from '../decode/packet';
 import { TH_ACK, TH_FIN, TH_RST, TH_SYN } from '../decode/packet';
 import { Direction, Flow } from './flow';
 import { copyEndpoints, flowHash, flowKey, reverseFlowKey, sameFlow } from './key';
-import { addrText } from '../output/address';
+import { addrText } from '../util/address';
 import { FLOW_BUCKETS } from './buckets';
+import type { FlowOutput, FlowSink } from './sink';
 
 /** Per-packet facts that do not come from the headers. */
 export interface PacketMeta {
@@ -28,31 +29,11 @@ export const enum Outcome {
   NOT_PROCESSED = 2,
 }
 
-/** Where reassembled bytes go: flow files on disk, memory in tests. */
-export interface FlowOutput {
-  /** Make sure the flow has its file (created lazily, even for a write of 0 bytes). */
-  open(flow: Flow): void;
-  /** Store data[off, off+len) at pos (len may be 0 under -b; the packet's time is flow.lastSec/lastUsec). */
-  write(flow: Flow, pos: number, data: Uint8Array, off: number, len: number): void;
-  /**
-   * Move everything stored so far up by `shift` bytes, zero-filling the front; nothing
-   * may end up at or past `limit` (-b), or -1 for no limit.
-   */
-  shiftUp(flow: Flow, shift: number, limit: number): void;
-  /** Console modes: show `len` payload bytes of packet `packetNo` (outputs that store bytes need not). */
-  print?(flow: Flow, packetNo: number, data: Uint8Array, off: number, len: number): void;
-  /** A packet without FIN used the flow (for the descriptor LRU). */
-  touch(flow: Flow): void;
-  /** True if `len` bytes at `pos` of a closed flow's file equal data[off, off+len). */
-  savedEquals(saved: SavedFlow, pos: number, data: Uint8Array, off: number, len: number): boolean;
-  /** The flow is finished: close its file, report it. */
-  closed(flow: Flow, closePacket: number): void;
-}
-
+/** A closed flow remembered for the straggler check: its stored bytes and where they start. */
 export interface SavedFlow {
   key: string;
   isn: number;
-  path: string | null;
+  sink: FlowSink | null;
   closePacket: number;
 }
 
@@ -61,9 +42,12 @@ export interface DemuxConfig {
   maxSeek: number;
   /** -b: bytes stored per flow, or -1 for no limit. */
   maxBytes: number;
-  /** false for -FX / console modes: nothing is written to files. */
+  /** false for -FX / console modes: nothing is placed by sequence number. */
   storing: boolean;
-  /** Console modes: payloads are printed as they arrive, in packet order, never stored. */
+  /**
+   * Console modes: each payload goes to the flow's sink as it arrives (at the position of
+   * the bytes shown so far), never placed by sequence number.
+   */
   console?: boolean;
   /**
    * Closed flows are remembered for the straggler check for this many packets after
@@ -187,6 +171,7 @@ export class TcpDemux {
     flow.packets++;
     flow.lastSec = m.sec;
     flow.lastUsec = m.usec;
+    flow.lastPacket = m.packetNo;
     flow.len += m.origlen;
     flow.caplen += m.caplen;
     this.totalPackets++;
@@ -209,7 +194,7 @@ export class TcpDemux {
     }
 
     if (len > 0) {
-      if (this.config.console) this.print(flow, m.packetNo, buf, d.payloadOffset, len);
+      if (this.config.console) this.print(flow, buf, d.payloadOffset, len);
       else if (this.config.storing) this.store(flow, buf, d.payloadOffset, len, delta);
     }
 
@@ -217,21 +202,23 @@ export class TcpDemux {
       this.close(flow, m.packetNo);
       return Outcome.PROCESSED;
     }
-    if ((flags & TH_FIN) !== 0) {
-      if (flow.finCount++ === 0) {
-        // Position just past the FIN's data, relative to the current write position
-        // (the 64-bit form of tcpflow's (seq + len - isn - 1) mod 2^32).
-        flow.finSize = flow.pos + ((d.seq + len - flow.nsn) | 0);
-      }
-    } else {
-      this.out.touch(flow);
+    if ((flags & TH_FIN) !== 0 && flow.finCount++ === 0) {
+      // Position just past the FIN's data, relative to the current write position
+      // (the 64-bit form of tcpflow's (seq + len - isn - 1) mod 2^32).
+      flow.finSize = flow.pos + ((d.seq + len - flow.nsn) | 0);
     }
     if (flow.finCount > 0 && flow.seen.size === flow.finSize) this.close(flow, m.packetNo);
     return Outcome.PROCESSED;
   }
 
-  /** Close every remaining flow, oldest first (deterministic, spec B19). */
+  /**
+   * End of input: close every remaining flow, oldest first (deterministic, spec B19), and
+   * forget the closed ones (nothing can straggle in any more).
+   */
   closeAll(): void {
+    this.saved.clear();
+    this.savedQueue = [];
+    this.savedHead = 0;
     // One flow that cannot be written (disk full) must not keep the others from closing:
     // every flow is closed and reported, then the first error is raised.
     let first: unknown = null;
@@ -251,7 +238,7 @@ export class TcpDemux {
     if (this.cache[flow.cacheSlot] === flow) this.cache[flow.cacheSlot] = undefined;
     this.out.closed(flow, closePacket);
     if (closePacket === Infinity) return; // end of input: nothing can straggle in any more
-    const saved: SavedFlow = { key: flow.key, isn: flow.isn, path: flow.file.path, closePacket };
+    const saved: SavedFlow = { key: flow.key, isn: flow.isn, sink: flow.sink, closePacket };
     this.saved.set(flow.key, saved);
     this.savedQueue.push(saved);
     this.pruneSaved(closePacket);
@@ -275,8 +262,6 @@ export class TcpDemux {
     flow.sessionId = this.flows.get(reverseFlowKey(buf, d))?.sessionId ?? m.packetNo;
     flow.startSec = m.sec;
     flow.startUsec = m.usec;
-    flow.file.sec = m.sec;
-    flow.file.usec = m.usec;
     this.totalFlows++;
     this.flows.set(key, flow);
     flow.bucket = bucket;
@@ -334,7 +319,7 @@ export class TcpDemux {
 
   /** Front insertion done right (spec B5): zero-filled gap, sizes and seen set moved. */
   private shiftUp(flow: Flow, shift: number): void {
-    if (flow.file.path !== null) this.out.shiftUp(flow, shift, this.config.maxBytes);
+    flow.sink?.shiftUp(shift, this.config.maxBytes);
     flow.isn = (flow.isn - shift) >>> 0;
     flow.pos += shift;
     if (flow.lastByte > 0) flow.lastByte += shift;
@@ -343,11 +328,11 @@ export class TcpDemux {
   }
 
   /** Console output: -b limits the bytes shown per flow, and the report's size counts them. */
-  private print(flow: Flow, packetNo: number, buf: Uint8Array, off: number, len: number): void {
+  private print(flow: Flow, buf: Uint8Array, off: number, len: number): void {
     const max = this.config.maxBytes;
     const n = max < 0 ? len : Math.max(0, Math.min(len, max - flow.lastByte));
     if (n === 0) return;
-    this.out.print?.(flow, packetNo, buf, off, n);
+    (flow.sink ??= this.out.open(flow)).write(flow.lastByte, buf, off, n);
     flow.lastByte += n;
   }
 
@@ -371,12 +356,12 @@ export class TcpDemux {
     if (w < len && (this.config.debugLevel ?? 0) >= 2) {
       this.config.onDebug?.(2, `packet truncated by max_bytes_per_flow on ${flowLabel(flow)}`);
     }
-    this.out.open(flow);
+    const sink = flow.sink ??= this.out.open(flow);
     if (!inserted && offset !== flow.pos) {
       if (delta === -1 && len === 1) return; // keepalive (spec B23: kept)
       if (delta < 0) flow.outOfOrder++;
     }
-    this.out.write(flow, offset, buf, off, w);
+    sink.write(offset, buf, off, w);
     flow.seen.add(offset, offset + len);
     flow.pos = offset + len;
     flow.nsn = (flow.isn + 1 + flow.pos) >>> 0;
@@ -386,9 +371,13 @@ export class TcpDemux {
   private isHarmlessStraggler(key: string, buf: Uint8Array, d: DecodedPacket, packetNo: number): boolean {
     this.pruneSaved(packetNo);
     const s = this.saved.get(key);
-    if (s === undefined || s.path === null) return false;
+    if (s === undefined || s.sink === null) return false;
     const pos = (d.seq - s.isn - 1) >>> 0;
-    return this.out.savedEquals(s, pos, buf, d.payloadOffset, d.payloadLen);
+    const len = d.payloadLen, off = d.payloadOffset;
+    const stored = s.sink.read(pos, len);
+    if (stored.length !== len) return false;
+    for (let i = 0; i < len; i++) if (stored[i] !== buf[off + i]) return false;
+    return true;
   }
 
   private pruneSaved(packetNo: number): void {

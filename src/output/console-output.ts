@@ -1,10 +1,8 @@
-import type { ConsoleOptions } from '../../cli/options';
+import type { ConsoleOptions } from '../options';
 import type { Flow } from '../flow/flow';
-import type { FlowOutput, SavedFlow } from '../flow/tcpdemux';
+import type { FlowSink, SinkFactory } from '../flow/sink';
 import { renderConsole } from './console';
 import { outdirPrefix, Template } from './template';
-import { renderFileobject } from '../report/fileobject';
-import type { FragmentWriter } from '../report/fragments';
 
 /** What one worker printed for one chunk: packet numbers and their text, in packet order. */
 export interface ConsoleBatch {
@@ -12,30 +10,50 @@ export interface ConsoleBatch {
   text: string[];
 }
 
+/** A flow's console sink: each write becomes a piece of text tagged with the packet that brought it. */
+class ConsoleSink implements FlowSink {
+  constructor(private readonly owner: ConsoleSinks, private readonly flow: Flow, readonly name: string) {}
+
+  write(_pos: number, data: Uint8Array, off: number, len: number): void {
+    this.owner.print(this.flow, this.name, data, off, len);
+  }
+
+  shiftUp(): void { /* console output is never placed by sequence number */ }
+
+  read(): Uint8Array {
+    return new Uint8Array(0); // nothing is kept: a straggler never matches
+  }
+
+  close(): void {}
+}
+
 /**
- * The FlowOutput of console modes (-c, -C): nothing goes to disk; each payload becomes
- * a piece of text tagged with its packet number, so the coordinator can print the
- * pieces of all workers in arrival order.
+ * The sinks of console modes (-c, -C): nothing goes to disk; each payload becomes a piece
+ * of text tagged with its packet number, so the coordinator can print the pieces of all
+ * workers in arrival order. Names are those the flows would have had as files (count 0:
+ * console mode never looks at the disk).
  */
-export class ConsoleOutput implements FlowOutput {
+export class ConsoleSinks implements SinkFactory {
   private readonly template: Template;
   private readonly prefix: string;
   private batch: ConsoleBatch = { packets: [], text: [] };
 
-  constructor(private readonly options: ConsoleOptions, outdir: string, template: string,
-    private readonly report: FragmentWriter | null) {
+  constructor(private readonly options: ConsoleOptions, outdir: string, template: string) {
     this.template = new Template(template);
     this.prefix = outdirPrefix(outdir);
   }
 
-  /** The name a flow would get (count 0: console mode never looks at the disk). */
-  private name(flow: Flow): string {
+  open(flow: Flow): FlowSink {
+    return new ConsoleSink(this, flow, this.nameOf(flow));
+  }
+
+  nameOf(flow: Flow): string {
     return this.prefix + this.template.expand(flow, 0);
   }
 
-  print(flow: Flow, packetNo: number, data: Uint8Array, off: number, len: number): void {
-    this.batch.packets.push(packetNo);
-    this.batch.text.push(renderConsole(this.options, flow, this.name(flow), data, off, len));
+  print(flow: Flow, name: string, data: Uint8Array, off: number, len: number): void {
+    this.batch.packets.push(flow.lastPacket);
+    this.batch.text.push(renderConsole(this.options, flow, name, data, off, len));
   }
 
   /** Hand over what was printed since the last call (null if nothing). */
@@ -44,17 +62,5 @@ export class ConsoleOutput implements FlowOutput {
     const b = this.batch;
     this.batch = { packets: [], text: [] };
     return b;
-  }
-
-  open(): void { /* nothing is stored */ }
-  write(): void { /* nothing is stored */ }
-  shiftUp(): void { /* nothing is stored */ }
-  touch(): void { /* no files to keep open */ }
-  savedEquals(_s: SavedFlow): boolean { return false; }
-
-  closed(flow: Flow, closePacket: number): void {
-    if (this.report === null) return;
-    // In console mode the report names the file that would have been written.
-    this.report.add(closePacket, flow.firstPacket, renderFileobject(flow, null, this.name(flow)));
   }
 }

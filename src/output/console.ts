@@ -1,6 +1,6 @@
-import type { ConsoleOptions } from '../../cli/options';
+import type { ConsoleOptions } from '../options';
 import { Direction, Flow } from '../flow/flow';
-import { addrText } from './address';
+import { addrText } from '../util/address';
 
 const BLUE = '\x1b[0;34m';
 const RED = '\x1b[0;31m';

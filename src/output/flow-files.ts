@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { TcpflowError, EXIT } from '../errors';
-import { strerror } from '../util/strerror';
+import { outputError } from '../errors';
+import type { FlowSink } from '../flow/sink';
 
 const { O_CREAT, O_EXCL, O_RDWR, O_TRUNC } = fs.constants;
 
@@ -9,40 +9,173 @@ const { O_CREAT, O_EXCL, O_RDWR, O_TRUNC } = fs.constants;
 const MAX_RUN_PIECES = 512;
 /** Largest file time (seconds) futimes is given. */
 const MAX_MTIME = 2 ** 62;
+/** Index lines kept in memory per file before they are appended to its .findx file. */
+const FINDX_FLUSH = 64 * 1024;
 
-/** The on-disk side of one flow: its path once created, its descriptor while open. */
-export class FlowFile {
-  path: string | null = null;
-  fd = -1;
-  /** Flow start time for the file's atime/mtime, seconds with µs precision. */
-  sec = 0;
-  usec = 0;
-  /** Whether closing sets atime/mtime to the flow start (flow files: yes; -K pcaps: no). */
-  stampTimes = true;
-  /**
-   * Contiguous bytes waiting to be written: views into the chunk being processed (not
-   * copies), written with one writev at the latest when the chunk is done.
-   */
-  run: Uint8Array[] = [];
-  runPos = 0;
-  runLen = 0;
-  /** -I index lines not yet appended to `<path>.findx`. */
-  findx = '';
-  /** Neighbours in the store's least-recently-used list of open files. */
-  older: FlowFile | null = null;
-  newer: FlowFile | null = null;
-}
-
-export interface FlowFileStats {
-  openNow: number;
-  maxOpen: number;
+/** What a flow file needs of its flow: the start time (its mtime) and the current packet's time (-I). */
+export interface FileClock {
+  readonly startSec: number;
+  readonly startUsec: number;
+  readonly lastSec: number;
+  readonly lastUsec: number;
 }
 
 /**
- * Creates, writes and closes flow files for one worker. Writes are positional (pwrite),
- * so a file re-opened after an eviction needs no seek; contiguous writes are gathered
- * in a per-flow buffer so a bulk flow costs one syscall per 64 KiB, not per segment.
- * Open descriptors are capped (the -f limit) with least-recently-used eviction.
+ * One flow file: a sink that queues contiguous writes as views into the chunk being
+ * processed (no copy) and writes each run with one positional writev, keeps a descriptor
+ * only while it is among the store's most recently used, and keeps the -I index.
+ */
+export class FlowFile implements FlowSink {
+  fd = -1;
+  /** Contiguous bytes waiting to be written, at runPos. */
+  run: Uint8Array[] = [];
+  runPos = 0;
+  runLen = 0;
+  /** Bytes the file holds once everything queued is written (its size). */
+  size = 0;
+  /** Set when the flow has ended: the descriptor is gone for good. */
+  ended = false;
+  /** -I index lines not yet appended to `<path>.findx`, or null without -I. */
+  private findx: string | null;
+  /** Neighbours in the store's least-recently-used list of open files. */
+  older: FlowFile | null = null;
+  newer: FlowFile | null = null;
+
+  /**
+   * `clock`: the flow the file belongs to; its start time becomes the file's atime and
+   * mtime, and -I lines carry its current packet time. null for -K pcaps (not stamped).
+   */
+  constructor(private readonly store: FlowFileStore, readonly path: string, readonly clock: FileClock | null, findx: boolean) {
+    this.findx = findx ? '' : null;
+  }
+
+  get name(): string {
+    return this.path;
+  }
+
+  write(pos: number, data: Uint8Array, off: number, len: number): void {
+    if (len > 0) {
+      if (this.runLen > 0 && (pos !== this.runPos + this.runLen || this.run.length >= MAX_RUN_PIECES)) this.store.flush(this);
+      if (this.runLen === 0) {
+        this.runPos = pos;
+        this.store.queued(this);
+      }
+      this.run.push(data.subarray(off, off + len));
+      this.runLen += len;
+      if (pos + len > this.size) this.size = pos + len;
+    }
+    this.store.touch(this);
+    if (this.findx !== null && this.clock !== null) {
+      this.findx += `${pos}|${this.clock.lastSec}.${String(this.clock.lastUsec).padStart(6, '0')}|${len}\n`;
+      if (this.findx.length >= FINDX_FLUSH) this.flushFindx();
+    }
+  }
+
+  /**
+   * Move the whole content up by `shift` bytes; the freed front reads as zeros. Bytes
+   * that would land at or past `limit` (-b; -1 for none) are dropped. The index keeps
+   * pointing at the same bytes after they moved (spec B5).
+   */
+  shiftUp(shift: number, limit: number): void {
+    const keep = limit < 0 ? this.size : Math.max(0, Math.min(this.size, limit - shift));
+    const old = keep > 0 ? this.read(0, keep) : new Uint8Array(0);
+    this.store.use(this);
+    fs.ftruncateSync(this.fd, 0);
+    const length = keep > 0 ? keep + shift : limit < 0 ? shift : Math.min(shift, limit);
+    fs.ftruncateSync(this.fd, keep > 0 ? shift : length);
+    if (old.length) this.store.pwrite(this, old, 0, old.length, shift);
+    this.size = length;
+    if (this.findx !== null) {
+      this.flushFindx();
+      const p = this.path + '.findx';
+      const text = fs.readFileSync(p, 'latin1');
+      writeFindx(p, text.replace(/^(\d+)\|/gm, (_m, o: string) => `${Number(o) + shift}|`), 'w');
+    }
+  }
+
+  /** Bytes [pos, pos+len) as now on disk (short at end of file); after the end, read through a fresh descriptor. */
+  read(pos: number, len: number): Uint8Array {
+    if (!this.ended) {
+      this.store.flush(this);
+      this.store.use(this);
+      return readAt(this.fd, pos, len);
+    }
+    let fd = -1;
+    try {
+      fd = fs.openSync(this.path, 'r');
+      return readAt(fd, pos, len);
+    } catch {
+      return new Uint8Array(0); // gone or unreadable: nothing to compare with
+    } finally {
+      if (fd >= 0) fs.closeSync(fd);
+    }
+  }
+
+  /** The flow ended: write out what is queued, stamp the flow's start time, close for good. */
+  close(): void {
+    if (this.ended) return;
+    this.ended = true;
+    try {
+      this.store.release(this);
+    } finally {
+      this.flushFindx();
+    }
+  }
+
+  /** Create the (empty) index beside a new file. */
+  startFindx(): void {
+    if (this.findx !== null) writeFindx(this.path + '.findx', '', 'w');
+  }
+
+  private flushFindx(): void {
+    if (this.findx === null || this.findx.length === 0) return;
+    writeFindx(this.path + '.findx', this.findx, 'a');
+    this.findx = '';
+  }
+
+  /** Seconds (µs precision) for futimes; +0.5 µs so the double never truncates below the intended µs. */
+  mtime(): number | null {
+    if (this.clock === null) return null;
+    // A hostile pcapng time (64-bit ticks and offset) can pass 2^63 s, where futimes fails
+    // with EINVAL: clamp it (file systems clamp far earlier anyway, ext4 at year 2446).
+    return Math.max(-MAX_MTIME, Math.min(MAX_MTIME, this.clock.startSec + (this.clock.startUsec + 0.5) / 1e6));
+  }
+}
+
+function readAt(fd: number, pos: number, len: number): Uint8Array {
+  const b = Buffer.allocUnsafe(len);
+  let got = 0;
+  while (got < len) {
+    const n = fs.readSync(fd, b, got, len - got, pos + got);
+    if (n === 0) break;
+    got += n;
+  }
+  return b.subarray(0, got);
+}
+
+function writeFindx(p: string, text: string, flag: 'w' | 'a'): void {
+  try {
+    fs.writeFileSync(p, text, { flag, encoding: 'latin1' });
+  } catch (e) {
+    throw outputError(p, e);
+  }
+}
+
+export interface FlowFileStats {
+  /** Descriptors open now, and the most at once (bounded by the store's cap). */
+  descriptors: number;
+  maxDescriptors: number;
+  /** Files created and not yet ended (open flow files, whatever the descriptor cap). */
+  open: number;
+  /** The most `open` has been since the caller last reset it. */
+  peak: number;
+}
+
+/**
+ * Creates, writes and closes one worker's flow files. Writes are positional (pwrite), so
+ * a file re-opened after an eviction needs no seek; contiguous writes are gathered per
+ * file so a bulk flow costs one syscall per run, not per segment. Open descriptors are
+ * capped (the -f limit) with least-recently-used eviction.
  */
 export class FlowFileStore {
   /** Open files, least recently used first (an intrusive list: no allocation per touch). */
@@ -50,31 +183,37 @@ export class FlowFileStore {
   private newest: FlowFile | null = null;
   private readonly pending = new Set<FlowFile>();
   private readonly madeDirs = new Set<string>();
-  readonly stats: FlowFileStats = { openNow: 0, maxOpen: 0 };
+  readonly stats: FlowFileStats = { descriptors: 0, maxDescriptors: 0, open: 0, peak: 0 };
 
-  /** `onDebug` gets tcpflow's level-5 note when an evicted file is opened again. */
+  /** `onDebug` gets tcpflow's level-5 notes (file created, reopened, closed). */
   constructor(private readonly maxOpen: number, private readonly onDebug: ((message: string) => void) | null = null) {}
 
   /**
-   * Create the flow's file: the first name from `nameFor(0)`, `nameFor(1)`, ... that
-   * does not exist yet (tcpflow's disk-based c1, c2 ... counter).
+   * A new flow file: the first name from `nameFor(0)`, `nameFor(1)`, ... that does not
+   * exist yet (tcpflow's disk-based c1, c2 ... counter); created with O_EXCL, so nothing
+   * already there (a file, a directory, a symbolic link) is ever written through.
    */
-  create(ff: FlowFile, nameFor: (count: number) => string): void {
+  create(nameFor: (count: number) => string, clock: FileClock, findx: boolean): FlowFile {
     for (let count = 0; ; count++) {
       const p = nameFor(count);
       const fd = this.openWithRetry(p, O_CREAT | O_EXCL | O_RDWR, true);
-      if (fd >= 0) {
-        ff.path = p;
-        this.attach(ff, fd);
-        return;
-      }
+      if (fd < 0) continue;
+      const ff = this.adopt(new FlowFile(this, p, clock, findx), fd);
+      this.onDebug?.(`${p}: created new file`);
+      ff.startFindx();
+      return ff;
     }
   }
 
-  /** Create or truncate the file at `p` (-K pcaps are rewritten by every run, as in tcpflow). */
-  createTruncated(ff: FlowFile, p: string): void {
-    ff.path = p;
-    this.attach(ff, this.openWithRetry(p, O_CREAT | O_TRUNC | O_RDWR, false));
+  /** Create or truncate the file at `p` (-K pcaps are rewritten by every run, as in tcpflow); not stamped. */
+  createTruncated(p: string): FlowFile {
+    return this.adopt(new FlowFile(this, p, null, false), this.openWithRetry(p, O_CREAT | O_TRUNC | O_RDWR, false));
+  }
+
+  private adopt(ff: FlowFile, fd: number): FlowFile {
+    this.attach(ff, fd);
+    if (++this.stats.open > this.stats.peak) this.stats.peak = this.stats.open;
+    return ff;
   }
 
   /** Make sure the file's descriptor is open and mark it most recently used. */
@@ -83,7 +222,6 @@ export class FlowFileStore {
       this.touch(ff);
       return;
     }
-    if (ff.path === null) throw new Error('flow file used before it was created');
     this.attach(ff, this.openWithRetry(ff.path, O_RDWR, false));
     this.onDebug?.(`${ff.path}: opening existing file`);
   }
@@ -93,6 +231,81 @@ export class FlowFileStore {
     if (ff.fd < 0 || this.newest === ff) return;
     this.unlink(ff);
     this.append(ff);
+  }
+
+  /** The file has a run waiting to be written. */
+  queued(ff: FlowFile): void {
+    this.pending.add(ff);
+  }
+
+  /** Write out every queued run (before the memory they point into is reused). */
+  flushAll(): void {
+    for (const ff of this.pending) this.flush(ff);
+  }
+
+  /** Write out the file's queued run, if any. */
+  flush(ff: FlowFile): void {
+    if (ff.runLen === 0) return;
+    const run = ff.run, pos = ff.runPos, len = ff.runLen;
+    ff.run = [];
+    ff.runLen = 0;
+    this.pending.delete(ff);
+    this.use(ff);
+    let done: number;
+    try {
+      done = run.length === 1 ? fs.writeSync(ff.fd, run[0], 0, len, pos) : fs.writevSync(ff.fd, run, pos);
+    } catch (e) {
+      throw outputError(ff.path, e);
+    }
+    // A short write (rare: a signal, a full disk about to fail) goes on piece by piece.
+    for (let i = 0, at = 0; done < len && i < run.length; at += run[i].length, i++) {
+      const end = at + run[i].length;
+      if (end <= done) continue;
+      const skip = Math.max(0, done - at);
+      this.pwrite(ff, run[i], skip, run[i].length - skip, pos + at + skip);
+      done = end;
+    }
+  }
+
+  pwrite(ff: FlowFile, data: Uint8Array, off: number, len: number, pos: number): void {
+    this.use(ff);
+    while (len > 0) {
+      let n: number;
+      try {
+        n = fs.writeSync(ff.fd, data, off, len, pos);
+      } catch (e) {
+        throw outputError(ff.path, e);
+      }
+      off += n; len -= n; pos += n;
+    }
+  }
+
+  /** The file's flow ended: write out its run, stamp it and give its descriptor back. */
+  release(ff: FlowFile): void {
+    this.stats.open--;
+    try {
+      this.closeDescriptor(ff);
+    } finally {
+      this.onDebug?.(`${ff.path}: closing file in tcpip::close_file`);
+    }
+  }
+
+  /** Flush, stamp the flow start time, and close the descriptor (an evicted file may be used again). */
+  private closeDescriptor(ff: FlowFile): void {
+    if (ff.fd < 0) {
+      this.flush(ff); // reopens if bytes are still queued
+      if (ff.fd < 0) return;
+    }
+    const t = ff.mtime();
+    try {
+      // A failed write (disk full) still closes the descriptor and stamps what was written.
+      try { this.flush(ff); } finally { if (t !== null) fs.futimesSync(ff.fd, t, t); }
+    } finally {
+      fs.closeSync(ff.fd);
+      this.unlink(ff);
+      ff.fd = -1;
+      this.stats.descriptors--;
+    }
   }
 
   private append(ff: FlowFile): void {
@@ -108,129 +321,23 @@ export class FlowFileStore {
     ff.older = ff.newer = null;
   }
 
-  /**
-   * Queue data[off, off+len) for position `pos`. The bytes are not copied: `data` must
-   * stay unchanged until flushAll() (the caller's chunk is released only after it).
-   */
-  write(ff: FlowFile, pos: number, data: Uint8Array, off: number, len: number): void {
-    if (len <= 0) return;
-    if (ff.runLen > 0 && (pos !== ff.runPos + ff.runLen || ff.run.length >= MAX_RUN_PIECES)) this.flush(ff);
-    if (ff.runLen === 0) {
-      ff.runPos = pos;
-      this.pending.add(ff);
-    }
-    ff.run.push(data.subarray(off, off + len));
-    ff.runLen += len;
-  }
-
-  /** Write out every queued run (before the memory they point into is reused). */
-  flushAll(): void {
-    for (const ff of this.pending) this.flush(ff);
-  }
-
-  /** Bytes [pos, pos+len) as now on disk (short at end of file). */
-  read(ff: FlowFile, pos: number, len: number): Buffer {
-    this.flush(ff);
-    this.use(ff);
-    const b = Buffer.alloc(len);
-    let got = 0;
-    while (got < len) {
-      const n = fs.readSync(ff.fd, b, got, len - got, pos + got);
-      if (n === 0) break;
-      got += n;
-    }
-    return b.subarray(0, got);
-  }
-
-  /**
-   * Move the whole content up by `shift` bytes; the freed front reads as zeros. Bytes
-   * that would land at or past `limit` (-b; -1 for none) are dropped.
-   */
-  shiftUp(ff: FlowFile, shift: number, size: number, limit: number): void {
-    const keep = limit < 0 ? size : Math.max(0, Math.min(size, limit - shift));
-    const old = keep > 0 ? this.read(ff, 0, keep) : Buffer.alloc(0);
-    this.use(ff);
-    fs.ftruncateSync(ff.fd, 0);
-    fs.ftruncateSync(ff.fd, limit < 0 ? shift : Math.min(shift, limit));
-    if (old.length) this.pwrite(ff, old, 0, old.length, shift);
-  }
-
-  /** Flush, stamp the flow start time, and close the descriptor (the file may be used again). */
-  close(ff: FlowFile): void {
-    if (ff.fd < 0) {
-      this.flush(ff); // reopens if bytes are still queued
-      if (ff.fd < 0) return;
-    }
-    // +0.5 µs: the double never truncates below the intended µs. A hostile pcapng time
-    // (64-bit ticks and offset) can pass 2^63 s, where futimes fails with EINVAL: clamp it
-    // (file systems clamp far earlier anyway, ext4 at year 2446).
-    const t = Math.max(-MAX_MTIME, Math.min(MAX_MTIME, ff.sec + (ff.usec + 0.5) / 1e6));
-    try {
-      // A failed write (disk full) still closes the descriptor and stamps what was written.
-      try { this.flush(ff); } finally { if (ff.stampTimes) fs.futimesSync(ff.fd, t, t); }
-    } finally {
-      fs.closeSync(ff.fd);
-      this.unlink(ff);
-      ff.fd = -1;
-      this.stats.openNow--;
-    }
-  }
-
-  /** Write out the flow's queued run, if any. */
-  flush(ff: FlowFile): void {
-    if (ff.runLen === 0) return;
-    const run = ff.run, pos = ff.runPos, len = ff.runLen;
-    ff.run = [];
-    ff.runLen = 0;
-    this.pending.delete(ff);
-    this.use(ff);
-    let done: number;
-    try {
-      done = run.length === 1 ? fs.writeSync(ff.fd, run[0], 0, len, pos) : fs.writevSync(ff.fd, run, pos);
-    } catch (e) {
-      throw outputError(ff.path ?? '?', e);
-    }
-    // A short write (rare: a signal, a full disk about to fail) goes on piece by piece.
-    for (let i = 0, at = 0; done < len && i < run.length; at += run[i].length, i++) {
-      const end = at + run[i].length;
-      if (end <= done) continue;
-      const skip = Math.max(0, done - at);
-      this.pwrite(ff, run[i], skip, run[i].length - skip, pos + at + skip);
-      done = end;
-    }
-  }
-
-  private pwrite(ff: FlowFile, data: Uint8Array, off: number, len: number, pos: number): void {
-    this.use(ff);
-    while (len > 0) {
-      let n: number;
-      try {
-        n = fs.writeSync(ff.fd, data, off, len, pos);
-      } catch (e) {
-        throw outputError(ff.path ?? '?', e);
-      }
-      off += n; len -= n; pos += n;
-    }
-  }
-
   private attach(ff: FlowFile, fd: number): void {
     ff.fd = fd;
     this.append(ff);
-    this.stats.openNow++;
-    if (this.stats.openNow > this.stats.maxOpen) this.stats.maxOpen = this.stats.openNow;
+    if (++this.stats.descriptors > this.stats.maxDescriptors) this.stats.maxDescriptors = this.stats.descriptors;
   }
 
   /** Close the least recently used file to free a descriptor; false if none is open. */
   private evictOne(): boolean {
     const victim = this.oldest;
     if (victim === null) return false;
-    this.close(victim);
+    this.closeDescriptor(victim);
     return true;
   }
 
   /** open(2) under the descriptor cap; -1 when `exclusive` and the name exists. */
   private openWithRetry(p: string, flags: number, exclusive: boolean): number {
-    while (this.stats.openNow >= this.maxOpen && this.evictOne()) { /* make room */ }
+    while (this.stats.descriptors >= this.maxOpen && this.evictOne()) { /* make room */ }
     for (;;) {
       try {
         return fs.openSync(p, flags, 0o666);
@@ -256,8 +363,4 @@ export class FlowFileStore {
     }
     return true;
   }
-}
-
-export function outputError(p: string, e: unknown): TcpflowError {
-  return new TcpflowError('OUTPUT', `${p}: ${strerror(e)}`, EXIT.OUTPUT);
 }

@@ -11,16 +11,14 @@ const KEEP_SNAPLEN = 65535;
 
 /** One direction's pcap: its name parts (as for a flow file), file and write position. */
 class KeptFlow implements NamingFlow {
-  readonly file = new FlowFile();
+  file: FlowFile | null = null;
   pos = 0;
   maxCaplen = 0;
   constructor(
     readonly src: Uint8Array, readonly dst: Uint8Array, readonly sport: number, readonly dport: number,
     readonly vlan: number, readonly mac: Uint8Array | null, readonly startSec: number,
     readonly flowId: number, readonly sessionId: number, readonly linktype: number,
-  ) {
-    this.file.stampTimes = false;
-  }
+  ) {}
 }
 
 export interface FlowPcapsConfig {
@@ -79,11 +77,11 @@ export class FlowPcaps {
     const h = this.used;
     this.used += PCAP_RECORD_HEADER;
     putRecordHeader(this.headers, h, chunk.sec[i], chunk.usec[i], caplen, chunk.origlen[i]);
-    this.store.write(f.file, f.pos, this.headers, h, PCAP_RECORD_HEADER);
-    this.store.write(f.file, f.pos + PCAP_RECORD_HEADER, data, chunk.offset[i], caplen);
+    const file = f.file as FlowFile;
+    file.write(f.pos, this.headers, h, PCAP_RECORD_HEADER);
+    file.write(f.pos + PCAP_RECORD_HEADER, data, chunk.offset[i], caplen);
     f.pos += PCAP_RECORD_HEADER + caplen;
     if (caplen > f.maxCaplen) f.maxCaplen = caplen;
-    this.store.touch(f.file);
   }
 
   /** The chunk is done: write out what points into it and into the header arena. */
@@ -96,13 +94,14 @@ export class FlowPcaps {
   closeAll(): void {
     let first: unknown = null;
     for (const f of this.byPath.values()) {
+      const file = f.file as FlowFile;
       try {
         if (f.maxCaplen > KEEP_SNAPLEN) {
           const snap = new Uint8Array(4);
           new DataView(snap.buffer).setUint32(0, Math.max(f.maxCaplen, PCAP_MAX_SNAPLEN), true);
-          this.store.write(f.file, 16, snap, 0, 4);
+          file.write(16, snap, 0, 4);
         }
-        this.store.close(f.file);
+        file.close();
       } catch (e) {
         first ??= e;
       }
@@ -122,9 +121,9 @@ export class FlowPcaps {
       return same;
     }
     this.byPath.set(p, f);
-    this.store.createTruncated(f.file, p);
+    f.file = this.store.createTruncated(p);
     const header = pcapFileHeader(f.linktype, KEEP_SNAPLEN);
-    this.store.write(f.file, 0, header, 0, header.length);
+    f.file.write(0, header, 0, header.length);
     f.pos = header.length;
     this.flows.set(key, f);
     return f;

@@ -1,6 +1,5 @@
-import { DEFAULT_TEMPLATE } from './template';
-
-export type NamingStep = { kind: 'template'; value: string } | { kind: 'format'; letters: string };
+import type { NamingStep } from '../options';
+import { DEFAULT_TEMPLATE, type Template, type TemplateToken } from './template';
 
 export interface Naming {
   template: string;
@@ -56,4 +55,38 @@ function appendCounter(t: string): string {
     out += e === 'c' ? '%#' : e === 'C' ? 'c' : '%' + e;
   }
   return out;
+}
+
+const TUPLE = ['A', 'a', 'B', 'b'];
+const isEscape = (t: TemplateToken | undefined, names: readonly string[]) => typeof t === 'object' && names.includes(t.escape);
+
+/**
+ * Whether two different connections can never get the same name from this template, so
+ * that every name's c1, c2 ... counter is decided inside one worker (a connection's two
+ * directions share a worker). Where different connections' names may coincide (`-T %A`,
+ * `-T %t-%#`), which of them keeps the plain name depends on the order in which they
+ * create their files, which only one worker sees whole: the run then uses one worker.
+ *
+ * Names are known to keep connections apart in two shapes, both needing %A, %a, %B and %b:
+ * tcpflow's own, `%A.%a-%B.%b` after the -F prefixes (bins, %tT, %T) with anything
+ * after it (an address's text holds no '-', a port is 5 digits); and templates where each
+ * of the four stands alone between '/' (or the template's ends), as no escape writes '/'.
+ */
+export function namesKeepConnectionsApart(template: Template): boolean {
+  const tokens = template.tokens;
+  const count = (name: string) => tokens.filter((t) => isEscape(t, [name])).length;
+  if (!TUPLE.every((e) => count(e) >= 1)) return false;
+  // tcpflow's shape: strip -F prefixes, then %A.%a-%B.%b, with no other tuple escape after it.
+  let rest = template.source;
+  for (let stripped = true; stripped;) {
+    stripped = false;
+    for (const p of Object.values(PREFIX)) {
+      if (rest.startsWith(p)) { rest = rest.slice(p.length); stripped = true; }
+    }
+  }
+  if (rest.startsWith('%A.%a-%B.%b') && TUPLE.every((e) => count(e) === 1)) return true;
+  // Slash-delimited: each tuple escape is a whole path component.
+  return tokens.every((t, i) => !isEscape(t, TUPLE) ||
+    ((i === 0 || (typeof tokens[i - 1] === 'string' && (tokens[i - 1] as string).endsWith('/'))) &&
+     (i === tokens.length - 1 || (typeof tokens[i + 1] === 'string' && (tokens[i + 1] as string).startsWith('/')))));
 }

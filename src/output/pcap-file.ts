@@ -1,5 +1,5 @@
 import * as fs from 'node:fs';
-import { outputError } from './flow-files';
+import { outputError } from '../errors';
 import type { CaptureInterface } from '../capture/reader';
 
 /**

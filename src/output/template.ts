@@ -1,5 +1,5 @@
 import { TcpflowError, EXIT } from '../errors';
-import { addrName, macText } from './address';
+import { addrName, macText } from '../util/address';
 import { isoSeconds } from '../util/iso-time';
 
 /** What a file name can be built from (the flow's identity and first packet). */
@@ -24,6 +24,9 @@ export function outdirPrefix(outdir: string): string {
 }
 
 type Part = string | ((f: NamingFlow, count: number) => string);
+
+/** A template as a sequence of literal text and escapes (`{ escape: 'A' }` for %A). */
+export type TemplateToken = string | { escape: string };
 
 const pad = (n: number, w: number) => String(n).padStart(w, '0');
 const bin = (n: number, div: number) => pad(Math.floor(n / div) % 1000, 3);
@@ -55,6 +58,7 @@ const ESCAPES: Record<string, (f: NamingFlow, count: number) => string> = {
  */
 export class Template {
   private readonly parts: Part[] = [];
+  readonly tokens: TemplateToken[] = [];
 
   constructor(readonly source: string) {
     let lit = '';
@@ -68,10 +72,11 @@ export class Template {
       if (esc === '%') { lit += '%'; continue; }
       const fn = ESCAPES[esc];
       if (!fn) throw new TcpflowError('USAGE', `Invalid filename_template: ${source} unknown escape: %${esc}`, EXIT.USAGE);
-      if (lit) { this.parts.push(lit); lit = ''; }
+      if (lit) { this.parts.push(lit); this.tokens.push(lit); lit = ''; }
       this.parts.push(fn);
+      this.tokens.push({ escape: esc });
     }
-    if (lit) this.parts.push(lit);
+    if (lit) { this.parts.push(lit); this.tokens.push(lit); }
   }
 
   expand(flow: NamingFlow, count: number): string {

@@ -1,9 +1,11 @@
 import * as os from 'node:os';
 import type * as XB from 'xmlbuilder2';
 import { builderText } from './xml-text';
+import { renderFileobject } from './fileobject';
+import type { FlowRecord } from './flow-record';
+import type { ReportFormat } from './report-files';
 
-export const PROGRAM = 'tcpflow-ts';
-export const VERSION = '0.1.0';
+import { PROGRAM_NAME, VERSION } from '../version';
 
 export interface RunInfo {
   commandLine: string;
@@ -51,7 +53,7 @@ export function dfxmlHeader(info: RunInfo): string {
   const user = safeUserInfo();
   const creator = fragment()
     .ele('creator', { version: '1.0' })
-    .ele('program').txt(PROGRAM.toUpperCase()).up()
+    .ele('program').txt(PROGRAM_NAME.toUpperCase()).up()
     .ele('version').txt(VERSION).up()
     .ele('build_environment')
     .ele('compiler').txt(`node ${process.versions.node} (v8 ${process.versions.v8})`).up()
@@ -114,4 +116,13 @@ function safeUserInfo(): { uid: number; username: string } {
   } catch {
     return { uid: process.getuid?.() ?? -1, username: '' };
   }
+}
+
+/** tcpflow's DFXML report (report.xml, -X): records become <fileobject> elements. */
+export function dfxmlFormat(info: RunInfo, startedAt: bigint): ReportFormat {
+  return {
+    header: dfxmlHeader(info),
+    render: (json) => Buffer.from(renderFileobject(JSON.parse(json.toString('utf8')) as FlowRecord)),
+    footer: (summary) => dfxmlFooter(summary, startedAt),
+  };
 }

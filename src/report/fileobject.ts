@@ -1,33 +1,23 @@
-import type { Flow } from '../flow/flow';
-import { addrText, macText } from '../output/address';
-import { escapeXml, isoTime } from './xml-text';
+import type { FlowRecord } from './flow-record';
+import { escapeXml } from './xml-text';
 
-function macAttr(name: string, mac: Uint8Array, off: number): string {
-  for (let i = 0; i < 6; i++) {
-    // All-zero addresses (Linux loopback) are left out, as tcpflow does.
-    if (mac[off + i] !== 0) return ` ${name}='${macText(mac, off)}'`;
-  }
-  return '';
-}
+const attr = (name: string, v: string | number | undefined) => (v === undefined ? '' : ` ${name}='${v}'`);
 
 /**
- * One flow's <fileobject> record (spec §4.2), rendered in the worker that owns the
- * flow: the coordinator only concatenates these in a deterministic order.
+ * One flow's <fileobject> (spec §4.2), rendered from its record by the coordinator's
+ * DFXML sink. Addresses, MACs and times are made of safe characters; only the file
+ * name, which a template and the output directory shape, needs escaping.
  */
-export function renderFileobject(flow: Flow, md5: string | null, filename: string | null = flow.file.path): string {
+export function renderFileobject(r: FlowRecord): string {
   let s = '    <fileobject>\n';
-  if (filename !== null) s += `      <filename>${escapeXml(filename)}</filename>\n`;
-  s += `      <filesize>${flow.lastByte}</filesize>\n`;
-  s += `      <tcpflow startime='${isoTime(flow.startSec, flow.startUsec)}' endtime='${isoTime(flow.lastSec, flow.lastUsec)}'`;
-  if (flow.mac !== null) s += macAttr('mac_daddr', flow.mac, 0) + macAttr('mac_saddr', flow.mac, 6);
-  s += ` family='${flow.family}' src_ipn='${addrText(flow.src)}' dst_ipn='${addrText(flow.dst)}'`;
-  s += ` srcport='${flow.sport}' dstport='${flow.dport}' packets='${flow.packets}'`;
-  if (flow.outOfOrder > 0) s += ` out_of_order_count='${flow.outOfOrder}'`;
-  if (flow.violations > 0) s += ` violations='${flow.violations}'`;
-  s += ` len='${flow.len}'`;
-  if (flow.caplen !== flow.len) s += ` caplen='${flow.caplen}'`;
+  if (r.filename !== undefined) s += `      <filename>${escapeXml(r.filename)}</filename>\n`;
+  s += `      <filesize>${r.filesize}</filesize>\n`;
+  s += `      <tcpflow startime='${r.startime}' endtime='${r.endtime}'${attr('mac_daddr', r.mac_daddr)}${attr('mac_saddr', r.mac_saddr)}`;
+  s += ` family='${r.family}' src_ipn='${r.src_ipn}' dst_ipn='${r.dst_ipn}'`;
+  s += ` srcport='${r.srcport}' dstport='${r.dstport}' packets='${r.packets}'`;
+  s += `${attr('out_of_order_count', r.out_of_order_count)}${attr('violations', r.violations)} len='${r.len}'${attr('caplen', r.caplen)}`;
   s += ' />\n';
-  if (md5 !== null) s += `      <hashdigest type='MD5'>${md5}</hashdigest>\n`;
+  if (r.md5 !== undefined) s += `      <hashdigest type='MD5'>${r.md5}</hashdigest>\n`;
   s += '    </fileobject>\n';
   return s;
 }

@@ -1,19 +1,17 @@
-import * as path from 'node:path';
-import { MessageChannel, MessagePort } from 'node:worker_threads';
-import { Piscina } from 'piscina';
 import { allocChunk, Chunk } from '../capture/chunk';
-import type { CaptureReader } from '../capture/reader';
-import { decodeFrame, isSupportedLinkType } from '../decode/link';
-import { newDecodedPacket, Verdict } from '../decode/packet';
-import { TcpflowError, EXIT } from '../errors';
+import type { PacketSource } from '../capture/source';
+import { newDecodedPacket } from '../decode/packet';
+import { TcpflowError, EXIT, type ErrorInfo } from '../errors';
+import { dispatch } from './dispatch';
 import { ShardHasher } from './hash';
-import { BUCKET_SHIFT, FromWorker, ToWorker, WorkerConfig, WorkerResult } from './protocol';
+import type { FromWorker, Release, ToWorker, WorkerConfig, WorkerResult } from './protocol';
+import type { WorkerHost, WorkerLink } from './hosts';
 import type { ConsoleBatch } from '../output/console-output';
 import type { PcapDump } from '../output/pcap-file';
 
 /**
- * What one chunk still owes in packet order (console text, -w records), waiting for every
- * worker that got records from it.
+ * What one chunk still owes in packet order (console text, -w records, open-file
+ * changes), waiting for every worker that got records from it.
  */
 interface PendingChunk {
   slot: number;
@@ -21,6 +19,8 @@ interface PendingChunk {
   batches: ConsoleBatch[];
   /** -w: records the coordinator could not decode, then the workers' rejects, per list ascending. */
   unprocessed: Int32Array[];
+  /** The workers' open-file changes (Release.openFiles). */
+  openFiles: Int32Array[];
 }
 
 /** Output that must follow packet order across workers. */
@@ -32,73 +32,78 @@ export interface OrderedOutput {
 }
 
 export interface FeedResult {
-  /** Link types met in the file that cannot be decoded (their records are skipped). */
+  /** Link types met in the input that cannot be decoded (their records are skipped). */
   unknownLinkTypes: number[];
+  /** What was wrong with the input (records before it were processed), or null. */
+  error: TcpflowError | null;
+}
+
+/** What the workers say at the end, and what the coordinator adds up over the run. */
+export interface RunTotals {
+  results: WorkerResult[];
+  /** The most flow files open at once over the run, all workers together, packet by packet. */
+  maxOpenFiles: number;
 }
 
 /**
- * The coordinator side of the pipeline: reads capture records into a ring of shared
- * chunks, decodes each just far enough to find its connection, and sends every worker
- * one message per chunk listing its records. A slot is reused once every worker that
- * got records from it has released it; with all slots in flight reading waits, so
- * memory stays at slots × chunk size whatever the input size.
+ * The coordinator side of the pipeline: reads records from a source into a ring of
+ * shared chunks, dispatches each chunk's records to the workers (one message per chunk
+ * and worker), and puts what must follow packet order back in order. A slot is reused
+ * once every worker that got records from it has released it; with all slots in flight
+ * reading waits, so memory stays at slots × chunk size whatever the input size.
  */
 export class Coordinator {
   private readonly slots: Chunk[];
   private readonly free: number[];
   private readonly refs: Int32Array;
-  private readonly ports: MessagePort[] = [];
-  private readonly tasks: Promise<WorkerResult>[] = [];
+  private links: WorkerLink[] = [];
+  private results: Promise<WorkerResult | null>[] = [];
+  private settle: ((r: WorkerResult | null) => void)[] = [];
   private waiter: (() => void) | null = null;
   private failure: TcpflowError | null = null;
   private readonly decoded = newDecodedPacket();
   /** Global number of the next record (over all inputs). */
   private packetNo = 0;
-  /** Ordered output: chunks in dispatch order, written once complete, oldest first. */
+  /** Chunks in dispatch order, handled once complete, oldest first. */
   private readonly slotSeq: Int32Array;
   private readonly pending = new Map<number, PendingChunk>();
   private nextSeq = 0;
   private nextToWrite = 0;
-  private print: ((text: string) => void) | null = null;
-  private dump: PcapDump | null = null;
+  /** Flow files open now and at most, all workers together (from the releases, in packet order). */
+  private openFiles = 0;
+  private maxOpenFiles = 0;
   /** -w records skipped because their link type differs from the -w file's. */
   unprocessedSkipped = 0;
 
-  private constructor(private readonly pool: Piscina, private readonly hasher: ShardHasher, slotCount: number) {
-    this.slots = Array.from({ length: slotCount }, () => allocChunk());
+  private constructor(private readonly host: WorkerHost, private readonly hasher: ShardHasher,
+    slots: Chunk[], private readonly ordered: OrderedOutput) {
+    this.slots = slots;
     this.free = this.slots.map((_, i) => i);
-    this.refs = new Int32Array(slotCount);
-    this.slotSeq = new Int32Array(slotCount);
+    this.refs = new Int32Array(slots.length);
+    this.slotSeq = new Int32Array(slots.length);
   }
 
   /**
-   * Spawn the workers. Console text and -w records go out in packet order (workers
-   * render text and find rejects; the order is restored here, chunk by chunk).
+   * Start `workers` workers on `host`. Console text and -w records go out in packet order
+   * (workers render text and find rejects; the order is restored here, chunk by chunk).
+   * `reuse` hands in a chunk ring (at least workers + 1 slots) and a hasher made earlier.
    */
-  static async start(workers: number, config: Omit<WorkerConfig, 'index' | 'fragmentPath'>,
-    fragmentPath: (i: number) => string | null, ordered: OrderedOutput = { print: null, unprocessed: null }): Promise<Coordinator> {
-    const pool = new Piscina({
-      filename: path.resolve(__dirname, '../../workers/flow-worker.js'),
-      minThreads: workers,
-      maxThreads: workers,
-      concurrentTasksPerWorker: 1,
-      idleTimeout: Infinity,
-      // Tasks are long-lived and event driven: the worker's event loop must keep running.
-      atomics: 'disabled',
-    });
-    const c = new Coordinator(pool, await ShardHasher.create(), Math.max(3, workers + 2));
-    c.print = ordered.print;
-    c.dump = ordered.unprocessed;
+  static async start(host: WorkerHost, workers: number, config: Omit<WorkerConfig, 'index' | 'spillPath'>,
+    spillPath: (i: number) => string | null, ordered: OrderedOutput = { print: null, unprocessed: null },
+    reuse: { slots?: Chunk[]; hasher?: ShardHasher } = {}): Promise<Coordinator> {
+    const slots = reuse.slots ?? Array.from({ length: Math.max(3, workers + 2) }, () => allocChunk());
+    const c = new Coordinator(host, reuse.hasher ?? await ShardHasher.create(), slots, ordered);
     for (let i = 0; i < workers; i++) {
-      const { port1, port2 } = new MessageChannel();
-      port1.on('message', (m: FromWorker) => c.onMessage(m));
-      c.ports.push(port1);
-      const task = pool.run({ port: port2, slots: c.slots, config: { ...config, index: i, fragmentPath: fragmentPath(i) } },
-        { transferList: [port2] }) as Promise<WorkerResult>;
-      // A worker thread that dies (crash, kill) rejects its task: stop feeding at once.
-      task.catch((e: unknown) => c.fail(workerError(e)));
-      c.tasks.push(task);
+      c.results.push(new Promise((resolve) => c.settle.push(resolve)));
     }
+    c.links = host.start(workers, c.slots, (i) => ({ ...config, index: i, spillPath: spillPath(i) }), {
+      message: (i, m) => c.onMessage(i, m),
+      // A worker that dies (crash, kill) never sends its result: stop feeding at once.
+      died: (i, e) => {
+        c.fail(workerError(e));
+        c.settle[i](null);
+      },
+    });
     return c;
   }
 
@@ -106,106 +111,79 @@ export class Coordinator {
     return this.failure;
   }
 
-  /** Read every record of `reader` and hand them out. */
-  async feed(reader: CaptureReader, finishing: boolean, stop: () => boolean, onChunk?: (packets: number) => void): Promise<FeedResult> {
+  /** Read every record of `source` and hand them out; the source's own error ends it. */
+  async feed(source: PacketSource, finishing: boolean, stop: () => boolean, onChunk?: (packets: number) => void): Promise<FeedResult> {
     const unknown = new Set<number>();
-    const shards = this.ports.length;
-    const d = this.decoded;
+    const shards = this.links.length;
+    let error: TcpflowError | null = null;
     while (!stop() && this.failure === null) {
       const slot = await this.acquire();
       if (slot < 0) break;
       const chunk = this.slots[slot];
-      let count: number;
+      let count: number | null;
       try {
-        count = reader.fill(chunk);
+        count = await source.fill(chunk);
       } catch (e) {
         this.free.push(slot);
-        throw e;
+        if (!(e instanceof TcpflowError)) throw e;
+        error = e;
+        break;
       }
-      if (count === 0) { this.free.push(slot); break; }
-      const dump = this.dump;
-      if (dump !== null && !dump.hasHeader) {
-        dump.writeHeader(reader.firstInterface, chunk.linktype[0]);
-      }
-      let own: Int32Array | null = null, owned = 0;
-      const lists = Array.from({ length: shards }, () => new Int32Array(count));
-      const sizes = new Int32Array(shards);
-      let lastType = -1, lastOk = false;
-      for (let i = 0; i < count; i++) {
-        const lt = chunk.linktype[i];
-        if (lt !== lastType) {
-          lastType = lt;
-          lastOk = isSupportedLinkType(lt);
-          if (!lastOk) unknown.add(lt);
-        }
-        if (!lastOk) continue;
-        const v = decodeFrame(chunk.data, chunk.offset[i], chunk.caplen[i], lt, d);
-        if (v === Verdict.TCP) {
-          // A bucket always goes to the same worker: its packet order is the same for any count.
-          const b = this.hasher.bucketOf(chunk.data, d);
-          const w = b % shards;
-          lists[w][sizes[w]++] = i | (b << BUCKET_SHIFT);
-        } else if (v === Verdict.NOT_PROCESSED && dump !== null) {
-          (own ??= new Int32Array(count))[owned++] = i;
-        }
-      }
+      if (count === null) { this.free.push(slot); break; }
+      if (count === 0) { this.free.push(slot); continue; }
+      const dump = this.ordered.unprocessed;
+      if (dump !== null && !dump.hasHeader) dump.writeHeader(source.firstInterface, chunk.linktype[0]);
+      const out = dispatch(chunk, shards, this.hasher, this.decoded);
+      for (const lt of out.unknownLinkTypes) unknown.add(lt);
       const base = this.packetNo;
       this.packetNo += count;
       const seq = this.nextSeq++;
       this.slotSeq[slot] = seq;
       for (let w = 0; w < shards; w++) {
-        if (sizes[w] === 0) continue;
+        if (out.sizes[w] === 0) continue;
         this.refs[slot]++;
-        const msg: ToWorker = { type: 'chunk', slot, records: lists[w], count: sizes[w], base, finishing };
-        this.ports[w].postMessage(msg, [lists[w].buffer]);
+        const records = out.lists[w];
+        this.links[w].send({ type: 'chunk', slot, records, count: out.sizes[w], base, finishing }, [records.buffer as ArrayBuffer]);
       }
-      if (this.print !== null || dump !== null) {
-        this.pending.set(seq, { slot, remaining: this.refs[slot], batches: [], unprocessed: own !== null ? [own.subarray(0, owned)] : [] });
-        this.flushOrdered();
-      } else if (this.refs[slot] === 0) {
-        this.free.push(slot);
-      }
+      const own = dump !== null && out.unprocessed !== null ? [out.unprocessed.subarray(0, out.unprocessedCount)] : [];
+      this.pending.set(seq, { slot, remaining: this.refs[slot], batches: [], unprocessed: own, openFiles: [] });
+      this.flushOrdered();
       onChunk?.(this.packetNo);
     }
-    return { unknownLinkTypes: [...unknown] };
+    return { unknownLinkTypes: [...unknown], error };
   }
 
-  /** Tell every worker the input is over and collect their results. */
-  async finish(): Promise<WorkerResult[]> {
-    for (const p of this.ports) p.postMessage({ type: 'end' } satisfies ToWorker);
-    const settled = await Promise.allSettled(this.tasks);
-    // Results come over piscina's channel, releases over ours: let the last releases
-    // (and the console text they carry) arrive before the ports close.
-    for (let i = 0; i < 1000 && this.refs.some((r) => r > 0); i++) await new Promise((r) => setImmediate(r));
-    for (const p of this.ports) p.close();
-    await this.pool.destroy();
+  /**
+   * Tell every worker the input is over and collect their results. A worker's result is
+   * the last message on its port, after all its releases: everything it owed has arrived.
+   */
+  async finish(): Promise<RunTotals> {
+    for (const link of this.links) link.send({ type: 'end' } satisfies ToWorker, []);
+    const settled = await Promise.all(this.results);
+    for (const link of this.links) link.close();
+    await this.host.destroy();
     const results: WorkerResult[] = [];
-    for (const s of settled) {
-      if (s.status === 'rejected') {
-        this.fail(workerError(s.reason));
-        continue;
-      }
-      results.push(s.value);
-      const e = s.value.error;
-      if (e !== null) this.fail(new TcpflowError(e.code as TcpflowError['code'], e.message, e.exitCode));
+    for (const r of settled) {
+      if (r === null) continue; // the worker died: already failed
+      results.push(r);
+      if (r.error !== null) this.fail(fromInfo(r.error));
     }
-    return results;
+    return { results, maxOpenFiles: this.maxOpenFiles };
   }
 
-  private onMessage(m: FromWorker): void {
-    if (m.type === 'release') {
-      const pending = this.pending.get(this.slotSeq[m.slot]);
-      --this.refs[m.slot];
-      if (pending !== undefined) {
-        if (m.console !== null) pending.batches.push(m.console);
-        if (m.unprocessed !== null) pending.unprocessed.push(m.unprocessed);
-        if (--pending.remaining === 0) this.flushOrdered();
-      } else if (this.refs[m.slot] === 0) {
-        this.release(m.slot);
-      }
-    } else {
-      this.fail(new TcpflowError(m.code as TcpflowError['code'], m.message, m.exitCode));
-    }
+  private onMessage(worker: number, m: FromWorker): void {
+    if (m.type === 'release') this.onRelease(m);
+    else if (m.type === 'result') this.settle[worker](m.result);
+    else this.fail(fromInfo(m));
+  }
+
+  private onRelease(m: Release): void {
+    const pending = this.pending.get(this.slotSeq[m.slot]) as PendingChunk;
+    --this.refs[m.slot];
+    if (m.console !== null) pending.batches.push(m.console);
+    if (m.unprocessed !== null) pending.unprocessed.push(m.unprocessed);
+    if (m.openFiles !== null) pending.openFiles.push(m.openFiles);
+    if (--pending.remaining === 0) this.flushOrdered();
   }
 
   private release(slot: number): void {
@@ -216,20 +194,31 @@ export class Coordinator {
   }
 
   /**
-   * Write out every complete chunk at the head of the queue, merging the workers' parts by
+   * Handle every complete chunk at the head of the queue, merging the workers' parts by
    * packet number, then give its slot back (-w reads the records from it).
    */
   private flushOrdered(): void {
     for (let p = this.pending.get(this.nextToWrite); p !== undefined && p.remaining === 0; p = this.pending.get(this.nextToWrite)) {
       this.pending.delete(this.nextToWrite++);
+      if (p.openFiles.length > 0) this.countOpenFiles(p.openFiles);
       try {
-        if (this.print !== null) this.printChunk(p, this.print);
-        if (this.dump !== null) this.dumpChunk(p, this.dump);
+        const { print, unprocessed } = this.ordered;
+        if (print !== null) this.printChunk(p, print);
+        if (unprocessed !== null) this.dumpChunk(p, unprocessed);
       } catch (e) {
         this.fail(e instanceof TcpflowError ? e : new TcpflowError('OUTPUT', String(e), EXIT.OUTPUT));
       }
       this.release(p.slot);
     }
+  }
+
+  /** Every worker's open-file changes of one chunk, in packet order (a packet belongs to one worker). */
+  private countOpenFiles(lists: Int32Array[]): void {
+    inPacketOrder(lists, (w, k) => {
+      const l = lists[w];
+      this.maxOpenFiles = Math.max(this.maxOpenFiles, this.openFiles + l[k + 1]);
+      this.openFiles += l[k + 2];
+    }, 3);
   }
 
   /** -w: the chunk's unprocessed records in packet order. */
@@ -269,9 +258,10 @@ export class Coordinator {
 
 /**
  * Visit the items of several ascending lists of packet numbers in one ascending order
- * (a k-way merge over a handful of lists: one per worker).
+ * (a k-way merge over a handful of lists: one per worker). With `stride` n, items are
+ * n entries long and start with their packet number.
  */
-function inPacketOrder(lists: readonly ArrayLike<number>[], visit: (list: number, index: number) => void): void {
+function inPacketOrder(lists: readonly ArrayLike<number>[], visit: (list: number, index: number) => void, stride = 1): void {
   const at = lists.map(() => 0);
   for (;;) {
     let best = -1;
@@ -279,11 +269,16 @@ function inPacketOrder(lists: readonly ArrayLike<number>[], visit: (list: number
       if (at[b] < lists[b].length && (best < 0 || lists[b][at[b]] < lists[best][at[best]])) best = b;
     }
     if (best < 0) return;
-    visit(best, at[best]++);
+    visit(best, at[best]);
+    at[best] += stride;
   }
 }
 
-/** A rejected task: the worker thread itself died (its own errors come back in its result). */
+function fromInfo(e: ErrorInfo): TcpflowError {
+  return new TcpflowError(e.code as TcpflowError['code'], e.message, e.exitCode);
+}
+
+/** A worker thread that died (its own errors come back in its result). */
 function workerError(e: unknown): TcpflowError {
   const msg = e instanceof Error ? e.message : String(e);
   return new TcpflowError('WORKER', `a worker thread failed: ${msg}`, EXIT.WORKER);

@@ -1,33 +1,42 @@
 import { CHUNK_RECORDS, type Chunk } from '../capture/chunk';
-import type { ConsoleOptions } from '../../cli/options';
+import type { ConsoleOptions } from '../options';
 import type { ConsoleBatch } from '../output/console-output';
 import type { MessagePort } from 'node:worker_threads';
-import type { HeldFragments } from '../report/fragments';
+import type { HeldRecords } from '../report/record-spill';
+import type { ErrorInfo } from '../errors';
+
+/**
+ * What a worker does with its flows' bytes: flow files, console text (-c/-C), nothing but
+ * the report (-FX), or per-flow pcaps of the frames instead of reassembly (-K).
+ */
+export type FlowMode = 'files' | 'console' | 'report-only' | 'pcaps';
 
 /** Settings every worker gets once, with its task. */
 export interface WorkerConfig {
   index: number;
+  mode: FlowMode;
   outdir: string;
   template: string;
+  /** Descriptors this worker may keep open for flow files (its share of -f). */
   maxOpenFiles: number;
   maxSeek: number;
   maxBytes: number;
-  md5: boolean;
+  /** Scanners run on every flow that stores bytes (names of src/scanners/registry.ts). */
+  scanners: string[];
   findx: boolean;
-  storing: boolean;
   tdelta: number;
   savedWindow: number;
   /** Open flows allowed per flow bucket (-S max_flows / FLOW_BUCKETS, rounded up). */
   maxFlowsPerBucket: number;
-  /** Where this worker spills its rendered report records, or null without a report. */
-  fragmentPath: string | null;
+  /** Whether flow records are kept for a report (DFXML, JSON Lines). */
+  records: boolean;
+  /** Where this worker spills its records; null keeps them in memory (in-process runs). */
+  spillPath: string | null;
   debugLevel: number;
-  /** Console modes: print instead of storing. */
+  /** Console modes: how payloads are printed. */
   console: ConsoleOptions | null;
   /** -w: report the records the flow table rejects (tcpflow's "SYN TO IGNORE"). */
   unprocessed: boolean;
-  /** -K: per-flow pcaps instead of reassembly. */
-  keepPcaps: boolean;
 }
 
 export interface WorkerTask {
@@ -50,21 +59,39 @@ export type ToWorker =
   | { type: 'chunk'; slot: number; records: Int32Array; count: number; base: number; finishing: boolean }
   | { type: 'end' };
 
-/** Worker → coordinator. */
+/** What a worker owes the coordinator for one chunk, sent when it is done with the chunk's memory. */
+export interface Release {
+  type: 'release';
+  slot: number;
+  /** Console modes: the text of the chunk's segments. */
+  console: ConsoleBatch | null;
+  /** -w: the chunk's records the flow table rejected (ascending record indexes). */
+  unprocessed: Int32Array | null;
+  /**
+   * Changes in the number of open flow files, as triples (record index, rise to the
+   * highest count while the record was processed, net change), ascending record index:
+   * the coordinator adds up all workers' changes in packet order for the true maximum.
+   */
+  openFiles: Int32Array | null;
+}
+
+/** Worker → coordinator, on the worker's own port; 'result' is always the last message. */
 export type FromWorker =
-  | { type: 'release'; slot: number; console: ConsoleBatch | null; unprocessed: Int32Array | null }
-  | { type: 'failed'; code: string; message: string; exitCode: number };
+  | Release
+  | ({ type: 'failed' } & ErrorInfo)
+  | { type: 'result'; result: WorkerResult };
 
 export interface WorkerResult {
   totalFlows: number;
   totalPackets: number;
-  openAtEnd: number;
-  maxOpen: number;
+  /** Flow files still open when the input ended (before the final close). */
+  openFilesAtEnd: number;
   flowsAtEnd: number;
-  fileobjects: number;
-  /** Report records this worker could not spill (full disk): they travel back here. */
-  heldFragments: HeldFragments | null;
+  /** Records this worker produced. */
+  records: number;
+  /** Records this worker could not spill (full disk, or no spill file): they travel back here. */
+  heldRecords: HeldRecords | null;
   /** Flows closed early because their bucket reached the open-flow cap (-S max_flows). */
   flowsPurged: number;
-  error: { code: string; message: string; exitCode: number } | null;
+  error: ErrorInfo | null;
 }

@@ -1,87 +1,99 @@
-import { CHUNK_RECORDS, Chunk } from '../capture/chunk';
+import type { Chunk } from '../capture/chunk';
+import { CHUNK_RECORDS } from '../capture/chunk';
 import { decodeFrame } from '../decode/link';
 import { newDecodedPacket, Verdict } from '../decode/packet';
-import { Outcome, TcpDemux, PacketMeta, FlowOutput } from '../flow/tcpdemux';
+import { Outcome, TcpDemux, PacketMeta } from '../flow/tcpdemux';
+import type { SinkFactory } from '../flow/sink';
 import { FlowPcaps } from '../output/flow-pcaps';
-import { addrText } from '../output/address';
-import { DiskOutput } from '../output/disk-output';
-import { ConsoleBatch, ConsoleOutput } from '../output/console-output';
-import { FragmentWriter } from '../report/fragments';
-import { BUCKET_SHIFT, RECORD_MASK, WorkerConfig, WorkerResult } from './protocol';
+import { addrText } from '../util/address';
+import { FileSinks } from '../output/file-sinks';
+import { ConsoleSinks } from '../output/console-output';
+import type { FlowFileStore } from '../output/flow-files';
+import { RecordSpill } from '../report/record-spill';
+import { scannerNamed } from '../scanners/registry';
+import { FlowEnd } from './flow-end';
+import { BUCKET_SHIFT, RECORD_MASK, Release, WorkerConfig, WorkerResult } from './protocol';
 import type { Logger } from '../util/log';
-import { errorInfo } from '../errors';
+import { errorInfo, type ErrorInfo } from '../errors';
+
+/** -FX: flows store nothing, so no sink is ever asked for. */
+const NO_SINKS: SinkFactory = {
+  open() { throw new Error('internal: a flow stored bytes with -FX'); },
+  nameOf: () => null,
+};
 
 /**
- * Everything one worker does with its share of the packets, without the thread
- * plumbing: decode each of its records fully and run them through its flow table.
+ * Everything one worker does with its share of the packets in one run, without the
+ * thread plumbing: decode each of its records fully and hand it to its flow table (or,
+ * under -K, to the per-flow pcaps). `sinks` replaces the sinks the mode asks for (the
+ * fuzzer keeps flow files in memory).
  */
 export class ShardProcessor {
-  private readonly demux: TcpDemux;
-  private readonly disk: DiskOutput | null = null;
-  private readonly console: ConsoleOutput | null = null;
+  private readonly demux: TcpDemux | null = null;
   private readonly pcaps: FlowPcaps | null = null;
+  private readonly console: ConsoleSinks | null = null;
+  /** The flow files' store, when flows go to files: flushed after each chunk, counted for max_open_flows. */
+  private readonly store: FlowFileStore | null = null;
+  private readonly records: RecordSpill | null;
+  private readonly decoded = newDecodedPacket();
+  private readonly meta: PacketMeta = { caplen: 0, origlen: 0, sec: 0, usec: 0, packetNo: 0, finishing: false, bucket: 0 };
   /** -w: chunk indexes of the records the flow table rejected, for the chunk being processed. */
   private rejects: Int32Array | null = null;
   private rejected = 0;
-  private readonly fragments: FragmentWriter | null;
-  private readonly decoded = newDecodedPacket();
-  private readonly meta: PacketMeta = { caplen: 0, origlen: 0, sec: 0, usec: 0, packetNo: 0, finishing: false, bucket: 0 };
+  /** Open-file changes of the chunk being processed (Release.openFiles). */
+  private opens: Int32Array | null = null;
+  private opened = 0;
+  /** The chunk and record being processed, else null and -1 (tests check what a write reads against them). */
+  chunk: Chunk | null = null;
+  record = -1;
 
-  /**
-   * `output` replaces the flow files and console with another FlowOutput (the fuzzer
-   * keeps flows in memory); it then renders its own report records.
-   */
-  constructor(private readonly config: WorkerConfig, private readonly log: Logger, output: FlowOutput | null = null) {
-    this.fragments = config.fragmentPath !== null ? new FragmentWriter(config.fragmentPath) : null;
-    if (output === null && config.keepPcaps) {
+  constructor(private readonly config: WorkerConfig, private readonly log: Logger, sinks: SinkFactory | null = null) {
+    this.records = config.records ? new RecordSpill(config.spillPath) : null;
+    if (config.mode === 'pcaps' && sinks === null) {
       this.pcaps = new FlowPcaps({ outdir: config.outdir, template: config.template, maxOpenFiles: config.maxOpenFiles });
-    } else if (output === null && config.console !== null) {
-      this.console = new ConsoleOutput(config.console, config.outdir, config.template, this.fragments);
-    } else if (output === null) {
-      this.disk = new DiskOutput(
-        { outdir: config.outdir, template: config.template, maxOpenFiles: config.maxOpenFiles, md5: config.md5, findx: config.findx,
-          onDebug: log.debugLevel >= 5 ? (message) => log.at(5, message) : null },
-        this.fragments,
-      );
+      return;
+    }
+    if (sinks === null) {
+      if (config.mode === 'console') {
+        sinks = this.console = new ConsoleSinks(config.console as NonNullable<WorkerConfig['console']>, config.outdir, config.template);
+      } else if (config.mode === 'files') {
+        const files = new FileSinks({
+          outdir: config.outdir, template: config.template, maxOpenFiles: config.maxOpenFiles, findx: config.findx,
+          onDebug: log.debugLevel >= 5 ? (message) => log.at(5, message) : null,
+        });
+        this.store = files.store;
+        sinks = files;
+      } else {
+        sinks = NO_SINKS;
+      }
     }
     this.demux = new TcpDemux(
       {
         maxSeek: config.maxSeek,
         maxBytes: config.maxBytes,
-        storing: config.storing && config.console === null,
-        console: config.console !== null,
+        storing: config.mode !== 'report-only' && config.mode !== 'console',
+        console: config.mode === 'console',
         savedWindow: config.savedWindow,
         maxFlowsPerBucket: config.maxFlowsPerBucket,
         onViolation: (_flow, message) => log.info(message),
         debugLevel: log.debugLevel,
         onDebug: (level, message) => log.at(level, message),
       },
-      // Under -K the flow table gets no packets (frames go to per-flow pcaps), so it needs no output.
-      output ?? this.disk ?? (this.console as ConsoleOutput),
+      new FlowEnd(sinks, config.scanners.map(scannerNamed), this.records),
     );
-  }
-
-  /** Console text produced since the last call, for the coordinator to print in order. */
-  takeConsole(): ConsoleBatch | null {
-    return this.console?.take() ?? null;
-  }
-
-  /** -w: the records of the last chunk that the flow table rejected (ascending chunk indexes). */
-  takeUnprocessed(): Int32Array | null {
-    if (this.rejected === 0) return null;
-    const r = (this.rejects as Int32Array).slice(0, this.rejected);
-    this.rejected = 0;
-    return r;
   }
 
   /** Process records[0, count) (indexes into the chunk, with their bucket: protocol.ts) of one chunk. */
   processChunk(chunk: Chunk, records: Int32Array, count: number, base: number, finishing: boolean): void {
     const d = this.decoded, m = this.meta;
     const data = chunk.data;
+    const stats = this.store?.stats ?? null;
     m.finishing = finishing;
+    this.chunk = chunk;
     for (let k = 0; k < count; k++) {
       const r = records[k];
       const i = r & RECORD_MASK;
+      this.record = i;
       const cap = chunk.caplen[i];
       if (decodeFrame(data, chunk.offset[i], cap, chunk.linktype[i], d) !== Verdict.TCP) continue;
       m.caplen = cap;
@@ -93,13 +105,45 @@ export class ShardProcessor {
       if (this.log.debugLevel >= 10) this.logPacket(data, m.packetNo);
       if (this.pcaps !== null) {
         this.pcaps.add(chunk, i, d, m.packetNo, m.sec, finishing);
-      } else if (this.demux.process(data, d, m) === Outcome.NOT_PROCESSED && this.config.unprocessed) {
+        continue;
+      }
+      const before = stats !== null ? (stats.peak = stats.open) : 0;
+      if ((this.demux as TcpDemux).process(data, d, m) === Outcome.NOT_PROCESSED && this.config.unprocessed) {
         (this.rejects ??= new Int32Array(CHUNK_RECORDS))[this.rejected++] = i;
       }
+      if (stats !== null && (stats.peak !== before || stats.open !== before)) this.noteOpens(i, stats.peak - before, stats.open - before);
     }
+    this.record = -1;
+    this.chunk = null;
     // Queued writes point into the chunk: they must be on disk before it is released.
-    this.disk?.store.flushAll();
+    this.chunkDone();
+  }
+
+  /** Write out whatever still points into the current chunk. */
+  chunkDone(): void {
     this.pcaps?.flushAll();
+    this.store?.flushAll();
+  }
+
+  private noteOpens(i: number, rise: number, net: number): void {
+    let o = this.opens;
+    if (o === null || this.opened + 3 > o.length) {
+      const grown = new Int32Array(Math.max(96, (o?.length ?? 0) * 2));
+      if (o !== null) grown.set(o.subarray(0, this.opened));
+      this.opens = o = grown;
+    }
+    o[this.opened++] = i;
+    o[this.opened++] = rise;
+    o[this.opened++] = net;
+  }
+
+  /** What the coordinator gets back with the chunk: console text, -w rejects, open-file changes. */
+  release(slot: number): Release {
+    const unprocessed = this.rejected > 0 ? (this.rejects as Int32Array).slice(0, this.rejected) : null;
+    const openFiles = this.opened > 0 ? (this.opens as Int32Array).slice(0, this.opened) : null;
+    this.rejected = 0;
+    this.opened = 0;
+    return { type: 'release', slot, console: this.console?.take() ?? null, unprocessed, openFiles };
   }
 
   /** -d 10 and more: one line per packet (tcpflow prints `process_pkt...`). */
@@ -109,14 +153,13 @@ export class ShardProcessor {
       `seq ${d.seq} flags 0x${d.flags.toString(16)} len ${d.payloadLen}`);
   }
 
-  /** End of input: close every flow and finish the report records. */
-  finish(error: WorkerResult['error']): WorkerResult {
-    const openAtEnd = this.disk?.store.stats.openNow ?? 0;
-    const flowsAtEnd = this.demux.flows.size;
-    // Close and report every flow even after a failure (nothing seen is lost), keeping
-    // the first error.
+  /** End of input: close every flow and finish the records. The first error is kept, nothing seen is lost. */
+  finish(error: ErrorInfo | null): WorkerResult {
+    const openFilesAtEnd = this.store?.stats.open ?? 0;
+    const demux = this.demux;
+    const flowsAtEnd = demux?.flows.size ?? 0;
     try {
-      this.demux.closeAll();
+      demux?.closeAll();
     } catch (e) {
       error ??= errorInfo(e);
     }
@@ -129,21 +172,19 @@ export class ShardProcessor {
       this.log.warn(`-K: ${this.pcaps.mismatched} frames left out: their link type differs from their flow's pcap`);
     }
     try {
-      this.fragments?.close();
+      this.records?.close();
     } catch (e) {
       error ??= errorInfo(e);
     }
     return {
-      totalFlows: this.demux.totalFlows,
-      totalPackets: this.demux.totalPackets,
-      openAtEnd,
-      maxOpen: this.disk?.store.stats.maxOpen ?? 0,
+      totalFlows: demux?.totalFlows ?? 0,
+      totalPackets: demux?.totalPackets ?? 0,
+      openFilesAtEnd,
       flowsAtEnd,
-      fileobjects: this.fragments?.count ?? 0,
-      flowsPurged: this.demux.flowsPurged,
+      records: this.records?.count ?? 0,
+      flowsPurged: demux?.flowsPurged ?? 0,
       error,
-      // Records a full disk kept out of the spill file, for the report writer.
-      heldFragments: this.fragments?.heldFragments() ?? null,
+      heldRecords: this.records?.heldRecords() ?? null,
     };
   }
 }

@@ -1,7 +1,9 @@
 import * as fs from 'node:fs';
 import type * as Pino from 'pino';
 
-export const PROGRAM_NAME = 'tcpflow-ts';
+import { PROGRAM_NAME } from '../version';
+
+export { PROGRAM_NAME };
 
 type Level = 'error' | 'warn' | 'info' | 'debug' | 'trace';
 

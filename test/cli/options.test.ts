@@ -45,6 +45,7 @@ test('defaults', () => {
     unprocessedPath: null,
     keepPcaps: false,
     maxFlows: DEFAULT_MAX_FLOWS,
+    jsonlPath: null,
     naming: [],
     console: null,
     scanners: [],
@@ -304,4 +305,11 @@ test('console modes: -c/-C and their modifiers', () => {
   assert.deepEqual(run(['-r', 'x', '-cJB']).console, { header: false, hex: false, json: true, color: false, binary: true, newline: true });
   // modifiers without -c/-C do not turn console mode on
   assert.equal(run(['-r', 'x', '-D']).console, null);
+});
+
+test('--jsonl FILE (our own long option, any getopt form)', () => {
+  assert.equal(run(['-r', 'f.pcap', '--jsonl', 'r.jsonl']).jsonlPath, 'r.jsonl');
+  assert.equal(run(['--jsonl=r.jsonl', '-r', 'f.pcap']).jsonlPath, 'r.jsonl');
+  assert.equal(run(['-r', 'f.pcap', '--jsonl', 'a', '--jsonl', 'b']).jsonlPath, 'b');
+  assert.throws(() => parseCommandLine(['-r', 'f.pcap', '--jsonl']), (e: unknown) => e instanceof TcpflowError && e.exitCode === EXIT.USAGE);
 });

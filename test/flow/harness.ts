@@ -6,6 +6,7 @@ import { decodeFrame, LINKTYPE } from '../../src/decode/link';
 import { newDecodedPacket, Verdict } from '../../src/decode/packet';
 import { DemuxConfig, DEFAULT_MAX_SEEK, Outcome, PacketMeta, TcpDemux } from '../../src/flow/tcpdemux';
 import type { Flow } from '../../src/flow/flow';
+import type { FlowOutput } from '../../src/flow/sink';
 import { MemoryOutput } from '../helpers/memory-output';
 import { ACK, Bytes, MAC_CLIENT, MAC_SERVER, ether, ipv4, ipv6, tcp } from '../helpers/packets';
 
@@ -44,7 +45,8 @@ export class Harness {
   /** Flow bucket of the packets sent (the coordinator's hash in a real run). */
   bucket = 0;
 
-  constructor(cfg: Partial<DemuxConfig> = {}, template?: string) {
+  /** `output`: where flows go instead of `out` (the real flow end, say). */
+  constructor(cfg: Partial<DemuxConfig> = {}, template?: string, output?: FlowOutput) {
     this.out = new MemoryOutput(template);
     this.demux = new TcpDemux({
       maxSeek: DEFAULT_MAX_SEEK,
@@ -53,7 +55,7 @@ export class Harness {
       savedWindow: 1000,
       onViolation: (_f, msg) => this.violations.push(msg),
       ...cfg,
-    }, this.out);
+    }, output ?? this.out);
   }
 
   /** Decode one frame and hand it to the demultiplexer; null when it is not a TCP segment. */
@@ -113,7 +115,7 @@ export class Harness {
 
   /** The open flow of a file name, if any. */
   flowNamed(name: string): Flow | undefined {
-    for (const f of this.demux.flows.values()) if (f.file.path === name) return f;
+    for (const f of this.demux.flows.values()) if (f.sink?.name === name) return f;
     return undefined;
   }
 

@@ -13,6 +13,10 @@ import {
   checkSeeds, loadSeeds, makeCase, noteKind, Pipeline, regressionFiles, replay, runInput, runIterations, FuzzFailure,
 } from './fuzzer';
 import { CheckedOutput, DEFAULT_CONFIG } from './pipeline';
+import { allocChunk } from '../../src/capture/chunk';
+import { LINKTYPE } from '../../src/decode/link';
+import type { ShardProcessor } from '../../src/shard/shard-processor';
+import { ACK, ether, ipv4, tcp } from '../helpers/packets';
 
 /** Iterations of the in-test campaign (about 10 s on the project's 2-core VM). */
 const ITERATIONS = 2500;
@@ -25,14 +29,14 @@ test('every seed as it is keeps every property, and generated seeds give exactly
   const generated = seeds.filter((s) => s.generated !== null);
   assert.ok(seeds.length - generated.length >= 100, 'the corpus captures are seeds');
   assert.ok(generated.length >= 7 && generated.every((s) => (s.generated?.expected.length ?? 0) >= 2));
-  assert.deepEqual(checkSeeds(await pipeline, seeds), []);
+  assert.deepEqual(await checkSeeds(await pipeline, seeds), []);
 });
 
 test(`a seeded campaign of ${ITERATIONS} iterations: no failure, and every kind of mutation and outcome happens`, async () => {
   const failures: string[] = [];
-  const stats = runIterations(await pipeline, seeds, SEED, 0, ITERATIONS, 1, (f) => {
+  const stats = await runIterations(await pipeline, seeds, SEED, 0, ITERATIONS, 1, (f) => {
     failures.push(`seed ${f.seed} iteration ${f.iteration} (${f.seedName}): ${f.message.slice(0, 2000)}\n  ${f.notes.join('; ')}`);
-  }, { fresh: await Pipeline.create(undefined, false) });
+  }, { fresh: await Pipeline.create() });
   assert.deepEqual(failures, []);
   assert.equal(stats.iterations, ITERATIONS);
   // Inputs end every way: with flows, cut short, refused by the reader for each format.
@@ -63,8 +67,8 @@ const regressions = regressionFiles();
 
 test('fixtures/fuzz: every input replays cleanly in memory (its own settings, the defaults, small chunks and limits)', async () => {
   assert.ok(regressions.length >= 2, 'regression inputs are present');
-  const p = await Pipeline.create(undefined, false);
-  for (const f of regressions) replay(p, f);
+  const p = await Pipeline.create();
+  for (const f of regressions) await replay(p, f);
 });
 
 test('fixtures/fuzz: every input through the CLI (disk side): exit 0 or 1, no stack trace, a complete report', async () => {
@@ -92,22 +96,31 @@ test('each property check fails when it should', async () => {
   };
   // A write outside the record being processed, or from another buffer, is an over-read;
   // bytes at a position their sequence number does not give are misplaced.
-  const out = new CheckedOutput();
-  out.reset(DEFAULT_CONFIG, null);
-  const chunk = new Uint8Array(100);
+  const frame = ether(ipv4(tcp({ sport: 1, dport: 2, seq: 1000, flags: ACK, payload: 'x'.repeat(20) }), { src: '10.0.0.1', dst: '10.0.0.2' }));
+  const chunk = allocChunk(4096, 4);
+  chunk.data.set(frame, 10);
+  Object.assign(chunk, { count: 1 });
+  chunk.offset[0] = 10;
+  chunk.caplen[0] = chunk.origlen[0] = frame.length;
+  chunk.linktype[0] = LINKTYPE.EN10MB;
+  const payload = 10 + frame.length - 20;
+  const out = new CheckedOutput(DEFAULT_CONFIG);
+  out.processors = [{ chunk, record: 0 } as unknown as ShardProcessor];
   const flow = new Flow('k', Uint8Array.from([10, 0, 0, 1]), Uint8Array.from([10, 0, 0, 2]), 1, 2, -1, null, 0);
   flow.isn = 999;
-  Object.assign(out, { data: chunk, recStart: 10, recEnd: 60, record: 0, seq: 1000, payloadOffset: 40, syn: false });
-  out.open(flow);
-  out.write(flow, 0, chunk, 40, 20);
-  expectFailure('over-read', () => out.write(flow, 0, chunk, 40, 21));
-  expectFailure('over-read', () => out.write(flow, 0, chunk, 9, 1));
-  expectFailure('over-read', () => out.write(flow, 0, new Uint8Array(100), 40, 1));
-  expectFailure('placement', () => out.write(flow, 1, chunk, 40, 1));
-  out.syn = true;
-  out.write(flow, 1, chunk, 40, 1); // a SYN's data may sit one further
+  const sink = out.open(flow);
+  sink.write(0, chunk.data, payload, 20);
+  expectFailure('over-read', () => sink.write(0, chunk.data, payload, 21));
+  expectFailure('over-read', () => sink.write(0, chunk.data, 9, 1));
+  expectFailure('over-read', () => sink.write(0, new Uint8Array(4096), payload, 1));
+  expectFailure('placement', () => sink.write(1, chunk.data, payload, 1));
+  out.processors = [];
+  expectFailure('over-read', () => sink.write(0, chunk.data, payload, 1));
+  // The report's filesize must be the file's size.
+  flow.lastByte = 19;
+  expectFailure('filesize', () => sink.close());
   // The time bound, measured.
-  const g = seeds.find((s) => s.name === 'gen-many.pcap');
+  const g = seeds.find((x) => x.name === 'gen-many.pcap');
   assert.ok(g);
-  expectFailure('time', () => runInput(p, g.name, g.bytes, DEFAULT_CONFIG, true, -1));
+  await assert.rejects(runInput(p, g.name, g.bytes, DEFAULT_CONFIG, true, -1), (e: unknown) => e instanceof FuzzFailure && e.property === 'time');
 });

@@ -95,11 +95,12 @@ export function makeCase(seeds: readonly Seed[], seed: number, iteration: number
 }
 
 /** Run one input; a FuzzFailure if any property breaks or it takes longer than the bound. */
-export function runInput(p: Pipeline, name: string, input: Uint8Array, config: RunConfig, oracle: boolean, timeLimitMs = TIME_LIMIT_MS): RunResult {
+export async function runInput(p: Pipeline, name: string, input: Uint8Array, config: RunConfig, oracle: boolean,
+  timeLimitMs = TIME_LIMIT_MS): Promise<RunResult> {
   const t0 = performance.now();
   let result: RunResult;
   try {
-    result = p.check(name, input, config, oracle);
+    result = await p.check(name, input, config, oracle);
   } catch (e) {
     if (e instanceof FuzzFailure) throw e;
     // Anything thrown outside the pipeline's own catch (a bug in a check, a stack overflow).
@@ -109,7 +110,7 @@ export function runInput(p: Pipeline, name: string, input: Uint8Array, config: R
   if (ms > timeLimitMs) {
     // Once more, so that a pause of the machine (other processes, a full GC) is not taken for a hang.
     const t1 = performance.now();
-    p.check(name, input, config, oracle);
+    await p.check(name, input, config, oracle);
     const again = performance.now() - t1;
     if (again > timeLimitMs) {
       throw new FuzzFailure('time', `${ms.toFixed(0)} ms, then ${again.toFixed(0)} ms, for ${input.length} bytes (bound ${timeLimitMs} ms)`);
@@ -175,9 +176,9 @@ function outcomeOf(r: RunResult): string {
  * iteration being run, for a watchdog that cannot see inside a hung loop. A failing
  * case is tried again in `fresh` (a pipeline that shares no state between inputs).
  */
-export function runIterations(p: Pipeline, seeds: readonly Seed[], seed: number, from: number, to: number, step: number,
+export async function runIterations(p: Pipeline, seeds: readonly Seed[], seed: number, from: number, to: number, step: number,
   onFailure: (f: Failure, input: Uint8Array) => void,
-  opts: { stats?: Stats; current?: (iteration: number) => void; fresh?: Pipeline } = {}): Stats {
+  opts: { stats?: Stats; current?: (iteration: number) => void; fresh?: Pipeline } = {}): Promise<Stats> {
   const stats = opts.stats ?? newStats();
   for (let i = from; i < to; i += step) {
     opts.current?.(i);
@@ -186,7 +187,7 @@ export function runIterations(p: Pipeline, seeds: readonly Seed[], seed: number,
     for (const n of c.notes) bump(stats.mutations, noteKind(n));
     const t0 = performance.now();
     try {
-      const r = runInput(p, `fuzz-${seed}-${i}`, c.input, c.config, c.oracle);
+      const r = await runInput(p, `fuzz-${seed}-${i}`, c.input, c.config, c.oracle);
       bump(stats.outcomes, outcomeOf(r));
       stats.flows += r.totals.flows;
     } catch (e) {
@@ -194,7 +195,7 @@ export function runIterations(p: Pipeline, seeds: readonly Seed[], seed: number,
       const f = failureOf(c, e);
       if (opts.fresh !== undefined) {
         try {
-          runInput(opts.fresh, `fuzz-${seed}-${i}`, c.input, c.config, c.oracle);
+          await runInput(opts.fresh, `fuzz-${seed}-${i}`, c.input, c.config, c.oracle);
           f.reproduced = false;
         } catch {
           f.reproduced = true;
@@ -243,7 +244,7 @@ export function regressionFiles(dir = REGRESSION_DIR): string[] {
  * Replay a saved input: under the settings it failed with (its .json, if any), the
  * default settings, and small chunks with -b and a small -m, each cross-checked sharded.
  */
-export function replay(p: Pipeline, file: string): void {
+export async function replay(p: Pipeline, file: string): Promise<void> {
   const input = new Uint8Array(fs.readFileSync(file));
   const configs: RunConfig[] = [];
   const desc = file.replace(/\.[^./]+$/, '.json');
@@ -253,7 +254,7 @@ export function replay(p: Pipeline, file: string): void {
   }
   configs.push({ ...DEFAULT_CONFIG, crossShards: 3 });
   configs.push({ ...DEFAULT_CONFIG, chunk: 'small', maxBytes: 100, maxSeek: 1000, savedWindow: 3, md5: true, crossShards: 2, again: 'finish' });
-  for (const cfg of configs) runInput(p, path.basename(file), input, cfg, true);
+  for (const cfg of configs) await runInput(p, path.basename(file), input, cfg, true);
 }
 
 /**
@@ -267,15 +268,15 @@ export function checkGenerated(r: RunResult, g: GeneratedSeed): string[] {
     const idx = r.closed.findIndex((c, k) => !used.has(k) && c.flow.sport === e.sport && c.flow.dport === e.dport && c.flow.isn === e.isn);
     if (idx < 0) { problems.push(`${g.name}: no flow ${e.sport}>${e.dport} isn ${e.isn}`); continue; }
     used.add(idx);
-    const got = r.closed[idx].file?.bytes() ?? null;
-    if (got === null || Buffer.compare(got, e.content) !== 0) {
-      problems.push(`${g.name}: flow ${e.sport}>${e.dport} isn ${e.isn}: ${got?.length ?? 'no'} bytes, expected ${e.content.length}` +
-        (got ? ` (first difference at ${firstDifference(got, e.content)})` : ''));
+    const got = r.closed[idx].file.bytes();
+    if (Buffer.compare(got, e.content) !== 0) {
+      problems.push(`${g.name}: flow ${e.sport}>${e.dport} isn ${e.isn}: ${got.length} bytes, expected ${e.content.length}` +
+        ` (first difference at ${firstDifference(got, e.content)})`);
     }
   }
   r.closed.forEach((c, k) => {
-    if (!used.has(k) && c.file !== null && c.file.length > 0) {
-      problems.push(`${g.name}: unexpected file ${c.flow.file.path} (${c.file.length} bytes, isn ${c.flow.isn})`);
+    if (!used.has(k) && c.file.length > 0) {
+      problems.push(`${g.name}: unexpected file ${c.name} (${c.file.length} bytes, isn ${c.flow.isn})`);
     }
   });
   return problems;
@@ -288,11 +289,11 @@ function firstDifference(a: Uint8Array, b: Uint8Array): number {
 }
 
 /** Every seed as it is: the properties hold, and generated seeds give their known files. */
-export function checkSeeds(p: Pipeline, seeds: readonly Seed[]): string[] {
+export async function checkSeeds(p: Pipeline, seeds: readonly Seed[]): Promise<string[]> {
   const problems: string[] = [];
   for (const s of seeds) {
     try {
-      const r = runInput(p, s.name, s.bytes, { ...DEFAULT_CONFIG, crossShards: 3 }, s.generated !== null);
+      const r = await runInput(p, s.name, s.bytes, { ...DEFAULT_CONFIG, crossShards: 3 }, s.generated !== null);
       if (s.generated !== null) problems.push(...checkGenerated(r, s.generated));
     } catch (e) {
       problems.push(`${s.name}: ${(e as Error).message}`);

@@ -1,29 +1,34 @@
 /**
  * The whole per-capture pipeline in one thread and in memory, for the fuzzer: the real
- * reader (over a buffer), the coordinator's part (link-type filter, decode for the
- * 4-tuple, shard hash, packet numbering), the real ShardProcessor per shard with an
- * in-memory flow output, report records and the DFXML header and footer. Every run
- * checks the fuzzer's properties and throws a FuzzFailure naming the one that broke.
+ * reader and packet source (over a buffer), the real coordinator and dispatch, the real
+ * worker sessions (shard processors, flow end, scanners, record spill) on an in-process
+ * host, with in-memory flow files; then the real merge of the records and the DFXML
+ * rendering. Every run checks the fuzzer's properties and throws a FuzzFailure naming
+ * the one that broke.
  */
-import { createHash } from 'node:crypto';
-import { DEFAULT_MAX_FLOWS, perBucketCap } from '../../src/flow/buckets';
-import { BUCKET_SHIFT } from '../../src/shard/protocol';
 import { allocChunk, Chunk, CHUNK_BYTES, CHUNK_RECORDS } from '../../src/capture/chunk';
 import { CaptureReader, openCaptureBuffer, Truncation } from '../../src/capture/reader';
+import { captureSource, PacketSource, TruncatedInput } from '../../src/capture/source';
 import { decodeFrame, isSupportedLinkType } from '../../src/decode/link';
 import { newDecodedPacket, TH_SYN, Verdict } from '../../src/decode/packet';
 import { TcpflowError } from '../../src/errors';
+import { DEFAULT_MAX_FLOWS, perBucketCap } from '../../src/flow/buckets';
 import type { Flow } from '../../src/flow/flow';
 import { flowKey } from '../../src/flow/key';
-import { DEFAULT_MAX_SEEK, SavedFlow } from '../../src/flow/tcpdemux';
+import type { FlowSink } from '../../src/flow/sink';
+import { DEFAULT_MAX_SEEK } from '../../src/flow/tcpdemux';
 import { DEFAULT_TEMPLATE } from '../../src/output/template';
 import { dfxmlFooter, dfxmlHeader } from '../../src/report/dfxml';
 import { renderFileobject } from '../../src/report/fileobject';
+import type { FlowRecord } from '../../src/report/flow-record';
+import { mergeRecords, spillSources } from '../../src/report/record-spill';
+import { Coordinator } from '../../src/shard/coordinator';
 import { ShardHasher } from '../../src/shard/hash';
-import type { WorkerConfig, WorkerResult } from '../../src/shard/protocol';
-import { ShardProcessor } from '../../src/shard/shard-processor';
+import { InProcessHost } from '../../src/shard/hosts';
+import type { WorkerConfig } from '../../src/shard/protocol';
+import type { ShardProcessor } from '../../src/shard/shard-processor';
 import type { Logger } from '../../src/util/log';
-import { MemFile, MemoryOutput } from '../helpers/memory-output';
+import { MemFile, MemoryOutput, MemSink } from '../helpers/memory-output';
 import { checkWellFormed } from '../report/xml-check';
 
 /** What an iteration varies besides the input bytes. */
@@ -34,7 +39,7 @@ export interface RunConfig {
   maxBytes: number;
   /** -m. */
   maxSeek: number;
-  /** Packets a closed flow is remembered for the straggler check (at most MAX_SAVED_WINDOW). */
+  /** Packets a closed flow is remembered for the straggler check. */
   savedWindow: number;
   /** -e md5 (a hashdigest in every fileobject). */
   md5: boolean;
@@ -44,7 +49,7 @@ export interface RunConfig {
   again: 'none' | 'read' | 'finish';
 }
 
-/** The largest straggler window a RunConfig may use (the packet numbering gap between inputs). */
+/** The largest straggler window a RunConfig may use. */
 export const MAX_SAVED_WINDOW = 100_000;
 
 export const DEFAULT_CONFIG: RunConfig = {
@@ -61,10 +66,17 @@ export class FuzzFailure extends Error {
   }
 }
 
+/** A closed flow and its file. */
+export interface ClosedFile {
+  flow: Flow;
+  name: string;
+  file: MemFile;
+}
+
 /** What a run produced (compared across shard counts). */
 export interface RunResult {
   records: number;
-  /** Records the coordinator decoded as TCP. */
+  /** Records the dispatch decoded as TCP. */
   tcp: number;
   /** The reader's error (a TcpflowError message), or null. */
   error: string | null;
@@ -75,8 +87,8 @@ export interface RunResult {
   /** Every flow file by name (final content). */
   files: Map<string, MemFile>;
   report: string;
-  /** Closed flows in close order, with their files. */
-  closed: { flow: Flow; file: MemFile | null }[];
+  /** Closed flows that stored bytes, in close order, with their files. */
+  closed: ClosedFile[];
 }
 
 const XML_DECLARATION = "<?xml version='1.0' encoding='UTF-8'?>\n";
@@ -128,104 +140,111 @@ export class SeqOracle {
   }
 }
 
+/** Where a write's bytes must come from: the record a shard processor is working on. */
+export interface RecordInView {
+  data: Uint8Array;
+  record: number;
+  start: number;
+  end: number;
+  /** The record's TCP segment, decoded. */
+  seq: number;
+  payloadOffset: number;
+  syn: boolean;
+}
+
 /**
- * The in-memory flow output with the over-read check built in: every write (and every
- * straggler comparison) must read from the chunk being processed, inside the captured
- * bytes of the record being processed; and every write must put its bytes at the file
- * position their sequence number gives (position p holds isn + 1 + p).
+ * A flow file in memory with the properties checked on it: every write reads from the
+ * chunk being processed, inside the captured bytes of the record being processed, and
+ * puts its bytes where their sequence number says (position p holds isn + 1 + p); when
+ * the flow ends, the report's filesize is the file's size and (with an oracle) every
+ * byte is one the input has at that sequence number.
+ */
+export class CheckedSink extends MemSink {
+  constructor(private readonly checks: CheckedOutput, flow: Flow, name: string, file: MemFile) {
+    super(checks, flow, name, file);
+  }
+
+  override write(pos: number, data: Uint8Array, off: number, len: number): void {
+    const r = this.checks.current();
+    if (data !== r.data) throw new FuzzFailure('over-read', 'write from a buffer that is not the chunk');
+    if (!(len >= 0 && off >= r.start && off + len <= r.end)) {
+      throw new FuzzFailure('over-read',
+        `write of bytes [${off}, ${off + len}) outside record ${r.record}'s captured bytes [${r.start}, ${r.end})`);
+    }
+    // A SYN's data may sit one further (see SeqOracle).
+    const want = (r.seq + (off - r.payloadOffset)) >>> 0;
+    const at = (this.flow.isn + 1 + pos) >>> 0;
+    if (at !== want && !(r.syn && at === ((want + 1) >>> 0))) {
+      throw new FuzzFailure('placement',
+        `${this.name}: record ${r.record}'s byte with sequence number ${want} written at position ${pos} (sequence number ${at})`);
+    }
+    super.write(pos, data, off, len);
+  }
+
+  override close(): void {
+    if (this.closed) return;
+    super.close();
+    this.checks.closedFiles.push({ flow: this.flow, name: this.name, file: this.file });
+    const cfg = this.checks.cfg;
+    try {
+      checkFilesize(this.flow, this.name, this.file, cfg.maxBytes);
+      if (this.checks.oracle !== null) checkPlacement(this.flow, this.name, this.file, this.checks.oracle);
+    } catch (e) {
+      // The worker turns errors into its result's error: keep the original.
+      this.checks.failure ??= e as FuzzFailure;
+      throw e;
+    }
+  }
+}
+
+/**
+ * The fuzzer's flow files: one name space for all shards (as one output directory is),
+ * checked sinks, and the record each shard processor is working on.
  */
 export class CheckedOutput extends MemoryOutput {
-  data: Uint8Array | null = null;
-  recStart = 0;
-  recEnd = 0;
-  record = -1;
-  /** The record's TCP segment, as the coordinator decoded it. */
-  seq = 0;
-  payloadOffset = 0;
-  syn = false;
-  readonly fileobjects: { close: number; first: number; xml: string }[] = [];
-  /** The first property a check in closed() found broken. */
+  readonly closedFiles: ClosedFile[] = [];
   failure: FuzzFailure | null = null;
-  private cfg: RunConfig = DEFAULT_CONFIG;
-  private oracle: SeqOracle | null = null;
+  oracle: SeqOracle | null = null;
+  /** The shard processors of the current run. */
+  processors: ShardProcessor[] = [];
+  private readonly d = newDecodedPacket();
 
-  constructor() {
+  constructor(readonly cfg: RunConfig) {
     super(DEFAULT_TEMPLATE);
   }
 
-  /** Forget every file: ready for the next input. */
-  reset(cfg: RunConfig, oracle: SeqOracle | null): void {
-    this.cfg = cfg;
-    this.oracle = oracle;
-    this.files.clear();
-    this.closedFiles.length = 0;
-    this.opens.length = 0;
-    this.shifts.length = 0;
-    this.fileobjects.length = 0;
-    this.failure = null;
-    this.data = null;
-    this.recStart = this.recEnd = 0;
-    this.record = -1;
+  override open(flow: Flow): FlowSink {
+    const name = this.claimName(flow);
+    const file = new MemFile();
+    this.files.set(name, file);
+    return new CheckedSink(this, flow, name, file);
   }
 
-  private checkRange(what: string, data: Uint8Array, off: number, len: number): void {
-    if (data !== this.data) throw new FuzzFailure('over-read', `${what} from a buffer that is not the chunk`);
-    if (!(len >= 0 && off >= this.recStart && off + len <= this.recEnd)) {
-      throw new FuzzFailure('over-read',
-        `${what} of bytes [${off}, ${off + len}) outside record ${this.record}'s captured bytes [${this.recStart}, ${this.recEnd})`);
+  /** The record being processed (only one processor is inside a chunk at a time in-process). */
+  current(): RecordInView {
+    const p = this.processors.find((x) => x.record >= 0);
+    const chunk = p?.chunk;
+    if (p === undefined || chunk == null) throw new FuzzFailure('over-read', 'a write while no record is being processed');
+    const i = p.record;
+    const start = chunk.offset[i], end = start + chunk.caplen[i];
+    if (decodeFrame(chunk.data, start, chunk.caplen[i], chunk.linktype[i], this.d) !== Verdict.TCP) {
+      throw new FuzzFailure('over-read', `a write while processing record ${i}, which is no TCP segment`);
     }
-  }
-
-  override write(flow: Flow, pos: number, data: Uint8Array, off: number, len: number): void {
-    this.checkRange('write', data, off, len);
-    // A SYN's data may sit one further (see SeqOracle).
-    const want = (this.seq + (off - this.payloadOffset)) >>> 0;
-    const at = (flow.isn + 1 + pos) >>> 0;
-    if (at !== want && !(this.syn && at === ((want + 1) >>> 0))) {
-      throw new FuzzFailure('placement',
-        `${flow.file.path}: record ${this.record}'s byte with sequence number ${want} written at position ${pos} (sequence number ${at})`);
-    }
-    super.write(flow, pos, data, off, len);
-  }
-
-  override savedEquals(saved: SavedFlow, pos: number, data: Uint8Array, off: number, len: number): boolean {
-    this.checkRange('straggler comparison', data, off, len);
-    return super.savedEquals(saved, pos, data, off, len);
-  }
-
-  /** Closed flows and their files (kept, not copied: a closed flow's file is never written again). */
-  readonly closedFiles: { flow: Flow; file: MemFile | null }[] = [];
-
-  override closed(flow: Flow, closePacket: number): void {
-    const file = flow.file.path === null ? null : this.fileOf(flow);
-    this.closedFiles.push({ flow, file });
-    let md5: string | null = null;
-    if (file !== null) {
-      if (this.cfg.md5) md5 = createHash('md5').update(file.bytes()).digest('hex');
-      try {
-        checkFilesize(flow, file, this.cfg.maxBytes);
-        if (this.oracle !== null) checkPlacement(flow, file, this.oracle);
-      } catch (e) {
-        // At the end of input the shard processor turns errors into a worker error: keep the original.
-        this.failure ??= e as FuzzFailure;
-        throw e;
-      }
-    }
-    this.fileobjects.push({ close: closePacket, first: flow.firstPacket, xml: renderFileobject(flow, md5) });
+    return { data: chunk.data, record: i, start, end, seq: this.d.seq, payloadOffset: this.d.payloadOffset, syn: (this.d.flags & TH_SYN) !== 0 };
   }
 }
 
 /** The report's filesize is the file's size (under -b the file is cut there). */
-function checkFilesize(flow: Flow, file: MemFile, maxBytes: number): void {
+function checkFilesize(flow: Flow, name: string, file: MemFile, maxBytes: number): void {
   const ok = maxBytes < 0 ? file.length === flow.lastByte : file.length <= Math.min(maxBytes, flow.lastByte);
   if (!ok) {
     throw new FuzzFailure('filesize',
-      `${flow.file.path}: ${file.length} bytes in the file, report filesize ${flow.lastByte}${maxBytes >= 0 ? ` (-b ${maxBytes})` : ''}`);
+      `${name}: ${file.length} bytes in the file, report filesize ${flow.lastByte}${maxBytes >= 0 ? ` (-b ${maxBytes})` : ''}`);
   }
 }
 
 /** Every non-zero byte sits where the input put it: position p holds sequence number isn + 1 + p. */
-function checkPlacement(flow: Flow, file: MemFile, oracle: SeqOracle): void {
+function checkPlacement(flow: Flow, name: string, file: MemFile, oracle: SeqOracle): void {
   for (const [at, bytes] of file.extents()) {
     for (let k = 0; k < bytes.length; k++) {
       const v = bytes[k];
@@ -234,20 +253,10 @@ function checkPlacement(flow: Flow, file: MemFile, oracle: SeqOracle): void {
       const seq = (flow.isn + 1 + p) >>> 0;
       if (!oracle.has(flow.key, seq, v)) {
         throw new FuzzFailure('placement',
-          `${flow.file.path}: byte ${p} is 0x${v.toString(16)}, but no segment of the flow has that byte at sequence number ${seq}`);
+          `${name}: byte ${p} is 0x${v.toString(16)}, but no segment of the flow has that byte at sequence number ${seq}`);
       }
     }
   }
-}
-
-function workerConfig(cfg: RunConfig, index: number): WorkerConfig {
-  return {
-    index, outdir: '', template: DEFAULT_TEMPLATE, maxOpenFiles: 1 << 20, maxSeek: cfg.maxSeek,
-    maxBytes: cfg.maxBytes, md5: cfg.md5, findx: false, storing: true, tdelta: 0,
-    savedWindow: cfg.savedWindow, fragmentPath: null, debugLevel: 0, console: null,
-    maxFlowsPerBucket: perBucketCap(DEFAULT_MAX_FLOWS),
-    unprocessed: false, keepPcaps: false,
-  };
 }
 
 function checkInputError(e: unknown, name: string): string {
@@ -264,51 +273,90 @@ function checkInputError(e: unknown, name: string): string {
 }
 
 /** A truncation report must describe the incomplete record the input really ends with. */
-function checkTruncation(t: Truncation, inputLength: number, format: string): void {
-  const header = format === 'pcap' && t.what === 'captured bytes' ? 16 : 0;
-  const ok = t.got >= 0 && t.wanted > t.got && t.offset + header + t.got === inputLength;
-  if (!ok) throw new FuzzFailure('truncation', `inconsistent with an input of ${inputLength} bytes: ${JSON.stringify(t)}`);
+function checkTruncation(t: Truncation, input: Uint8Array): void {
+  const pcap = input.length >= 4 && new DataView(input.buffer, input.byteOffset).getUint32(0, false) !== 0x0a0d0d0a;
+  const header = pcap && t.what === 'captured bytes' ? 16 : 0;
+  const ok = t.got >= 0 && t.wanted > t.got && t.offset + header + t.got === input.length;
+  if (!ok) throw new FuzzFailure('truncation', `inconsistent with an input of ${input.length} bytes: ${JSON.stringify(t)}`);
 }
 
-/** Shard processors of one demultiplexer configuration, kept across inputs. */
-interface Pooled {
-  out: CheckedOutput;
-  /** By shard count: the processors and their cumulative counters after the last input. */
-  sets: Map<number, { procs: ShardProcessor[]; flows: number[]; packets: number[] }>;
+/**
+ * The real packet source, checked as the coordinator reads it: every record's captured
+ * bytes are the input's bytes at their file offset, every TCP segment's payload lies in
+ * them (what the straggler check compares), and (with an oracle) every payload byte is
+ * noted at its sequence number.
+ */
+class CheckedSource implements PacketSource {
+  records = 0;
+  tcp = 0;
+  private readonly inner: PacketSource;
+  private readonly d = newDecodedPacket();
+
+  constructor(private readonly reader: CaptureReader, private readonly input: Uint8Array, private readonly oracle: SeqOracle | null) {
+    this.inner = captureSource(reader);
+  }
+
+  get name(): string { return this.inner.name; }
+  get firstInterface() { return this.inner.firstInterface; }
+
+  async fill(chunk: Chunk): Promise<number | null> {
+    const count = await this.inner.fill(chunk);
+    if (count === null) return null;
+    if (count !== chunk.count) throw new FuzzFailure('reader', `fill() gave ${count}, chunk.count is ${chunk.count}`);
+    const data = chunk.data, base = this.reader.base, input = this.input, d = this.d;
+    for (let i = 0; i < count; i++) {
+      const off = chunk.offset[i], cap = chunk.caplen[i];
+      if (!(off >= 0 && cap >= 0 && off + cap <= data.length && base + off + cap <= input.length) ||
+        Buffer.compare(data.subarray(off, off + cap), input.subarray(base + off, base + off + cap)) !== 0) {
+        throw new FuzzFailure('reader', `record ${this.records + i} at chunk [${off}, ${off + cap}) is not the input's bytes at ${base + off}`);
+      }
+      const lt = chunk.linktype[i];
+      if (!isSupportedLinkType(lt) || decodeFrame(data, off, cap, lt, d) !== Verdict.TCP) continue;
+      this.tcp++;
+      if (!(d.payloadLen >= 0 && d.payloadOffset >= off && d.payloadOffset + d.payloadLen <= off + cap)) {
+        throw new FuzzFailure('over-read', `record ${this.records + i}'s payload [${d.payloadOffset}, +${d.payloadLen}) lies outside its captured bytes [${off}, ${off + cap})`);
+      }
+      this.oracle?.add(flowKey(data, d), d.seq, data, d.payloadOffset, d.payloadLen, (d.flags & TH_SYN) !== 0);
+    }
+    this.records += count;
+    return count;
+  }
+
+  close(): void {
+    this.inner.close();
+  }
 }
 
-/** Configurations kept at once (each shard processor holds a 64K-entry flow cache). */
-const POOL_SIZE = 16;
+function workerConfig(cfg: RunConfig): Omit<WorkerConfig, 'index' | 'spillPath'> {
+  return {
+    mode: 'files', outdir: '', template: DEFAULT_TEMPLATE, maxOpenFiles: 1 << 20, maxSeek: cfg.maxSeek,
+    maxBytes: cfg.maxBytes, scanners: cfg.md5 ? ['md5'] : [], findx: false, tdelta: 0,
+    savedWindow: cfg.savedWindow, maxFlowsPerBucket: perBucketCap(DEFAULT_MAX_FLOWS), records: true,
+    debugLevel: 0, console: null, unprocessed: false,
+  };
+}
 
 export class Pipeline {
-  private readonly chunks: Record<RunConfig['chunk'], Chunk>;
+  /** Chunk rings by size, reused by every run (allocating them costs more than most inputs). */
+  private readonly rings: Record<RunConfig['chunk'], Chunk[]>;
   private readonly header: string;
-  private readonly d = newDecodedPacket();
-  private readonly one = new Int32Array(1);
-  private readonly pool = new Map<string, Pooled>();
-  /**
-   * Packet number of the next input's first record. Shard processors are reused (building
-   * a flow table costs more than most inputs); each input starts numbering past the
-   * previous one by more than any straggler window, so nothing an input closed can match
-   * a packet of the next. Nothing in the output shows absolute packet numbers.
-   */
-  private packetBase = 0;
   private runs = 0;
   private footer: string | null = null;
 
-  private constructor(private readonly hasher: ShardHasher, private readonly shardCounts: ReadonlySet<number>, private readonly reuse: boolean) {
-    this.chunks = { big: allocChunk(CHUNK_BYTES, CHUNK_RECORDS), small: allocChunk(128 * 1024, 7) };
+  private constructor(private readonly hasher: ShardHasher, private readonly maxShards: number) {
+    const slots = maxShards + 2;
+    this.rings = {
+      big: Array.from({ length: slots }, () => allocChunk(CHUNK_BYTES, CHUNK_RECORDS)),
+      small: Array.from({ length: slots }, () => allocChunk(128 * 1024, 7)),
+    };
     this.header = dfxmlHeader({
       commandLine: 'tcpflow-ts -r fuzz-input', startTime: new Date(0), config: { workers: 1, outdir: '.' }, tdelta: 0,
     });
   }
 
-  /**
-   * `shardCounts`: every shard count runs may use (the hash functions load asynchronously).
-   * `reuse`: keep shard processors across inputs (false: fresh ones for every input).
-   */
-  static async create(shardCounts: readonly number[] = [1, 2, 3], reuse = true): Promise<Pipeline> {
-    return new Pipeline(await ShardHasher.create(), new Set([1, ...shardCounts]), reuse);
+  /** `maxShards`: the most shards a run may use (the chunk rings are sized for it). */
+  static async create(maxShards = 3): Promise<Pipeline> {
+    return new Pipeline(await ShardHasher.create(), maxShards);
   }
 
   /**
@@ -316,127 +364,71 @@ export class Pipeline {
    * cfg.crossShards > 1 run it again sharded and compare. `oracle`: also check at the
    * end that every stored byte sits at a sequence position where the input has it.
    */
-  check(name: string, input: Uint8Array, cfg: RunConfig, oracle: boolean): RunResult {
-    if (!(cfg.savedWindow >= 0 && cfg.savedWindow <= MAX_SAVED_WINDOW)) throw new RangeError(`savedWindow ${cfg.savedWindow}`);
-    const key = `${cfg.maxBytes}/${cfg.maxSeek}/${cfg.savedWindow}`;
-    try {
-      const a = this.run(name, input, cfg, 1, oracle, key);
-      if (cfg.crossShards > 1) compare(a, this.run(name, input, cfg, cfg.crossShards, false, key), cfg.crossShards);
-      return a;
-    } catch (e) {
-      // A run that failed half way leaves open flows behind.
-      this.pool.delete(key);
-      throw e;
-    }
+  async check(name: string, input: Uint8Array, cfg: RunConfig, oracle: boolean): Promise<RunResult> {
+    const a = await this.run(name, input, cfg, 1, oracle);
+    if (cfg.crossShards > 1) compare(a, await this.run(name, input, cfg, cfg.crossShards, false), cfg.crossShards);
+    return a;
   }
 
-  private pooled(key: string, cfg: RunConfig, shards: number) {
-    let p = this.reuse ? this.pool.get(key) : undefined;
-    if (p === undefined) {
-      p = { out: new CheckedOutput(), sets: new Map() };
-      if (this.reuse) {
-        this.pool.set(key, p);
-        if (this.pool.size > POOL_SIZE) this.pool.delete(this.pool.keys().next().value as string);
-      }
-    } else {
-      // Most recently used last.
-      this.pool.delete(key);
-      this.pool.set(key, p);
-    }
-    let set = p.sets.get(shards);
-    if (set === undefined) {
-      const procs = Array.from({ length: shards }, (_, i) => new ShardProcessor(workerConfig(cfg, i), silent, p.out));
-      set = { procs, flows: procs.map(() => 0), packets: procs.map(() => 0) };
-      p.sets.set(shards, set);
-    }
-    return { out: p.out, set };
-  }
-
-  private run(name: string, input: Uint8Array, cfg: RunConfig, shards: number, useOracle: boolean, key: string): RunResult {
+  private async run(name: string, input: Uint8Array, cfg: RunConfig, shards: number, useOracle: boolean): Promise<RunResult> {
     const startedAt = process.hrtime.bigint();
-    if (!this.shardCounts.has(shards)) throw new Error(`pipeline not created for ${shards} shards`);
-    const hasher = this.hasher;
+    if (shards > this.maxShards) throw new Error(`pipeline made for at most ${this.maxShards} shards, not ${shards}`);
     const oracle = useOracle ? new SeqOracle() : null;
-    const { out, set } = this.pooled(key, cfg, shards);
-    out.reset(cfg, oracle);
-    const procs = set.procs;
-    const chunk = this.chunks[cfg.chunk];
-    const d = this.d, one = this.one;
-    const first = this.packetBase;
+    const out = new CheckedOutput(cfg);
+    out.oracle = oracle;
+    const slots = this.rings[cfg.chunk].slice(0, shards + 2);
+    const host = new InProcessHost(silent, () => out);
+    const coordinator = await Coordinator.start(host, shards, workerConfig(cfg), () => null, undefined, { slots, hasher: this.hasher });
+    out.processors = host.sessions.map((s) => s.processor);
     let error: string | null = null;
     let truncation: Truncation | null = null;
     let records = 0, tcp = 0;
     // The input, then (cfg.again) the same file once more as a second -r or as an -R file.
     const passes = cfg.again === 'none' ? [false] : [false, cfg.again === 'finish'];
     for (const finishing of passes) {
-      let reader: CaptureReader | null = null;
+      let reader: CaptureReader;
       try {
         reader = openCaptureBuffer(name, input);
       } catch (e) {
         error ??= checkInputError(e, name);
         continue;
       }
+      const source = new CheckedSource(reader, input, oracle);
       try {
-        for (;;) {
-          let count: number;
-          try {
-            count = reader.fill(chunk);
-          } catch (e) {
-            error ??= checkInputError(e, name);
-            break;
+        const fed = await coordinator.feed(source, finishing, () => false);
+        if (fed.error !== null) {
+          const message = checkInputError(fed.error, name);
+          // A capture cut inside a record is read up to the cut: a truncation, not a refusal.
+          if (fed.error instanceof TruncatedInput && fed.error.truncation !== null) {
+            checkTruncation(fed.error.truncation, input);
+            truncation ??= fed.error.truncation;
+          } else {
+            error ??= message;
           }
-          if (count === 0) break;
-          if (count !== chunk.count) throw new FuzzFailure('reader', `fill() returned ${count}, chunk.count is ${chunk.count}`);
-          const data = chunk.data;
-          out.data = data;
-          const base = reader.base;
-          for (let i = 0; i < count; i++) {
-            const off = chunk.offset[i], cap = chunk.caplen[i];
-            // The captured bytes of every record are the input's bytes at that file offset.
-            if (!(off >= 0 && cap >= 0 && off + cap <= data.length && base + off + cap <= input.length) ||
-              Buffer.compare(data.subarray(off, off + cap), input.subarray(base + off, base + off + cap)) !== 0) {
-              throw new FuzzFailure('reader', `record ${records + i} at chunk [${off}, ${off + cap}) is not the input's bytes at ${base + off}`);
-            }
-            const lt = chunk.linktype[i];
-            if (!isSupportedLinkType(lt)) continue;
-            // The coordinator's decode (4-tuple and shard); the worker decodes again.
-            if (decodeFrame(data, off, cap, lt, d) !== Verdict.TCP) continue;
-            tcp++;
-            const syn = (d.flags & TH_SYN) !== 0;
-            if (oracle !== null) oracle.add(flowKey(data, d), d.seq, data, d.payloadOffset, d.payloadLen, syn);
-            out.record = records + i;
-            out.recStart = off;
-            out.recEnd = off + cap;
-            out.seq = d.seq;
-            out.payloadOffset = d.payloadOffset;
-            out.syn = syn;
-            // As the coordinator does: a bucket per connection, the worker is bucket mod shards.
-            const bucket = hasher.bucketOf(data, d);
-            one[0] = i | (bucket << BUCKET_SHIFT);
-            procs[bucket % shards].processChunk(chunk, one, 1, first + records, finishing);
-          }
-          records += count;
         }
-        if (reader.truncation !== null) checkTruncation(reader.truncation, input.length, reader.format);
-        truncation ??= reader.truncation;
+      } catch (e) {
+        // A check inside the source: the run stops here.
+        await coordinator.finish().catch(() => undefined);
+        throw e;
       } finally {
-        reader.close();
+        source.close();
       }
+      records += source.records;
+      tcp += source.tcp;
     }
-    this.packetBase = first + records + MAX_SAVED_WINDOW + 1;
-    out.data = null;
-    out.recStart = out.recEnd = 0;
+    const { results } = await coordinator.finish();
     const totals = { flows: 0, packets: 0, flowsAtEnd: 0 };
-    procs.forEach((p, k) => {
-      const r: WorkerResult = p.finish(null);
+    const held = [];
+    for (const r of results) {
       if (r.error !== null) throw out.failure ?? new FuzzFailure('exception', `shard error ${r.error.code}: ${r.error.message}`);
-      totals.flows += r.totalFlows - set.flows[k];
-      totals.packets += r.totalPackets - set.packets[k];
+      totals.flows += r.totalFlows;
+      totals.packets += r.totalPackets;
       totals.flowsAtEnd += r.flowsAtEnd;
-      set.flows[k] = r.totalFlows;
-      set.packets[k] = r.totalPackets;
-    });
-    const fos = out.fileobjects.sort((x, y) => x.close - y.close || x.first - y.first).map((f) => f.xml);
+      if (r.heldRecords !== null) held.push(r.heldRecords);
+    }
+    if (coordinator.error !== null) throw out.failure ?? new FuzzFailure('exception', coordinator.error.message);
+    const fos: string[] = [];
+    mergeRecords(spillSources([], held), (json) => fos.push(renderFileobject(JSON.parse(json.toString('utf8')) as FlowRecord)));
     // The footer depends on the input only through five counters, and rendering it
     // (xmlbuilder2, getrusage) costs more than most inputs: it is rendered for every
     // 32nd input and reused by the others (its counters are then an earlier input's).
@@ -456,10 +448,7 @@ export class Pipeline {
     }
     // Every flow created is closed and reported exactly once.
     if (fos.length !== totals.flows) throw new FuzzFailure('report', `${totals.flows} flows but ${fos.length} report records`);
-    return {
-      records, tcp, error, truncation, totals, fileobjects: fos, files: new Map(out.files), report,
-      closed: out.closedFiles.slice(),
-    };
+    return { records, tcp, error, truncation, totals, fileobjects: fos, files: new Map(out.files), report, closed: out.closedFiles };
   }
 }
 

@@ -1,11 +1,13 @@
 /**
- * An in-memory FlowOutput for reassembly tests: every flow file is a sparse MemFile
- * (writes past the end leave zero-filled holes, as a sparse file reads), names
- * come from the real Template with tcpflow's disk-style counter (the first count whose
- * name is not taken yet), and closed flows are recorded in close order.
+ * In-memory flow sinks for reassembly tests: every flow file is a sparse MemFile (writes
+ * past the end leave zero-filled holes, as a sparse file reads), names come from the real
+ * Template with tcpflow's disk-style counter (the first count whose name is not taken
+ * yet), and closed flows are recorded in close order. As a FlowOutput it stands in for the
+ * worker's whole flow end (demultiplexer tests); as a SinkFactory it stands in for the
+ * flow files only (the fuzzer runs the real flow end, scanners and records around it).
  */
 import type { Flow } from '../../src/flow/flow';
-import type { FlowOutput, SavedFlow } from '../../src/flow/tcpdemux';
+import type { FlowOutput, FlowSink, SinkFactory } from '../../src/flow/sink';
 import { DEFAULT_TEMPLATE, Template } from '../../src/output/template';
 
 const PAGE = 16384;
@@ -98,74 +100,75 @@ export interface ClosedRecord {
   data: Uint8Array | null;
 }
 
-export class MemoryOutput implements FlowOutput {
+/** One flow's file in memory. */
+export class MemSink implements FlowSink {
+  closed = false;
+
+  constructor(protected readonly owner: MemoryOutput, readonly flow: Flow, readonly name: string, readonly file: MemFile) {}
+
+  write(pos: number, data: Uint8Array, off: number, len: number): void {
+    if (this.closed) throw new Error(`write to ${this.name} after its close`);
+    if (len < 0 || off < 0 || off + len > data.length) throw new Error(`bad write range ${off}+${len}/${data.length}`);
+    if (pos < 0) throw new Error(`negative write position ${pos}`);
+    this.file.write(pos, data.subarray(off, off + len));
+  }
+
+  shiftUp(shift: number, limit: number): void {
+    if (!(shift > 0)) throw new Error(`bad shift ${shift}`);
+    this.file.shiftUp(shift, limit);
+    this.owner.shifts.push({ name: this.name, shift });
+  }
+
+  read(pos: number, len: number): Uint8Array {
+    if (this.closed) this.owner.savedChecks++;
+    return this.file.read(pos, len);
+  }
+
+  close(): void {
+    this.closed = true;
+  }
+}
+
+export class MemoryOutput implements FlowOutput, SinkFactory {
   readonly template: Template;
   /** Every file created, by name, in creation order. */
   readonly files = new Map<string, MemFile>();
   readonly closedFlows: ClosedRecord[] = [];
-  /** Calls to open(), in order, by file name after the call. */
+  /** Sinks asked for, in order, by file name. */
   readonly opens: string[] = [];
   readonly shifts: { name: string; shift: number }[] = [];
-  touches = 0;
+  /** Reads of closed flows' content (straggler checks). */
   savedChecks = 0;
 
   constructor(template: string = DEFAULT_TEMPLATE, private readonly prefix = '') {
     this.template = new Template(template);
   }
 
-  open(flow: Flow): void {
-    if (flow.file.path === null) {
-      for (let count = 0; ; count++) {
-        const name = this.prefix + this.template.expand(flow, count);
-        if (count > 100000) throw new Error(`template ${this.template.source} never yields a free name`);
-        if (!this.files.has(name)) {
-          this.files.set(name, new MemFile());
-          flow.file.path = name;
-          break;
-        }
-      }
+  /** A free name for the flow (tcpflow's disk-style counter). */
+  protected claimName(flow: Flow): string {
+    for (let count = 0; ; count++) {
+      const name = this.prefix + this.template.expand(flow, count);
+      if (count > 100000) throw new Error(`template ${this.template.source} never yields a free name`);
+      if (!this.files.has(name)) return name;
     }
-    this.opens.push(flow.file.path);
   }
 
-  protected fileOf(flow: Flow): MemFile {
-    const p = flow.file.path;
-    const f = p === null ? undefined : this.files.get(p);
-    if (f === undefined) throw new Error(`write to a flow without a file (${flow.key})`);
-    return f;
+  open(flow: Flow): FlowSink {
+    const name = this.claimName(flow);
+    const file = new MemFile();
+    this.files.set(name, file);
+    this.opens.push(name);
+    return new MemSink(this, flow, name, file);
   }
 
-  write(flow: Flow, pos: number, data: Uint8Array, off: number, len: number): void {
-    if (len < 0 || off < 0 || off + len > data.length) throw new Error(`bad write range ${off}+${len}/${data.length}`);
-    if (pos < 0) throw new Error(`negative write position ${pos}`);
-    this.fileOf(flow).write(pos, data.subarray(off, off + len));
-  }
-
-  shiftUp(flow: Flow, shift: number, limit: number): void {
-    if (!(shift > 0)) throw new Error(`bad shift ${shift}`);
-    this.fileOf(flow).shiftUp(shift, limit);
-    this.shifts.push({ name: flow.file.path as string, shift });
-  }
-
-  touch(_flow: Flow): void {
-    this.touches++;
-  }
-
-  savedEquals(saved: SavedFlow, pos: number, data: Uint8Array, off: number, len: number): boolean {
-    this.savedChecks++;
-    if (saved.path === null) return false;
-    const f = this.files.get(saved.path);
-    if (f === undefined) return false;
-    const got = f.read(pos, len);
-    if (got.length !== len) return false;
-    for (let i = 0; i < len; i++) if (got[i] !== data[off + i]) return false;
-    return true;
+  nameOf(): null {
+    return null;
   }
 
   closed(flow: Flow, closePacket: number): void {
-    const name = flow.file.path;
-    const f = name === null ? undefined : this.files.get(name);
-    this.closedFlows.push({ flow, name, closePacket, data: f ? f.bytes() : null });
+    const sink = flow.sink as MemSink | null;
+    sink?.close();
+    this.closedFlows.push({ flow, name: sink?.name ?? null, closePacket, data: sink !== null ? sink.file.bytes() : null });
   }
 
   /** The content of a file by name (throws if there is none). */

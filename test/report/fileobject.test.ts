@@ -3,14 +3,22 @@ import assert from 'node:assert/strict';
 import { create } from 'xmlbuilder2';
 import { Flow } from '../../src/flow/flow';
 import { renderFileobject } from '../../src/report/fileobject';
+import { flowRecord, type FlowRecord } from '../../src/report/flow-record';
 import { ip4, ip6 } from '../helpers/packets';
 import { checkWellFormed } from './xml-check';
 
 const MAC = Uint8Array.from([2, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 2]);
 
+const SPEC_NAME = 'out/010.000.000.002.00080-010.000.000.001.40000';
+
+/** A flow's fileobject the way a run makes it: record in the worker, JSON through the spill, XML in the coordinator. */
+function render(flow: Flow, md5: string | null, filename: string | null = null): string {
+  const record = flowRecord(flow, filename, md5 === null ? [] : [{ md5 }]);
+  return renderFileobject(JSON.parse(JSON.stringify(record)) as FlowRecord);
+}
+
 function specFlow(): Flow {
   const f = new Flow('k', ip4('10.0.0.2'), ip4('10.0.0.1'), 80, 40000, -1, MAC, 0);
-  f.file.path = 'out/010.000.000.002.00080-010.000.000.001.40000';
   f.lastByte = 249;
   f.startSec = 1000000000;
   f.startUsec = 2000;
@@ -44,7 +52,7 @@ function parse(xml: string) {
 }
 
 test('the spec §4.2 example, byte for byte', () => {
-  const s = renderFileobject(specFlow(), 'cb07389391759c2e84adceaf3df00163');
+  const s = render(specFlow(), 'cb07389391759c2e84adceaf3df00163', SPEC_NAME);
   assert.equal(s, [
     '    <fileobject>',
     '      <filename>out/010.000.000.002.00080-010.000.000.001.40000</filename>',
@@ -62,9 +70,8 @@ test('the spec §4.2 example, byte for byte', () => {
 
 test('no file: no <filename>, filesize 0, no hashdigest without md5', () => {
   const f = specFlow();
-  f.file.path = null;
   f.lastByte = 0;
-  const s = renderFileobject(f, null);
+  const s = render(f, null);
   assert.ok(!s.includes('<filename>'));
   assert.ok(!s.includes('hashdigest'));
   assert.ok(s.includes('      <filesize>0</filesize>\n'));
@@ -89,7 +96,7 @@ test('optional attributes appear only when applicable, always in the spec order'
     f.len = 1000;
     f.caplen = cap ? 900 : 1000;
     f.lastByte = 12345;
-    const s = renderFileobject(f, null);
+    const s = render(f, null);
     parse(s);
     const attrs = tcpflowAttrs(s);
     const want = ORDER.filter((n) =>
@@ -117,19 +124,17 @@ test('optional attributes appear only when applicable, always in the spec order'
 
 test('all-zero MAC addresses are left out, each side on its own', () => {
   const zeroBoth = new Flow('k', ip4('127.0.0.1'), ip4('127.0.0.1'), 1, 2, -1, new Uint8Array(12), 0);
-  assert.ok(!renderFileobject(zeroBoth, null).includes('mac_'));
+  assert.ok(!render(zeroBoth, null).includes('mac_'));
   const zeroDst = new Flow('k', ip4('127.0.0.1'), ip4('127.0.0.1'), 1, 2, -1, Uint8Array.from([0, 0, 0, 0, 0, 0, 0xaa, 0xbb, 0, 0, 0, 1]), 0);
-  const a = tcpflowAttrs(renderFileobject(zeroDst, null));
+  const a = tcpflowAttrs(render(zeroDst, null));
   assert.deepEqual(a.filter((x) => x[0].startsWith('mac_')), [['mac_saddr', 'aa:bb:00:00:00:01']]);
   const zeroSrc = new Flow('k', ip4('127.0.0.1'), ip4('127.0.0.1'), 1, 2, -1, Uint8Array.from([0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0]), 0);
-  assert.deepEqual(tcpflowAttrs(renderFileobject(zeroSrc, null)).filter((x) => x[0].startsWith('mac_')),
+  assert.deepEqual(tcpflowAttrs(render(zeroSrc, null)).filter((x) => x[0].startsWith('mac_')),
     [['mac_daddr', '00:00:00:00:00:01']]);
 });
 
 test('the file name is XML-escaped', () => {
-  const f = specFlow();
-  f.file.path = `o&u<t>/'a"\r\n\t\0b`;
-  const s = renderFileobject(f, null);
+  const s = render(specFlow(), null, `o&u<t>/'a"\r\n\t\0b`);
   assert.ok(s.includes('      <filename>o&amp;u&lt;t&gt;/&apos;a&quot;%0D%0A%09%00b</filename>\n'), s);
   const p = parse(s);
   assert.equal(p.first('filename')?.textContent, `o&u<t>/'a"%0D%0A%09%00b`);

@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { Flow } from '../../src/flow/flow';
 import { dfxmlFooter, dfxmlHeader } from '../../src/report/dfxml';
 import { renderFileobject } from '../../src/report/fileobject';
+import { flowRecord, type FlowRecord } from '../../src/report/flow-record';
 import { assertWellFormedXml } from '../helpers/corpus';
 import { ip4 } from '../helpers/packets';
 import { checkWellFormed } from './xml-check';
@@ -26,13 +27,13 @@ const ODD = [
 
 function document(text: string): string {
   const flow = new Flow('k', ip4('10.0.0.1'), ip4('10.0.0.2'), 80, 40000, -1, null, 0);
-  flow.file.path = `out/${text}`;
   flow.lastByte = 3;
   flow.packets = 1;
   flow.len = flow.caplen = 57;
   return dfxmlHeader({ commandLine: `tcpflow-ts -o ${text}`, startTime: new Date(0), config: { workers: 1, outdir: text }, tdelta: 0 }) +
-    renderFileobject(flow, null) +
-    renderFileobject(flow, 'd41d8cd98f00b204e9800998ecf8427e', text) +
+    // As a run does: the record in the worker, JSON through the spill, XML in the coordinator.
+    renderFileobject(JSON.parse(JSON.stringify(flowRecord(flow, `out/${text}`, []))) as FlowRecord) +
+    renderFileobject(JSON.parse(JSON.stringify(flowRecord(flow, text, [{ md5: 'd41d8cd98f00b204e9800998ecf8427e' }]))) as FlowRecord) +
     dfxmlFooter({ openFdsAtEnd: 0, maxOpenFlows: 1, totalFlows: 1, flowMapSize: 0, totalPackets: 1, error: `${text}: No space left on device`, flowsPurged: 0, maxFlows: 300000 }, 0n);
 }
 

@@ -1,11 +1,12 @@
 import * as fs from 'node:fs';
 import { strerror } from '../util/strerror';
+import type { FlowRecord, RecordOutput } from './flow-record';
 
 /**
- * Per-worker spill file of rendered <fileobject> records, each tagged with its sort key
- * (the packet that closed the flow, then the packet that created it). A worker closes
+ * Per-worker spill file of flow records (FlowRecord as JSON), each tagged with its sort
+ * key (the packet that closed the flow, then the packet that created it). A worker closes
  * flows in increasing key order, so each file is sorted and the coordinator merges them
- * in one streaming pass: memory stays flat however many flows there are.
+ * in one streaming pass and renders them: memory stays flat however many flows there are.
  *
  * When a spill write fails (a full disk), the file keeps the whole records written
  * before, and every later record is held in memory instead (up to HOLD_LIMIT, then only
@@ -19,9 +20,9 @@ export const END_OF_INPUT = Number.MAX_SAFE_INTEGER;
 export const HOLD_LIMIT = 64 * 1024 * 1024;
 
 /** What a writer could not spill: its records after the spill file's last good one. */
-export interface HeldFragments {
-  /** The spill file these records follow. */
-  path: string;
+export interface HeldRecords {
+  /** The spill file these records follow (null: there is none, every record is held). */
+  path: string | null;
   /** Bytes of whole records in the spill file; anything after them is a torn write. */
   spilled: number;
   /** The records held in memory, in the spill file's format and order. */
@@ -39,7 +40,7 @@ interface Held {
   error: string;
 }
 
-export class FragmentWriter {
+export class RecordSpill implements RecordOutput {
   private fd = -1;
   private buf = '';
   private bufCount = 0;
@@ -47,7 +48,13 @@ export class FragmentWriter {
   private held: Held | null = null;
   count = 0;
 
-  constructor(readonly path: string, private readonly holdLimit = HOLD_LIMIT) {
+  /** `path` null: no spill file, every record is held in memory (in-process runs, the fuzzer). */
+  constructor(readonly path: string | null, private holdLimit = HOLD_LIMIT) {
+    if (path === null) {
+      this.held = { text: [], size: 0, dropped: 0, error: '' };
+      this.holdLimit = Infinity;
+      return;
+    }
     try {
       this.fd = fs.openSync(path, 'w', 0o600);
     } catch (e) {
@@ -55,9 +62,10 @@ export class FragmentWriter {
     }
   }
 
-  add(closePacket: number, firstPacket: number, xml: string): void {
+  add(closePacket: number, firstPacket: number, record: FlowRecord): void {
     const close = closePacket === Infinity ? END_OF_INPUT : closePacket;
-    this.buf += `${close} ${firstPacket} ${Buffer.byteLength(xml)}\n${xml}`;
+    const json = JSON.stringify(record);
+    this.buf += `${close} ${firstPacket} ${Buffer.byteLength(json)}\n${json}`;
     this.count++;
     this.bufCount++;
     if (this.buf.length >= FLUSH_AT) this.flush();
@@ -88,7 +96,7 @@ export class FragmentWriter {
     this.bufCount = 0;
   }
 
-  /** Flush and close the spill file. A failed spill does not throw (see heldFragments()). */
+  /** Flush and close the spill file. A failed spill does not throw (see heldRecords()). */
   close(): void {
     this.flush();
     if (this.fd >= 0) {
@@ -99,7 +107,7 @@ export class FragmentWriter {
   }
 
   /** After close(): the records that did not reach the spill file, or null if all did. */
-  heldFragments(): HeldFragments | null {
+  heldRecords(): HeldRecords | null {
     const h = this.held;
     if (h === null) return null;
     return { path: this.path, spilled: this.spilled, text: h.text.join(''), dropped: h.dropped, error: h.error };
@@ -126,23 +134,28 @@ function writeString(fd: number, s: string): number {
 }
 
 /** One worker's records for the merge: the first `limit` bytes of `path` (if any), then `tail`. */
-export interface FragmentSource {
+export interface SpillSource {
   path: string | null;
   limit: number;
   tail: Buffer | null;
 }
 
 /** The spill files, each followed by the records its writer held in memory. */
-export function fragmentSources(paths: readonly string[], held: readonly HeldFragments[] = []): FragmentSource[] {
-  const heldBy = new Map(held.map((h) => [h.path, h]));
-  return [...new Set([...paths, ...heldBy.keys()])].map((p) => {
+export function spillSources(paths: readonly string[], held: readonly HeldRecords[] = []): SpillSource[] {
+  const heldBy = new Map<string | null, HeldRecords>();
+  const memory: SpillSource[] = [];
+  for (const h of held) {
+    if (h.path === null) memory.push({ path: null, limit: 0, tail: Buffer.from(h.text) });
+    else heldBy.set(h.path, h);
+  }
+  return [...new Set([...paths, ...heldBy.keys()])].map((p): SpillSource => {
     const h = heldBy.get(p);
     return h === undefined ? { path: p, limit: Infinity, tail: null } : { path: p, limit: h.spilled, tail: Buffer.from(h.text) };
-  });
+  }).concat(memory);
 }
 
 /** Bytes of records the sources hold. */
-export function sourceBytes(sources: readonly FragmentSource[]): number {
+export function sourceBytes(sources: readonly SpillSource[]): number {
   let n = 0;
   for (const s of sources) {
     if (s.path !== null && s.limit > 0) {
@@ -154,7 +167,7 @@ export function sourceBytes(sources: readonly FragmentSource[]): number {
 }
 
 /** The same records read into memory, so that the spill files can go before the report is written. */
-export function loadSources(sources: readonly FragmentSource[]): FragmentSource[] {
+export function loadSources(sources: readonly SpillSource[]): SpillSource[] {
   return sources.map((s) => {
     let head = Buffer.alloc(0);
     if (s.path !== null && s.limit > 0) {
@@ -173,7 +186,7 @@ export function loadSources(sources: readonly FragmentSource[]): FragmentSource[
  * Sequential reader of one worker's records: the first `limit` bytes of its spill file
  * (none if the path is null), then the records it held in memory.
  */
-class FragmentReader {
+class SpillReader {
   private fd: number;
   private buf = Buffer.alloc(0);
   private pos = 0;
@@ -181,24 +194,25 @@ class FragmentReader {
   private tail: Buffer | null;
   close = 0;
   first = 0;
-  xml: Buffer | null = null;
+  /** The record's JSON text. */
+  json: Buffer | null = null;
 
-  constructor(src: FragmentSource) {
+  constructor(src: SpillSource) {
     this.fd = src.path !== null && src.limit > 0 ? fs.openSync(src.path, 'r') : -1;
     this.left = this.fd >= 0 ? src.limit : 0;
     this.tail = src.tail;
     this.next();
   }
-  /** Load the next record into close/first/xml; xml is null at the end. */
+  /** Load the next record into close/first/json; json is null at the end. */
   next(): void {
     const nl = this.indexOfNewline();
-    if (nl < 0) { this.xml = null; this.closeFile(); return; }
+    if (nl < 0) { this.json = null; this.closeFile(); return; }
     const [c, f, n] = this.buf.toString('latin1', this.pos, nl).split(' ').map(Number);
     this.pos = nl + 1;
     this.ensure(n);
     this.close = c;
     this.first = f;
-    this.xml = this.buf.subarray(this.pos, this.pos + n);
+    this.json = this.buf.subarray(this.pos, this.pos + n);
     this.pos += n;
   }
 
@@ -212,7 +226,7 @@ class FragmentReader {
 
   private ensure(n: number): void {
     while (this.buf.length - this.pos < n) {
-      if (!this.more()) throw new Error('report fragment file is truncated');
+      if (!this.more()) throw new Error('report spill file is truncated');
     }
   }
 
@@ -245,9 +259,9 @@ class FragmentReader {
   }
 }
 
-/** Merge the workers' records into `write`, in (close packet, first packet) order. */
-export function mergeFragments(sources: readonly FragmentSource[], write: (b: Buffer) => void): void {
-  const readers = sources.map((s) => new FragmentReader(s)).filter((r) => r.xml !== null);
+/** Merge the workers' records into `write` (each record's JSON text), in (close packet, first packet) order. */
+export function mergeRecords(sources: readonly SpillSource[], write: (json: Buffer) => void): void {
+  const readers = sources.map((s) => new SpillReader(s)).filter((r) => r.json !== null);
   // Few workers: a linear scan for the minimum beats a heap.
   while (readers.length > 0) {
     let best = 0;
@@ -256,8 +270,8 @@ export function mergeFragments(sources: readonly FragmentSource[], write: (b: Bu
       if (a.close < b.close || (a.close === b.close && a.first < b.first)) best = i;
     }
     const r = readers[best];
-    write(r.xml as Buffer);
+    write(r.json as Buffer);
     r.next();
-    if (r.xml === null) readers.splice(best, 1);
+    if (r.json === null) readers.splice(best, 1);
   }
 }

@@ -4,10 +4,22 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { END_OF_INPUT, FragmentSource, fragmentSources, FragmentWriter, loadSources, mergeFragments, sourceBytes } from '../../src/report/fragments';
+import { END_OF_INPUT, SpillSource, spillSources, RecordSpill, loadSources, mergeRecords, sourceBytes } from '../../src/report/record-spill';
+import type { FlowRecord } from '../../src/report/flow-record';
 import { Rng } from '../flow/rng';
 
-const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tcpflow-frag-'));
+/** A record whose file name carries `text`: what the merge hands back is checked by it. */
+function asRecord(text: string): FlowRecord {
+  return {
+    type: 'flow', filename: text, filesize: 0, startime: '1970-01-01T00:00:00Z', endtime: '1970-01-01T00:00:00Z', family: 2,
+    src_ipn: '10.0.0.1', dst_ipn: '10.0.0.2', srcport: 1, dstport: 2, packets: 1, len: 60,
+  };
+}
+
+/** The text carried by a merged record (its JSON). */
+const carried = (json: Buffer) => (JSON.parse(json.toString('utf8')) as FlowRecord).filename as string;
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tcpflow-spill-'));
 after(() => fs.rmSync(dir, { recursive: true, force: true }));
 let n = 0;
 const tmp = () => path.join(dir, `part${n++}`);
@@ -16,18 +28,18 @@ interface Rec { close: number; first: number; xml: string }
 
 function writeAll(recs: Rec[][]): string[] {
   return recs.map((list) => {
-    const w = new FragmentWriter(tmp());
-    for (const r of list) w.add(r.close === END_OF_INPUT ? Infinity : r.close, r.first, r.xml);
+    const w = new RecordSpill(tmp());
+    for (const r of list) w.add(r.close === END_OF_INPUT ? Infinity : r.close, r.first, asRecord(r.xml));
     assert.equal(w.count, list.length);
     w.close();
-    return w.path;
+    return w.path as string;
   });
 }
 
-function merged(paths: string[]): { whole: Buffer; pieces: Buffer[] } {
-  const pieces: Buffer[] = [];
-  mergeFragments(fragmentSources(paths), (b) => pieces.push(Buffer.from(b)));
-  return { whole: Buffer.concat(pieces), pieces };
+function merged(paths: string[]): { whole: string; pieces: string[] } {
+  const pieces: string[] = [];
+  mergeRecords(spillSources(paths), (b) => pieces.push(carried(b)));
+  return { whole: pieces.join(''), pieces };
 }
 
 const order = (a: Rec, b: Rec) => a.close - b.close || a.first - b.first;
@@ -53,7 +65,7 @@ test('three writers with interleaved keys merge into one globally sorted stream'
   const { whole, pieces } = merged(paths);
   const want = [...all].sort(order);
   assert.equal(pieces.length, want.length);
-  assert.equal(whole.toString('utf8'), want.map((x) => x.xml).join(''));
+  assert.equal(whole, want.map((x) => x.xml).join(''));
 });
 
 test('records closed at end of input come after all others, ordered by first packet', () => {
@@ -62,7 +74,7 @@ test('records closed at end of input come after all others, ordered by first pac
     [{ close: 7, first: 2, xml: 'b' }, { close: END_OF_INPUT, first: 4, xml: 'e4' }],
     [],
   ]);
-  assert.deepEqual(merged(paths).pieces.map((b) => b.toString()), ['a', 'b', 'e0', 'e4', 'e9']);
+  assert.deepEqual(merged(paths).pieces, ['a', 'b', 'e0', 'e4', 'e9']);
 });
 
 test('ties on the close packet are broken by the first packet', () => {
@@ -71,7 +83,7 @@ test('ties on the close packet are broken by the first packet', () => {
     [{ close: 10, first: 1, xml: '1' }, { close: 10, first: 5, xml: '5' }],
     [{ close: 9, first: 100, xml: 'x' }, { close: 10, first: 4, xml: '4' }],
   ]);
-  assert.deepEqual(merged(paths).pieces.map((b) => b.toString()), ['x', '1', '3', '4', '5', '8']);
+  assert.deepEqual(merged(paths).pieces, ['x', '1', '3', '4', '5', '8']);
 });
 
 test('large records (> 1 MiB) and many flushes survive intact', () => {
@@ -95,27 +107,26 @@ test('large records (> 1 MiB) and many flushes survive intact', () => {
   const { pieces } = merged(paths);
   assert.equal(pieces.length, all.length);
   for (let i = 0; i < all.length; i++) {
-    assert.equal(pieces[i].length, Buffer.byteLength(all[i].xml), `record ${i}`);
-    assert.equal(pieces[i].toString('utf8'), all[i].xml, `record ${i}`);
+    assert.equal(pieces[i], all[i].xml, `record ${i}`);
   }
   assert.ok(all.some((x) => Buffer.byteLength(x.xml) > 1 << 20));
 });
 
-test('empty fragment files and no files merge to nothing', () => {
+test('empty spill files and no files merge to nothing', () => {
   assert.deepEqual(merged(writeAll([[], [], []])).pieces, []);
   assert.deepEqual(merged([]).pieces, []);
 });
 
 test('an empty record is kept', () => {
   const paths = writeAll([[{ close: 1, first: 1, xml: '' }, { close: 2, first: 2, xml: 'z' }]]);
-  assert.deepEqual(merged(paths).pieces.map((b) => b.toString()), ['', 'z']);
+  assert.deepEqual(merged(paths).pieces, ['', 'z']);
 });
 
-test('a truncated fragment file is an error', () => {
+test('a truncated spill file is an error', () => {
   const [p] = writeAll([[{ close: 1, first: 1, xml: 'hello world' }]]);
   const data = fs.readFileSync(p);
   fs.writeFileSync(p, data.subarray(0, data.length - 3));
-  assert.throws(() => mergeFragments(fragmentSources([p]), () => undefined), /truncated/);
+  assert.throws(() => mergeRecords(spillSources([p]), () => undefined), /truncated/);
 });
 
 // ---------------------------------------------------------------- a spill file that cannot be written
@@ -125,13 +136,13 @@ function records(n: number, size: number, w = 0, of = 1): Rec[] {
   return Array.from({ length: n }, (_, i) => ({ close: i * of + w, first: i, xml: `<r w='${w}' i='${i}'>${'é'.repeat(size)}</r>\n` }));
 }
 
-function addAll(wr: FragmentWriter, recs: readonly Rec[]): void {
-  for (const r of recs) wr.add(r.close, r.first, r.xml);
+function addAll(wr: RecordSpill, recs: readonly Rec[]): void {
+  for (const r of recs) wr.add(r.close, r.first, asRecord(r.xml));
 }
 
-const pieces = (sources: FragmentSource[]) => {
+const pieces = (sources: SpillSource[]) => {
   const out: string[] = [];
-  mergeFragments(sources, (b) => out.push(b.toString('utf8')));
+  mergeRecords(sources, (b) => out.push(carried(b)));
   return out;
 };
 
@@ -139,35 +150,35 @@ test('a spill file on a full disk (/dev/full): every record held in memory, merg
   // Big enough for several flushes: the first one fails, the later ones are held too.
   const bad = records(3000, 200, 0, 2);
   const good = records(3000, 200, 1, 2);
-  const w0 = new FragmentWriter('/dev/full');
-  const w1 = new FragmentWriter(tmp());
+  const w0 = new RecordSpill('/dev/full');
+  const w1 = new RecordSpill(tmp());
   addAll(w0, bad);
   addAll(w1, good);
   w0.close();
   w1.close();
-  const held = w0.heldFragments();
+  const held = w0.heldRecords();
   assert.ok(held !== null);
   assert.equal(held.spilled, 0);
   assert.equal(held.dropped, 0);
   assert.equal(held.error, '/dev/full: No space left on device');
-  assert.equal(w1.heldFragments(), null);
+  assert.equal(w1.heldRecords(), null);
   const want = [...bad, ...good].sort(order).map((r) => r.xml);
-  assert.deepEqual(pieces(fragmentSources([w1.path], [held])), want);
+  assert.deepEqual(pieces(spillSources([w1.path as string], [held])), want);
   // The same records read into memory first (the report writer's way of freeing the disk).
-  const sources = fragmentSources([w1.path], [held]);
+  const sources = spillSources([w1.path as string], [held]);
   assert.ok(sourceBytes(sources) > 2 * 3000 * 400);
   assert.deepEqual(pieces(loadSources(sources)), want);
 });
 
 test('held records are bounded: past the limit whole batches are dropped and counted, the held ones are the first', () => {
   const recs = records(4000, 300);
-  const w = new FragmentWriter('/dev/full', 1 << 20);
+  const w = new RecordSpill('/dev/full', 1 << 20);
   addAll(w, recs);
   w.close();
-  const held = w.heldFragments();
+  const held = w.heldRecords();
   assert.ok(held !== null);
   assert.ok(held.text.length <= 1 << 20);
-  const got = pieces(fragmentSources([], [held]));
+  const got = pieces(spillSources([], [held]));
   assert.ok(got.length > 0 && held.dropped > 0);
   assert.equal(got.length + held.dropped, recs.length);
   assert.deepEqual(got, recs.slice(0, got.length).map((r) => r.xml));
@@ -183,17 +194,17 @@ test('a spill file that filled up mid-write: the whole records before are read, 
   }
   try {
     const recs = records(3000, 200);
-    const w = new FragmentWriter(path.join(mnt, 'part0'));
+    const w = new RecordSpill(path.join(mnt, 'part0'));
     addAll(w, recs);
     w.close();
-    const held = w.heldFragments();
+    const held = w.heldRecords();
     assert.ok(held !== null, 'the tmpfs did not fill up');
     assert.ok(held.spilled > 0, 'nothing was spilled before the disk filled');
     assert.equal(held.dropped, 0);
     assert.match(held.error, /part0: No space left on device$/);
     // The file was cut back to its whole records.
-    assert.equal(fs.statSync(w.path).size, held.spilled);
-    assert.deepEqual(pieces(fragmentSources([w.path], [held])), recs.map((r) => r.xml));
+    assert.equal(fs.statSync(w.path as string).size, held.spilled);
+    assert.deepEqual(pieces(spillSources([w.path as string], [held])), recs.map((r) => r.xml));
   } finally {
     spawnSync('umount', [mnt]);
   }
@@ -204,6 +215,22 @@ test('a torn tail beyond the spilled length is never read', () => {
   const spilled = fs.statSync(p).size;
   fs.appendFileSync(p, '99 99 100000\n<half a rec');
   const later = records(60, 10).slice(50);
-  const held = { path: p, spilled, text: later.map((r) => `${r.close} ${r.first} ${Buffer.byteLength(r.xml)}\n${r.xml}`).join(''), dropped: 0, error: 'x' };
-  assert.deepEqual(pieces(fragmentSources([p], [held])), records(60, 10).map((r) => r.xml));
+  const held = {
+    path: p, spilled, dropped: 0, error: 'x',
+    text: later.map((r) => { const j = JSON.stringify(asRecord(r.xml)); return `${r.close} ${r.first} ${Buffer.byteLength(j)}\n${j}`; }).join(''),
+  };
+  assert.deepEqual(pieces(spillSources([p], [held])), records(60, 10).map((r) => r.xml));
+});
+
+test('without a spill file every record is held in memory and merged with the spilled ones', () => {
+  const mem = records(500, 20, 0, 2), disk = records(500, 20, 1, 2);
+  const w0 = new RecordSpill(null);
+  const w1 = new RecordSpill(tmp());
+  addAll(w0, mem);
+  addAll(w1, disk);
+  w0.close();
+  w1.close();
+  const held = w0.heldRecords();
+  assert.ok(held !== null && held.path === null && held.dropped === 0);
+  assert.deepEqual(pieces(spillSources([w1.path as string], [held])), [...mem, ...disk].sort(order).map((r) => r.xml));
 });

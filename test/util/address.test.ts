@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { addrName, addrText, ipv4Padded, ipv4Text, ipv6Text, macText } from '../../src/output/address';
+import { addrName, addrText, ipv4Padded, ipv4Text, ipv6Text, macText } from '../../src/util/address';
 import { ip6 } from '../helpers/packets';
 import { Rng } from '../flow/rng';
 

@@ -1,0 +1,81 @@
+import type { Chunk } from './chunk';
+import { type CaptureInterface, type CaptureReader, openCapture, openCaptureBuffer, type Truncation } from './reader';
+import { TcpflowError } from '../errors';
+
+/**
+ * Where packets come from, as the coordinator sees it: something that fills chunks with
+ * records. A capture file, standard input or a capture in memory today; a live interface,
+ * a filtered or decompressed capture are further sources behind the same seam.
+ */
+export interface PacketSource {
+  /** What messages call the input ('-' for standard input). */
+  readonly name: string;
+  /** Link type and snapshot length of the first interface, once known (-w copies them). */
+  readonly firstInterface: CaptureInterface | null;
+  /**
+   * Fill `chunk` (from record 0) with the next records: resolves to their number (0 is
+   * possible for a source still waiting for packets), or null once the input is
+   * exhausted. A problem with the input rejects with a TcpflowError once the records
+   * before it have been handed out.
+   */
+  fill(chunk: Chunk): Promise<number | null>;
+  /** Optional, for progress: bytes consumed so far and the input's size (0 when unknown). */
+  readonly progress?: { readonly done: number; readonly total: number };
+  close(): void;
+}
+
+/** A capture that ends inside a record (or was cut while being read): what the file lacks. */
+export class TruncatedInput extends TcpflowError {
+  constructor(message: string, readonly truncation: Truncation | null) {
+    super('INPUT_TRUNCATED', message);
+  }
+}
+
+/** A pcap or pcapng capture read by our own zero-copy reader, from a file, stdin or memory. */
+class CaptureSource implements PacketSource {
+  private ended = false;
+
+  constructor(private readonly reader: CaptureReader) {}
+
+  get name(): string { return this.reader.path; }
+  get firstInterface(): CaptureInterface | null { return this.reader.firstInterface; }
+  get progress(): { done: number; total: number } {
+    return { done: this.reader.bytesRead, total: this.reader.size };
+  }
+
+  async fill(chunk: Chunk): Promise<number | null> {
+    if (this.ended) return null;
+    const n = this.reader.fill(chunk);
+    if (n > 0) return n;
+    this.ended = true;
+    const r = this.reader;
+    if (r.shrankFrom !== null) {
+      // Someone else truncated the file under us: even at a record boundary it is not the capture it was.
+      throw new TruncatedInput(`${r.path}: truncated while being read: ${r.shrankFrom} bytes when opened, only ${r.bytesRead} read; packets before it are kept`, r.truncation);
+    }
+    const t = r.truncation;
+    if (t !== null) {
+      throw new TruncatedInput(`${r.path}: truncated dump file; tried to read ${t.wanted} ${t.what}, only got ${t.got} (at byte ${t.offset}); packets before it are kept`, t);
+    }
+    return null;
+  }
+
+  close(): void {
+    this.reader.close();
+  }
+}
+
+/** The source of a reader already opened (tests and the fuzzer look at the reader too). */
+export function captureSource(reader: CaptureReader): PacketSource {
+  return new CaptureSource(reader);
+}
+
+/** A capture file, or standard input for '-'. Throws a TcpflowError naming it when it cannot be opened or is no capture. */
+export function openFileSource(path: string): PacketSource {
+  return new CaptureSource(openCapture(path));
+}
+
+/** A capture already in memory, read exactly as a file is; `name` stands for it in messages. */
+export function memorySource(name: string, bytes: Uint8Array): PacketSource {
+  return new CaptureSource(openCaptureBuffer(name, bytes));
+}

@@ -1,0 +1,44 @@
+/**
+ * What the command line asks for, validated: cli/ builds it, the run plan (src/plan.ts)
+ * reads it. Nothing below cli/ parses arguments.
+ */
+/** -T and -F, in command-line order (they rewrite the file name template in turn). */
+export type NamingStep = { kind: 'template'; value: string } | { kind: 'format'; letters: string };
+
+export interface Options {
+  readFiles: string[];        // -r files in order, then -l operands
+  finishFiles: string[];      // -R files in order
+  outdir: string;             // -o, default '.'
+  reportPath: string | null;  // -X (null = <outdir>/report.xml)
+  debugLevel: number;         // -d N (atoi; negative → 1 with a warning), -v → 10; default 1
+  quiet: boolean;             // -q
+  maxFds: number | null;      // -f N (atoi; ≤ 0 → 1), null = default
+  workers: number;            // --workers N (1..256), default: CPU count
+  filter: string | null;      // without -l: operands joined by single spaces, null if none
+  scanners: string[];         // -e NAME in order
+  params: Record<string, string>; // -S name=value
+  warnings: string[];         // non-fatal messages to print on stderr
+  maxBytes: number;           // -b N (atoi; negative = unlimited, -1), default -1
+  maxSeek: number;            // -m N (atoi), default 16777216
+  findx: boolean;             // -I
+  unprocessedPath: string | null; // -w FILE: packets not processed, as pcap
+  keepPcaps: boolean;         // -K: per-flow pcaps instead of flow files
+  maxFlows: number;           // -S max_flows=N: open flows before the least recently seen are closed
+  jsonlPath: string | null;   // --jsonl FILE: the report's records as JSON Lines
+  /** -T and -F letters in command-line order: they rewrite the template in turn (spec §2.3-2.4). */
+  naming: NamingStep[];
+  /** Console modes (-c, -C and their modifiers); null when flows go to files. */
+  console: ConsoleOptions | null;
+  /** -L NAME: tcpflow's semaphore name, here the name of a lock file (src/util/lock-file.ts). */
+  lockName: string | null;
+}
+
+export interface ConsoleOptions {
+  header: boolean;   // -c prints `name: ` before each payload, -C does not
+  hex: boolean;      // -D
+  json: boolean;     // -J
+  color: boolean;    // -g
+  binary: boolean;   // -B (wins over -s)
+  newline: boolean;  // false with -0
+}
+

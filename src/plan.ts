@@ -1,0 +1,132 @@
+import * as path from 'node:path';
+import { EXIT, TcpflowError } from './errors';
+import { perBucketCap } from './flow/buckets';
+import type { ConsoleOptions, Options } from './options';
+import { buildNaming, namesKeepConnectionsApart } from './output/naming';
+import { Template } from './output/template';
+import type { FlowMode, WorkerConfig } from './shard/protocol';
+
+/** Descriptors kept back for the runtime, inputs, the reports and their spill files. */
+const RESERVED_FDS = 32;
+/** How long (in packets) a closed flow is remembered for the straggler check. */
+export const SAVED_WINDOW = 100_000;
+
+/** tcpflow's boolean parameter rule: true when the value starts with Y, y, T, t or 1. */
+function paramTrue(v: string | undefined, dflt: boolean): boolean {
+  return v === undefined ? dflt : /^[YyTt1]/.test(v);
+}
+
+export interface InputSpec {
+  path: string;
+  /** An -R file: it only continues connections already open. */
+  finishing: boolean;
+}
+
+/** Everything a run will do, decided from the options before anything is read or written. */
+export interface RunPlan {
+  inputs: InputSpec[];
+  outdir: string;
+  mode: FlowMode;
+  console: ConsoleOptions | null;
+  /** Report files: tcpflow's DFXML report and the JSON Lines report (null: not written). */
+  reports: { dfxml: string | null; jsonl: string | null };
+  /** Worker threads to start. */
+  workers: number;
+  /** Descriptors for flow files, all workers together (-f, or what the system allows). */
+  fileDescriptors: number;
+  /** What each worker is told (index and spill file are per worker). */
+  worker: Omit<WorkerConfig, 'index' | 'spillPath'>;
+  /** -w FILE. */
+  unprocessedPath: string | null;
+  /** -L NAME. */
+  lockName: string | null;
+  tdelta: number;
+  maxFlows: number;
+  quiet: boolean;
+  debugLevel: number;
+  /** Warnings to print before the run starts (option combinations that do less than asked). */
+  warnings: string[];
+  /** tcpflow's debug notes, with their -d levels. */
+  notes: { level: number; text: string }[];
+}
+
+/**
+ * Options → plan. `openFileLimit` is the process's descriptor limit. Throws a TcpflowError
+ * (usage) for combinations that cannot run; a bad template is refused here, before
+ * anything is written (spec B25).
+ */
+export function planRun(opts: Options, openFileLimit: number): RunPlan {
+  const warnings: string[] = [];
+  const notes: RunPlan['notes'] = [];
+  const naming = buildNaming(opts.naming);
+  warnings.push(...naming.warnings);
+  const template = new Template(naming.template);
+  const mode: FlowMode = opts.keepPcaps ? 'pcaps' : opts.console !== null ? 'console' : naming.storeFiles ? 'files' : 'report-only';
+
+  const scanners = [...new Set([...opts.scanners, ...(naming.md5 ? ['md5'] : [])])];
+  if (opts.scanners.length > 0 && mode === 'report-only') {
+    throw new TcpflowError('USAGE', 'post-processing (-e) requires storing output (not -FX)', EXIT.USAGE);
+  }
+  if (scanners.length > 0 && (mode === 'console' || mode === 'pcaps')) {
+    warnings.push(`${scanners.map((s) => `-e ${s}`).join(', ')} ignored: ${mode === 'console' ? 'console output (-c/-C)' : '-K'} stores no flow files to scan`);
+    scanners.length = 0;
+  }
+
+  // Console modes write no report unless asked to (later tcpflow; spec B21).
+  const reportEnabled = paramTrue(opts.params.enable_report, mode !== 'console');
+  const dfxml = reportEnabled ? opts.reportPath ?? path.join(opts.outdir, 'report.xml') : null;
+  let jsonl = opts.jsonlPath;
+  if (jsonl !== null && mode === 'console') {
+    warnings.push(`--jsonl ${jsonl} ignored: console output (-c/-C) reports no flow files`);
+    jsonl = null;
+  }
+
+  // Where names of different connections may coincide, the c1, c2 ... counters depend on
+  // the order of file creation over all flows: one worker keeps it tcpflow's.
+  let workers = opts.workers;
+  if (workers > 1 && (mode === 'files' || mode === 'pcaps') && !namesKeepConnectionsApart(template)) {
+    notes.push({ level: 2, text: `template ${template.source} can give different connections the same name: one worker thread` });
+    workers = 1;
+  }
+  const fileDescriptors = opts.maxFds ?? Math.max(workers, openFileLimit - RESERVED_FDS);
+  const tdelta = Number.parseInt(opts.params.tdelta ?? '0', 10) || 0;
+  if (opts.maxFds !== null) notes.push({ level: 1, text: `changing max_fds from ${openFileLimit - RESERVED_FDS} to ${opts.maxFds}` });
+
+  return {
+    inputs: [
+      ...opts.readFiles.map((f) => ({ path: f, finishing: false })),
+      ...opts.finishFiles.map((f) => ({ path: f, finishing: true })),
+    ],
+    outdir: opts.outdir,
+    mode,
+    console: mode === 'console' ? opts.console : null,
+    reports: { dfxml, jsonl },
+    workers,
+    fileDescriptors,
+    worker: {
+      mode,
+      outdir: opts.outdir,
+      template: template.source,
+      maxOpenFiles: Math.max(1, Math.floor(fileDescriptors / workers)),
+      maxSeek: opts.maxSeek,
+      maxBytes: opts.maxBytes,
+      scanners,
+      findx: opts.findx,
+      tdelta,
+      savedWindow: SAVED_WINDOW,
+      maxFlowsPerBucket: perBucketCap(opts.maxFlows),
+      records: dfxml !== null || jsonl !== null,
+      debugLevel: opts.debugLevel,
+      console: mode === 'console' ? opts.console : null,
+      unprocessed: opts.unprocessedPath !== null,
+    },
+    unprocessedPath: opts.unprocessedPath,
+    lockName: opts.lockName,
+    tdelta,
+    maxFlows: opts.maxFlows,
+    quiet: opts.quiet,
+    debugLevel: opts.debugLevel,
+    warnings,
+    notes,
+  };
+}

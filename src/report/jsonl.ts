@@ -1,0 +1,45 @@
+import type { ReportSummary } from './dfxml';
+import type { ReportFormat } from './report-files';
+
+const NEWLINE = Buffer.from('\n');
+
+/**
+ * The JSON Lines report (--jsonl): each flow's record as it is (FlowRecord: "type":"flow",
+ * then the DFXML fileobject's fields under their DFXML names), then one summary line with
+ * the run's totals. Only what does not depend on the machine or the moment is in it, so
+ * the same input gives the same file.
+ */
+export function jsonlFormat(): ReportFormat {
+  return {
+    header: '',
+    render: (json) => Buffer.concat([json, NEWLINE]),
+    footer: (s) => JSON.stringify(jsonlSummary(s)) + '\n',
+  };
+}
+
+export interface JsonlSummary {
+  type: 'summary';
+  total_flows: number;
+  total_packets: number;
+  flow_map_size: number;
+  max_open_flows: number;
+  open_fds_at_end: number;
+  flows_purged: number;
+  max_flows: number;
+  error?: string;
+}
+
+function jsonlSummary(s: ReportSummary): JsonlSummary {
+  const out: JsonlSummary = {
+    type: 'summary',
+    total_flows: s.totalFlows,
+    total_packets: s.totalPackets,
+    flow_map_size: s.flowMapSize,
+    max_open_flows: s.maxOpenFlows,
+    open_fds_at_end: s.openFdsAtEnd,
+    flows_purged: s.flowsPurged,
+    max_flows: s.maxFlows,
+  };
+  if (s.error !== null) out.error = s.error;
+  return out;
+}

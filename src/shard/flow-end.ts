@@ -1,0 +1,89 @@
+import type { Flow } from '../flow/flow';
+import type { FlowOutput, FlowSink, SinkFactory } from '../flow/sink';
+import { flowRecord, type RecordOutput, type ScanFields } from '../report/flow-record';
+import type { FlowScan, Scanner } from '../scanners/scanner';
+
+/**
+ * A sink that also hands the flow's bytes to the scanners' sessions while they arrive in
+ * order (an append at the end of what was delivered); anything else ends the streaming,
+ * and the scanners read the stored content back when the flow ends.
+ */
+class ScanningSink implements FlowSink {
+  private delivered = 0;
+  private inOrder = true;
+
+  constructor(private readonly inner: FlowSink, readonly scans: readonly FlowScan[]) {}
+
+  get name(): string | null {
+    return this.inner.name;
+  }
+
+  write(pos: number, data: Uint8Array, off: number, len: number): void {
+    this.inner.write(pos, data, off, len);
+    // Empty writes (-b past its limit) store nothing and break no order.
+    if (len === 0 || !this.inOrder) return;
+    if (pos !== this.delivered) {
+      this.inOrder = false;
+      return;
+    }
+    const bytes = data.subarray(off, off + len);
+    for (const s of this.scans) s.onData?.(pos, bytes);
+    this.delivered += len;
+  }
+
+  shiftUp(shift: number, limit: number): void {
+    this.inner.shiftUp(shift, limit);
+    this.inOrder = false;
+  }
+
+  read(pos: number, len: number): Uint8Array {
+    return this.inner.read(pos, len);
+  }
+
+  close(): void {
+    this.inner.close();
+  }
+
+  /** Every scanner's findings, once the flow has ended. */
+  results(): ScanFields[] {
+    const out: ScanFields[] = [];
+    for (const s of this.scans) {
+      const r = s.onClose(this.inner, this.inOrder);
+      if (r !== null) out.push(r);
+    }
+    return out;
+  }
+}
+
+/**
+ * What happens in a worker when a flow direction ends, in one place for every output
+ * mode: its scanners finish (reading the content while its file is still open), the sink
+ * is closed, and the flow's record goes to the spill. Scanners only see flows that
+ * stored bytes; a flow whose file cannot be completed (a full disk) is still reported.
+ */
+export class FlowEnd implements FlowOutput {
+  constructor(
+    private readonly sinks: SinkFactory,
+    private readonly scanners: readonly Scanner[],
+    private readonly records: RecordOutput | null,
+  ) {}
+
+  open(flow: Flow): FlowSink {
+    const sink = this.sinks.open(flow);
+    return this.scanners.length === 0 ? sink : new ScanningSink(sink, this.scanners.map((s) => s.open(flow)));
+  }
+
+  closed(flow: Flow, closePacket: number): void {
+    const sink = flow.sink;
+    let scans: ScanFields[] = [];
+    try {
+      try {
+        if (sink instanceof ScanningSink) scans = sink.results();
+      } finally {
+        sink?.close();
+      }
+    } finally {
+      this.records?.add(closePacket, flow.firstPacket, flowRecord(flow, sink !== null ? sink.name : this.sinks.nameOf(flow), scans));
+    }
+  }
+}

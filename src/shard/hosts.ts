@@ -1,0 +1,88 @@
+import * as path from 'node:path';
+import { MessageChannel } from 'node:worker_threads';
+import { Piscina } from 'piscina';
+import type { Chunk } from '../capture/chunk';
+import type { SinkFactory } from '../flow/sink';
+import type { Logger } from '../util/log';
+import type { FromWorker, ToWorker, WorkerConfig, WorkerTask } from './protocol';
+import { WorkerSession } from './worker-session';
+
+/** The coordinator's line to one worker. */
+export interface WorkerLink {
+  send(msg: ToWorker, transfer: ArrayBuffer[]): void;
+  close(): void;
+}
+
+export interface WorkerEvents {
+  /** A message of worker `i`, in the order the worker sent them. */
+  message(i: number, m: FromWorker): void;
+  /** Worker `i` is gone without its result (a dead thread). */
+  died(i: number, e: unknown): void;
+}
+
+/** Where workers run: threads, or the coordinator's own thread. */
+export interface WorkerHost {
+  start(n: number, slots: Chunk[], config: (i: number) => WorkerConfig, events: WorkerEvents): WorkerLink[];
+  destroy(): Promise<void>;
+}
+
+/** Worker threads (piscina), one long-lived task each, talking over a port of its own. */
+export class ThreadHost implements WorkerHost {
+  private pool: Piscina | null = null;
+  private tasks: Promise<unknown>[] = [];
+
+  start(n: number, slots: Chunk[], config: (i: number) => WorkerConfig, events: WorkerEvents): WorkerLink[] {
+    const pool = this.pool = new Piscina({
+      filename: path.resolve(__dirname, '../../workers/flow-worker.js'),
+      minThreads: n,
+      maxThreads: n,
+      concurrentTasksPerWorker: 1,
+      idleTimeout: Infinity,
+      // Tasks are long-lived and event driven: the worker's event loop must keep running.
+      atomics: 'disabled',
+    });
+    return Array.from({ length: n }, (_, i) => {
+      const { port1, port2 } = new MessageChannel();
+      port1.on('message', (m: FromWorker) => events.message(i, m));
+      const task: WorkerTask = { port: port2, slots, config: config(i) };
+      // A task settles after its result was sent; it rejects only when the thread dies.
+      this.tasks.push((pool.run(task, { transferList: [port2] }) as Promise<void>).catch((e: unknown) => events.died(i, e)));
+      return {
+        send: (msg, transfer) => port1.postMessage(msg, transfer),
+        close: () => port1.close(),
+      };
+    });
+  }
+
+  /** After every worker's result: the tasks settle right after it (destroying earlier would fail them). */
+  async destroy(): Promise<void> {
+    await Promise.all(this.tasks);
+    await this.pool?.destroy();
+    this.pool = null;
+  }
+}
+
+/**
+ * Workers as sessions in the coordinator's thread: each chunk is processed when it is
+ * sent, and the answers arrive as separate events, in order, as they would from a
+ * thread. The fuzzer runs the real coordinator and dispatch this way, with sinks of its
+ * own (`sinks(i)`).
+ */
+export class InProcessHost implements WorkerHost {
+  readonly sessions: WorkerSession[] = [];
+
+  constructor(private readonly log: Logger, private readonly sinks: (i: number) => SinkFactory | null = () => null) {}
+
+  start(n: number, slots: Chunk[], config: (i: number) => WorkerConfig, events: WorkerEvents): WorkerLink[] {
+    return Array.from({ length: n }, (_, i) => {
+      const session = new WorkerSession(slots, config(i), this.log, this.sinks(i));
+      this.sessions.push(session);
+      return {
+        send: (msg) => session.handle(msg, (m) => queueMicrotask(() => events.message(i, m))),
+        close: () => {},
+      };
+    });
+  }
+
+  async destroy(): Promise<void> {}
+}

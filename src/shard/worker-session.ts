@@ -1,0 +1,50 @@
+import type { Chunk } from '../capture/chunk';
+import { errorInfo, type ErrorInfo } from '../errors';
+import type { SinkFactory } from '../flow/sink';
+import type { Logger } from '../util/log';
+import type { FromWorker, ToWorker, WorkerConfig } from './protocol';
+import { ShardProcessor } from './shard-processor';
+
+export type Reply = (m: FromWorker, transfer: ArrayBuffer[]) => void;
+
+/**
+ * A worker's side of the protocol, whatever carries the messages (a thread's port, or a
+ * direct call in-process): every chunk is answered by its release, 'end' by the result,
+ * which is the last message. A failure while processing is reported at once and then at
+ * the end; releases go on, so the coordinator never waits for a chunk in vain.
+ */
+export class WorkerSession {
+  private readonly shard: ShardProcessor;
+  private failure: ErrorInfo | null = null;
+
+  constructor(private readonly slots: readonly Chunk[], config: WorkerConfig, log: Logger, sinks: SinkFactory | null = null) {
+    this.shard = new ShardProcessor(config, log, sinks);
+  }
+
+  /** The processor, for in-process tests that look at the record being processed. */
+  get processor(): ShardProcessor {
+    return this.shard;
+  }
+
+  handle(msg: ToWorker, reply: Reply): void {
+    if (msg.type === 'end') {
+      reply({ type: 'result', result: this.shard.finish(this.failure) }, []);
+      return;
+    }
+    if (this.failure === null) {
+      try {
+        this.shard.processChunk(this.slots[msg.slot], msg.records, msg.count, msg.base, msg.finishing);
+      } catch (e) {
+        this.failure = errorInfo(e);
+        reply({ type: 'failed', ...this.failure }, []);
+        // What the chunk queued must still be written (or fail) before its memory is reused.
+        try { this.shard.chunkDone(); } catch { /* the first error is the one reported */ }
+      }
+    }
+    const r = this.shard.release(msg.slot);
+    const transfer: ArrayBuffer[] = [];
+    if (r.unprocessed !== null) transfer.push(r.unprocessed.buffer as ArrayBuffer);
+    if (r.openFiles !== null) transfer.push(r.openFiles.buffer as ArrayBuffer);
+    reply(r, transfer);
+  }
+}

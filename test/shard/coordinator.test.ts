@@ -1,0 +1,98 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { allocChunk } from '../../src/capture/chunk';
+import { memorySource } from '../../src/capture/source';
+import { DEFAULT_MAX_FLOWS, perBucketCap } from '../../src/flow/buckets';
+import { DEFAULT_MAX_SEEK } from '../../src/flow/tcpdemux';
+import { DEFAULT_TEMPLATE } from '../../src/output/template';
+import { Coordinator } from '../../src/shard/coordinator';
+import { InProcessHost, type WorkerHost } from '../../src/shard/hosts';
+import type { WorkerConfig } from '../../src/shard/protocol';
+import type { Logger } from '../../src/util/log';
+import { PCAP_DIR } from '../helpers/corpus';
+
+const silent: Logger = { error() {}, warn() {}, info() {}, debug() {}, trace() {}, isLevelEnabled: () => false, debugLevel: 0, at() {} };
+
+function config(over: Partial<WorkerConfig> = {}): Omit<WorkerConfig, 'index' | 'spillPath'> {
+  return {
+    mode: 'console', outdir: '.', template: DEFAULT_TEMPLATE, maxOpenFiles: 100, maxSeek: DEFAULT_MAX_SEEK, maxBytes: -1,
+    scanners: [], findx: false, tdelta: 0, savedWindow: 100_000, maxFlowsPerBucket: perBucketCap(DEFAULT_MAX_FLOWS),
+    records: true, debugLevel: 0,
+    console: { header: true, hex: false, json: false, color: false, binary: false, newline: true }, unprocessed: false,
+    ...over,
+  };
+}
+
+/** Small chunks (16 records), so a capture makes many chunks and releases. */
+const ring = (n: number) => Array.from({ length: n }, () => allocChunk(64 * 1024, 16));
+
+async function consoleRun(capture: string, workers: number, host: WorkerHost = new InProcessHost(silent)) {
+  let text = '';
+  const c = await Coordinator.start(host, workers, config(), () => null, { print: (t) => { text += t; }, unprocessed: null }, { slots: ring(workers + 1) });
+  const fed = await c.feed(memorySource(capture, fs.readFileSync(path.join(PCAP_DIR, capture))), false, () => false);
+  const totals = await c.finish();
+  return { text, fed, totals, error: c.error };
+}
+
+test('console text comes out whole and in packet order for any worker count, nothing lost at the end', async () => {
+  for (const capture of ['tcpflow__jpegs.cap', 'tcpflow__test1.pcap', 'tcpreplay__test.pcap']) {
+    const one = await consoleRun(capture, 1);
+    assert.ok(one.text.length > 1000, capture);
+    assert.equal(one.error, null);
+    for (const w of [2, 3, 5]) {
+      const r = await consoleRun(capture, w);
+      assert.equal(r.text, one.text, `${capture}, ${w} workers`);
+      assert.equal(r.totals.results.length, w);
+      assert.equal(r.totals.results.reduce((n, x) => n + x.totalPackets, 0), one.totals.results[0].totalPackets);
+      assert.equal(r.totals.results.reduce((n, x) => n + x.records, 0), one.totals.results[0].records);
+    }
+  }
+});
+
+/** In-process workers whose worker 1 fails on its third chunk (as a bug in a worker would). */
+class FailingHost extends InProcessHost {
+  override start(...args: Parameters<InProcessHost['start']>) {
+    const links = super.start(...args);
+    const inner = links[1];
+    let chunks = 0;
+    links[1] = {
+      send: (msg, transfer) => {
+        if (msg.type === 'chunk' && ++chunks === 3) this.sessions[1].processor.processChunk = () => { throw new Error('boom'); };
+        inner.send(msg, transfer);
+      },
+      close: () => inner.close(),
+    };
+    return links;
+  }
+}
+
+test('a worker that fails: reading stops, every worker still answers, the error names the failure', async () => {
+  const r = await consoleRun('tcpflow__jpegs.cap', 3, new FailingHost(silent));
+  assert.ok(r.error !== null);
+  assert.match(r.error.message, /internal error in worker: Error: boom/);
+  assert.equal(r.totals.results.length, 3);
+  assert.ok(r.totals.results[1].error !== null);
+});
+
+test('flow files: the most open at once is counted over all workers in packet order, the same for any count', async () => {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tcpflow-ts-coord-'));
+  try {
+    const results: number[] = [];
+    for (const w of [1, 2, 3, 4]) {
+      const outdir = path.join(tmp, `w${w}`);
+      fs.mkdirSync(outdir);
+      const c = await Coordinator.start(new InProcessHost(silent), w, config({ mode: 'files', outdir, console: null }), () => null,
+        undefined, { slots: ring(w + 1) });
+      await c.feed(memorySource('jpegs', fs.readFileSync(path.join(PCAP_DIR, 'tcpflow__jpegs.cap'))), false, () => false);
+      const t = await c.finish();
+      assert.equal(c.error, null);
+      results.push(t.maxOpenFiles);
+    }
+    assert.deepEqual(results, [13, 13, 13, 13]);
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+});

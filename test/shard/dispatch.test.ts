@@ -1,0 +1,88 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { allocChunk } from '../../src/capture/chunk';
+import { openCapture } from '../../src/capture/reader';
+import { decodeFrame, isSupportedLinkType } from '../../src/decode/link';
+import { newDecodedPacket, Verdict } from '../../src/decode/packet';
+import { FLOW_BUCKETS } from '../../src/flow/buckets';
+import { dispatch } from '../../src/shard/dispatch';
+import { ShardHasher } from '../../src/shard/hash';
+import { BUCKET_SHIFT, RECORD_MASK } from '../../src/shard/protocol';
+import { addrText } from '../../src/util/address';
+import { PCAP_DIR } from '../helpers/corpus';
+
+const captures = fs.readdirSync(PCAP_DIR).filter((f) => fs.statSync(path.join(PCAP_DIR, f)).isFile()).sort();
+
+test('dispatch: every TCP record goes to exactly one worker, in order, by a bucket that is the same for any worker count', async () => {
+  const hasher = await ShardHasher.create();
+  const d = newDecodedPacket();
+  const chunk = allocChunk();
+  let checked = 0;
+  for (const capture of captures) {
+    let reader;
+    try {
+      reader = openCapture(path.join(PCAP_DIR, capture));
+    } catch {
+      continue; // not a capture the reader takes (the robustness tests cover those)
+    }
+    try {
+      for (;;) {
+        let n: number;
+        try {
+          n = reader.fill(chunk);
+        } catch {
+          break;
+        }
+        if (n === 0) break;
+        // What each record is, decoded on its own.
+        const tcp = new Map<number, string>(), unprocessed: number[] = [], unknown = new Set<number>();
+        for (let i = 0; i < n; i++) {
+          const lt = chunk.linktype[i];
+          if (!isSupportedLinkType(lt)) { unknown.add(lt); continue; }
+          const v = decodeFrame(chunk.data, chunk.offset[i], chunk.caplen[i], lt, d);
+          if (v === Verdict.NOT_PROCESSED) unprocessed.push(i);
+          if (v !== Verdict.TCP) continue;
+          const a = `${addrText(chunk.data, d.addrOffset, d.addrLen)}:${d.sport}`;
+          const b = `${addrText(chunk.data, d.addrOffset + d.addrLen, d.addrLen)}:${d.dport}`;
+          tcp.set(i, a < b ? `${a} ${b}` : `${b} ${a}`);
+        }
+        let buckets: Map<number, number> | null = null;
+        for (const shards of [1, 2, 3, 4]) {
+          const out = dispatch(chunk, shards, hasher, d);
+          assert.deepEqual([...out.unknownLinkTypes].sort(), [...unknown].sort());
+          assert.deepEqual([...(out.unprocessed?.subarray(0, out.unprocessedCount) ?? [])], unprocessed);
+          const seen = new Map<number, number>();
+          for (let w = 0; w < shards; w++) {
+            const list = out.lists[w].subarray(0, out.sizes[w]);
+            let last = -1;
+            for (const e of list) {
+              const i = e & RECORD_MASK, bucket = e >>> BUCKET_SHIFT;
+              assert.ok(i > last, `${capture}: records of worker ${w} in order`);
+              last = i;
+              assert.ok(bucket < FLOW_BUCKETS);
+              assert.equal(bucket % shards, w, `${capture}: bucket ${bucket} belongs to worker ${bucket % shards}`);
+              assert.ok(!seen.has(i), `${capture}: record ${i} dispatched twice`);
+              seen.set(i, bucket);
+            }
+          }
+          assert.deepEqual([...seen.keys()].sort((x, y) => x - y), [...tcp.keys()], `${capture}: exactly the TCP records`);
+          if (buckets === null) buckets = seen;
+          else assert.deepEqual(seen, buckets, `${capture}: buckets with ${shards} workers`);
+        }
+        // Both directions of a connection share a bucket.
+        const byConnection = new Map<string, number>();
+        for (const [i, conn] of tcp) {
+          const b = (buckets as Map<number, number>).get(i) as number;
+          assert.equal(byConnection.get(conn) ?? b, b, `${capture}: ${conn}`);
+          byConnection.set(conn, b);
+        }
+        checked += tcp.size;
+      }
+    } finally {
+      reader.close();
+    }
+  }
+  assert.ok(checked > 5000, `only ${checked} TCP records checked`);
+});
