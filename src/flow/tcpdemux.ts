@@ -238,7 +238,8 @@ export class TcpDemux {
     if (this.cache[flow.cacheSlot] === flow) this.cache[flow.cacheSlot] = undefined;
     this.out.closed(flow, closePacket);
     if (closePacket === Infinity) return; // end of input: nothing can straggle in any more
-    const saved: SavedFlow = { key: flow.key, isn: flow.isn, sink: flow.sink, closePacket };
+    // Only placed bytes can be compared with a straggler (console and -FX keep none).
+    const saved: SavedFlow = { key: flow.key, isn: flow.isn, sink: this.config.storing ? flow.sink : null, closePacket };
     this.saved.set(flow.key, saved);
     this.savedQueue.push(saved);
     this.pruneSaved(closePacket);

@@ -45,7 +45,7 @@ export class FlowFile implements FlowSink {
    * `clock`: the flow the file belongs to; its start time becomes the file's atime and
    * mtime, and -I lines carry its current packet time. null for -K pcaps (not stamped).
    */
-  constructor(private readonly store: FlowFileStore, readonly path: string, readonly clock: FileClock | null, findx: boolean) {
+  constructor(private readonly store: FlowFileStore, readonly path: string, private clock: FileClock | null, findx: boolean) {
     this.findx = findx ? '' : null;
   }
 
@@ -119,6 +119,8 @@ export class FlowFile implements FlowSink {
       this.store.release(this);
     } finally {
       this.flushFindx();
+      // A closed file may be kept for the straggler check: it needs its path, not its flow.
+      this.clock = null;
     }
   }
 
