@@ -1,6 +1,6 @@
 /**
  * Heap bytes per open flow in a worker's flow table: N connections go through a TcpDemux
- * (the real decoder and demultiplexer; an output that only names files), and the V8 heap
+ * (the real decoder and demultiplexer; flow files that are named but never written), and the V8 heap
  * plus array-buffer memory is compared before and after, each after a full GC. Half-open
  * flows get a SYN only; established ones a SYN and one data segment (so a file name and a
  * received-bytes run). The figures behind BYTES_PER_FLOW and the default -S max_flows.
@@ -13,14 +13,16 @@ import { newDecodedPacket, Verdict } from '../src/decode/packet';
 import { FLOW_BUCKETS } from '../src/flow/buckets';
 import { PacketMeta, TcpDemux } from '../src/flow/tcpdemux';
 import type { FlowOutput } from '../src/flow/sink';
+import { FlowFile, FlowFileStore } from '../src/output/flow-files';
 import { ether, ipv4, SYN, tcp } from '../test/helpers/packets';
 
+/** A flow file as the real store makes it, with a name as long as the default template's for IPv4, that writes nothing. */
+class NamedOnly extends FlowFile {
+  override write(): void {}
+}
+const store = new FlowFileStore(1);
 const namesOnly: FlowOutput = {
-  // A sink holding a name as long as the default template's for IPv4 (as a flow file does).
-  open: (flow) => ({
-    name: `out/010.000.000.001.40000-192.000.002.001.00080c${flow.firstPacket}`,
-    write() {}, shiftUp() {}, read: () => new Uint8Array(0), close() {},
-  }),
+  open: (flow) => new NamedOnly(store, `out/010.000.000.001.40000-192.000.002.001.00080c${flow.firstPacket}`, flow, false),
   closed() {},
 };
 

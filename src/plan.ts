@@ -1,7 +1,7 @@
 import * as path from 'node:path';
 import { EXIT, TcpflowError } from './errors';
 import { perBucketCap } from './flow/buckets';
-import type { ConsoleOptions, Options } from './options';
+import type { Options } from './options';
 import { buildNaming, namesKeepConnectionsApart } from './output/naming';
 import { Template } from './output/template';
 import type { FlowMode, WorkerConfig } from './shard/protocol';
@@ -27,7 +27,6 @@ export interface RunPlan {
   inputs: InputSpec[];
   outdir: string;
   mode: FlowMode;
-  console: ConsoleOptions | null;
   /** Report files: tcpflow's DFXML report and the JSON Lines report (null: not written). */
   reports: { dfxml: string | null; jsonl: string | null };
   /** Worker threads to start. */
@@ -40,7 +39,6 @@ export interface RunPlan {
   unprocessedPath: string | null;
   /** -L NAME. */
   lockName: string | null;
-  tdelta: number;
   maxFlows: number;
   quiet: boolean;
   debugLevel: number;
@@ -99,7 +97,6 @@ export function planRun(opts: Options, openFileLimit: number): RunPlan {
     ],
     outdir: opts.outdir,
     mode,
-    console: mode === 'console' ? opts.console : null,
     reports: { dfxml, jsonl },
     workers,
     fileDescriptors,
@@ -122,7 +119,6 @@ export function planRun(opts: Options, openFileLimit: number): RunPlan {
     },
     unprocessedPath: opts.unprocessedPath,
     lockName: opts.lockName,
-    tdelta,
     maxFlows: opts.maxFlows,
     quiet: opts.quiet,
     debugLevel: opts.debugLevel,

@@ -1,5 +1,5 @@
 import * as fs from 'node:fs';
-import { openFileSource } from './capture/source';
+import { openFileSource, type PacketSource } from './capture/source';
 import { TcpflowError, EXIT, outputError } from './errors';
 import type { Options } from './options';
 import { planRun, type RunPlan } from './plan';
@@ -90,8 +90,8 @@ class Run {
     await this.readInputs(coordinator);
     log.at(10, 'Cleaning up flows');
     const totals = await coordinator.finish();
-    let fatal = coordinator.error;
-    fatal = this.closeDump(coordinator) ?? fatal;
+    const dumpError = this.closeDump(coordinator);
+    const fatal = coordinator.error ?? dumpError;
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
     if (fatal !== null) {
@@ -128,7 +128,7 @@ class Run {
         commandLine: this.argv.join(' '),
         startTime: new Date(),
         config: { workers: this.plan.workers, outdir: this.plan.outdir },
-        tdelta: this.plan.tdelta,
+        tdelta: this.plan.worker.tdelta,
       }, this.startedAt)));
     }
     if (jsonl !== null) this.reports.push(ReportFile.open(jsonl, jsonlFormat()));
@@ -139,7 +139,7 @@ class Run {
     const progress = Progress.forStderr(plan.debugLevel, plan.inputs.length);
     for (const [index, { path: file, finishing }] of plan.inputs.entries()) {
       if (this.signal !== null || coordinator.error !== null) break;
-      let source;
+      let source: PacketSource;
       try {
         source = openFileSource(file);
       } catch (e) {
@@ -150,9 +150,8 @@ class Run {
         const first = source.firstInterface;
         if (first !== null) log.at(3, `looking for handler for datalink type ${first.linktype} for interface ${file}`);
         if (this.dump !== null && first !== null) this.dump.writeHeader(first, LINKTYPE.EN10MB);
-        const s = source;
         const r = await coordinator.feed(source, finishing, () => this.signal !== null,
-          (packets) => progress.update(index, file, s.progress?.done ?? 0, s.progress?.total ?? 0, packets));
+          (packets) => progress.update(index, file, source.progress?.done ?? 0, source.progress?.total ?? 0, packets));
         progress.fileDone(source.progress?.done ?? 0);
         progress.clear();
         for (const lt of r.unknownLinkTypes) {

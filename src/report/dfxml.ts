@@ -2,7 +2,6 @@ import * as os from 'node:os';
 import type * as XB from 'xmlbuilder2';
 import { builderText } from './xml-text';
 import { renderFileobject } from './fileobject';
-import type { FlowRecord } from './flow-record';
 import type { ReportFormat } from './report-files';
 
 import { PROGRAM_NAME, VERSION } from '../version';
@@ -122,7 +121,7 @@ function safeUserInfo(): { uid: number; username: string } {
 export function dfxmlFormat(info: RunInfo, startedAt: bigint): ReportFormat {
   return {
     header: dfxmlHeader(info),
-    render: (json) => Buffer.from(renderFileobject(JSON.parse(json.toString('utf8')) as FlowRecord)),
+    render: (record) => Buffer.from(renderFileobject(record)),
     footer: (summary) => dfxmlFooter(summary, startedAt),
   };
 }

@@ -12,8 +12,8 @@ export interface ScanFields {
  * One flow direction as both reports give it: the file name and size, then every
  * attribute of DFXML's `<tcpflow>` element under its own name (present exactly when the
  * DFXML has it; numbers as numbers, times as the same ISO text), then scanner results.
- * Workers build it when a flow ends; it is spilled as this JSON object, which is also
- * the JSON Lines report's line for the flow, and the coordinator renders the DFXML from it.
+ * Workers build it when a flow ends and spill it (encodeRecord); the coordinator reads it
+ * back and renders every report from it (DFXML, and JSON Lines as this object's JSON).
  */
 export interface FlowRecord extends ScanFields {
   type: 'flow';
@@ -40,7 +40,7 @@ export interface RecordOutput {
   add(closePacket: number, firstPacket: number, record: FlowRecord): void;
 }
 
-/** A MAC address for the report, or undefined for all zeros (Linux loopback), as tcpflow leaves those out. */
+/** A MAC address for the report, or undefined for all zeros (Linux loopback): tcpflow leaves those out. */
 function macField(mac: Uint8Array, off: number): string | undefined {
   for (let i = 0; i < 6; i++) if (mac[off + i] !== 0) return macText(mac, off);
   return undefined;
@@ -48,27 +48,87 @@ function macField(mac: Uint8Array, off: number): string | undefined {
 
 /** The record of a flow that has ended; `filename` null: no file (nothing stored, -FX). */
 export function flowRecord(flow: Flow, filename: string | null, scans: readonly ScanFields[]): FlowRecord {
-  // Fields are added in DFXML's order, so the JSON text reads like the XML.
-  const r: FlowRecord = { type: 'flow' } as FlowRecord;
-  if (filename !== null) r.filename = filename;
-  r.filesize = flow.lastByte;
-  r.startime = isoTime(flow.startSec, flow.startUsec);
-  r.endtime = isoTime(flow.lastSec, flow.lastUsec);
-  if (flow.mac !== null) {
-    const d = macField(flow.mac, 0), s = macField(flow.mac, 6);
-    if (d !== undefined) r.mac_daddr = d;
-    if (s !== undefined) r.mac_saddr = s;
-  }
-  r.family = flow.family;
-  r.src_ipn = addrText(flow.src);
-  r.dst_ipn = addrText(flow.dst);
-  r.srcport = flow.sport;
-  r.dstport = flow.dport;
-  r.packets = flow.packets;
-  if (flow.outOfOrder > 0) r.out_of_order_count = flow.outOfOrder;
-  if (flow.violations > 0) r.violations = flow.violations;
-  r.len = flow.len;
-  if (flow.caplen !== flow.len) r.caplen = flow.caplen;
-  for (const s of scans) Object.assign(r, s);
+  // Every field in DFXML's order, absent ones undefined: one object shape for all records,
+  // and JSON.stringify leaves the undefined ones out.
+  const r: FlowRecord = {
+    type: 'flow',
+    filename: filename ?? undefined,
+    filesize: flow.lastByte,
+    startime: isoTime(flow.startSec, flow.startUsec),
+    endtime: isoTime(flow.lastSec, flow.lastUsec),
+    mac_daddr: flow.mac !== null ? macField(flow.mac, 0) : undefined,
+    mac_saddr: flow.mac !== null ? macField(flow.mac, 6) : undefined,
+    family: flow.family,
+    src_ipn: addrText(flow.src),
+    dst_ipn: addrText(flow.dst),
+    srcport: flow.sport,
+    dstport: flow.dport,
+    packets: flow.packets,
+    out_of_order_count: flow.outOfOrder > 0 ? flow.outOfOrder : undefined,
+    violations: flow.violations > 0 ? flow.violations : undefined,
+    len: flow.len,
+    caplen: flow.caplen !== flow.len ? flow.caplen : undefined,
+    md5: undefined,
+  };
+  for (let i = 0; i < scans.length; i++) Object.assign(r, scans[i]);
   return r;
+}
+
+// eslint-disable-next-line no-control-regex
+const SPECIAL = /[\\\t\n\r\ud800-\udfff]/;
+
+/**
+ * Text with tab, newline, CR and backslash escaped, and UTF-16 code units that UTF-8
+ * cannot carry (lone surrogates) as \uXXXX, so the line survives the spill file as it is.
+ */
+function escapeField(v: string): string {
+  if (!SPECIAL.test(v)) return v;
+  let out = '';
+  for (let i = 0; i < v.length; i++) {
+    const c = v.charCodeAt(i);
+    if (c === 0x5c) out += '\\\\';
+    else if (c === 0x09) out += '\\t';
+    else if (c === 0x0a) out += '\\n';
+    else if (c === 0x0d) out += '\\r';
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < v.length && (v.charCodeAt(i + 1) & 0xfc00) === 0xdc00) out += v[i] + v[++i];
+    else if (c >= 0xd800 && c <= 0xdfff) out += '\\u' + c.toString(16).padStart(4, '0');
+    else out += v[i];
+  }
+  return out;
+}
+
+function unescapeField(v: string): string {
+  if (!v.includes('\\')) return v;
+  return v.replace(/\\(u[0-9a-f]{4}|.)/g, (_m, e: string) =>
+    e === 't' ? '\t' : e === 'n' ? '\n' : e === 'r' ? '\r' : e.length === 5 ? String.fromCharCode(parseInt(e.slice(1), 16)) : e);
+}
+
+const text = (v: string | undefined) => (v === undefined ? '' : escapeField(v));
+const num = (v: number | undefined) => (v === undefined ? '' : String(v));
+const textOf = (v: string) => (v === '' ? undefined : unescapeField(v));
+const numOf = (v: string) => (v === '' ? undefined : Number(v));
+
+/**
+ * A record as one spill line (without the newline): its fields in DFXML's order separated
+ * by tabs, an absent one empty (no text field is ever empty: a file name never is).
+ * Cheaper to write and read than JSON, which every flow would otherwise pay for twice.
+ */
+export function encodeRecord(r: FlowRecord): string {
+  return `${text(r.filename)}\t${r.filesize}\t${r.startime}\t${r.endtime}\t${text(r.mac_daddr)}\t${text(r.mac_saddr)}\t` +
+    `${r.family}\t${r.src_ipn}\t${r.dst_ipn}\t${r.srcport}\t${r.dstport}\t${r.packets}\t${num(r.out_of_order_count)}\t` +
+    `${num(r.violations)}\t${r.len}\t${num(r.caplen)}\t${text(r.md5)}`;
+}
+
+const FIELD_COUNT = 17;
+
+/** The record of a spill line. */
+export function decodeRecord(line: string): FlowRecord {
+  const p = line.split('\t');
+  if (p.length !== FIELD_COUNT) throw new Error(`a flow record with ${p.length} fields, not ${FIELD_COUNT}`);
+  return {
+    type: 'flow', filename: textOf(p[0]), filesize: Number(p[1]), startime: p[2], endtime: p[3],
+    mac_daddr: textOf(p[4]), mac_saddr: textOf(p[5]), family: Number(p[6]), src_ipn: p[7], dst_ipn: p[8],
+    srcport: Number(p[9]), dstport: Number(p[10]), packets: Number(p[11]), out_of_order_count: numOf(p[12]),
+    violations: numOf(p[13]), len: Number(p[14]), caplen: numOf(p[15]), md5: textOf(p[16]),
+  };
 }

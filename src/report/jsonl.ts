@@ -1,18 +1,16 @@
 import type { ReportSummary } from './dfxml';
 import type { ReportFormat } from './report-files';
 
-const NEWLINE = Buffer.from('\n');
-
 /**
- * The JSON Lines report (--jsonl): each flow's record as it is (FlowRecord: "type":"flow",
- * then the DFXML fileobject's fields under their DFXML names), then one summary line with
- * the run's totals. Only what does not depend on the machine or the moment is in it, so
+ * The JSON Lines report (--jsonl): each flow's record as a JSON object (FlowRecord:
+ * "type":"flow", then the DFXML fileobject's fields under their DFXML names, absent ones
+ * left out), then one summary line with the run's totals. Only what does not depend on the machine or the moment is in it, so
  * the same input gives the same file.
  */
 export function jsonlFormat(): ReportFormat {
   return {
     header: '',
-    render: (json) => Buffer.concat([json, NEWLINE]),
+    render: (record) => Buffer.from(JSON.stringify(record) + '\n'),
     footer: (s) => JSON.stringify(jsonlSummary(s)) + '\n',
   };
 }

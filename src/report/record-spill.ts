@@ -1,10 +1,10 @@
 import * as fs from 'node:fs';
 import { strerror } from '../util/strerror';
-import type { FlowRecord, RecordOutput } from './flow-record';
+import { decodeRecord, encodeRecord, type FlowRecord, type RecordOutput } from './flow-record';
 
 /**
- * Per-worker spill file of flow records (FlowRecord as JSON), each tagged with its sort
- * key (the packet that closed the flow, then the packet that created it). A worker closes
+ * Per-worker spill file of flow records, one line each (encodeRecord), tagged with its
+ * sort key (the packet that closed the flow, then the packet that created it). A worker closes
  * flows in increasing key order, so each file is sorted and the coordinator merges them
  * in one streaming pass and renders them: memory stays flat however many flows there are.
  *
@@ -64,8 +64,7 @@ export class RecordSpill implements RecordOutput {
 
   add(closePacket: number, firstPacket: number, record: FlowRecord): void {
     const close = closePacket === Infinity ? END_OF_INPUT : closePacket;
-    const json = JSON.stringify(record);
-    this.buf += `${close} ${firstPacket} ${Buffer.byteLength(json)}\n${json}`;
+    this.buf += `${close} ${firstPacket} ${encodeRecord(record)}\n`;
     this.count++;
     this.bufCount++;
     if (this.buf.length >= FLUSH_AT) this.flush();
@@ -194,8 +193,8 @@ class SpillReader {
   private tail: Buffer | null;
   close = 0;
   first = 0;
-  /** The record's JSON text. */
-  json: Buffer | null = null;
+  /** The record, or null at the end. */
+  record: FlowRecord | null = null;
 
   constructor(src: SpillSource) {
     this.fd = src.path !== null && src.limit > 0 ? fs.openSync(src.path, 'r') : -1;
@@ -203,30 +202,27 @@ class SpillReader {
     this.tail = src.tail;
     this.next();
   }
-  /** Load the next record into close/first/json; json is null at the end. */
+  /** Load the next record into close/first/record; record is null at the end. */
   next(): void {
     const nl = this.indexOfNewline();
-    if (nl < 0) { this.json = null; this.closeFile(); return; }
-    const [c, f, n] = this.buf.toString('latin1', this.pos, nl).split(' ').map(Number);
+    if (nl < 0) { this.record = null; this.closeFile(); return; }
+    const line = this.buf.toString('utf8', this.pos, nl);
     this.pos = nl + 1;
-    this.ensure(n);
-    this.close = c;
-    this.first = f;
-    this.json = this.buf.subarray(this.pos, this.pos + n);
-    this.pos += n;
+    const a = line.indexOf(' '), b = line.indexOf(' ', a + 1);
+    this.close = Number(line.slice(0, a));
+    this.first = Number(line.slice(a + 1, b));
+    this.record = decodeRecord(line.slice(b + 1));
   }
 
+  /** The end of the next line; -1 at the end of the records, which must end with a whole line. */
   private indexOfNewline(): number {
     for (;;) {
       const nl = this.buf.indexOf(10, this.pos);
       if (nl >= 0) return nl;
-      if (!this.more()) return -1;
-    }
-  }
-
-  private ensure(n: number): void {
-    while (this.buf.length - this.pos < n) {
-      if (!this.more()) throw new Error('report spill file is truncated');
+      if (!this.more()) {
+        if (this.pos < this.buf.length) throw new Error('report spill file is truncated');
+        return -1;
+      }
     }
   }
 
@@ -259,9 +255,9 @@ class SpillReader {
   }
 }
 
-/** Merge the workers' records into `write` (each record's JSON text), in (close packet, first packet) order. */
-export function mergeRecords(sources: readonly SpillSource[], write: (json: Buffer) => void): void {
-  const readers = sources.map((s) => new SpillReader(s)).filter((r) => r.json !== null);
+/** Merge the workers' records into `write`, in (close packet, first packet) order. */
+export function mergeRecords(sources: readonly SpillSource[], write: (record: FlowRecord) => void): void {
+  const readers = sources.map((s) => new SpillReader(s)).filter((r) => r.record !== null);
   // Few workers: a linear scan for the minimum beats a heap.
   while (readers.length > 0) {
     let best = 0;
@@ -270,8 +266,8 @@ export function mergeRecords(sources: readonly SpillSource[], write: (json: Buff
       if (a.close < b.close || (a.close === b.close && a.first < b.first)) best = i;
     }
     const r = readers[best];
-    write(r.json as Buffer);
+    write(r.record as FlowRecord);
     r.next();
-    if (r.json === null) readers.splice(best, 1);
+    if (r.record === null) readers.splice(best, 1);
   }
 }

@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import { outputError } from '../errors';
 import { strerror } from '../util/strerror';
 import type { ReportSummary } from './dfxml';
+import type { FlowRecord } from './flow-record';
 import { loadSources, mergeRecords, type SpillSource, sourceBytes } from './record-spill';
 import { REPORT_RESERVE, ReportWriter, reserveSpace } from './report-writer';
 
@@ -12,8 +13,8 @@ const LOAD_LIMIT = 256 * 1024 * 1024;
 /** How one report file renders the run: a header, each flow record, a footer. */
 export interface ReportFormat {
   header: string;
-  /** A flow's bytes in this report, from its record's JSON text (FlowRecord). */
-  render(json: Buffer): Buffer;
+  /** A flow's bytes in this report. */
+  render(record: FlowRecord): Buffer;
   /** Everything after the records; `summary.error` says what went wrong, if anything. */
   footer(summary: ReportSummary): string;
 }
@@ -45,8 +46,8 @@ export class ReportFile {
     return new ReportFile(p, fd, format, b.length, reserveSpace(fd, b.length, REPORT_RESERVE));
   }
 
-  render(json: Buffer): Buffer {
-    return this.format.render(json);
+  render(record: FlowRecord): Buffer {
+    return this.format.render(record);
   }
 
   /** Room the file already holds for records. */
@@ -119,8 +120,8 @@ export function finishReports(files: readonly ReportFile[], sources: SpillSource
       for (const p of spillPaths) fs.rmSync(p, { force: true });
     }
     if (files.length > 0) {
-      mergeRecords(sources, (json) => {
-        for (let i = 0; i < files.length; i++) writers[i].add(files[i].render(json));
+      mergeRecords(sources, (record) => {
+        for (let i = 0; i < files.length; i++) writers[i].add(files[i].render(record));
       });
     }
   } catch (e) {

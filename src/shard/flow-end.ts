@@ -55,6 +55,8 @@ class ScanningSink implements FlowSink {
   }
 }
 
+const NO_SCANS: readonly ScanFields[] = [];
+
 /**
  * What happens in a worker when a flow direction ends, in one place for every output
  * mode: its scanners finish (reading the content while its file is still open), the sink
@@ -75,7 +77,7 @@ export class FlowEnd implements FlowOutput {
 
   closed(flow: Flow, closePacket: number): void {
     const sink = flow.sink;
-    let scans: ScanFields[] = [];
+    let scans: readonly ScanFields[] = NO_SCANS;
     try {
       try {
         if (sink instanceof ScanningSink) scans = sink.results();

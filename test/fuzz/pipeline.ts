@@ -20,7 +20,6 @@ import { DEFAULT_MAX_SEEK } from '../../src/flow/tcpdemux';
 import { DEFAULT_TEMPLATE } from '../../src/output/template';
 import { dfxmlFooter, dfxmlHeader } from '../../src/report/dfxml';
 import { renderFileobject } from '../../src/report/fileobject';
-import type { FlowRecord } from '../../src/report/flow-record';
 import { mergeRecords, spillSources } from '../../src/report/record-spill';
 import { Coordinator } from '../../src/shard/coordinator';
 import { ShardHasher } from '../../src/shard/hash';
@@ -428,7 +427,7 @@ export class Pipeline {
     }
     if (coordinator.error !== null) throw out.failure ?? new FuzzFailure('exception', coordinator.error.message);
     const fos: string[] = [];
-    mergeRecords(spillSources([], held), (json) => fos.push(renderFileobject(JSON.parse(json.toString('utf8')) as FlowRecord)));
+    mergeRecords(spillSources([], held), (record) => fos.push(renderFileobject(record)));
     // The footer depends on the input only through five counters, and rendering it
     // (xmlbuilder2, getrusage) costs more than most inputs: it is rendered for every
     // 32nd input and reused by the others (its counters are then an earlier input's).

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { create } from 'xmlbuilder2';
 import { Flow } from '../../src/flow/flow';
 import { renderFileobject } from '../../src/report/fileobject';
-import { flowRecord, type FlowRecord } from '../../src/report/flow-record';
+import { decodeRecord, encodeRecord, flowRecord } from '../../src/report/flow-record';
 import { ip4, ip6 } from '../helpers/packets';
 import { checkWellFormed } from './xml-check';
 
@@ -11,10 +11,9 @@ const MAC = Uint8Array.from([2, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 2]);
 
 const SPEC_NAME = 'out/010.000.000.002.00080-010.000.000.001.40000';
 
-/** A flow's fileobject the way a run makes it: record in the worker, JSON through the spill, XML in the coordinator. */
+/** A flow's fileobject the way a run makes it: record in the worker, through the spill, XML in the coordinator. */
 function render(flow: Flow, md5: string | null, filename: string | null = null): string {
-  const record = flowRecord(flow, filename, md5 === null ? [] : [{ md5 }]);
-  return renderFileobject(JSON.parse(JSON.stringify(record)) as FlowRecord);
+  return renderFileobject(decodeRecord(encodeRecord(flowRecord(flow, filename, md5 === null ? [] : [{ md5 }]))));
 }
 
 function specFlow(): Flow {

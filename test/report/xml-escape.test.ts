@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { Flow } from '../../src/flow/flow';
 import { dfxmlFooter, dfxmlHeader } from '../../src/report/dfxml';
 import { renderFileobject } from '../../src/report/fileobject';
-import { flowRecord, type FlowRecord } from '../../src/report/flow-record';
+import { decodeRecord, encodeRecord, flowRecord } from '../../src/report/flow-record';
 import { assertWellFormedXml } from '../helpers/corpus';
 import { ip4 } from '../helpers/packets';
 import { checkWellFormed } from './xml-check';
@@ -31,9 +31,9 @@ function document(text: string): string {
   flow.packets = 1;
   flow.len = flow.caplen = 57;
   return dfxmlHeader({ commandLine: `tcpflow-ts -o ${text}`, startTime: new Date(0), config: { workers: 1, outdir: text }, tdelta: 0 }) +
-    // As a run does: the record in the worker, JSON through the spill, XML in the coordinator.
-    renderFileobject(JSON.parse(JSON.stringify(flowRecord(flow, `out/${text}`, []))) as FlowRecord) +
-    renderFileobject(JSON.parse(JSON.stringify(flowRecord(flow, text, [{ md5: 'd41d8cd98f00b204e9800998ecf8427e' }]))) as FlowRecord) +
+    // As a run does: the record in the worker, through the spill, XML in the coordinator.
+    renderFileobject(decodeRecord(encodeRecord(flowRecord(flow, `out/${text}`, [])))) +
+    renderFileobject(decodeRecord(encodeRecord(flowRecord(flow, text, [{ md5: 'd41d8cd98f00b204e9800998ecf8427e' }])))) +
     dfxmlFooter({ openFdsAtEnd: 0, maxOpenFlows: 1, totalFlows: 1, flowMapSize: 0, totalPackets: 1, error: `${text}: No space left on device`, flowsPurged: 0, maxFlows: 300000 }, 0n);
 }
 
