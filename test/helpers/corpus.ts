@@ -12,6 +12,7 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { checkWellFormed } from '../report/xml-check';
 
 // ---------------------------------------------------------------- paths
 
@@ -433,39 +434,7 @@ export function normalizeReport(xmlText: string, outDir: string, keepOrder = fal
 
 // ---------------------------------------------------------------- strict well-formedness
 
-const NAME = '[A-Za-z_:\\u00C0-\\uFFFF][-A-Za-z0-9._:\\u00B7\\u00C0-\\uFFFF]*';
-const NAME_RE = new RegExp(`^${NAME}$`);
-const REF_RE = /&(?:#[0-9]+|#x[0-9a-fA-F]+|[A-Za-z_:][-A-Za-z0-9._:]*);/y;
-
-function checkChars(s: string, where: string): void {
-  // eslint-disable-next-line no-control-regex
-  const bad = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/.exec(s);
-  if (bad) throw new Error(`${where}: character U+${bad[0].charCodeAt(0).toString(16).padStart(4, '0')} is not allowed in XML`);
-}
-
-function checkRefs(s: string, where: string): void {
-  for (let i = s.indexOf('&'); i !== -1; i = s.indexOf('&', i + 1)) {
-    REF_RE.lastIndex = i;
-    const m = REF_RE.exec(s);
-    if (!m) throw new Error(`${where}: '&' that starts no entity or character reference`);
-    const ref = m[0].slice(1, -1);
-    if (ref[0] === '#') {
-      const n = ref[1] === 'x' ? parseInt(ref.slice(2), 16) : parseInt(ref.slice(1), 10);
-      if (!(n === 9 || n === 10 || n === 13 || (n >= 0x20 && n <= 0xd7ff) || (n >= 0xe000 && n <= 0xfffd) || (n >= 0x10000 && n <= 0x10ffff))) {
-        throw new Error(`${where}: character reference &${ref}; is not an XML character`);
-      }
-    } else if (!(ref in ENTITIES)) {
-      throw new Error(`${where}: undeclared entity &${ref};`);
-    }
-  }
-}
-
-/**
- * Throws unless `bytes` is a well-formed XML 1.0 document (UTF-8, no DTD with declarations):
- * one root element, tags nested and closed, attributes quoted and unique, only the five
- * predefined entities, nothing but comments, processing instructions and blanks outside
- * the root. Stricter than xmlbuilder2's parser, which accepts unclosed elements.
- */
+/** Throws unless `bytes` is valid UTF-8 and a well-formed XML document (test/report/xml-check.ts). */
 export function assertWellFormedXml(bytes: Buffer | string): void {
   let text: string;
   if (typeof bytes === 'string') text = bytes;
@@ -474,83 +443,7 @@ export function assertWellFormedXml(bytes: Buffer | string): void {
       throw new Error('not valid UTF-8');
     }
   }
-  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
-  checkChars(text, 'document');
-  let pos = 0;
-  const lineAt = (p: number) => `line ${text.slice(0, p).split('\n').length}`;
-  const decl = /^<\?xml\s+version\s*=\s*(['"])1\.[0-9]+\1(\s+encoding\s*=\s*(['"])[A-Za-z][-A-Za-z0-9._]*\3)?(\s+standalone\s*=\s*(['"])(yes|no)\5)?\s*\?>/.exec(text);
-  if (decl) pos = decl[0].length;
-  else if (text.startsWith('<?xml')) throw new Error('malformed XML declaration');
-  const stack: string[] = [];
-  let rootSeen = false;
-  const startTag = new RegExp(`<(${NAME})((?:\\s+${NAME}\\s*=\\s*(?:"[^"<]*"|'[^'<]*'))*)\\s*(/?)>`, 'y');
-  const attrRe = new RegExp(`(${NAME})\\s*=\\s*(?:"([^"<]*)"|'([^'<]*)')`, 'g');
-  const endTag = new RegExp(`</(${NAME})\\s*>`, 'y');
-  while (pos < text.length) {
-    const lt = text.indexOf('<', pos);
-    const chunk = text.slice(pos, lt === -1 ? text.length : lt);
-    if (chunk) {
-      if (stack.length === 0) {
-        if (/\S/.test(chunk)) throw new Error(`${lineAt(pos)}: text outside the root element`);
-      } else {
-        if (chunk.includes(']]>')) throw new Error(`${lineAt(pos)}: ']]>' in text`);
-        checkRefs(chunk, lineAt(pos));
-      }
-    }
-    if (lt === -1) break;
-    pos = lt;
-    if (text.startsWith('<!--', pos)) {
-      const e = text.indexOf('-->', pos + 4);
-      if (e === -1) throw new Error(`${lineAt(pos)}: unterminated comment`);
-      if (text.slice(pos + 4, e).includes('--') || text[e - 1] === '-') throw new Error(`${lineAt(pos)}: '--' inside a comment`);
-      pos = e + 3;
-    } else if (text.startsWith('<?', pos)) {
-      const e = text.indexOf('?>', pos + 2);
-      if (e === -1) throw new Error(`${lineAt(pos)}: unterminated processing instruction`);
-      const target = /^[^\s?]+/.exec(text.slice(pos + 2, e));
-      if (!target || !NAME_RE.test(target[0]) || target[0].toLowerCase() === 'xml') {
-        throw new Error(`${lineAt(pos)}: bad processing instruction`);
-      }
-      pos = e + 2;
-    } else if (text.startsWith('<![CDATA[', pos)) {
-      if (stack.length === 0) throw new Error(`${lineAt(pos)}: CDATA outside the root element`);
-      const e = text.indexOf(']]>', pos + 9);
-      if (e === -1) throw new Error(`${lineAt(pos)}: unterminated CDATA section`);
-      pos = e + 3;
-    } else if (text.startsWith('<!DOCTYPE', pos)) {
-      if (rootSeen || stack.length) throw new Error(`${lineAt(pos)}: DOCTYPE after the root element`);
-      const e = text.indexOf('>', pos);
-      if (e === -1 || text.slice(pos, e).includes('[')) throw new Error(`${lineAt(pos)}: unsupported DOCTYPE`);
-      pos = e + 1;
-    } else if (text.startsWith('</', pos)) {
-      endTag.lastIndex = pos;
-      const m = endTag.exec(text);
-      if (!m) throw new Error(`${lineAt(pos)}: malformed end tag`);
-      const open = stack.pop();
-      if (open !== m[1]) throw new Error(`${lineAt(pos)}: </${m[1]}> closes ${open ? `<${open}>` : 'nothing'}`);
-      pos = endTag.lastIndex;
-    } else {
-      startTag.lastIndex = pos;
-      const m = startTag.exec(text);
-      if (!m) throw new Error(`${lineAt(pos)}: malformed tag or stray '<'`);
-      if (stack.length === 0) {
-        if (rootSeen) throw new Error(`${lineAt(pos)}: a second root element <${m[1]}>`);
-        rootSeen = true;
-      }
-      const seen = new Set<string>();
-      let a: RegExpExecArray | null;
-      attrRe.lastIndex = 0;
-      while ((a = attrRe.exec(m[2])) !== null) {
-        if (seen.has(a[1])) throw new Error(`${lineAt(pos)}: attribute ${a[1]} repeated on <${m[1]}>`);
-        seen.add(a[1]);
-        checkRefs(a[2] ?? a[3], lineAt(pos));
-      }
-      if (!m[3]) stack.push(m[1]);
-      pos = startTag.lastIndex;
-    }
-  }
-  if (stack.length) throw new Error(`end of document with <${stack[stack.length - 1]}> still open`);
-  if (!rootSeen) throw new Error('no root element');
+  checkWellFormed(text);
 }
 
 // ---------------------------------------------------------------- one run's result
