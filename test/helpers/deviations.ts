@@ -74,8 +74,8 @@ interface Context {
   files: Map<string, ActualFile>;
   /** Every difference of the case (after the renames), for rules that look at a flow's other ones. */
   reasons: readonly Reason[];
-  /** The rows whose renames explain a reason, if they do. */
-  renamedBy: Map<Reason, readonly string[]>;
+  /** The differences about a renamed file's old or new name, and the rows that explain the rename. */
+  renames: Map<Reason, readonly string[]>;
 }
 
 interface Rename { rows: string[]; distance: number }
@@ -88,7 +88,7 @@ interface RowRule {
   modes?: readonly string[];
 }
 
-const renamedBy = (r: Reason, cx: Context, row: string) => !!cx.renamedBy.get(r)?.includes(row);
+const renamedBy = (r: Reason, cx: Context, row: string) => !!cx.renames.get(r)?.includes(row);
 
 /** A file of the output whose content is not run-dependent. */
 const stableFile = (cx: Context, p: string | null): ActualFile | null => {
@@ -187,14 +187,14 @@ export const ROW_RULES: Readonly<Record<string, RowRule>> = {
 
 // ---------------------------------------------------------------- renames
 
-export interface RenamePair { to: string; rows: string[] }
+interface RenamePair { to: string; rows: string[] }
 
 /**
  * Pairs the expected files missing from the output with extra output files that the rename
  * rows given explain: same md5 and size, one to one; of several candidates the one whose
  * name changed least, then the first in path order. Returns expected path -> pair.
  */
-export function pairRenames(exp: { files: readonly FileDigest[] }, act: { files: readonly ActualFile[] }, rows: ReadonlySet<string>): Map<string, RenamePair> {
+function pairRenames(exp: { files: readonly FileDigest[] }, act: { files: readonly ActualFile[] }, rows: ReadonlySet<string>): Map<string, RenamePair> {
   const fns = new Set([...rows].map((s) => ROW_RULES[s]?.rename).filter((f) => f !== undefined));
   const expPaths = new Set(exp.files.map((f) => f.path));
   const actPaths = new Set(act.files.map((f) => f.path));
@@ -220,7 +220,7 @@ export function pairRenames(exp: { files: readonly FileDigest[] }, act: { files:
 }
 
 /** The oracle record with the paired files (and their fileobjects) under their new names. */
-export function renameExpectation(exp: Expectation, pairs: ReadonlyMap<string, RenamePair>): Expectation {
+function renameExpectation(exp: Expectation, pairs: ReadonlyMap<string, RenamePair>): Expectation {
   const to = (p: string) => pairs.get(p)?.to ?? p;
   return {
     ...exp,
@@ -278,7 +278,7 @@ export function judgeCase(c: OracleCase, act: ActualResult | null, reasons: read
     }
     all = [...renamed.keys(), ...diffResults(renameExpectation(c, pairs), act!, opts)];
   }
-  const cx: Context = { files: new Map(act ? act.files.map((f) => [f.path, f]) : []), reasons: all, renamedBy: renamed };
+  const cx: Context = { files: new Map(act ? act.files.map((f) => [f.path, f]) : []), reasons: all, renames: renamed };
   const narrow = active.filter((d) => ROW_RULES[d.spec]);
   const broad = active.filter((d) => !ROW_RULES[d.spec]);
   const credit = new Map<Deviation, number>();
