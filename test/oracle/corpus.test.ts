@@ -9,9 +9,9 @@
  * judges it (test/helpers/deviations.ts): an entry of a row with a narrow effect (B5, B6,
  * B7, B9, B10, B11, B35) forgives only the differences that row causes, an entry of any
  * other row forgives the whole case, and whatever is not forgiven fails. A deviation must
- * still be a clean run (no stack trace, a well-formed report if there is one). An entry that
- * covers cases run here but forgives nothing in them is stale and fails the last subtest
- * (oracle-compare's STALE-DEVIATION).
+ * still be a clean run: exit status the oracle's or 0/1, no stack trace, a well-formed report
+ * where the oracle wrote one. An entry that covers cases run here but forgives nothing in
+ * them is stale and fails the last subtest (oracle-compare's STALE-DEVIATION).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -82,7 +82,11 @@ async function checkCase(c: OracleCase, t: { diagnostic(msg: string): void }): P
     }
     t.diagnostic(`DEVIATION ${j.rows.join(',')} ${c.capture} ${c.mode}: ${reasons[0].text}`);
     // A deliberate difference still has to be a clean run.
+    const allowed = new Set([c.exit_code, 0, 1]);
+    assert.ok(allowed.has(act.exit_code) && act.signal === null,
+      `${cmd}: exit status ${act.exit_code ?? act.signal}, expected ${[...allowed].join(' or ')}\n${run.stderr}`);
     assert.deepEqual(stackFrames(run.stderr), [], `${cmd}: stack trace on stderr:\n${run.stderr}`);
+    if (c.report !== null) assert.ok(act.reportText !== null, `${cmd}: no ${REPORT} written`);
     if (act.reportText !== null) {
       assert.doesNotThrow(() => assertWellFormedXml(act.reportText!), `${cmd}: ${REPORT} is not well-formed`);
     }
