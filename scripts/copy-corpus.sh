@@ -8,15 +8,17 @@
 #                                                 of every capture)
 #
 # usage: scripts/copy-corpus.sh [MODE...]
-#   MODE defaults to: default md5 multi continue (also: $CORPUS_MODES, space-separated).
+#   MODE defaults to every mode the CLI implements: default FM md5 template findx b100 m1000
+#   console multi continue (also: $CORPUS_MODES, space-separated); not http (no http
+#   scanner yet) nor filter (no filter expressions yet).
 #   The shared corpus is ../shared/corpus next to the repository, or $TCPFLOW_TS_CORPUS.
 #   The selected modes replace what is in fixtures/corpus/ (stale files are removed), so
-#   list every mode the tests need, e.g. scripts/copy-corpus.sh default md5 multi continue FM
+#   list every mode the tests need (test/helpers/corpus.ts, CORPUS_MODES).
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")/.." && pwd)
 SRC=${TCPFLOW_TS_CORPUS:-$HERE/../shared/corpus}
 DEST=$HERE/fixtures/corpus
-if [ $# -gt 0 ]; then MODES=("$@"); else read -r -a MODES <<<"${CORPUS_MODES:-default md5 multi continue}"; fi
+if [ $# -gt 0 ]; then MODES=("$@"); else read -r -a MODES <<<"${CORPUS_MODES:-default FM md5 template findx b100 m1000 console multi continue}"; fi
 
 [ -d "$SRC/expected" ] && [ -d "$SRC/pcaps" ] && [ -f "$SRC/MANIFEST.md" ] ||
   { echo "copy-corpus: no corpus at $SRC (set TCPFLOW_TS_CORPUS)" >&2; exit 1; }
@@ -59,8 +61,9 @@ done <"$TMP/pcaps.list"
 rm "$TMP/pcaps.list"
 {
   printf '<!-- fixtures/corpus/ORIGIN.md: the MANIFEST.md of the shared conformance corpus, copied by\n'
-  printf '     scripts/copy-corpus.sh with the oracle files of the modes: %s, and the captures they\n' "${MODES[*]}"
-  printf '     read. Paths like tools/... and corpus/... below are those of the shared corpus tree. -->\n\n'
+  printf '     scripts/copy-corpus.sh with the oracle files of the modes\n       %s\n' "${MODES[*]}"
+  printf '     and the captures they read. The cases of other modes listed below have no oracle file\n'
+  printf '     here. Paths like tools/... and corpus/... below are those of the shared corpus tree. -->\n\n'
   cat "$SRC/MANIFEST.md"
 } >"$TMP/ORIGIN.md"
 chmod -R u+w,a+rX "$TMP"

@@ -1,9 +1,9 @@
 /**
  * The conformance corpus copied into fixtures/corpus/ (scripts/copy-corpus.sh) and the
  * comparison of a tcpflow-ts run with what the oracle tcpflow wrote. The comparison mirrors
- * ../shared/tools/oracle-compare (collectResult, normalizeReport, compareResults and the
- * deviations rules), so a case passes here exactly when it passes there; the format of the
- * oracle files is described in fixtures/corpus/ORIGIN.md, "Oracle file format".
+ * ../shared/tools/oracle-compare (collectResult, normalizeReport, diffResults; its deviation
+ * rules are in ./deviations.ts), so a case passes here exactly when it passes there; the
+ * format of the oracle files is described in fixtures/corpus/ORIGIN.md, "Oracle file format".
  *
  * Everything here works from a fresh clone: nothing outside the repository is read.
  */
@@ -12,6 +12,7 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { checkWellFormed } from '../report/xml-check';
 
 // ---------------------------------------------------------------- paths
 
@@ -35,8 +36,8 @@ export const REPORT = 'report.xml';
 
 // ---------------------------------------------------------------- oracle files
 
-export interface FileDigest {
-  path: string;
+/** size + md5 of some bytes, and either the bytes (small) or per-chunk md5 prefixes. */
+export interface Digest {
   volatile?: boolean;
   content_volatile?: boolean;
   size?: number;
@@ -47,11 +48,17 @@ export interface FileDigest {
   mtime_us?: number | null;
 }
 
+export interface FileDigest extends Digest {
+  path: string;
+}
+
+export interface HashDigest { type: string; value: string }
+
 export interface FlowRecord {
   filename: string | null;
   filesize: number | string | null;
   tcpflow: Record<string, string> | null;
-  hashdigest?: { type: string; value: string }[];
+  hashdigest?: HashDigest[];
   hashdigest_volatile?: boolean;
   byte_runs?: Record<string, unknown>[];
 }
@@ -73,15 +80,18 @@ export interface OracleCase {
   exit_code: number | null;
   signal?: string | null;
   files: FileDigest[];
-  stdout?: FileDigest;
+  stdout?: Digest;
   report: NormalReport | null;
   stderr_sample?: string[];
   /** The oracle file's name, for messages. */
   file: string;
 }
 
-/** The modes whose oracle files fixtures/corpus holds (scripts/copy-corpus.sh). */
-export const CORPUS_MODES = ['default', 'md5', 'multi', 'continue'] as const;
+/**
+ * The modes whose oracle files fixtures/corpus holds (scripts/copy-corpus.sh): every mode
+ * of the corpus the CLI implements, i.e. all but http and filter.
+ */
+export const CORPUS_MODES = ['default', 'FM', 'md5', 'template', 'findx', 'b100', 'm1000', 'console', 'multi', 'continue'] as const;
 
 /** Oracle cases of the given modes, in file name order. */
 export function loadCases(modes: readonly string[] = CORPUS_MODES, dir = EXPECTED_DIR): OracleCase[] {
@@ -226,8 +236,8 @@ function chunkSizeFor(size: number): number {
   return cs;
 }
 
-export function digestBuffer(buf: Buffer): Omit<FileDigest, 'path'> {
-  const d: Omit<FileDigest, 'path'> = { size: buf.length, md5: md5hex(buf) };
+export function digestBuffer(buf: Buffer): Digest {
+  const d: Digest = { size: buf.length, md5: md5hex(buf) };
   if (buf.length <= INLINE_MAX) {
     d.b64 = buf.toString('base64');
   } else {
@@ -242,7 +252,7 @@ export function digestBuffer(buf: Buffer): Omit<FileDigest, 'path'> {
 }
 
 /** Where an actual content differs from an oracle digest. */
-export function locateDifference(exp: FileDigest, buf: Buffer): string {
+export function locateDifference(exp: Digest, buf: Buffer): string {
   if (exp.b64 !== undefined) {
     const e = Buffer.from(exp.b64, 'base64');
     const n = Math.min(e.length, buf.length);
@@ -424,39 +434,7 @@ export function normalizeReport(xmlText: string, outDir: string, keepOrder = fal
 
 // ---------------------------------------------------------------- strict well-formedness
 
-const NAME = '[A-Za-z_:\\u00C0-\\uFFFF][-A-Za-z0-9._:\\u00B7\\u00C0-\\uFFFF]*';
-const NAME_RE = new RegExp(`^${NAME}$`);
-const REF_RE = /&(?:#[0-9]+|#x[0-9a-fA-F]+|[A-Za-z_:][-A-Za-z0-9._:]*);/y;
-
-function checkChars(s: string, where: string): void {
-  // eslint-disable-next-line no-control-regex
-  const bad = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/.exec(s);
-  if (bad) throw new Error(`${where}: character U+${bad[0].charCodeAt(0).toString(16).padStart(4, '0')} is not allowed in XML`);
-}
-
-function checkRefs(s: string, where: string): void {
-  for (let i = s.indexOf('&'); i !== -1; i = s.indexOf('&', i + 1)) {
-    REF_RE.lastIndex = i;
-    const m = REF_RE.exec(s);
-    if (!m) throw new Error(`${where}: '&' that starts no entity or character reference`);
-    const ref = m[0].slice(1, -1);
-    if (ref[0] === '#') {
-      const n = ref[1] === 'x' ? parseInt(ref.slice(2), 16) : parseInt(ref.slice(1), 10);
-      if (!(n === 9 || n === 10 || n === 13 || (n >= 0x20 && n <= 0xd7ff) || (n >= 0xe000 && n <= 0xfffd) || (n >= 0x10000 && n <= 0x10ffff))) {
-        throw new Error(`${where}: character reference &${ref}; is not an XML character`);
-      }
-    } else if (!(ref in ENTITIES)) {
-      throw new Error(`${where}: undeclared entity &${ref};`);
-    }
-  }
-}
-
-/**
- * Throws unless `bytes` is a well-formed XML 1.0 document (UTF-8, no DTD with declarations):
- * one root element, tags nested and closed, attributes quoted and unique, only the five
- * predefined entities, nothing but comments, processing instructions and blanks outside
- * the root. Stricter than xmlbuilder2's parser, which accepts unclosed elements.
- */
+/** Throws unless `bytes` is valid UTF-8 and a well-formed XML document (test/report/xml-check.ts). */
 export function assertWellFormedXml(bytes: Buffer | string): void {
   let text: string;
   if (typeof bytes === 'string') text = bytes;
@@ -465,83 +443,7 @@ export function assertWellFormedXml(bytes: Buffer | string): void {
       throw new Error('not valid UTF-8');
     }
   }
-  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
-  checkChars(text, 'document');
-  let pos = 0;
-  const lineAt = (p: number) => `line ${text.slice(0, p).split('\n').length}`;
-  const decl = /^<\?xml\s+version\s*=\s*(['"])1\.[0-9]+\1(\s+encoding\s*=\s*(['"])[A-Za-z][-A-Za-z0-9._]*\3)?(\s+standalone\s*=\s*(['"])(yes|no)\5)?\s*\?>/.exec(text);
-  if (decl) pos = decl[0].length;
-  else if (text.startsWith('<?xml')) throw new Error('malformed XML declaration');
-  const stack: string[] = [];
-  let rootSeen = false;
-  const startTag = new RegExp(`<(${NAME})((?:\\s+${NAME}\\s*=\\s*(?:"[^"<]*"|'[^'<]*'))*)\\s*(/?)>`, 'y');
-  const attrRe = new RegExp(`(${NAME})\\s*=\\s*(?:"([^"<]*)"|'([^'<]*)')`, 'g');
-  const endTag = new RegExp(`</(${NAME})\\s*>`, 'y');
-  while (pos < text.length) {
-    const lt = text.indexOf('<', pos);
-    const chunk = text.slice(pos, lt === -1 ? text.length : lt);
-    if (chunk) {
-      if (stack.length === 0) {
-        if (/\S/.test(chunk)) throw new Error(`${lineAt(pos)}: text outside the root element`);
-      } else {
-        if (chunk.includes(']]>')) throw new Error(`${lineAt(pos)}: ']]>' in text`);
-        checkRefs(chunk, lineAt(pos));
-      }
-    }
-    if (lt === -1) break;
-    pos = lt;
-    if (text.startsWith('<!--', pos)) {
-      const e = text.indexOf('-->', pos + 4);
-      if (e === -1) throw new Error(`${lineAt(pos)}: unterminated comment`);
-      if (text.slice(pos + 4, e).includes('--') || text[e - 1] === '-') throw new Error(`${lineAt(pos)}: '--' inside a comment`);
-      pos = e + 3;
-    } else if (text.startsWith('<?', pos)) {
-      const e = text.indexOf('?>', pos + 2);
-      if (e === -1) throw new Error(`${lineAt(pos)}: unterminated processing instruction`);
-      const target = /^[^\s?]+/.exec(text.slice(pos + 2, e));
-      if (!target || !NAME_RE.test(target[0]) || target[0].toLowerCase() === 'xml') {
-        throw new Error(`${lineAt(pos)}: bad processing instruction`);
-      }
-      pos = e + 2;
-    } else if (text.startsWith('<![CDATA[', pos)) {
-      if (stack.length === 0) throw new Error(`${lineAt(pos)}: CDATA outside the root element`);
-      const e = text.indexOf(']]>', pos + 9);
-      if (e === -1) throw new Error(`${lineAt(pos)}: unterminated CDATA section`);
-      pos = e + 3;
-    } else if (text.startsWith('<!DOCTYPE', pos)) {
-      if (rootSeen || stack.length) throw new Error(`${lineAt(pos)}: DOCTYPE after the root element`);
-      const e = text.indexOf('>', pos);
-      if (e === -1 || text.slice(pos, e).includes('[')) throw new Error(`${lineAt(pos)}: unsupported DOCTYPE`);
-      pos = e + 1;
-    } else if (text.startsWith('</', pos)) {
-      endTag.lastIndex = pos;
-      const m = endTag.exec(text);
-      if (!m) throw new Error(`${lineAt(pos)}: malformed end tag`);
-      const open = stack.pop();
-      if (open !== m[1]) throw new Error(`${lineAt(pos)}: </${m[1]}> closes ${open ? `<${open}>` : 'nothing'}`);
-      pos = endTag.lastIndex;
-    } else {
-      startTag.lastIndex = pos;
-      const m = startTag.exec(text);
-      if (!m) throw new Error(`${lineAt(pos)}: malformed tag or stray '<'`);
-      if (stack.length === 0) {
-        if (rootSeen) throw new Error(`${lineAt(pos)}: a second root element <${m[1]}>`);
-        rootSeen = true;
-      }
-      const seen = new Set<string>();
-      let a: RegExpExecArray | null;
-      attrRe.lastIndex = 0;
-      while ((a = attrRe.exec(m[2])) !== null) {
-        if (seen.has(a[1])) throw new Error(`${lineAt(pos)}: attribute ${a[1]} repeated on <${m[1]}>`);
-        seen.add(a[1]);
-        checkRefs(a[2] ?? a[3], lineAt(pos));
-      }
-      if (!m[3]) stack.push(m[1]);
-      pos = startTag.lastIndex;
-    }
-  }
-  if (stack.length) throw new Error(`end of document with <${stack[stack.length - 1]}> still open`);
-  if (!rootSeen) throw new Error('no root element');
+  checkWellFormed(text);
 }
 
 // ---------------------------------------------------------------- one run's result
@@ -557,10 +459,30 @@ export interface ActualResult {
   report: NormalReport | null;
   /** report.xml's bytes, when there is one. */
   reportText: Buffer | null;
+  /** Console output with the output directory replaced by `{out}` (when asked for). */
+  stdout?: Digest;
+  stdoutBuf?: Buffer;
 }
 
-/** What a run left behind, in the oracle's form (oracle-compare's collectResult). */
-export function collectResult(outDir: string, run: RunResult, opts: { keepOrder?: boolean } = {}): ActualResult {
+/** Every occurrence of `from` in `buf` replaced by `to`. */
+export function replaceAll(buf: Buffer, from: Buffer, to: Buffer): Buffer {
+  if (!from.length) return buf;
+  const parts: Buffer[] = [];
+  let i = 0;
+  for (let j = buf.indexOf(from, i); j !== -1; j = buf.indexOf(from, i)) {
+    parts.push(buf.subarray(i, j), to);
+    i = j + from.length;
+  }
+  if (i === 0) return buf;
+  parts.push(buf.subarray(i));
+  return Buffer.concat(parts);
+}
+
+/**
+ * What a run left behind, in the oracle's form (oracle-compare's collectResult); with
+ * `stdout`, also the console output, as the oracle records it for the console modes.
+ */
+export function collectResult(outDir: string, run: RunResult, opts: { keepOrder?: boolean; stdout?: boolean } = {}): ActualResult {
   const res: ActualResult = { exit_code: run.code, signal: run.signal, files: [], report: null, reportText: null };
   for (const f of fs.existsSync(outDir) ? walkFiles(outDir) : []) {
     if (f.rel === REPORT) {
@@ -583,14 +505,39 @@ export function collectResult(outDir: string, run: RunResult, opts: { keepOrder?
     res.reportText = fs.readFileSync(rp);
     res.report = normalizeReport(res.reportText.toString('latin1'), outDir, opts.keepOrder);
   }
+  if (opts.stdout) {
+    res.stdoutBuf = replaceAll(run.stdout, Buffer.from(outDir), Buffer.from('{out}'));
+    res.stdout = digestBuffer(res.stdoutBuf);
+  }
   return res;
 }
 
 // ---------------------------------------------------------------- comparison
 
-function describeExit(code: number | null | undefined, signal?: string | null): string {
+/**
+ * A difference between the oracle and a run (oracle-compare's reason()): `text` is what is
+ * printed, the other fields are what the deviation rules (test/helpers/deviations.ts) look
+ * at. `name` is a fileobject's label (its file name, or its addresses when it has none);
+ * `file` the actual fileobject's file name.
+ */
+export type Reason =
+  | { kind: 'exit' | 'console' | 'report' | 'run'; text: string }
+  | { kind: 'missing-file' | 'extra-file' | 'content' | 'mtime'; text: string; path: string }
+  | { kind: 'size'; text: string; path: string; expected?: number; actual?: number }
+  | { kind: 'no-fileobject' | 'extra-fileobject' | 'fileobject-count' | 'no-tcpflow' | 'byte_runs'; text: string; name: string }
+  | { kind: 'attr-missing' | 'attr-extra' | 'attr-differs'; text: string; name: string; key: string; expected?: string; actual?: string }
+  | { kind: 'filesize'; text: string; name: string; file: string | null; expected: FlowRecord['filesize']; actual: FlowRecord['filesize'] }
+  | { kind: 'hashdigest'; text: string; name: string; file: string | null; expected: HashDigest[]; actual: HashDigest[] }
+  | { kind: 'summary'; text: string; key: string; expected: unknown; actual: unknown };
+
+const SIGNALS = new Map(Object.entries(os.constants.signals).map(([name, n]) => [n as number, name]));
+
+export function describeExit(code: number | null | undefined, signal?: string | null): string {
   if (signal) return `killed by ${signal}`;
   if (code === null || code === undefined) return 'no exit status';
+  if (code > 128 && code < 160) return `${code} (${SIGNALS.get(code - 128) ?? `signal ${code - 128}`})`;
+  if (code === 127) return '127 (command not found)';
+  if (code === 126) return '126 (command not executable)';
   return String(code);
 }
 
@@ -602,7 +549,7 @@ function usToIso(us: number): string {
   return new Date(ms).toISOString().replace(/\.\d{3}Z$/, `.${frac}Z`);
 }
 
-function flowLabel(f: FlowRecord): string {
+export function flowLabel(f: FlowRecord): string {
   if (f.filename) return f.filename;
   const t = f.tcpflow || {};
   return `(no file: ${t.src_ipn}:${t.srcport}->${t.dst_ipn}:${t.dstport})`;
@@ -618,118 +565,117 @@ function groupBy<T>(list: readonly T[], key: (x: T) => string): Map<string, T[]>
   return m;
 }
 
-function compareFlow(e: FlowRecord, a: FlowRecord, reasons: string[]): void {
+function compareFlow(e: FlowRecord, a: FlowRecord, reasons: Reason[]): void {
   const name = flowLabel(e);
-  if (e.filesize !== a.filesize) reasons.push(`report: filesize differs for ${name} (expected ${fmt(e.filesize)}, got ${fmt(a.filesize)})`);
+  if (e.filesize !== a.filesize) {
+    reasons.push({ kind: 'filesize', text: `report: filesize differs for ${name} (expected ${fmt(e.filesize)}, got ${fmt(a.filesize)})`,
+      name, file: a.filename, expected: e.filesize, actual: a.filesize });
+  }
   const et = e.tcpflow || {};
   const at = a.tcpflow || {};
-  if (e.tcpflow && !a.tcpflow) reasons.push(`report: no <tcpflow> element for ${name}`);
+  if (e.tcpflow && !a.tcpflow) reasons.push({ kind: 'no-tcpflow', text: `report: no <tcpflow> element for ${name}`, name });
   else {
-    for (const k of [...new Set([...Object.keys(et), ...Object.keys(at)])].sort()) {
-      if (et[k] === at[k]) continue;
-      if (!(k in at)) reasons.push(`report: attribute ${k} missing for ${name} (expected ${fmt(et[k])})`);
-      else if (!(k in et)) reasons.push(`report: unexpected attribute ${k}=${fmt(at[k])} for ${name}`);
-      else reasons.push(`report: attribute ${k} differs for ${name} (expected ${fmt(et[k])}, got ${fmt(at[k])})`);
+    for (const key of [...new Set([...Object.keys(et), ...Object.keys(at)])].sort()) {
+      if (et[key] === at[key]) continue;
+      const x = { name, key, expected: et[key], actual: at[key] };
+      if (!(key in at)) reasons.push({ kind: 'attr-missing', text: `report: attribute ${key} missing for ${name} (expected ${fmt(et[key])})`, ...x });
+      else if (!(key in et)) reasons.push({ kind: 'attr-extra', text: `report: unexpected attribute ${key}=${fmt(at[key])} for ${name}`, ...x });
+      else reasons.push({ kind: 'attr-differs', text: `report: attribute ${key} differs for ${name} (expected ${fmt(et[key])}, got ${fmt(at[key])})`, ...x });
     }
   }
   const hv = (h: FlowRecord['hashdigest']) => (e.hashdigest_volatile ? (h || []).map((x) => x.type) : h || []);
   const eh = JSON.stringify(hv(e.hashdigest));
   const ah = JSON.stringify(hv(a.hashdigest));
-  if (eh !== ah) reasons.push(`report: hashdigest differs for ${name} (expected ${eh}, got ${ah})`);
+  if (eh !== ah) {
+    reasons.push({ kind: 'hashdigest', text: `report: hashdigest differs for ${name} (expected ${eh}, got ${ah})`,
+      name, file: a.filename, expected: e.hashdigest || [], actual: a.hashdigest || [] });
+  }
   const eb = JSON.stringify(e.byte_runs || []);
   const ab = JSON.stringify(a.byte_runs || []);
-  if (eb !== ab) reasons.push(`report: byte_runs differ for ${name} (expected ${eb}, got ${ab})`);
+  if (eb !== ab) reasons.push({ kind: 'byte_runs', text: `report: byte_runs differ for ${name} (expected ${eb}, got ${ab})`, name });
 }
 
-function compareFlows(expFlows: FlowRecord[], actFlows: FlowRecord[], reasons: string[]): void {
+function compareFlows(expFlows: FlowRecord[], actFlows: FlowRecord[], reasons: Reason[]): void {
   const eg = groupBy(expFlows, flowLabel);
   const ag = groupBy(actFlows, flowLabel);
   for (const [name, es] of eg) {
     const as = ag.get(name) || [];
     if (as.length < es.length) {
-      reasons.push(as.length === 0 ? `report: no fileobject for ${name}`
-        : `report: ${es.length} fileobjects for ${name} expected, got ${as.length}`);
+      reasons.push(as.length === 0 ? { kind: 'no-fileobject', text: `report: no fileobject for ${name}`, name }
+        : { kind: 'fileobject-count', text: `report: ${es.length} fileobjects for ${name} expected, got ${as.length}`, name });
     }
     for (let i = 0; i < Math.min(es.length, as.length); i++) compareFlow(es[i], as[i], reasons);
   }
   for (const [name, as] of ag) {
     const n = (eg.get(name) || []).length;
-    if (as.length > n) reasons.push(n === 0 ? `report: extra fileobject for ${name}` : `report: extra fileobject for ${name} (x${as.length - n})`);
+    if (as.length > n) {
+      reasons.push(n === 0 ? { kind: 'extra-fileobject', text: `report: extra fileobject for ${name}`, name }
+        : { kind: 'fileobject-count', text: `report: extra fileobject for ${name} (x${as.length - n})`, name });
+    }
   }
 }
 
+/** The parts of an oracle record the comparison reads (a renamed expectation is one too). */
+export type Expectation = Pick<OracleCase, 'exit_code' | 'signal' | 'files' | 'stdout' | 'report'>;
+
 /**
- * oracle-compare's compareResults: exit status, file list, size and md5 of every file
+ * oracle-compare's diffResults: exit status, file list, size and md5 of every file
  * (report.xml: presence; with `mtime`, the modification times tcpflow set from packet
- * times, as oracle-compare --mtime), and the normalised report. Returns the differences.
+ * times, as oracle-compare --mtime), console output where the oracle recorded it, and the
+ * normalised report. Returns the differences.
  */
-export function compareResults(exp: OracleCase, act: ActualResult, opts: { mtime?: boolean } = {}): string[] {
-  const reasons: string[] = [];
+export function diffResults(exp: Expectation, act: ActualResult, opts: { mtime?: boolean } = {}): Reason[] {
+  const reasons: Reason[] = [];
   if (exp.exit_code !== act.exit_code || (exp.signal || null) !== (act.signal || null)) {
-    reasons.push(`exit status differs (expected ${describeExit(exp.exit_code, exp.signal)}, got ${describeExit(act.exit_code, act.signal)})`);
+    reasons.push({ kind: 'exit', text: `exit status differs (expected ${describeExit(exp.exit_code, exp.signal)}, got ${describeExit(act.exit_code, act.signal)})` });
   }
   const expFiles = new Map(exp.files.map((f) => [f.path, f]));
   const actFiles = new Map(act.files.map((f) => [f.path, f]));
-  for (const [p] of expFiles) if (!actFiles.has(p)) reasons.push(`missing file ${p}`);
-  for (const [p] of actFiles) if (!expFiles.has(p)) reasons.push(`extra file ${p}`);
+  for (const [p] of expFiles) if (!actFiles.has(p)) reasons.push({ kind: 'missing-file', text: `missing file ${p}`, path: p });
+  for (const [p] of actFiles) if (!expFiles.has(p)) reasons.push({ kind: 'extra-file', text: `extra file ${p}`, path: p });
   for (const [p, e] of expFiles) {
     const a = actFiles.get(p);
     if (!a || e.volatile) continue;
+    const sizes = { path: p, expected: e.size, actual: a.size };
     if (e.content_volatile) {
-      if (a.size !== e.size) reasons.push(`size differs for ${p} (expected ${e.size}, got ${a.size})`);
+      if (a.size !== e.size) reasons.push({ kind: 'size', text: `size differs for ${p} (expected ${e.size}, got ${a.size})`, ...sizes });
       continue;
     }
     if (a.md5 === e.md5 && a.size === e.size) {
       if (opts.mtime && e.mtime_us != null && a.mtime_us !== e.mtime_us) {
-        reasons.push(`mtime differs for ${p} (expected ${usToIso(e.mtime_us)}, got ${a.mtime_us == null ? 'run time' : usToIso(a.mtime_us)})`);
+        reasons.push({ kind: 'mtime', path: p,
+          text: `mtime differs for ${p} (expected ${usToIso(e.mtime_us)}, got ${a.mtime_us == null ? 'run time' : usToIso(a.mtime_us)})` });
       }
       continue;
     }
     const where = a.buf ? locateDifference(e, a.buf) : 'content differs';
-    if (a.size !== e.size) reasons.push(`size differs for ${p} (expected ${e.size}, got ${a.size}; ${where})`);
-    else reasons.push(`${where} in ${p}`);
+    if (a.size !== e.size) reasons.push({ kind: 'size', text: `size differs for ${p} (expected ${e.size}, got ${a.size}; ${where})`, ...sizes });
+    else reasons.push({ kind: 'content', text: `${where} in ${p}`, path: p });
+  }
+  if (exp.stdout) {
+    const a = act.stdout;
+    if (!a) reasons.push({ kind: 'console', text: 'no console output captured' });
+    else if (exp.stdout.content_volatile) {
+      if (a.size !== exp.stdout.size) reasons.push({ kind: 'console', text: `console output size differs (expected ${exp.stdout.size}, got ${a.size})` });
+    } else if (a.md5 !== exp.stdout.md5 || a.size !== exp.stdout.size) {
+      const where = act.stdoutBuf ? locateDifference(exp.stdout, act.stdoutBuf) : 'content differs';
+      reasons.push({ kind: 'console', text: a.size !== exp.stdout.size
+        ? `console output size differs (expected ${exp.stdout.size}, got ${a.size}; ${where})`
+        : `console output ${where}` });
+    }
   }
   if (exp.report && !act.report) {
-    if (expFiles.has(REPORT) && actFiles.has(REPORT)) reasons.push('report.xml unreadable');
+    if (expFiles.has(REPORT) && actFiles.has(REPORT)) reasons.push({ kind: 'report', text: 'report.xml unreadable' });
   } else if (exp.report && act.report) {
-    if (exp.report.root && !act.report.root) reasons.push('report.xml has no <dfxml> element');
+    if (exp.report.root && !act.report.root) reasons.push({ kind: 'report', text: 'report.xml has no <dfxml> element' });
     compareFlows(exp.report.flows, act.report.flows, reasons);
-    for (const k of Object.keys(exp.report.summary || {})) {
-      const ev = exp.report.summary[k];
-      const av = (act.report.summary || {})[k];
-      if (ev !== av) reasons.push(`report ${k} differs (expected ${fmt(ev)}, got ${fmt(av)})`);
+    for (const key of Object.keys(exp.report.summary || {})) {
+      const ev = exp.report.summary[key];
+      const av = (act.report.summary || {})[key];
+      if (ev !== av) reasons.push({ kind: 'summary', text: `report ${key} differs (expected ${fmt(ev)}, got ${fmt(av)})`, key, expected: ev, actual: av });
     }
   }
   return reasons;
-}
-
-// ---------------------------------------------------------------- deviations
-
-export interface Deviation {
-  capture: string;
-  mode: string;
-  spec: string;
-  reason: string;
-}
-
-/**
- * test/oracle/deviations.json, or the file $TCPFLOW_TS_DEVIATIONS names (to try a change to
- * it before making it; format: fixtures/corpus/ORIGIN.md, "Deliberate differences"). */
-export function loadDeviations(file = process.env.TCPFLOW_TS_DEVIATIONS || DEVIATIONS_FILE): Deviation[] {
-  if (!fs.existsSync(file)) return [];
-  const list = JSON.parse(fs.readFileSync(file, 'utf8')) as unknown;
-  if (!Array.isArray(list)) throw new Error(`${file}: must be a JSON array of objects`);
-  return list.map((d: Record<string, unknown>, i) => {
-    for (const k of ['capture', 'mode', 'spec', 'reason']) {
-      if (typeof d[k] !== 'string' || !(d[k] as string).trim()) throw new Error(`${file}, entry ${i + 1}: "${k}" must be a non-empty string`);
-    }
-    return { capture: d.capture as string, mode: d.mode as string, spec: (d.spec as string).trim(), reason: (d.reason as string).trim() };
-  });
-}
-
-/** oracle-compare's rule: capture or "*", and mode or "*". */
-export function deviationMatches(d: Deviation, c: { capture: string; mode: string }): boolean {
-  return (d.capture === '*' || d.capture === c.capture) && (d.mode === '*' || d.mode === c.mode);
 }
 
 // ---------------------------------------------------------------- stderr

@@ -1,50 +1,56 @@
 /**
- * Conformance: every oracle case of fixtures/corpus/expected in the modes default, md5,
- * multi and continue is run with the compiled CLI and compared with what the oracle
- * tcpflow wrote, the way ../shared/tools/oracle-compare --mtime compares (see
- * test/helpers/corpus.ts): exit status, file list, size, md5 and packet-time mtime of
- * every file, report.xml's normalised flows and totals.
+ * Conformance: every oracle case of fixtures/corpus/expected in the modes the CLI
+ * implements is run with the compiled CLI and compared with what the oracle tcpflow wrote,
+ * the way ../shared/tools/oracle-compare --mtime compares (see test/helpers/corpus.ts):
+ * exit status, file list, size, md5 and packet-time mtime of every file, console output,
+ * report.xml's normalised flows and totals.
  *
- * A case covered by an entry of test/oracle/deviations.json (capture or "*", mode or "*")
- * is a deliberate difference: it is not held to the oracle, but it must still end with the
- * oracle's exit status or 0/1, write a well-formed report and print no stack trace. An
- * entry that covers cases of these modes none of which differs from the oracle any more
- * is stale and fails the last subtest (oracle-compare's STALE-DEVIATION).
+ * A case covered by entries of test/oracle/deviations.json is judged as oracle-compare
+ * judges it (test/helpers/deviations.ts): an entry of a row with a narrow effect (B5, B6,
+ * B7, B9, B10, B11, B35) forgives only the differences that row causes, an entry of any
+ * other row forgives the whole case, and whatever is not forgiven fails. A deviation must
+ * still be a clean run: exit status the oracle's or 0/1, no stack trace, a well-formed report
+ * where the oracle wrote one. An entry that covers cases run here but forgives nothing in
+ * them is stale and fails the last subtest (oracle-compare's STALE-DEVIATION).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { create } from 'xmlbuilder2';
 import {
   assertWellFormedXml,
   checkInputs,
   collectResult,
   CORPUS_DIR,
-  compareResults,
   CORPUS_MODES,
-  Deviation,
-  deviationMatches,
+  diffResults,
   loadCases,
-  loadDeviations,
   makeTempDir,
   OracleCase,
   PCAP_DIR,
   POOL_SIZE,
+  Reason,
   removeDir,
   REPORT,
   runCli,
   stackFrames,
   substArgs,
 } from '../helpers/corpus';
+import { Deviation, deviationMatches, judgeCase, loadDeviations } from '../helpers/deviations';
 
 const CASE_TIMEOUT_MS = 60_000;
 const MAX_REASONS_SHOWN = 8;
 
 const cases = loadCases(CORPUS_MODES);
 const deviations = loadDeviations();
-/** Per deviations entry: covered cases run here, and how many of them differed. */
-const coverage = new Map<Deviation, { run: number; differed: number }>(deviations.map((d) => [d, { run: 0, differed: 0 }]));
+/** Per deviations entry: covered cases run here, and how many differences it forgave in them. */
+const tally = new Map<Deviation, { run: number; forgave: number }>(deviations.map((d) => [d, { run: 0, forgave: 0 }]));
+
+function listed(reasons: readonly Reason[]): string {
+  const shown = reasons.slice(0, MAX_REASONS_SHOWN).map((r) => r.text);
+  const more = reasons.length > shown.length ? `\n  (+${reasons.length - shown.length} more)` : '';
+  return `  ${shown.join('\n  ')}${more}`;
+}
 
 async function checkCase(c: OracleCase, t: { diagnostic(msg: string): void }): Promise<void> {
   const inputProblems = checkInputs(c);
@@ -57,48 +63,39 @@ async function checkCase(c: OracleCase, t: { diagnostic(msg: string): void }): P
     const run = await runCli(args, { timeoutMs: CASE_TIMEOUT_MS });
     const cmd = `tcpflow-ts ${args.join(' ')}`;
     assert.ok(!run.timedOut, `${cmd}: no exit within ${CASE_TIMEOUT_MS / 1000} s`);
-    const act = collectResult(out, run);
-    const reasons = compareResults(c, act, { mtime: true });
+    const act = collectResult(out, run, { stdout: c.stdout !== undefined });
+    const reasons = diffResults(c, act, { mtime: true });
     const covering = deviations.filter((d) => deviationMatches(d, c));
-    for (const d of covering) {
-      const s = coverage.get(d)!;
-      s.run++;
-      if (reasons.length) s.differed++;
-    }
+    for (const d of covering) tally.get(d)!.run++;
+    if (reasons.length === 0) return;
 
-    if (covering.length === 0) {
-      if (reasons.length) {
-        const shown = reasons.slice(0, MAX_REASONS_SHOWN);
-        const more = reasons.length > shown.length ? `\n  (+${reasons.length - shown.length} more)` : '';
-        const tail = run.stderr.trimEnd().split('\n').slice(-5).map((l) => `  | ${l}`).join('\n');
-        assert.fail(`${c.capture} ${c.mode} differs from the oracle:\n  ${shown.join('\n  ')}${more}\n` +
-          `command: ${cmd}\nstderr (last lines):\n${tail}`);
-      }
-      return;
-    }
+    const tail = run.stderr.trimEnd().split('\n').slice(-5).map((l) => `  | ${l}`).join('\n');
+    const context = `command: ${cmd}\nstderr (last lines):\n${tail}`;
+    if (covering.length === 0) assert.fail(`${c.capture} ${c.mode} differs from the oracle:\n${listed(reasons)}\n${context}`);
 
-    const specs = [...new Set(covering.map((d) => d.spec))].join(',');
-    if (reasons.length === 0) {
-      // A pass, as in oracle-compare; an entry is stale when none of its cases differs (below).
-      if (covering.some((d) => d.capture !== '*')) t.diagnostic(`covered by deviation ${specs} but matches the oracle`);
-      return;
+    const j = judgeCase(c, act, reasons, covering, { mtime: true });
+    for (const [d, n] of j.credit) tally.get(d)!.forgave += n;
+    if (j.unforgiven.length) {
+      const notes = [j.forgiven ? `+${j.forgiven} forgiven by ${j.rows.join(',')}` : '', j.hint ?? ''].filter(Boolean);
+      assert.fail(`${c.capture} ${c.mode} differs from the oracle beyond its deviations entries` +
+        `${notes.length ? ` (${notes.join('; ')})` : ''}:\n${listed(j.unforgiven)}\n${context}`);
     }
-    t.diagnostic(`DEVIATION ${specs} ${c.capture} ${c.mode}: ${reasons[0]}`);
+    t.diagnostic(`DEVIATION ${j.rows.join(',')} ${c.capture} ${c.mode}: ${reasons[0].text}`);
     // A deliberate difference still has to be a clean run.
     const allowed = new Set([c.exit_code, 0, 1]);
     assert.ok(allowed.has(act.exit_code) && act.signal === null,
       `${cmd}: exit status ${act.exit_code ?? act.signal}, expected ${[...allowed].join(' or ')}\n${run.stderr}`);
     assert.deepEqual(stackFrames(run.stderr), [], `${cmd}: stack trace on stderr:\n${run.stderr}`);
-    assert.ok(act.reportText !== null, `${cmd}: no ${REPORT} written`);
-    assert.doesNotThrow(() => assertWellFormedXml(act.reportText!), `${cmd}: ${REPORT} is not well-formed`);
-    assert.doesNotThrow(() => create(act.reportText!.toString('utf8')), `${cmd}: xmlbuilder2 cannot parse ${REPORT}`);
-    assert.ok(act.report?.root === 'dfxml', `${cmd}: ${REPORT} has no <dfxml> element`);
+    if (c.report !== null) assert.ok(act.reportText !== null, `${cmd}: no ${REPORT} written`);
+    if (act.reportText !== null) {
+      assert.doesNotThrow(() => assertWellFormedXml(act.reportText!), `${cmd}: ${REPORT} is not well-formed`);
+    }
   } finally {
     removeDir(tmp);
   }
 }
 
-test('oracle corpus (modes default, md5, multi, continue)', { concurrency: POOL_SIZE }, async (t) => {
+test(`oracle corpus (modes ${CORPUS_MODES.join(', ')})`, { concurrency: POOL_SIZE }, async (t) => {
   const byMode = new Map<string, number>();
   for (const c of cases) byMode.set(c.mode, (byMode.get(c.mode) ?? 0) + 1);
   for (const m of CORPUS_MODES) {
@@ -108,13 +105,11 @@ test('oracle corpus (modes default, md5, multi, continue)', { concurrency: POOL_
   await Promise.all(cases.map((c) => t.test(`${c.capture} ${c.mode}`, (st) => checkCase(c, st))));
 
   await t.test('deviations.json has no stale entries', () => {
-    const stale = deviations.filter((d) => {
-      const s = coverage.get(d)!;
-      return s.run > 0 && s.differed === 0;
-    });
+    const stale = deviations.filter((d) => tally.get(d)!.run > 0 && tally.get(d)!.forgave === 0);
     assert.deepEqual(stale.map((d) => `STALE-DEVIATION ${d.spec} ${d.capture} ${d.mode}`), [],
-      'these entries of test/oracle/deviations.json cover cases that no longer differ from the oracle: ' +
-      'the implementation now matches tcpflow there, remove them from test/oracle/deviations.json');
+      'these entries of test/oracle/deviations.json cover cases run here but forgive no difference in them: ' +
+      'either the implementation now matches tcpflow there (remove the entry) or the row cited does not ' +
+      'explain the difference (correct the row)');
   });
 });
 

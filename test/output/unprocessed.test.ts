@@ -3,11 +3,13 @@
  *
  * - Byte for byte what tcpflow 1.6.1 writes, for every corpus capture it can handle
  *   (fixtures/pcap-outputs/tcpflow.json, recorded by scripts/record-pcap-outputs.sh), except
- *   where a listed fix makes the packet processed: checked in test/oracle/workers.test.ts,
- *   whose runs carry -w.
+ *   where a listed fix changes which packets are written: checked in
+ *   test/oracle/workers.test.ts, whose runs carry -w.
  * - For the captures tcpflow aborts on (pcapng, big-endian, nanosecond) and the fixed ones:
- *   the file reads back, its records are an ordered subsequence of the input's records with
- *   the same bytes and microsecond times, and tcpdump and tshark read it without a warning.
+ *   exactly the input records tcpflow writes for the capture converted to a pcap it can
+ *   read (test/output/unprocessed-records.json, recorded by record-unprocessed.sh), less
+ *   those a listed fix leaves out, with the same bytes and microsecond times, under the
+ *   input's link type; and tcpdump and tshark read the file without a warning.
  * - On a generated capture the counts add up exactly: processed + written + ignored = input.
  * - Same file for any --workers count.
  */
@@ -16,11 +18,17 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { makeTempDir, PCAP_DIR, POOL_SIZE, pool, REPO_ROOT, removeDir, runCli, stackFrames } from '../helpers/corpus';
+import { makeTempDir, md5hex, PCAP_DIR, POOL_SIZE, pool, REPO_ROOT, removeDir, runCli, stackFrames } from '../helpers/corpus';
 import { readAll, Rec } from '../helpers/capture';
 import { ACK, ether, FIN, ipv4, PSH, SYN, tcp } from '../helpers/packets';
 import { pcapFile } from '../helpers/capture-files';
-import { externalReadersProblem, haveExternalReaders, TCPFLOW_PCAP_OUTPUTS, UNPROCESSED_FIXED } from '../helpers/pcap-tools';
+import {
+  externalReadersProblem,
+  haveExternalReaders,
+  TCPFLOW_PCAP_OUTPUTS,
+  TCPFLOW_UNPROCESSED_RECORDS,
+  UNPROCESSED_FIXED,
+} from '../helpers/pcap-tools';
 
 const captures = fs.readdirSync(PCAP_DIR).filter((f) => fs.statSync(path.join(PCAP_DIR, f)).isFile()).sort();
 
@@ -36,7 +44,41 @@ function sameRecord(a: Rec, b: Rec): boolean {
   return a.caplen === b.caplen && a.origlen === b.origlen && a.sec === b.sec && a.usec === b.usec && a.bytes.equals(b.bytes);
 }
 
-test('-w where tcpflow aborts (pcapng, big-endian, ns) or a fix differs: the input\'s records in order, clean in tcpdump and tshark', async (t) => {
+/** The records (16-byte header and data) of a little-endian microsecond pcap; a cut last one is left out. */
+function rawRecords(file: Buffer): Buffer[] {
+  const recs: Buffer[] = [];
+  for (let off = 24; off + 16 <= file.length;) {
+    const end = off + 16 + file.readUInt32LE(off + 8);
+    if (end > file.length) break;
+    recs.push(file.subarray(off, end));
+    off = end;
+  }
+  return recs;
+}
+
+/** The input records (1-based) tcpflow-ts must write with -w: tcpflow's, less those a fix leaves out. */
+function expectedRecords(capture: string): number[] | null {
+  const tcpflow = TCPFLOW_UNPROCESSED_RECORDS[capture];
+  if (tcpflow === null) return null;
+  const fixed = UNPROCESSED_FIXED[capture]?.records ?? [];
+  return tcpflow.filter((n) => !fixed.includes(n));
+}
+
+test('unprocessed-records.json: a record list for every capture, tcpflow\'s own -w file where it writes one, every fix names records of it', () => {
+  assert.deepEqual(Object.keys(TCPFLOW_UNPROCESSED_RECORDS).sort(), captures, 'rerun test/output/record-unprocessed.sh');
+  for (const c of captures) {
+    const list = TCPFLOW_UNPROCESSED_RECORDS[c];
+    for (const n of UNPROCESSED_FIXED[c]?.records ?? []) assert.ok(list?.includes(n), `${c}: fixed record ${n} is not one tcpflow writes`);
+    const recorded = TCPFLOW_PCAP_OUTPUTS.captures[c]?.w;
+    if (recorded === undefined || recorded === 'aborted' || list === null) continue;
+    // tcpflow copies the input's header and writes the records as they are: the list rebuilds its file.
+    const input = fs.readFileSync(path.join(PCAP_DIR, c));
+    const recs = rawRecords(input);
+    assert.equal(md5hex(Buffer.concat([input.subarray(0, 24), ...list.map((n) => recs[n - 1])])), recorded, `${c}: records ${list.join(',')}`);
+  }
+});
+
+test('-w where tcpflow aborts (pcapng, big-endian, ns) or a fix differs: exactly the records it should hold, clean in tcpdump and tshark', async (t) => {
   const tools = haveExternalReaders();
   if (!tools) t.diagnostic('tcpdump/tshark missing: their checks are skipped');
   // The other captures' -w files are compared with tcpflow's in test/oracle/workers.test.ts.
@@ -45,9 +87,13 @@ test('-w where tcpflow aborts (pcapng, big-endian, ns) or a fix differs: the inp
   const failures: string[] = [];
   await pool(own, POOL_SIZE, async (c) => {
     const input = path.join(PCAP_DIR, c);
+    const want = expectedRecords(c);
     const r = await withW([input]);
     try {
-      if (/unknown file format/.test(r.stderr)) return; // not a capture at all: nothing to copy
+      if (want === null) {
+        if (!/unknown file format/.test(r.stderr)) failures.push(`${c}: not a capture, but no "unknown file format" error`);
+        return;
+      }
       const wfile = path.join(r.tmp, 'w.pcap');
       if (r.w.length < 24 || r.w.readUInt32LE(0) !== 0xa1b2c3d4) {
         failures.push(`${c}: no little-endian microsecond pcap header (${r.w.length} bytes)`);
@@ -55,15 +101,12 @@ test('-w where tcpflow aborts (pcapng, big-endian, ns) or a fix differs: the inp
       }
       const inRecs = readAll(input).recs;
       const wRecs = readAll(wfile).recs;
-      let j = 0;
-      for (const rec of wRecs) {
-        while (j < inRecs.length && !sameRecord(inRecs[j], rec)) j++;
-        if (j === inRecs.length) {
-          failures.push(`${c}: a -w record is not an input record in order`);
-          return;
-        }
-        j++;
+      if (wRecs.length !== want.length) {
+        failures.push(`${c}: ${wRecs.length} records, expected ${want.length} (input records ${want.join(',') || 'none'})`);
+        return;
       }
+      const wrong = want.filter((n, i) => !sameRecord(inRecs[n - 1], wRecs[i]));
+      if (wrong.length) failures.push(`${c}: the -w records in place of input records ${wrong.join(',')} are not those records`);
       if (r.w.readUInt32LE(20) !== inRecs[0].linktype) failures.push(`${c}: link type ${r.w.readUInt32LE(20)}`);
       const problem = tools ? externalReadersProblem(wfile, wRecs.length) : null;
       if (problem !== null) failures.push(`${c}: ${problem}`);

@@ -77,6 +77,25 @@ test('the strict checker itself rejects what it should', () => {
   checkWellFormed("<a x='&amp;&#10;' y=\"'\"><b/>t&lt;</a>");
 });
 
+test('the strict checker on whole documents: declaration, comments, PIs, DOCTYPE, CDATA', () => {
+  for (const good of [
+    "<?xml version='1.0' encoding='UTF-8'?>\n<dfxml a='1'>\n</dfxml>\n",
+    '\ufeff<?xml version="1.0" standalone="yes" ?><a/>',
+    '<!-- c --><?pi data?><!DOCTYPE dfxml SYSTEM "x.dtd"><a><![CDATA[<&]]><!----></a>\n<!-- after -->\n',
+    '<é:a xmlns:é="u" é:b="&#x10FFFF;">\u{1F600}</é:a>',
+  ]) {
+    assert.doesNotThrow(() => checkWellFormed(good), JSON.stringify(good));
+  }
+  for (const bad of [
+    "<?xml version='2.0'?><a/>", " <?xml version='1.0'?><a/>", '<a/><?xml version="1.0"?>', '<?pi', '<?xml-stylesheet?><?XML x?><a/>',
+    '<!-- a -- b --><a/>', '<!-- a ---><a/>', '<!-- a', '<![CDATA[x]]><a/>', '<a><![CDATA[x</a>', '<a>]]></a>',
+    '<!DOCTYPE a [<!ENTITY e "x">]><a/>', '<a/><!DOCTYPE a>', '<a>&#0;</a>', '<a>&#xD800;</a>', "<a x='&#1;'/>", "<a x='&lt'/>",
+    'x<a/>', '<a/>x', '<a></b>', '</a>', "<a x='1'y='2'/>", '<a x=1/>', '<a x/>', '<a =\'1\'/>', '< a/>', '<a></a >x', '',
+  ]) {
+    assert.throws(() => checkWellFormed(bad), Error, JSON.stringify(bad));
+  }
+});
+
 test('escapeXml: random strings of every code point class round-trip through a parser', () => {
   const r = new Rng(4242);
   for (let i = 0; i < 3000; i++) {
