@@ -5,6 +5,8 @@ import type { Options } from './options';
 import { buildNaming, namesKeepConnectionsApart } from './output/naming';
 import { Template } from './output/template';
 import type { FlowMode, WorkerConfig } from './shard/protocol';
+import { DFXML_RECORD_ROOM } from './report/dfxml';
+import { JSONL_RECORD_ROOM } from './report/jsonl';
 
 /** Descriptors kept back for the runtime, inputs, the reports and their spill files. */
 const RESERVED_FDS = 32;
@@ -113,6 +115,8 @@ export function planRun(opts: Options, openFileLimit: number): RunPlan {
       savedWindow: SAVED_WINDOW,
       maxFlowsPerBucket: perBucketCap(opts.maxFlows),
       records: dfxml !== null || jsonl !== null,
+      recordRoom: [...(dfxml !== null ? [DFXML_RECORD_ROOM] : []), ...(jsonl !== null ? [JSONL_RECORD_ROOM] : [])]
+        .reduce((a, b) => ({ perChar: a.perChar + b.perChar, perRecord: a.perRecord + b.perRecord }), { perChar: 0, perRecord: 0 }),
       debugLevel: opts.debugLevel,
       console: mode === 'console' ? opts.console : null,
       unprocessed: opts.unprocessedPath !== null,

@@ -3,6 +3,7 @@ import type * as XB from 'xmlbuilder2';
 import { builderText } from './xml-text';
 import { renderFileobject } from './fileobject';
 import type { ReportFormat } from './report-files';
+import type { RecordRoom } from './record-spill';
 
 import { PROGRAM_NAME, VERSION } from '../version';
 
@@ -116,6 +117,12 @@ function safeUserInfo(): { uid: number; username: string } {
     return { uid: process.getuid?.() ?? -1, username: '' };
   }
 }
+
+/**
+ * Room a record takes in report.xml at most: about 330 characters of markup and names,
+ * plus its values, which its spill line holds too (escaping a file name can double it).
+ */
+export const DFXML_RECORD_ROOM: RecordRoom = { perChar: 2, perRecord: 400 };
 
 /** tcpflow's DFXML report (report.xml, -X): records become <fileobject> elements. */
 export function dfxmlFormat(info: RunInfo, startedAt: bigint): ReportFormat {

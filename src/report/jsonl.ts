@@ -1,5 +1,9 @@
 import type { ReportSummary } from './dfxml';
 import type { ReportFormat } from './report-files';
+import type { RecordRoom } from './record-spill';
+
+/** Room a record takes in the JSON Lines report at most (see DFXML_RECORD_ROOM): about 250 characters of keys and quotes. */
+export const JSONL_RECORD_ROOM: RecordRoom = { perChar: 2, perRecord: 320 };
 
 /**
  * The JSON Lines report (--jsonl): each flow's record as a JSON object (FlowRecord:

@@ -1,5 +1,6 @@
 import * as fs from 'node:fs';
 import { strerror } from '../util/strerror';
+import { freeSpace } from '../util/disk';
 import { decodeRecord, encodeRecord, type FlowRecord, type RecordOutput } from './flow-record';
 
 /**
@@ -18,6 +19,20 @@ const FLUSH_AT = 256 * 1024;
 export const END_OF_INPUT = Number.MAX_SAFE_INTEGER;
 /** Characters of records one worker holds in memory after its spill file failed (~64 MiB). */
 export const HOLD_LIMIT = 64 * 1024 * 1024;
+/** Free space below which spill lines are padded to the room their records take in the reports. */
+const LOW_WATER = 64 * 1024 * 1024;
+
+/**
+ * Bytes the enabled reports need for one record, at most, from the length of its spill
+ * line (the same values; the rest is markup and escaping): perChar × length + perRecord.
+ */
+export interface RecordRoom {
+  perChar: number;
+  perRecord: number;
+}
+
+/** Padding: a line that starts with a space (a record's line starts with its close packet). */
+const SPACE = 0x20;
 
 /** What a writer could not spill: its records after the spill file's last good one. */
 export interface HeldRecords {
@@ -40,16 +55,27 @@ interface Held {
   error: string;
 }
 
+/**
+ * A worker's spill. On a file system that is running out of space, each record's line is
+ * followed by padding up to the room its record takes in the reports (`room`): the spill
+ * then takes as much disk as the reports will need, and deleting it at the end makes room
+ * for them, however full the flow files leave the disk.
+ */
 export class RecordSpill implements RecordOutput {
   private fd = -1;
   private buf = '';
   private bufCount = 0;
   private spilled = 0;
   private held: Held | null = null;
+  private holdLimit: number;
+  private readonly room: RecordRoom | null;
+  private padding = false;
   count = 0;
 
   /** `path` null: no spill file, every record is held in memory (in-process runs, the fuzzer). */
-  constructor(readonly path: string | null, private holdLimit = HOLD_LIMIT) {
+  constructor(readonly path: string | null, opts: { room?: RecordRoom; holdLimit?: number } = {}) {
+    this.holdLimit = opts.holdLimit ?? HOLD_LIMIT;
+    this.room = opts.room ?? null;
     if (path === null) {
       this.held = { text: [], size: 0, dropped: 0, error: '' };
       this.holdLimit = Infinity;
@@ -60,14 +86,25 @@ export class RecordSpill implements RecordOutput {
     } catch (e) {
       this.stopSpilling(e);
     }
+    this.checkSpace();
   }
 
   add(closePacket: number, firstPacket: number, record: FlowRecord): void {
     const close = closePacket === Infinity ? END_OF_INPUT : closePacket;
-    this.buf += `${close} ${firstPacket} ${encodeRecord(record)}\n`;
+    const line = `${close} ${firstPacket} ${encodeRecord(record)}\n`;
+    this.buf += line;
+    if (this.padding) {
+      const room = this.room as RecordRoom;
+      const pad = room.perChar * line.length + room.perRecord - line.length;
+      if (pad > 1) this.buf += ' '.repeat(pad - 1) + '\n';
+    }
     this.count++;
     this.bufCount++;
     if (this.buf.length >= FLUSH_AT) this.flush();
+  }
+
+  private checkSpace(): void {
+    this.padding = this.room !== null && this.held === null && this.path !== null && freeSpace(this.path) < LOW_WATER;
   }
 
   flush(): void {
@@ -77,6 +114,7 @@ export class RecordSpill implements RecordOutput {
         this.spilled += writeString(this.fd, this.buf);
         this.buf = '';
         this.bufCount = 0;
+        this.checkSpace();
         return;
       } catch (e) {
         this.stopSpilling(e);
@@ -114,6 +152,9 @@ export class RecordSpill implements RecordOutput {
 
   private stopSpilling(e: unknown): void {
     this.held = { text: [], size: 0, dropped: 0, error: `${this.path}: ${strerror(e)}` };
+    // Records held in memory take no disk: no padding for them.
+    this.padding = false;
+    this.buf = this.buf.replace(/^ +\n/gm, '');
     // Give the torn tail's space back; the reader stops at `spilled` whatever happens here.
     if (this.fd >= 0) {
       try { fs.ftruncateSync(this.fd, this.spilled); } catch { /* best effort */ }
@@ -165,21 +206,27 @@ export function sourceBytes(sources: readonly SpillSource[]): number {
   return n;
 }
 
-/** The same records read into memory, so that the spill files can go before the report is written. */
-export function loadSources(sources: readonly SpillSource[]): SpillSource[] {
-  return sources.map((s) => {
-    let head = Buffer.alloc(0);
-    if (s.path !== null && s.limit > 0) {
-      try {
-        head = fs.readFileSync(s.path);
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
-      }
+/**
+ * The same records read into memory (without padding), so that the spill files can go
+ * before the report is written; null when they take more than `limit` bytes.
+ */
+export function loadSources(sources: readonly SpillSource[], limit: number): SpillSource[] | null {
+  let total = 0;
+  const out: SpillSource[] = [];
+  for (const s of sources) {
+    const lines: Buffer[] = [];
+    const r = new SpillReader(s);
+    for (let line = r.nextLine(); line !== null; line = r.nextLine()) {
+      total += line.length + 1;
+      if (total > limit) { r.closeFile(); return null; }
+      lines.push(line, NEWLINE);
     }
-    if (head.length > s.limit) head = head.subarray(0, s.limit);
-    return { path: null, limit: 0, tail: s.tail === null ? head : Buffer.concat([head, s.tail]) };
-  });
+    out.push({ path: null, limit: 0, tail: Buffer.concat(lines) });
+  }
+  return out;
 }
+
+const NEWLINE = Buffer.from('\n');
 
 /**
  * Sequential reader of one worker's records: the first `limit` bytes of its spill file
@@ -193,25 +240,35 @@ class SpillReader {
   private tail: Buffer | null;
   close = 0;
   first = 0;
-  /** The record, or null at the end. */
+  /** The record, or null at the end (after next()). */
   record: FlowRecord | null = null;
 
   constructor(src: SpillSource) {
     this.fd = src.path !== null && src.limit > 0 ? fs.openSync(src.path, 'r') : -1;
     this.left = this.fd >= 0 ? src.limit : 0;
     this.tail = src.tail;
-    this.next();
   }
+
   /** Load the next record into close/first/record; record is null at the end. */
   next(): void {
-    const nl = this.indexOfNewline();
-    if (nl < 0) { this.record = null; this.closeFile(); return; }
-    const line = this.buf.toString('utf8', this.pos, nl);
-    this.pos = nl + 1;
+    const raw = this.nextLine();
+    if (raw === null) { this.record = null; return; }
+    const line = raw.toString('utf8');
     const a = line.indexOf(' '), b = line.indexOf(' ', a + 1);
     this.close = Number(line.slice(0, a));
     this.first = Number(line.slice(a + 1, b));
     this.record = decodeRecord(line.slice(b + 1));
+  }
+
+  /** The next record's line (without its newline), padding skipped; null at the end. */
+  nextLine(): Buffer | null {
+    for (;;) {
+      const nl = this.indexOfNewline();
+      if (nl < 0) { this.closeFile(); return null; }
+      const start = this.pos;
+      this.pos = nl + 1;
+      if (this.buf[start] !== SPACE) return this.buf.subarray(start, nl);
+    }
   }
 
   /** The end of the next line; -1 at the end of the records, which must end with a whole line. */
@@ -249,7 +306,7 @@ class SpillReader {
     return true;
   }
 
-  private closeFile(): void {
+  closeFile(): void {
     if (this.fd >= 0) fs.closeSync(this.fd);
     this.fd = -1;
   }
@@ -257,7 +314,7 @@ class SpillReader {
 
 /** Merge the workers' records into `write`, in (close packet, first packet) order. */
 export function mergeRecords(sources: readonly SpillSource[], write: (record: FlowRecord) => void): void {
-  const readers = sources.map((s) => new SpillReader(s)).filter((r) => r.record !== null);
+  const readers = sources.map((s) => new SpillReader(s)).filter((r) => { r.next(); return r.record !== null; });
   // Few workers: a linear scan for the minimum beats a heap.
   while (readers.length > 0) {
     let best = 0;

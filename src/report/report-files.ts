@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { outputError } from '../errors';
 import { strerror } from '../util/strerror';
+import { freeSpace } from '../util/disk';
 import type { ReportSummary } from './dfxml';
 import type { FlowRecord } from './flow-record';
 import { loadSources, mergeRecords, type SpillSource, sourceBytes } from './record-spill';
@@ -90,16 +90,6 @@ export class ReportFile {
   }
 }
 
-/** Bytes available on the file system of `file`, or Infinity if unknown. */
-function freeSpace(file: string): number {
-  try {
-    const st = fs.statfsSync(path.dirname(file));
-    return st.bavail * st.bsize;
-  } catch {
-    return Infinity;
-  }
-}
-
 /**
  * The end of the reports: merge the workers' records (spill files and what they held in
  * memory) into every report file in report order, then write each footer. The spill
@@ -115,8 +105,9 @@ export function finishReports(files: readonly ReportFile[], sources: SpillSource
     // delete the files first (when that fits in memory).
     const bytes = sourceBytes(sources);
     const room = Math.min(...files.map((f) => freeSpace(f.path) + f.reservedBytes));
-    if (files.length > 0 && bytes > 0 && bytes <= LOAD_LIMIT && bytes > room) {
-      sources = loadSources(sources);
+    const loaded = files.length > 0 && bytes > 0 && bytes > room ? loadSources(sources, LOAD_LIMIT) : null;
+    if (loaded !== null) {
+      sources = loaded;
       for (const p of spillPaths) fs.rmSync(p, { force: true });
     }
     if (files.length > 0) {

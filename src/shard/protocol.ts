@@ -2,7 +2,7 @@ import { CHUNK_RECORDS, type Chunk } from '../capture/chunk';
 import type { ConsoleOptions } from '../options';
 import type { ConsoleBatch } from '../output/console-output';
 import type { MessagePort } from 'node:worker_threads';
-import type { HeldRecords } from '../report/record-spill';
+import type { HeldRecords, RecordRoom } from '../report/record-spill';
 import type { ErrorInfo } from '../errors';
 
 /**
@@ -32,6 +32,8 @@ export interface WorkerConfig {
   records: boolean;
   /** Where this worker spills its records; null keeps them in memory (in-process runs). */
   spillPath: string | null;
+  /** Room the enabled reports take for a record (padding of the spill on a nearly full disk). */
+  recordRoom: RecordRoom;
   debugLevel: number;
   /** Console modes: how payloads are printed. */
   console: ConsoleOptions | null;

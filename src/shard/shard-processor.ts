@@ -48,7 +48,7 @@ export class ShardProcessor {
   record = -1;
 
   constructor(private readonly config: WorkerConfig, private readonly log: Logger, sinks: SinkFactory | null = null) {
-    this.records = config.records ? new RecordSpill(config.spillPath) : null;
+    this.records = config.records ? new RecordSpill(config.spillPath, { room: config.recordRoom }) : null;
     if (config.mode === 'pcaps' && sinks === null) {
       this.pcaps = new FlowPcaps({ outdir: config.outdir, template: config.template, maxOpenFiles: config.maxOpenFiles });
       return;

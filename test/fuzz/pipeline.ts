@@ -18,7 +18,7 @@ import { flowKey } from '../../src/flow/key';
 import type { FlowSink } from '../../src/flow/sink';
 import { DEFAULT_MAX_SEEK } from '../../src/flow/tcpdemux';
 import { DEFAULT_TEMPLATE } from '../../src/output/template';
-import { dfxmlFooter, dfxmlHeader } from '../../src/report/dfxml';
+import { DFXML_RECORD_ROOM, dfxmlFooter, dfxmlHeader } from '../../src/report/dfxml';
 import { renderFileobject } from '../../src/report/fileobject';
 import { mergeRecords, spillSources } from '../../src/report/record-spill';
 import { Coordinator } from '../../src/shard/coordinator';
@@ -330,7 +330,7 @@ function workerConfig(cfg: RunConfig): Omit<WorkerConfig, 'index' | 'spillPath'>
   return {
     mode: 'files', outdir: '', template: DEFAULT_TEMPLATE, maxOpenFiles: 1 << 20, maxSeek: cfg.maxSeek,
     maxBytes: cfg.maxBytes, scanners: cfg.md5 ? ['md5'] : [], findx: false, tdelta: 0,
-    savedWindow: cfg.savedWindow, maxFlowsPerBucket: perBucketCap(DEFAULT_MAX_FLOWS), records: true,
+    savedWindow: cfg.savedWindow, maxFlowsPerBucket: perBucketCap(DEFAULT_MAX_FLOWS), records: true, recordRoom: DFXML_RECORD_ROOM,
     debugLevel: 0, console: null, unprocessed: false,
   };
 }

@@ -186,7 +186,10 @@ for (const workers of [1, 2]) {
       assert.match(r.stderr, /^tcpflow-ts: .*\/out\/\S+: No space left on device$/m);
       assertClean(r);
       const files = fs.readdirSync(out).filter((f) => f !== 'report.xml');
-      assert.ok(files.length > 1000, `${files.length} files`);
+      // One worker creates all 1500 small files before the long flow. With several, the one
+      // with the long flow can fill the disk before another has created its share (a race
+      // that depends on load): its own share of the small flows (about half) is there.
+      assert.ok(files.length > (workers === 1 ? 1500 : 600), `${files.length} files`);
       if (workers === 1) {
         // One worker spills its records before the long flow fills the disk: all fit.
         assert.doesNotMatch(r.stderr, /missing from the report/);

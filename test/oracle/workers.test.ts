@@ -1,12 +1,13 @@
 /**
  * Same input → same output, whatever --workers: every capture of fixtures/corpus/pcaps is
- * run with `-e md5 -r CAPTURE -o OUT -w W` and --workers 1, 2 and 4. Everything a run leaves
- * must be the same for the three: the exit status, stderr (the temporary directory's name
- * aside), the output files (path, size, md5, and the modification time set from packet
- * times), report.xml (normalised flows with their hashes, the order of the fileobjects, and
- * every total and counter of its summary but rusage) and the -w file (which must also be
- * tcpflow's, byte for byte, where tcpflow can write one). <max_open_flows> is compared in a
- * subtest of its own, marked todo while it still depends on --workers.
+ * run with `-e md5 -r CAPTURE -o OUT -w W --jsonl J` and --workers 1, 2 and 4. Everything a
+ * run leaves must be the same for the three: the exit status, stderr (the temporary
+ * directory's name aside), the output files (path, size, md5, and the modification time set
+ * from packet times), report.xml (normalised flows with their hashes, the order of the
+ * fileobjects, and every total and counter of its summary but rusage), the JSON Lines report
+ * byte for byte (output directory aside), which must also say what report.xml says, record
+ * for record, and the -w file (which must also be tcpflow's, byte for byte, where tcpflow
+ * can write one).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -22,14 +23,13 @@ import {
   runCli,
   md5hex,
 } from '../helpers/corpus';
+import { checkJsonlMatchesReport, readJsonl, reportCounters } from '../helpers/jsonl';
 import { TCPFLOW_PCAP_OUTPUTS, UNPROCESSED_FIXED } from '../helpers/pcap-tools';
 
 const WORKER_COUNTS = [1, 2, 4];
 const RUN_TIMEOUT_MS = 60_000;
 /** The report's run summary, each element once at most; rusage and clocktime are run-dependent. */
-const TOTALS = ['error', 'open_fds_at_end', 'total_flows', 'flow_map_size', 'total_packets', 'flows_purged'];
-/** The sum of the workers' peaks so far, not the peak of their sum: compared in a subtest of its own. */
-const MAX_OPEN_FLOWS = 'max_open_flows';
+const TOTALS = ['error', 'open_fds_at_end', 'max_open_flows', 'total_flows', 'flow_map_size', 'total_packets', 'flows_purged'];
 
 const captures = fs.readdirSync(PCAP_DIR).filter((f) => fs.statSync(path.join(PCAP_DIR, f)).isFile()).sort();
 
@@ -40,7 +40,8 @@ interface Outcome {
   flows: FlowRecord[];
   order: string[];
   totals: Record<string, string> | null;
-  maxOpenFlows: string | null;
+  /** The JSON Lines report, with the output directory as OUT. */
+  jsonl: string;
   /** md5 of the -w file. */
   unprocessed: string;
 }
@@ -60,7 +61,8 @@ async function runWith(capture: string, workers: number): Promise<Outcome> {
   try {
     const out = path.join(tmp, 'out');
     const wfile = path.join(tmp, 'w.pcap');
-    const args = ['--workers', String(workers), '-e', 'md5', '-r', path.join(PCAP_DIR, capture), '-o', out, '-w', wfile];
+    const jsonl = path.join(tmp, 'r.jsonl');
+    const args = ['--workers', String(workers), '-e', 'md5', '-r', path.join(PCAP_DIR, capture), '-o', out, '-w', wfile, '--jsonl', jsonl];
     const run = await runCli(args, { timeoutMs: RUN_TIMEOUT_MS });
     assert.ok(!run.timedOut, `tcpflow-ts ${args.join(' ')}: no exit within ${RUN_TIMEOUT_MS / 1000} s`);
     const act = collectResult(out, run, { keepOrder: true });
@@ -74,6 +76,9 @@ async function runWith(capture: string, workers: number): Promise<Outcome> {
       return ka < kb ? -1 : ka > kb ? 1 : 0;
     });
     const xml = act.reportText?.toString('utf8') ?? null;
+    if (act.report !== null && xml !== null) {
+      checkJsonlMatchesReport(readJsonl(jsonl), act.report.flows, reportCounters(xml), out, `${capture} --workers ${workers}`);
+    }
     return {
       exit: run.signal ? `signal ${run.signal}` : String(run.code),
       stderr: run.stderr.split(tmp).join('<tmp>'),
@@ -81,7 +86,7 @@ async function runWith(capture: string, workers: number): Promise<Outcome> {
       flows,
       order,
       totals: xml === null ? null : summaryElements(xml, TOTALS),
-      maxOpenFlows: xml === null ? null : summaryElements(xml, [MAX_OPEN_FLOWS])[MAX_OPEN_FLOWS] ?? null,
+      jsonl: fs.existsSync(jsonl) ? fs.readFileSync(jsonl, 'utf8').split(`${out}/`).join('OUT/') : '(none)',
       unprocessed: fs.existsSync(wfile) ? md5hex(fs.readFileSync(wfile)) : '(none)',
     };
   } finally {
@@ -91,11 +96,9 @@ async function runWith(capture: string, workers: number): Promise<Outcome> {
 
 test('output does not depend on --workers (1, 2, 4; -e md5)', { concurrency: POOL_SIZE }, async (t) => {
   assert.ok(captures.length > 0, 'no captures in fixtures/corpus/pcaps (run scripts/copy-corpus.sh)');
-  const maxOpenFlows = new Map<string, (string | null)[]>();
   await Promise.all(captures.map((capture) => t.test(capture, async () => {
     const outcomes: Outcome[] = [];
     for (const w of WORKER_COUNTS) outcomes.push(await runWith(capture, w));
-    maxOpenFlows.set(capture, outcomes.map((o) => o.maxOpenFlows));
     const [base, ...rest] = outcomes;
     rest.forEach((o, i) => {
       const what = `--workers ${WORKER_COUNTS[i + 1]} vs --workers ${WORKER_COUNTS[0]}`;
@@ -106,6 +109,7 @@ test('output does not depend on --workers (1, 2, 4; -e md5)', { concurrency: POO
       assert.deepEqual(o.flows, base.flows, `${what}: report.xml flows`);
       assert.deepEqual(o.totals, base.totals, `${what}: report.xml totals`);
       assert.deepEqual(o.order, base.order, `${what}: order of the report's fileobjects`);
+      assert.equal(o.jsonl, base.jsonl, `${what}: the JSON Lines report`);
       assert.equal(o.unprocessed, base.unprocessed, `${what}: -w file`);
     });
     // The same runs check -w against tcpflow 1.6.1, byte for byte; test/output/unprocessed.test.ts
@@ -115,18 +119,4 @@ test('output does not depend on --workers (1, 2, 4; -e md5)', { concurrency: POO
       assert.equal(base.unprocessed, recorded, '-w file: md5 of tcpflow\'s');
     }
   })));
-
-  await t.test('report.xml <max_open_flows> does not depend on --workers', {
-    todo: 'known bug, being fixed in src/: the report sums the workers\' peaks of open flows, so it grows with --workers; drop this todo when it passes',
-  }, () => {
-    assert.equal(maxOpenFlows.size, captures.length, 'the runs of some captures did not finish');
-    const differences: string[] = [];
-    for (const capture of captures) {
-      const [base, ...rest] = maxOpenFlows.get(capture)!;
-      rest.forEach((o, i) => {
-        if (o !== base) differences.push(`${capture}: ${base} with --workers ${WORKER_COUNTS[0]}, ${o} with --workers ${WORKER_COUNTS[i + 1]}`);
-      });
-    }
-    assert.deepEqual(differences, []);
-  });
 });

@@ -7,6 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { END_OF_INPUT, SpillSource, spillSources, RecordSpill, loadSources, mergeRecords, sourceBytes } from '../../src/report/record-spill';
 import { encodeRecord, type FlowRecord } from '../../src/report/flow-record';
 import { Rng } from '../flow/rng';
+import { freeSpace } from '../../src/util/disk';
 
 /** A record whose file name carries `text`: what the merge hands back is checked by it. */
 function asRecord(text: string): FlowRecord {
@@ -167,12 +168,13 @@ test('a spill file on a full disk (/dev/full): every record held in memory, merg
   // The same records read into memory first (the report writer's way of freeing the disk).
   const sources = spillSources([w1.path as string], [held]);
   assert.ok(sourceBytes(sources) > 2 * 3000 * 400);
-  assert.deepEqual(pieces(loadSources(sources)), want);
+  assert.deepEqual(pieces(loadSources(sources, Infinity) as SpillSource[]), want);
+  assert.equal(loadSources(sources, 1000), null, 'more than the limit');
 });
 
 test('held records are bounded: past the limit whole batches are dropped and counted, the held ones are the first', () => {
   const recs = records(4000, 300);
-  const w = new RecordSpill('/dev/full', 1 << 20);
+  const w = new RecordSpill('/dev/full', { holdLimit: 1 << 20 });
   addAll(w, recs);
   w.close();
   const held = w.heldRecords();
@@ -233,4 +235,45 @@ test('without a spill file every record is held in memory and merged with the sp
   const held = w0.heldRecords();
   assert.ok(held !== null && held.path === null && held.dropped === 0);
   assert.deepEqual(pieces(spillSources([w1.path as string], [held])), [...mem, ...disk].sort(order).map((r) => r.xml));
+});
+
+test('on a nearly full file system the spill is padded to the room its records take in the reports; padding is never read', (t) => {
+  const mnt = path.join(dir, 'mnt-pad');
+  fs.mkdirSync(mnt);
+  if (spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=4m', 'tmpfs', mnt]).status !== 0) {
+    t.skip('cannot mount a tmpfs here (needs root)');
+    return;
+  }
+  try {
+    const recs = records(500, 20);
+    const room = { perChar: 4, perRecord: 720 };
+    const w = new RecordSpill(path.join(mnt, 'part0'), { room });
+    addAll(w, recs);
+    w.close();
+    assert.equal(w.heldRecords(), null);
+    const lines = fs.readFileSync(path.join(mnt, 'part0'), 'utf8').split('\n').filter((l) => l !== '');
+    const own = lines.filter((l) => !l.startsWith(' '));
+    assert.equal(own.length, 500);
+    // Each record's line and its padding take the room the reports need for it.
+    const size = fs.statSync(path.join(mnt, 'part0')).size;
+    const needed = own.reduce((n, l) => n + room.perChar * (l.length + 1) + room.perRecord, 0);
+    assert.ok(size >= needed, `${size} bytes spilled, ${needed} needed`);
+    const sources = spillSources([path.join(mnt, 'part0')]);
+    assert.deepEqual(pieces(sources), recs.map((r) => r.xml));
+    const loaded = loadSources(sources, Infinity) as SpillSource[];
+    assert.deepEqual(pieces(loaded), recs.map((r) => r.xml));
+    assert.ok(sourceBytes(loaded) < size / 4, 'the padding is not loaded');
+  } finally {
+    spawnSync('umount', [mnt]);
+  }
+});
+
+test('with room to spare nothing is padded', (t) => {
+  const p = tmp();
+  if (freeSpace(p) < 128 * 1024 * 1024) { t.skip(`${dir} is nearly full`); return; }
+  const w = new RecordSpill(p, { room: { perChar: 4, perRecord: 720 } });
+  addAll(w, records(100, 20));
+  w.close();
+  const text = fs.readFileSync(w.path as string, 'utf8');
+  assert.ok(!/^ /m.test(text));
 });

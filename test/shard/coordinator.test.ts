@@ -9,6 +9,7 @@ import { DEFAULT_MAX_FLOWS, perBucketCap } from '../../src/flow/buckets';
 import { DEFAULT_MAX_SEEK } from '../../src/flow/tcpdemux';
 import { DEFAULT_TEMPLATE } from '../../src/output/template';
 import { Coordinator } from '../../src/shard/coordinator';
+import { DFXML_RECORD_ROOM } from '../../src/report/dfxml';
 import { InProcessHost, type WorkerHost } from '../../src/shard/hosts';
 import type { WorkerConfig } from '../../src/shard/protocol';
 import type { Logger } from '../../src/util/log';
@@ -20,7 +21,7 @@ function config(over: Partial<WorkerConfig> = {}): Omit<WorkerConfig, 'index' | 
   return {
     mode: 'console', outdir: '.', template: DEFAULT_TEMPLATE, maxOpenFiles: 100, maxSeek: DEFAULT_MAX_SEEK, maxBytes: -1,
     scanners: [], findx: false, tdelta: 0, savedWindow: 100_000, maxFlowsPerBucket: perBucketCap(DEFAULT_MAX_FLOWS),
-    records: true, debugLevel: 0,
+    records: true, recordRoom: DFXML_RECORD_ROOM, debugLevel: 0,
     console: { header: true, hex: false, json: false, color: false, binary: false, newline: true }, unprocessed: false,
     ...over,
   };
