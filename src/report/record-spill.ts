@@ -164,13 +164,11 @@ export class RecordSpill implements RecordOutput {
 
 /** Write all of `s` (UTF-8); returns its size in bytes. */
 function writeString(fd: number, s: string): number {
-  const n = fs.writeSync(fd, s);
-  const size = Buffer.byteLength(s);
-  if (n === size) return n;
-  // A short write (the disk filling up): go on from where it stopped.
+  // Encoded once (writeSync of a string encodes it, and its size would take another pass).
   const b = Buffer.from(s);
-  for (let off = n; off < size;) off += fs.writeSync(fd, b, off, size - off);
-  return size;
+  // A short write (the disk filling up): go on from where it stopped.
+  for (let off = 0; off < b.length;) off += fs.writeSync(fd, b, off, b.length - off);
+  return b.length;
 }
 
 /** One worker's records for the merge: the first `limit` bytes of `path` (if any), then `tail`. */

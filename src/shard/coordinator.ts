@@ -147,6 +147,7 @@ export class Coordinator {
       }
       const own = dump !== null && out.unprocessed !== null ? [out.unprocessed.subarray(0, out.unprocessedCount)] : [];
       this.pending.set(seq, { slot, remaining: this.refs[slot], batches: [], unprocessed: own, openFiles: [] });
+      if (this.refs[slot] === 0 && dump === null) this.free.push(slot); // no worker has records of it
       this.flushOrdered();
       onChunk?.(this.packetNo);
     }
@@ -183,7 +184,11 @@ export class Coordinator {
     if (m.console !== null) pending.batches.push(m.console);
     if (m.unprocessed !== null) pending.unprocessed.push(m.unprocessed);
     if (m.openFiles !== null) pending.openFiles.push(m.openFiles);
-    if (--pending.remaining === 0) this.flushOrdered();
+    if (--pending.remaining > 0) return;
+    // Only -w reads the chunk's records in packet order: otherwise its slot can be reused
+    // now, whatever chunks before it still wait for a worker.
+    if (this.ordered.unprocessed === null) this.release(m.slot);
+    this.flushOrdered();
   }
 
   private release(slot: number): void {
@@ -195,7 +200,7 @@ export class Coordinator {
 
   /**
    * Handle every complete chunk at the head of the queue, merging the workers' parts by
-   * packet number, then give its slot back (-w reads the records from it).
+   * packet number; with -w, which reads the records from it, give its slot back then.
    */
   private flushOrdered(): void {
     for (let p = this.pending.get(this.nextToWrite); p !== undefined && p.remaining === 0; p = this.pending.get(this.nextToWrite)) {
@@ -208,7 +213,7 @@ export class Coordinator {
       } catch (e) {
         this.fail(e instanceof TcpflowError ? e : new TcpflowError('OUTPUT', String(e), EXIT.OUTPUT));
       }
-      this.release(p.slot);
+      if (this.ordered.unprocessed !== null) this.release(p.slot);
     }
   }
 
