@@ -55,7 +55,8 @@ export class ShardProcessor {
     }
     if (sinks === null) {
       if (config.mode === 'console') {
-        sinks = this.console = new ConsoleSinks(config.console as NonNullable<WorkerConfig['console']>, config.outdir, config.template);
+        if (config.console === null) throw new Error('internal: console mode without console options');
+        sinks = this.console = new ConsoleSinks(config.console, config.outdir, config.template);
       } else if (config.mode === 'files') {
         const files = new FileSinks({
           outdir: config.outdir, template: config.template, maxOpenFiles: config.maxOpenFiles, findx: config.findx,
