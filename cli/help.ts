@@ -126,6 +126,7 @@ const CONSOLE: Line[] = [
   ['', '   3        output error: the output directory or a file cannot be written'],
   ['', '   4        a worker thread failed'],
   ['', '   130/143  interrupted by SIGINT/SIGTERM'],
+  ['', '   141      standard output closed by its reader (`| head`): reading stops, quietly'],
   ['', ''],
   ['', 'See the man page for additional information.'],
   ['', ''],
