@@ -5,10 +5,13 @@
  */
 
 import { DEFAULT_MAX_FLOWS } from '../src/flow/buckets';
-import { TCPFLOW_VERSION, VERSION } from '../src/version';
+import { VERSION_LINE } from '../src/version';
 
-/** -V output: tcpflow's own string, so scripts that look for it keep working. */
-export const VERSION_TEXT = `TCPFLOW ${TCPFLOW_VERSION}\n`;
+/**
+ * -V output. tcpflow prints `TCPFLOW 1.6.1`, its report's <program> and <version>; ours names
+ * this program and its version (the report's too) and says what it is compatible with.
+ */
+export const VERSION_TEXT = `${VERSION_LINE}\n`;
 
 export interface HelpFeatures {
   /** option letters, long-only names and pseudo-features ('expression') not implemented yet */
@@ -34,7 +37,7 @@ const SCANNER_LINES: Line[] = [
 ];
 
 const HEAD: Line[] = [
-  ['', `tcpflow-ts version ${VERSION} (tcpflow ${TCPFLOW_VERSION} compatible)`],
+  ['', VERSION_LINE],
   ['', ''],
   ['', 'usage: tcpflow-ts [-aBcCDhIPpsvVZ] [-b max_bytes] [-d debug_level] '],
   ['', '     [-[eE] scanner] [-f max_fds] [-F[ctTXMkmg]] [-h|--help] [-i iface]'],

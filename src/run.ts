@@ -11,7 +11,7 @@ import { jsonlFormat } from './report/jsonl';
 import { ReportFile, finishReports } from './report/report-files';
 import { spillSources } from './report/record-spill';
 import type { Logger } from './util/log';
-import { PROGRAM_NAME, TCPFLOW_VERSION, VERSION } from './version';
+import { VERSION_LINE } from './version';
 import { openFileLimit } from './util/limits';
 import { Progress } from './util/progress';
 import { PcapDump } from './output/pcap-file';
@@ -47,7 +47,7 @@ class Run {
 
   async execute(): Promise<number> {
     const { plan, log } = this;
-    log.at(10, `${PROGRAM_NAME} version ${VERSION} (TCPFLOW version ${TCPFLOW_VERSION} compatible)`);
+    log.at(10, VERSION_LINE);
     if (plan.mode === 'console') log.at(10, 'printing packets to console only');
     if (plan.mode === 'pcaps') log.at(10, 'keeping pcap flow structure (-K)');
     if (plan.worker.findx) log.at(10, 'writing findx index files (-I)');

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { assertWellFormedXml, CLI, makeTempDir, PCAP_DIR, removeDir } from '../helpers/corpus';
+import { assertWellFormedXml, CLI, makeTempDir, PCAP_DIR, removeDir, REPO_ROOT, runCli } from '../helpers/corpus';
 import { EXIT } from '../../src/errors';
 
 // 570 KB of console text per read, far more than a pipe holds: the writer meets the closed
@@ -70,6 +70,27 @@ test('-hh and -V into a pipe nobody reads any more: status 141, no message', () 
       assert.equal(r.stderr, '', `${args}`);
       assert.equal(r.status, EXIT.STDOUT_CLOSED, `${args}`);
     }
+  } finally {
+    removeDir(dir);
+  }
+});
+
+test('-V, -h and the report name the program and version of package.json', async () => {
+  const pkg = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')) as { name: string; version: string; bin: Record<string, string> };
+  assert.ok(pkg.name in pkg.bin, 'the command is the package name');
+  const line = `${pkg.name} ${pkg.version} (tcpflow 1.6.1 compatible)\n`;
+  for (const args of [['-V'], ['--version'], ['-r', 'x', '--vers']]) {
+    const r = await runCli(args);
+    assert.equal(r.code, EXIT.OK);
+    assert.equal(r.stdout.toString(), line);
+  }
+  assert.ok((await runCli(['-h'])).stdout.toString().startsWith(line));
+  const dir = makeTempDir();
+  try {
+    const r = await runCli(['-r', path.join(PCAP_DIR, 'tcpflow__test1.pcap'), '-o', dir]);
+    assert.equal(r.code, EXIT.OK, r.stderr);
+    const report = fs.readFileSync(path.join(dir, 'report.xml'), 'utf8');
+    assert.match(report, new RegExp(`<creator version="1.0">\\s*<program>${pkg.name}</program>\\s*<version>${pkg.version.replace(/\./g, '\\.')}</version>`));
   } finally {
     removeDir(dir);
   }

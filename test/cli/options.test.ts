@@ -234,7 +234,7 @@ test('-h, -hh, -hhh, --help: level = count, tcpflow-ts text', () => {
     assert.equal(parsed.kind, 'help');
     if (parsed.kind !== 'help') continue;
     assert.equal(parsed.level, level);
-    assert.match(parsed.text, /^tcpflow-ts version 0\.1\.0 \(tcpflow 1\.6\.1 compatible\)\n\nusage: tcpflow-ts /);
+    assert.match(parsed.text, /^tcpflow-ts 0\.1\.0 \(tcpflow 1\.6\.1 compatible\)\n\nusage: tcpflow-ts /);
     assert.match(parsed.text, /--workers N {2}: worker threads \(default: number of CPUs\)\n/);
     assert.match(parsed.text, /Exit status:\n/);
     assert.match(parsed.text, /\n {3}-c: console print only \(don't create files\)\n/);
@@ -260,9 +260,10 @@ test('-h documents every option letter, -L and -P as working', () => {
   assert.match(parsed.text, /\n {3}-P: no purge: accepted and ignored \(closed flows are always purged from memory\)\n/);
 });
 
-test('-V / --version print TCPFLOW 1.6.1', () => {
-  assert.deepEqual(parseCommandLine(['-V']), { kind: 'version', text: 'TCPFLOW 1.6.1\n' });
-  assert.deepEqual(parseCommandLine(['-c', '--version', '-h']), { kind: 'version', text: 'TCPFLOW 1.6.1\n' });
+test('-V / --version name the program, its version and tcpflow 1.6.1', () => {
+  const text = 'tcpflow-ts 0.1.0 (tcpflow 1.6.1 compatible)\n';
+  assert.deepEqual(parseCommandLine(['-V']), { kind: 'version', text });
+  assert.deepEqual(parseCommandLine(['-c', '--version', '-h']), { kind: 'version', text });
   // as in tcpflow, an -S error before -V is reported, one after is not reached
   fails(['-S', 'a', '-V'], 'USAGE', 'Invalid paramter: a');
   assert.equal(parseCommandLine(['-V', '-S', 'a']).kind, 'version');
