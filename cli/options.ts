@@ -5,6 +5,7 @@
  * -S errors, refusing options not implemented yet, bad numbers) is decided on the getopt list,
  * which keeps command-line order, so the first mistake on the line is the one reported.
  */
+import * as fs from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { Cli, Command, Option } from 'clipanion';
 import { EXIT, TcpflowError } from '../src/errors';
@@ -176,6 +177,23 @@ function canonicalArgv(options: readonly GetoptOption[], operands: readonly stri
   return argv;
 }
 
+/**
+ * `tcpflow-ts x.pcap`: without -r, -R or -l, tcpflow reads operands as a filter expression
+ * for a live capture (and so do we), which is never what an existing file name means. Live
+ * capture with an explicit -i would be another matter, but -i is refused before this.
+ */
+function suggestInputs(operands: readonly string[]): void {
+  const files = operands.filter((o) => fs.statSync(o, { throwIfNoEntry: false })?.isFile() ?? false);
+  if (files.length === 0) return;
+  const suggestion = files.map((f) => `-r ${shellWord(f)}`).join(' ');
+  throw new TcpflowError('USAGE', `no input: operands are a filter expression unless -l is given; did you mean ${suggestion}?`, EXIT.USAGE);
+}
+
+/** `text` as one word for a POSIX shell, quoted only when needed. */
+function shellWord(text: string): string {
+  return /^[A-Za-z0-9_./:@%+=,-]+$/.test(text) ? text : `'${text.replace(/'/g, `'\\''`)}'`;
+}
+
 function notImplemented(what: string): TcpflowError {
   return new TcpflowError('NOT_IMPLEMENTED', `${what} is not implemented yet`, EXIT.USAGE);
 }
@@ -215,6 +233,7 @@ export function parseCommandLine(argv: readonly string[]): ParsedCommand {
 
   const cmd = parseCanonical(canonicalArgv(options, operands));
   const readFiles = cmd.listFiles ? [...cmd.readFiles, ...cmd.operands] : cmd.readFiles;
+  if (readFiles.length === 0 && cmd.finishFiles.length === 0) suggestInputs(cmd.operands);
   if (readFiles.length === 0 && cmd.finishFiles.length === 0 && NOT_IMPLEMENTED.has('live')) {
     throw notImplemented('live capture (no -r/-R/-l input)');
   }

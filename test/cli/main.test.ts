@@ -95,3 +95,17 @@ test('-V, -h and the report name the program and version of package.json', async
     removeDir(dir);
   }
 });
+
+test('`tcpflow-ts existing.pcap` suggests -r, nothing is written', async () => {
+  const dir = makeTempDir();
+  try {
+    fs.copyFileSync(path.join(PCAP_DIR, 'tcpflow__test1.pcap'), path.join(dir, 'existing.pcap'));
+    const r = await runCli(['existing.pcap'], { cwd: dir });
+    assert.equal(r.code, EXIT.USAGE);
+    assert.equal(r.stderr, 'tcpflow-ts: no input: operands are a filter expression unless -l is given; did you mean -r existing.pcap?\n' +
+      "Try 'tcpflow-ts --help' for more information.\n");
+    assert.deepEqual(fs.readdirSync(dir), ['existing.pcap']);
+  } finally {
+    removeDir(dir);
+  }
+});

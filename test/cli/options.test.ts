@@ -316,6 +316,26 @@ test('no input at all is live capture, not implemented yet', () => {
   fails(['-l'], 'NOT_IMPLEMENTED', message);
 });
 
+test('an existing file as an operand without an input option: did you mean -r?', () => {
+  const dir = makeTempDir();
+  try {
+    const file = path.join(dir, 'x.pcap');
+    const odd = path.join(dir, "it's a capture");
+    fs.writeFileSync(file, '');
+    fs.writeFileSync(odd, '');
+    const hint = (s: string) => `no input: operands are a filter expression unless -l is given; did you mean ${s}?`;
+    fails([file], 'USAGE', hint(`-r ${file}`));
+    fails(['-c', file, 'port', '80', odd], 'USAGE', hint(`-r ${file} -r '${dir}/it'\\''s a capture'`));
+    // with an input option, or -l, operands keep their meaning; a directory is no capture
+    assert.equal(run(['-r', file, file]).filter, file);
+    assert.deepEqual(run(['-R', file, file]).finishFiles, [file]);
+    assert.deepEqual(run(['-l', file]).readFiles, [file]);
+    fails([dir], 'NOT_IMPLEMENTED', 'live capture (no -r/-R/-l input) is not implemented yet');
+  } finally {
+    removeDir(dir);
+  }
+});
+
 test('thousands of input files parse quickly (clipanion is fed a linear-time argv)', () => {
   const files = Array.from({ length: 5000 }, (_, i) => `f${i}.pcap`);
   const started = Date.now();
