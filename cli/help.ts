@@ -46,6 +46,7 @@ const HEAD: Line[] = [
   ['', '     [-w file] [-x scanner] [-X xmlfile] [-z|--chroot dir] [--workers N] [--jsonl file] [expression]'],
   ['', ''],
   ['a', '   -a: do ALL post-processing.'],
+  ['A', '   -A x: deprecated: a warning, no other effect'],
   ['b', '   -b max_bytes: max number of bytes per flow to save'],
   ['d', '   -d debug_level: debug level; default is 1'],
   ['f', '   -f: maximum number of file descriptors to use'],

@@ -33,7 +33,7 @@ export type ParsedCommand =
  * --help says it is missing).
  */
 export const NOT_IMPLEMENTED: ReadonlySet<string> = new Set([
-  ...'aAEHipUxzZ',
+  ...'aEHipUxzZ',
   'live',
   'expression',
 ]);
@@ -81,6 +81,8 @@ const CANONICAL: Readonly<Record<string, { name: string; value?: string } | null
   // -P "no purge" (in the man page, refused by 1.6.1's getopt): accepted and ignored; flows
   // are always purged from memory when they close, as in tcpflow 1.6.1.
   P: null,
+  // -A x: deprecated; tcpflow 1.6.1 says so and goes on (the warning is issued in order).
+  A: null,
 };
 
 /**
@@ -209,6 +211,7 @@ export function parseCommandLine(argv: readonly string[]): ParsedCommand {
     if (opt === 'V') return { kind: 'version', text: VERSION_TEXT };
     if (opt === 'h') helpLevel++;
     if (opt === 'S') splitParam(arg);
+    if (opt === 'A') warnings.push('-A has been deprecated and is ignored');
   }
   // Help comes before refusing unimplemented options, so "-h -c" still shows help.
   if (helpLevel > 0) {

@@ -70,6 +70,13 @@ test('-w FILE and -K', () => {
   assert.equal(run(['-r', 'x', '-cK']).keepPcaps, true);
 });
 
+test('-A x is deprecated: a warning, nothing else changes', () => {
+  const { warnings, ...rest } = run(['-r', 'x', '-A', 'H', '-c']);
+  assert.deepEqual(warnings, ['-A has been deprecated and is ignored']);
+  assert.deepEqual({ ...run(['-r', 'x', '-c']), warnings }, { ...rest, warnings });
+  assert.equal(run(['-AH', '-r', 'x', '-Ax']).warnings.length, 2);
+});
+
 test('-P is accepted and changes nothing', () => {
   for (const argv of [['-r', 'x'], ['-r', 'x', '-c', '-o', 'out'], ['-r', 'x', '-Fk', '-e', 'md5']]) {
     assert.deepEqual(run([...argv, '-P']), run(argv));
@@ -251,8 +258,7 @@ test('-h, -hh, -hhh, --help: level = count, tcpflow-ts text', () => {
 test('-h documents every option letter, -L and -P as working', () => {
   const parsed = parseCommandLine(['-h']);
   if (parsed.kind !== 'help') throw new Error('expected help');
-  // -A (deprecated, prints a notice) has no line in tcpflow's text either.
-  for (const letter of TCPFLOW_OPTSTRING.replace(/[:A]/g, '')) {
+  for (const letter of TCPFLOW_OPTSTRING.replace(/:/g, '')) {
     assert.match(parsed.text, new RegExp(`\\n {3}-${letter}\\b`), `no help line for -${letter}`);
   }
   assert.match(parsed.text, /usage: tcpflow-ts \[-aBcCDhIPpsvVZ\]/);
@@ -270,7 +276,7 @@ test('-V / --version name the program, its version and tcpflow 1.6.1', () => {
 });
 
 test('every option not implemented yet is refused with its own letter', () => {
-  const letters = [...'aAEHipUxzZ'];
+  const letters = [...'aEHipUxzZ'];
   for (const letter of letters) {
     const takesArg = TCPFLOW_OPTSTRING.includes(`${letter}:`);
     const argv = takesArg ? ['-r', 'x', `-${letter}`, 'val'] : ['-r', 'x', `-${letter}`];
@@ -285,7 +291,7 @@ test('every option not implemented yet is refused with its own letter', () => {
 
 test('every letter of the option string is implemented, refused, or -h/-V', () => {
   const handled = new Set(['h', 'V', 'r', 'R', 'l', 'o', 'X', 'd', 'v', 'q', 'f', 'e', 'S', 'b', 'm', 'I', 'T', 'F',
-    'c', 'C', 'D', 'g', 's', 'B', '0', 'J', 'L', 'P', 'w', 'K']);
+    'c', 'C', 'D', 'g', 's', 'B', '0', 'J', 'L', 'P', 'w', 'K', 'A']);
   for (const letter of TCPFLOW_OPTSTRING.replace(/:/g, '')) {
     assert.ok(handled.has(letter) !== NOT_IMPLEMENTED.has(letter), `letter ${letter}`);
   }
