@@ -12,6 +12,7 @@ import { EXIT, TcpflowError } from '../src/errors';
 import { getopt, GetoptOption } from './getopt';
 import { helpText, VERSION_TEXT } from './help';
 import { MAX_FLOWS_RANGE, WHOLE_NUMBER_OPTIONS, wholeNumber } from './values';
+import type { Features } from './usage';
 import type { ConsoleOptions, NamingStep, Options } from '../src/options';
 import { DEFAULT_MAX_SEEK } from '../src/flow/tcpdemux';
 import { DEFAULT_MAX_FLOWS } from '../src/flow/buckets';
@@ -41,6 +42,13 @@ export const NOT_IMPLEMENTED: ReadonlySet<string> = new Set([
 /** Names -e accepts (tcpflow 1.6.1 with wifi support), and those that work. */
 export const SCANNER_NAMES: readonly string[] = ['md5', 'http', 'netviz', 'tcpdemux', 'wifiviz', 'all'];
 export const IMPLEMENTED_SCANNERS: ReadonlySet<string> = new Set(['md5']);
+
+/** What -h and the man page mark as not implemented yet. */
+export const FEATURES: Features = {
+  notImplemented: NOT_IMPLEMENTED,
+  notImplementedParams: new Set(),
+  implementedScanners: IMPLEMENTED_SCANNERS,
+};
 
 /**
  * getopt option → clipanion option. `value` replaces the argument: -v is exactly "-d 10", so
@@ -215,7 +223,7 @@ export function parseCommandLine(argv: readonly string[]): ParsedCommand {
   }
   // Help comes before refusing unimplemented options, so "-h -c" still shows help.
   if (helpLevel > 0) {
-    const text = helpText(helpLevel, { notImplemented: NOT_IMPLEMENTED, implementedScanners: IMPLEMENTED_SCANNERS });
+    const text = helpText(helpLevel, FEATURES);
     return { kind: 'help', level: helpLevel, text };
   }
 

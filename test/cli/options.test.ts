@@ -217,7 +217,7 @@ test('-S max_flows=N, default DEFAULT_MAX_FLOWS', () => {
   assert.equal(run(['-r', 'x', '-S', 'max_flows=5', '-S', 'max_flows=7']).maxFlows, 7);
   assert.equal(run(['-r', 'x']).maxFlows, DEFAULT_MAX_FLOWS);
   const help = parseCommandLine(['-hh']);
-  assert.ok(help.kind === 'help' && help.text.includes(`\n   -S max_flows=${DEFAULT_MAX_FLOWS}    Open flows kept;`), 'listed by -hh');
+  assert.ok(help.kind === 'help' && help.text.includes(`\n   -S max_flows=${DEFAULT_MAX_FLOWS}    `), 'listed by -hh');
 });
 
 test('-l makes operands input files, after the -r files', () => {
@@ -233,37 +233,6 @@ test('filter: operands joined by single spaces, spaces inside an operand kept', 
   assert.equal(run(['-r', 'f', 'tcp']).filter, 'tcp');
   assert.equal(run(['-r', 'f', '--', '-x', '-']).filter, '-x -');
   assert.equal(run(['-r', 'f']).filter, null);
-});
-
-test('-h, -hh, -hhh, --help: level = count, tcpflow-ts text', () => {
-  for (const [argv, level] of [[['-h'], 1], [['-hh'], 2], [['-h', '--help', '-h'], 3]] as const) {
-    const parsed = parseCommandLine([...argv]);
-    assert.equal(parsed.kind, 'help');
-    if (parsed.kind !== 'help') continue;
-    assert.equal(parsed.level, level);
-    assert.match(parsed.text, /^tcpflow-ts 0\.1\.0 \(tcpflow 1\.6\.1 compatible\)\n\nusage: tcpflow-ts /);
-    assert.match(parsed.text, /--workers N {2}: worker threads \(default: number of CPUs\)\n/);
-    assert.match(parsed.text, /Exit status:\n/);
-    assert.match(parsed.text, /\n {3}-c: console print only \(don't create files\)\n/);
-    assert.match(parsed.text, /\n {3}-w {2}file {5}: write packets not processed to file\n/);
-    assert.match(parsed.text, /\n {3}-a: do ALL post-processing\. \(not implemented yet\)\n/);
-    assert.match(parsed.text, /\n {3}-r file {6}: read packets from tcpdump pcap file \(may be repeated\)\n/);
-    assert.equal(parsed.text.includes('Filename template format for option -T'), level >= 2);
-    assert.ok(parsed.text.endsWith('\n'));
-  }
-  // help wins over options not implemented yet and over a missing input
-  assert.equal(parseCommandLine(['-c', '-h']).kind, 'help');
-});
-
-test('-h documents every option letter, -L and -P as working', () => {
-  const parsed = parseCommandLine(['-h']);
-  if (parsed.kind !== 'help') throw new Error('expected help');
-  for (const letter of TCPFLOW_OPTSTRING.replace(/:/g, '')) {
-    assert.match(parsed.text, new RegExp(`\\n {3}-${letter}\\b`), `no help line for -${letter}`);
-  }
-  assert.match(parsed.text, /usage: tcpflow-ts \[-aBcCDhIPpsvVZ\]/);
-  assert.match(parsed.text, /\n {3}-L {2}semlock - specifies that console writes \(-c\/-C\) are locked using a lock file\n/);
-  assert.match(parsed.text, /\n {3}-P: no purge: accepted and ignored \(closed flows are always purged from memory\)\n/);
 });
 
 test('-V / --version name the program, its version and tcpflow 1.6.1', () => {
