@@ -43,10 +43,21 @@ export const NOT_IMPLEMENTED: ReadonlySet<string> = new Set([
 export const SCANNER_NAMES: readonly string[] = ['md5', 'http', 'netviz', 'tcpdemux', 'wifiviz', 'all'];
 export const IMPLEMENTED_SCANNERS: ReadonlySet<string> = new Set(['md5']);
 
+/**
+ * tcpflow's -S parameters whose feature is missing (idle timeout, flow commands and alert
+ * descriptors, the http, netviz and wifiviz scanners, live capture): refused like options, as
+ * accepting them would silently change nothing. Names tcpflow does not know stay accepted, as
+ * in tcpflow.
+ */
+export const NOT_IMPLEMENTED_PARAMS: ReadonlySet<string> = new Set([
+  'tcp_timeout', 'tcp_cmd', 'tcp_alert_fd', 'http_cmd', 'http_alert_fd',
+  'netviz_histogram_dump', 'netviz_histogram_size', 'check_fcs', 'packet-buffer-timeout',
+]);
+
 /** What -h and the man page mark as not implemented yet. */
 export const FEATURES: Features = {
   notImplemented: NOT_IMPLEMENTED,
-  notImplementedParams: new Set(),
+  notImplementedParams: NOT_IMPLEMENTED_PARAMS,
   implementedScanners: IMPLEMENTED_SCANNERS,
 };
 
@@ -238,6 +249,7 @@ export function parseCommandLine(argv: readonly string[]): ParsedCommand {
     if (range !== undefined) wholeNumber(opt.length === 1 ? `-${opt}` : `--${opt}`, arg, range);
     if (opt === 'S') {
       const [name, value] = splitParam(arg);
+      if (NOT_IMPLEMENTED_PARAMS.has(name)) throw notImplemented(`-S ${name}`);
       if (name === 'max_flows') maxFlowsParam(value);
     }
   }

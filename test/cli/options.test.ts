@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import {
   IMPLEMENTED_SCANNERS,
   NOT_IMPLEMENTED,
+  NOT_IMPLEMENTED_PARAMS,
   Options,
   parseCommandLine,
   splitParam,
@@ -13,6 +14,7 @@ import {
 import { TCPFLOW_OPTSTRING } from '../../cli/getopt';
 import { EXIT, TcpflowError } from '../../src/errors';
 import { DEFAULT_MAX_FLOWS } from '../../src/flow/buckets';
+import { PARAMS } from '../../cli/usage';
 import { makeTempDir, PCAP_DIR, pool, POOL_SIZE, removeDir, runCli } from '../helpers/corpus';
 
 function run(argv: string[]): Options {
@@ -264,6 +266,12 @@ test('every letter of the option string is implemented, refused, or -h/-V', () =
   for (const letter of TCPFLOW_OPTSTRING.replace(/:/g, '')) {
     assert.ok(handled.has(letter) !== NOT_IMPLEMENTED.has(letter), `letter ${letter}`);
   }
+});
+
+test('-S parameters whose feature is missing are refused; unknown names are accepted', () => {
+  for (const name of NOT_IMPLEMENTED_PARAMS) fails(['-r', 'x', '-S', `${name}=1`], 'NOT_IMPLEMENTED', `-S ${name} is not implemented yet`);
+  assert.deepEqual([...NOT_IMPLEMENTED_PARAMS].sort(), PARAMS.map((p) => p.name).filter((n) => !['enable_report', 'tdelta', 'max_flows'].includes(n)).sort());
+  assert.deepEqual(run(['-r', 'x', '-S', 'no_such_thing=1']).params, { no_such_thing: '1' });
 });
 
 test('-e: md5 works, other known scanners are not implemented, unknown names are invalid', () => {
