@@ -11,8 +11,6 @@ import {
 } from './usage';
 import { DEFAULT_TEMPLATE } from '../src/output/template';
 
-export type { Features as HelpFeatures };
-
 /**
  * -V output. tcpflow prints `TCPFLOW 1.6.1`, its report's <program> and <version>; ours names
  * this program and its version (the report's too) and says what it is compatible with.

@@ -20,7 +20,7 @@ import { DEFAULT_MAX_FLOWS } from '../src/flow/buckets';
 export type { ConsoleOptions, NamingStep, Options };
 
 
-/** `text` goes to stdout as is (it ends with a newline); the exit status is 0 for both. */
+/** `text` goes to stdout as is (it ends with a newline); the exit status is 0 for both, unless stdout is closed. */
 export type ParsedCommand =
   | { kind: 'help'; level: number; text: string }
   | { kind: 'version'; text: string }
@@ -29,9 +29,10 @@ export type ParsedCommand =
 /**
  * Features parsed but not implemented yet. Using one is an error, never silently ignored.
  * To implement an option: delete it here, map it in CANONICAL, add a field to TcpflowCommand
- * and to Options. Pseudo-features: 'live' (capture without input files) and 'expression'
- * (the BPF filter: Options.filter is still filled in and the caller decides; listed so that
- * --help says it is missing).
+ * and to Options, check its description in usage.ts, then `npm run man` (-h and the man page
+ * drop their "not implemented yet" by themselves). Pseudo-features: 'live' (capture without
+ * input files) and 'expression' (the BPF filter: Options.filter is still filled in and the
+ * caller decides; listed so that --help says it is missing).
  */
 export const NOT_IMPLEMENTED: ReadonlySet<string> = new Set([
   ...'aEHipUxzZ',
