@@ -4,6 +4,7 @@ import { TcpflowError, EXIT } from '../src/errors';
 import { createLogger, PROGRAM_NAME } from '../src/util/log';
 import { run } from '../src/run';
 import { limitHeapGrowth } from '../src/util/heap';
+import { writeStdout } from '../src/util/stdout';
 
 /**
  * Entry point: parse, run, exit with a meaningful status. Errors meant for users are one
@@ -22,7 +23,13 @@ async function main(argv: string[]): Promise<number> {
     throw e;
   }
   if (cmd.kind !== 'run') {
-    process.stdout.write(cmd.text);
+    try {
+      writeStdout(cmd.text);
+    } catch (e) {
+      // `tcpflow-ts -hh | head -1`: the reader had all it wanted.
+      if (e instanceof TcpflowError && e.code === 'STDOUT_CLOSED') return e.exitCode;
+      throw e;
+    }
     return EXIT.OK;
   }
   const opts = cmd.options;

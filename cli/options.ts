@@ -2,15 +2,17 @@
  * Command line → validated Options. getopt.ts tokenises argv with tcpflow's GNU rules; the
  * result is rewritten into a canonical argv that a clipanion Command parses and types
  * (canonicalArgv explains its form). What depends on the order of options (-V exiting early,
- * -S errors, -d warnings, refusing options not implemented yet) is decided on the getopt list,
- * which keeps command-line order.
+ * -S errors, refusing options not implemented yet, bad numbers) is decided on the getopt list,
+ * which keeps command-line order, so the first mistake on the line is the one reported.
  */
+import * as fs from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { Cli, Command, Option } from 'clipanion';
-import type { StrictValidator, ValidationState } from 'typanion';
 import { EXIT, TcpflowError } from '../src/errors';
 import { getopt, GetoptOption } from './getopt';
 import { helpText, VERSION_TEXT } from './help';
+import { MAX_FLOWS_RANGE, WHOLE_NUMBER_OPTIONS, wholeNumber } from './values';
+import type { Features } from './usage';
 import type { ConsoleOptions, NamingStep, Options } from '../src/options';
 import { DEFAULT_MAX_SEEK } from '../src/flow/tcpdemux';
 import { DEFAULT_MAX_FLOWS } from '../src/flow/buckets';
@@ -18,7 +20,7 @@ import { DEFAULT_MAX_FLOWS } from '../src/flow/buckets';
 export type { ConsoleOptions, NamingStep, Options };
 
 
-/** `text` goes to stdout as is (it ends with a newline); the exit status is 0 for both. */
+/** `text` goes to stdout as is (it ends with a newline); the exit status is 0 for both, unless stdout is closed. */
 export type ParsedCommand =
   | { kind: 'help'; level: number; text: string }
   | { kind: 'version'; text: string }
@@ -27,12 +29,13 @@ export type ParsedCommand =
 /**
  * Features parsed but not implemented yet. Using one is an error, never silently ignored.
  * To implement an option: delete it here, map it in CANONICAL, add a field to TcpflowCommand
- * and to Options. Pseudo-features: 'live' (capture without input files) and 'expression'
- * (the BPF filter: Options.filter is still filled in and the caller decides; listed so that
- * --help says it is missing).
+ * and to Options, check its description in usage.ts, then `npm run man` (-h and the man page
+ * drop their "not implemented yet" by themselves). Pseudo-features: 'live' (capture without
+ * input files) and 'expression' (the BPF filter: Options.filter is still filled in and the
+ * caller decides; listed so that --help says it is missing).
  */
 export const NOT_IMPLEMENTED: ReadonlySet<string> = new Set([
-  ...'aAEHipUxzZ',
+  ...'aEHipUxzZ',
   'live',
   'expression',
 ]);
@@ -40,6 +43,24 @@ export const NOT_IMPLEMENTED: ReadonlySet<string> = new Set([
 /** Names -e accepts (tcpflow 1.6.1 with wifi support), and those that work. */
 export const SCANNER_NAMES: readonly string[] = ['md5', 'http', 'netviz', 'tcpdemux', 'wifiviz', 'all'];
 export const IMPLEMENTED_SCANNERS: ReadonlySet<string> = new Set(['md5']);
+
+/**
+ * tcpflow's -S parameters whose feature is missing (idle timeout, flow commands and alert
+ * descriptors, the http, netviz and wifiviz scanners, live capture): refused like options, as
+ * accepting them would silently change nothing. Names tcpflow does not know stay accepted, as
+ * in tcpflow.
+ */
+export const NOT_IMPLEMENTED_PARAMS: ReadonlySet<string> = new Set([
+  'tcp_timeout', 'tcp_cmd', 'tcp_alert_fd', 'http_cmd', 'http_alert_fd',
+  'netviz_histogram_dump', 'netviz_histogram_size', 'check_fcs', 'packet-buffer-timeout',
+]);
+
+/** What -h and the man page mark as not implemented yet. */
+export const FEATURES: Features = {
+  notImplemented: NOT_IMPLEMENTED,
+  notImplementedParams: NOT_IMPLEMENTED_PARAMS,
+  implementedScanners: IMPLEMENTED_SCANNERS,
+};
 
 /**
  * getopt option → clipanion option. `value` replaces the argument: -v is exactly "-d 10", so
@@ -80,13 +101,9 @@ const CANONICAL: Readonly<Record<string, { name: string; value?: string } | null
   // -P "no purge" (in the man page, refused by 1.6.1's getopt): accepted and ignored; flows
   // are always purged from memory when they close, as in tcpflow 1.6.1.
   P: null,
+  // -A x: deprecated; tcpflow 1.6.1 says so and goes on (the warning is issued in order).
+  A: null,
 };
-
-/** C atoi: optional blanks and sign, then digits; the rest is ignored; no digits → 0. */
-export function atoi(text: string): number {
-  const m = /^[ \t\n\v\f\r]*([+-]?\d+)/.exec(text);
-  return m ? Number(m[1]) + 0 : 0; // + 0 turns -0 into 0
-}
 
 /**
  * -S splits on '=' like C++ getline: a trailing empty field does not count. It must then give
@@ -99,45 +116,9 @@ export function splitParam(arg: string): [string, string] {
   return [fields[0], fields[1]];
 }
 
-/** -d: a negative level means 1 (the warning is issued on the getopt list, in order). */
-function debugLevel(text: string): number {
-  const n = atoi(text);
-  return n < 0 ? 1 : n;
-}
-
-/** -S max_flows=N: a whole number of at least 1. */
+/** -S max_flows=N (the open-flow cap), default DEFAULT_MAX_FLOWS. */
 export function maxFlowsParam(text: string | undefined): number {
-  if (text === undefined) return DEFAULT_MAX_FLOWS;
-  const n = /^\d+$/.test(text) ? Number(text) : NaN;
-  if (!(n >= 1 && n <= Number.MAX_SAFE_INTEGER)) {
-    throw new TcpflowError('USAGE', `-S max_flows=${text}: expected a whole number of at least 1`, EXIT.USAGE);
-  }
-  return n;
-}
-
-function workerCount(text: string): number {
-  const n = /^\d+$/.test(text) ? Number(text) : NaN;
-  if (!(n >= 1 && n <= 256)) throw new Error(`expected an integer from 1 to 256 (got '${text}')`);
-  return n;
-}
-
-/**
- * A clipanion validator (typanion's protocol) that turns the option's string into a T. A
- * throw from `convert` becomes clipanion's "Invalid value for --name: ..." error.
- */
-function coerce<T>(convert: (text: string) => T): StrictValidator<unknown, T> {
-  const test = (value: unknown, state?: ValidationState): value is T => {
-    let converted: T;
-    try {
-      converted = convert(String(value));
-    } catch (e) {
-      state?.errors?.push(`${state.p ?? '.'}: ${(e as Error).message}`);
-      return false;
-    }
-    if (state?.coercions && state.coercion) state.coercions.push([state.p ?? '.', state.coercion.bind(null, converted)]);
-    return true;
-  };
-  return test as StrictValidator<unknown, T>; // the __trait member is type-level only
+  return text === undefined ? DEFAULT_MAX_FLOWS : wholeNumber('-S max_flows', text, MAX_FLOWS_RANGE);
 }
 
 /** The implemented options, as clipanion parses them from the canonical argv. */
@@ -148,16 +129,17 @@ class TcpflowCommand extends Command {
   listFiles = Option.Boolean('--list-files', false);
   outdir = Option.String('--outdir', '.');
   reportPath = Option.String('--report');
-  debugLevel = Option.String('--debug', '1', { validator: coerce(debugLevel) });
+  // Whole numbers arrive checked (wholeNumber, on the getopt list).
+  debugLevel = Option.String('--debug', '1');
   quiet = Option.Boolean('--quiet', false);
-  maxFds = Option.String('--max-fds', { validator: coerce((t) => Math.max(atoi(t), 1)) });
-  workers = Option.String('--workers', { validator: coerce(workerCount) });
+  maxFds = Option.String('--max-fds');
+  workers = Option.String('--workers');
   jsonl = Option.String('--jsonl');
   scanners = Option.Array('--enable-scanner', []);
   params = Option.Array('--param', []);
   operands = Option.Array('--operand', []); // see canonicalArgv
-  maxBytes = Option.String('--max-bytes', { validator: coerce((t) => { const n = atoi(t); return n < 0 ? -1 : n; }) });
-  maxSeek = Option.String('--max-seek', { validator: coerce(atoi) });
+  maxBytes = Option.String('--max-bytes');
+  maxSeek = Option.String('--max-seek');
   findx = Option.Boolean('--findx', false);
   unprocessedPath = Option.String('--write-unprocessed');
   keepPcaps = Option.Boolean('--keep-pcaps', false);
@@ -217,6 +199,23 @@ function canonicalArgv(options: readonly GetoptOption[], operands: readonly stri
   return argv;
 }
 
+/**
+ * `tcpflow-ts x.pcap`: without -r, -R or -l, tcpflow reads operands as a filter expression
+ * for a live capture (and so do we), which is never what an existing file name means. Live
+ * capture with an explicit -i would be another matter, but -i is refused before this.
+ */
+function suggestInputs(operands: readonly string[]): void {
+  const files = operands.filter((o) => fs.statSync(o, { throwIfNoEntry: false })?.isFile() ?? false);
+  if (files.length === 0) return;
+  const suggestion = files.map((f) => `-r ${shellWord(f)}`).join(' ');
+  throw new TcpflowError('USAGE', `no input: operands are a filter expression unless -l is given; did you mean ${suggestion}?`, EXIT.USAGE);
+}
+
+/** `text` as one word for a POSIX shell, quoted only when needed. */
+function shellWord(text: string): string {
+  return /^[A-Za-z0-9_./:@%+=,-]+$/.test(text) ? text : `'${text.replace(/'/g, `'\\''`)}'`;
+}
+
 function notImplemented(what: string): TcpflowError {
   return new TcpflowError('NOT_IMPLEMENTED', `${what} is not implemented yet`, EXIT.USAGE);
 }
@@ -225,18 +224,18 @@ function notImplemented(what: string): TcpflowError {
 export function parseCommandLine(argv: readonly string[]): ParsedCommand {
   const { options, operands } = getopt(argv);
 
-  // What tcpflow does while parsing, in order: -V exits at once, -S and -d are checked.
+  // What tcpflow does while parsing, in order: -V exits at once, -S is checked.
   const warnings: string[] = [];
   let helpLevel = 0;
   for (const { opt, arg = '' } of options) {
     if (opt === 'V') return { kind: 'version', text: VERSION_TEXT };
     if (opt === 'h') helpLevel++;
     if (opt === 'S') splitParam(arg);
-    if (opt === 'd' && atoi(arg) < 0) warnings.push(`warning: -d flag with 0 debug level '${arg}'`);
+    if (opt === 'A') warnings.push('-A has been deprecated and is ignored');
   }
   // Help comes before refusing unimplemented options, so "-h -c" still shows help.
   if (helpLevel > 0) {
-    const text = helpText(helpLevel, { notImplemented: NOT_IMPLEMENTED, implementedScanners: IMPLEMENTED_SCANNERS });
+    const text = helpText(helpLevel, FEATURES);
     return { kind: 'help', level: helpLevel, text };
   }
 
@@ -246,10 +245,19 @@ export function parseCommandLine(argv: readonly string[]): ParsedCommand {
       throw new TcpflowError('USAGE', `Invalid scanner name '${arg}'`, EXIT.USAGE);
     }
     if (opt === 'e' && !IMPLEMENTED_SCANNERS.has(arg)) throw notImplemented(`option -e ${arg}`);
+    // Every occurrence is checked, the overridden ones too: a mistake is never hidden.
+    const range = WHOLE_NUMBER_OPTIONS[opt];
+    if (range !== undefined) wholeNumber(opt.length === 1 ? `-${opt}` : `--${opt}`, arg, range);
+    if (opt === 'S') {
+      const [name, value] = splitParam(arg);
+      if (NOT_IMPLEMENTED_PARAMS.has(name)) throw notImplemented(`-S ${name}`);
+      if (name === 'max_flows') maxFlowsParam(value);
+    }
   }
 
   const cmd = parseCanonical(canonicalArgv(options, operands));
   const readFiles = cmd.listFiles ? [...cmd.readFiles, ...cmd.operands] : cmd.readFiles;
+  if (readFiles.length === 0 && cmd.finishFiles.length === 0) suggestInputs(cmd.operands);
   if (readFiles.length === 0 && cmd.finishFiles.length === 0 && NOT_IMPLEMENTED.has('live')) {
     throw notImplemented('live capture (no -r/-R/-l input)');
   }
@@ -266,16 +274,16 @@ export function parseCommandLine(argv: readonly string[]): ParsedCommand {
       finishFiles: cmd.finishFiles,
       outdir: cmd.outdir,
       reportPath: cmd.reportPath ?? null,
-      debugLevel: cmd.debugLevel,
+      debugLevel: Number(cmd.debugLevel),
       quiet: cmd.quiet,
-      maxFds: cmd.maxFds ?? null,
-      workers: cmd.workers ?? Math.min(availableParallelism(), 256),
+      maxFds: cmd.maxFds === undefined ? null : Number(cmd.maxFds),
+      workers: cmd.workers === undefined ? Math.min(availableParallelism(), WHOLE_NUMBER_OPTIONS.workers.max) : Number(cmd.workers),
       filter: cmd.listFiles || cmd.operands.length === 0 ? null : cmd.operands.join(' '),
       scanners: cmd.scanners,
       params,
       warnings,
-      maxBytes: cmd.maxBytes ?? -1,
-      maxSeek: cmd.maxSeek ?? DEFAULT_MAX_SEEK,
+      maxBytes: cmd.maxBytes === undefined ? -1 : Number(cmd.maxBytes),
+      maxSeek: cmd.maxSeek === undefined ? DEFAULT_MAX_SEEK : Number(cmd.maxSeek),
       findx: cmd.findx,
       unprocessedPath: cmd.unprocessedPath ?? null,
       keepPcaps: cmd.keepPcaps,

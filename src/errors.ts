@@ -15,6 +15,7 @@ export type ErrorCode =
   | 'OUTPUT'         // output directory / file cannot be written
   | 'LOCK'           // the -L lock file cannot be created, read or removed
   | 'WORKER'         // a worker thread died
+  | 'STDOUT_CLOSED'  // the reader of standard output went away (EPIPE)
   | 'INTERRUPTED';
 
 /** Exit statuses (documented in the README). */
@@ -24,6 +25,8 @@ export const EXIT = {
   USAGE: 2,
   OUTPUT: 3,
   WORKER: 4,
+  // 128 + SIGPIPE: what the shell reports for tcpflow, cat or grep cut off by `| head`.
+  STDOUT_CLOSED: 141,
   SIGINT: 130,
   SIGTERM: 143,
 } as const;

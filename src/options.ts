@@ -10,16 +10,16 @@ export interface Options {
   finishFiles: string[];      // -R files in order
   outdir: string;             // -o, default '.'
   reportPath: string | null;  // -X (null = <outdir>/report.xml)
-  debugLevel: number;         // -d N (atoi; negative → 1 with a warning), -v → 10; default 1
+  debugLevel: number;         // -d N, -v → 10; default 1
   quiet: boolean;             // -q
-  maxFds: number | null;      // -f N (atoi; ≤ 0 → 1), null = default
-  workers: number;            // --workers N (1..256), default: CPU count
+  maxFds: number | null;      // -f N (at least 1), null = default
+  workers: number;            // --workers N, default: CPU count (ranges: cli/values.ts)
   filter: string | null;      // without -l: operands joined by single spaces, null if none
   scanners: string[];         // -e NAME in order
   params: Record<string, string>; // -S name=value
   warnings: string[];         // non-fatal messages to print on stderr
-  maxBytes: number;           // -b N (atoi; negative = unlimited, -1), default -1
-  maxSeek: number;            // -m N (atoi), default 16777216
+  maxBytes: number;           // -b N; default -1: unlimited
+  maxSeek: number;            // -m N, default 16777216
   findx: boolean;             // -I
   unprocessedPath: string | null; // -w FILE: packets not processed, as pcap
   keepPcaps: boolean;         // -K: per-flow pcaps instead of flow files

@@ -11,13 +11,13 @@ import { jsonlFormat } from './report/jsonl';
 import { ReportFile, finishReports } from './report/report-files';
 import { spillSources } from './report/record-spill';
 import type { Logger } from './util/log';
-import { PROGRAM_NAME, TCPFLOW_VERSION, VERSION } from './version';
+import { VERSION_LINE } from './version';
 import { openFileLimit } from './util/limits';
 import { Progress } from './util/progress';
 import { PcapDump } from './output/pcap-file';
 import { LINKTYPE } from './decode/link';
 import { LockFile, lockPath } from './util/lock-file';
-import { sleepSync } from './util/sleep';
+import { writeStdout } from './util/stdout';
 import { ESTABLISHED_FLOW_BYTES, FLOW_BUCKETS, perBucketCap } from './flow/buckets';
 
 /**
@@ -47,7 +47,7 @@ class Run {
 
   async execute(): Promise<number> {
     const { plan, log } = this;
-    log.at(10, `${PROGRAM_NAME} version ${VERSION} (TCPFLOW version ${TCPFLOW_VERSION} compatible)`);
+    log.at(10, VERSION_LINE);
     if (plan.mode === 'console') log.at(10, 'printing packets to console only');
     if (plan.mode === 'pcaps') log.at(10, 'keeping pcap flow structure (-K)');
     if (plan.worker.findx) log.at(10, 'writing findx index files (-I)');
@@ -95,7 +95,9 @@ class Run {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
     if (fatal !== null) {
-      log.error(fatal.message);
+      // A closed stdout (`| head`) ends the run as quietly as it ends tcpflow; the report,
+      // if one is written, still says why reading stopped.
+      if (fatal.code !== 'STDOUT_CLOSED') log.error(fatal.message);
       this.exitCode = fatal.exitCode;
     }
     if (this.signal !== null) this.exitCode = this.signal === 'SIGINT' ? EXIT.SIGINT : EXIT.SIGTERM;
@@ -275,19 +277,6 @@ function warnPurged(purged: number, maxFlows: number, log: Logger): void {
     `(-S max_flows=${maxFlows}: at most ${perBucketCap(maxFlows)} open flows in each of ${FLOW_BUCKETS} hash buckets; ` +
     'the least recently seen flow of a full bucket is closed first, a later packet of it starts a new file). ' +
     `Raise the cap with -S max_flows=N (about ${(ESTABLISHED_FLOW_BYTES / 1000).toFixed(1)} KB of memory per open flow).`);
-}
-
-/** Console text, byte for byte (latin1), waiting out a non-blocking pipe. */
-function writeStdout(text: string): void {
-  const b = Buffer.from(text, 'latin1');
-  for (let off = 0; off < b.length;) {
-    try {
-      off += fs.writeSync(1, b, off, b.length - off);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EAGAIN') throw outputError('standard output', e);
-      sleepSync(1);
-    }
-  }
 }
 
 function prepareOutdir(outdir: string): void {

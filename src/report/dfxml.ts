@@ -53,7 +53,7 @@ export function dfxmlHeader(info: RunInfo): string {
   const user = safeUserInfo();
   const creator = fragment()
     .ele('creator', { version: '1.0' })
-    .ele('program').txt(PROGRAM_NAME.toUpperCase()).up()
+    .ele('program').txt(PROGRAM_NAME).up() // as -V names it (tcpflow: TCPFLOW, its -V's word)
     .ele('version').txt(VERSION).up()
     .ele('build_environment')
     .ele('compiler').txt(`node ${process.versions.node} (v8 ${process.versions.v8})`).up()

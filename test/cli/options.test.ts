@@ -1,10 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
 import { availableParallelism } from 'node:os';
+import * as path from 'node:path';
 import {
-  atoi,
   IMPLEMENTED_SCANNERS,
   NOT_IMPLEMENTED,
+  NOT_IMPLEMENTED_PARAMS,
   Options,
   parseCommandLine,
   splitParam,
@@ -12,6 +14,8 @@ import {
 import { TCPFLOW_OPTSTRING } from '../../cli/getopt';
 import { EXIT, TcpflowError } from '../../src/errors';
 import { DEFAULT_MAX_FLOWS } from '../../src/flow/buckets';
+import { PARAMS } from '../../cli/usage';
+import { makeTempDir, PCAP_DIR, pool, POOL_SIZE, removeDir, runCli } from '../helpers/corpus';
 
 function run(argv: string[]): Options {
   const parsed = parseCommandLine(argv);
@@ -68,6 +72,13 @@ test('-w FILE and -K', () => {
   assert.equal(run(['-r', 'x', '-cK']).keepPcaps, true);
 });
 
+test('-A x is deprecated: a warning, nothing else changes', () => {
+  const { warnings, ...rest } = run(['-r', 'x', '-A', 'H', '-c']);
+  assert.deepEqual(warnings, ['-A has been deprecated and is ignored']);
+  assert.deepEqual({ ...run(['-r', 'x', '-c']), warnings }, { ...rest, warnings });
+  assert.equal(run(['-AH', '-r', 'x', '-Ax']).warnings.length, 2);
+});
+
 test('-P is accepted and changes nothing', () => {
   for (const argv of [['-r', 'x'], ['-r', 'x', '-c', '-o', 'out'], ['-r', 'x', '-Fk', '-e', 'md5']]) {
     assert.deepEqual(run([...argv, '-P']), run(argv));
@@ -101,44 +112,89 @@ test('bundling and interleaving reach the options', () => {
   assert.equal(o.filter, 'port 80');
 });
 
-test('-d uses atoi; negative → 1 with a warning; -v is -d 10, last one wins', () => {
-  assert.equal(run(['-r', 'x', '-d', 'abc']).debugLevel, 0);
-  assert.equal(run(['-r', 'x', '-d', '5x']).debugLevel, 5);
-  assert.equal(run(['-r', 'x', '-d', ' +7']).debugLevel, 7);
+test('-d: a level from 0; -v is -d 10, last one wins', () => {
   assert.equal(run(['-r', 'x', '-d0']).debugLevel, 0);
-  const neg = run(['-r', 'x', '-d', '-3']);
-  assert.equal(neg.debugLevel, 1);
-  assert.deepEqual(neg.warnings, ["warning: -d flag with 0 debug level '-3'"]);
+  assert.equal(run(['-r', 'x', '-d', '5']).debugLevel, 5);
+  assert.equal(run(['-r', 'x', '-d', '2147483647']).debugLevel, 2147483647);
   assert.equal(run(['-r', 'x', '-v']).debugLevel, 10);
   assert.equal(run(['-r', 'x', '--verbose']).debugLevel, 10);
   assert.equal(run(['-r', 'x', '-d', '5', '-v']).debugLevel, 10);
   assert.equal(run(['-r', 'x', '-v', '-d', '5']).debugLevel, 5);
   assert.equal(run(['-r', 'x', '-vd2']).debugLevel, 2);
+  assert.deepEqual(run(['-r', 'x', '-d', '3']).warnings, []);
 });
 
-test('-f uses atoi; 0 behaves like 1', () => {
-  assert.equal(run(['-r', 'x', '-f', '0']).maxFds, 1);
-  assert.equal(run(['-r', 'x', '-f', 'abc']).maxFds, 1);
-  assert.equal(run(['-r', 'x', '-f', '12x']).maxFds, 12);
-  assert.equal(run(['-r', 'x', '-f', '-4']).maxFds, 1);
+test('-f: at least 1', () => {
+  assert.equal(run(['-r', 'x', '-f', '1']).maxFds, 1);
+  assert.equal(run(['-r', 'x', '-f', '012']).maxFds, 12);
+  assert.equal(run(['-r', 'x', '-f2147483647']).maxFds, 2147483647);
 });
 
-test('atoi', () => {
-  assert.equal(atoi('42'), 42);
-  assert.equal(atoi('  -12abc'), -12);
-  assert.equal(atoi('-0'), 0);
-  assert.equal(atoi(''), 0);
-  assert.equal(atoi('x1'), 0);
-  assert.equal(atoi('1.9'), 1);
-});
-
-test('--workers: integer 1..256', () => {
+test('--workers: 1 to 256', () => {
   assert.equal(run(['-r', 'x', '--workers', '4']).workers, 4);
   assert.equal(run(['-r', 'x', '--workers=1']).workers, 1);
-  assert.equal(run(['-r', 'x', '--workers=256']).workers, 256);
-  for (const bad of ['0', '257', '-1', '2.5', 'abc', '', ' 3', '1e2']) {
-    fails(['-r', 'x', '--workers', bad], 'USAGE', `Invalid value for --workers: expected an integer from 1 to 256 (got '${bad}')`);
+  assert.equal(run(['-r', 'x', '--work=256']).workers, 256);
+});
+
+/**
+ * Every option taking a whole number, with values tcpflow's atoi read as something else
+ * (`abc` → 0, `100x` → 100, `-5`, wrap-around past a C int) and values out of range: one
+ * line naming the option as written and the value, exit status 2. [argv, message]
+ */
+const BAD_VALUES: readonly (readonly [readonly string[], string])[] = [
+  ...(['-b', '-m', '-d', '-f'] as const).flatMap((o) => {
+    const range = { '-b': '0 to 9007199254740991', '-m': '0 to 4294967295', '-d': '0 to 2147483647', '-f': '1 to 2147483647' }[o];
+    return ['abc', '', '100x', 'x1', '-5', '-0', '+5', ' 5', '5 ', '1.5', '1e3', '0x10', '99999999999999999999']
+      .map((v) => [[o, v], `${o}: '${v}' is not a whole number from ${range}`] as const);
+  }),
+  [['-b', '9007199254740992'], "-b: '9007199254740992' is not a whole number from 0 to 9007199254740991"],
+  [['-m', '4294967296'], "-m: '4294967296' is not a whole number from 0 to 4294967295"],
+  [['-m', '5000000000'], "-m: '5000000000' is not a whole number from 0 to 4294967295"],
+  [['-f', '0'], "-f: '0' is not a whole number from 1 to 2147483647"],
+  [['-f', '2147483648'], "-f: '2147483648' is not a whole number from 1 to 2147483647"],
+  [['-d', '2147483648'], "-d: '2147483648' is not a whole number from 0 to 2147483647"],
+  [['-babc'], "-b: 'abc' is not a whole number from 0 to 9007199254740991"],
+  [['-qd-1'], "-d: '-1' is not a whole number from 0 to 2147483647"],
+  // an overridden value is still checked, and the first mistake on the line is reported
+  [['-b', 'abc', '-b', '100'], "-b: 'abc' is not a whole number from 0 to 9007199254740991"],
+  [['-m', '1', '-f', '0', '-b', 'x'], "-f: '0' is not a whole number from 1 to 2147483647"],
+  ...['0', '257', '-1', '2.5', 'abc', '', ' 3', '1e2', '+4'].map((v) =>
+    [['--workers', v], `--workers: '${v}' is not a whole number from 1 to 256`] as const),
+  [['--workers=0'], "--workers: '0' is not a whole number from 1 to 256"],
+  [['--wor', '300'], "--workers: '300' is not a whole number from 1 to 256"],
+  ...['0', '-5', '1e6', '1.5', 'many', ' 9', '99999999999999999999', '9007199254740992'].map((v) =>
+    [['-S', `max_flows=${v}`], `-S max_flows: '${v}' is not a whole number from 1 to 9007199254740991`] as const),
+  [['-S', 'max_flows=0', '-S', 'max_flows=7'], "-S max_flows: '0' is not a whole number from 1 to 9007199254740991"],
+];
+
+test('bad whole numbers: the exact message, exit status 2', () => {
+  for (const [argv, message] of BAD_VALUES) fails(['-r', 'x', ...argv], 'USAGE', message);
+});
+
+test('bad whole numbers through the CLI: one line naming option and value, the --help hint, exit 2, nothing written', async () => {
+  const dir = makeTempDir();
+  try {
+    // A third of the table (every option is in it): the messages themselves are checked above.
+    const cases = BAD_VALUES.filter((_, i) => i % 3 === 0);
+    await pool(cases, POOL_SIZE, async ([argv, message]) => {
+      const r = await runCli(['-r', path.join(PCAP_DIR, 'tcpflow__test1.pcap'), '-o', 'out', ...argv], { cwd: dir });
+      assert.equal(r.code, EXIT.USAGE, `${argv}`);
+      assert.equal(r.stderr, `tcpflow-ts: ${message}\nTry 'tcpflow-ts --help' for more information.\n`);
+      assert.equal(r.stdout.length, 0);
+    });
+    assert.deepEqual(fs.readdirSync(dir), []);
+  } finally {
+    removeDir(dir);
   }
+});
+
+test('values tcpflow accepts and means still work: -b 0, -m 0, -d 0, the bounds', () => {
+  assert.equal(run(['-r', 'x', '-b', '0']).maxBytes, 0);
+  assert.equal(run(['-r', 'x', '-b', '9007199254740991']).maxBytes, Number.MAX_SAFE_INTEGER);
+  assert.equal(run(['-r', 'x', '-m', '0']).maxSeek, 0);
+  assert.equal(run(['-r', 'x', '-m', '4294967295']).maxSeek, 4294967295);
+  assert.equal(run(['-r', 'x', '-d', '0']).debugLevel, 0);
+  assert.equal(run(['-r', 'x', '-S', 'max_flows=9007199254740991']).maxFlows, Number.MAX_SAFE_INTEGER);
 });
 
 test('-S name=value: exactly two fields, ignoring one trailing empty field', () => {
@@ -157,16 +213,13 @@ test('-S name=value: exactly two fields, ignoring one trailing empty field', () 
   assert.deepEqual(splitParam('=b'), ['', 'b']);
 });
 
-test('-S max_flows=N: a whole number of at least 1, default DEFAULT_MAX_FLOWS', () => {
+test('-S max_flows=N, default DEFAULT_MAX_FLOWS', () => {
   assert.equal(run(['-r', 'x', '-S', 'max_flows=640']).maxFlows, 640);
   assert.equal(run(['-r', 'x', '-S', 'max_flows=1']).maxFlows, 1);
   assert.equal(run(['-r', 'x', '-S', 'max_flows=5', '-S', 'max_flows=7']).maxFlows, 7);
   assert.equal(run(['-r', 'x']).maxFlows, DEFAULT_MAX_FLOWS);
-  for (const bad of ['0', '-5', '1e6', '1.5', 'many', ' 9', '99999999999999999999']) {
-    fails(['-r', 'x', '-S', `max_flows=${bad}`], 'USAGE', `-S max_flows=${bad}: expected a whole number of at least 1`);
-  }
   const help = parseCommandLine(['-hh']);
-  assert.ok(help.kind === 'help' && help.text.includes(`\n   -S max_flows=${DEFAULT_MAX_FLOWS}    Open flows kept;`), 'listed by -hh');
+  assert.ok(help.kind === 'help' && help.text.includes(`\n   -S max_flows=${DEFAULT_MAX_FLOWS}    `), 'listed by -hh');
 });
 
 test('-l makes operands input files, after the -r files', () => {
@@ -184,48 +237,17 @@ test('filter: operands joined by single spaces, spaces inside an operand kept', 
   assert.equal(run(['-r', 'f']).filter, null);
 });
 
-test('-h, -hh, -hhh, --help: level = count, tcpflow-ts text', () => {
-  for (const [argv, level] of [[['-h'], 1], [['-hh'], 2], [['-h', '--help', '-h'], 3]] as const) {
-    const parsed = parseCommandLine([...argv]);
-    assert.equal(parsed.kind, 'help');
-    if (parsed.kind !== 'help') continue;
-    assert.equal(parsed.level, level);
-    assert.match(parsed.text, /^tcpflow-ts version 0\.1\.0 \(tcpflow 1\.6\.1 compatible\)\n\nusage: tcpflow-ts /);
-    assert.match(parsed.text, /--workers N {2}: worker threads \(default: number of CPUs\)\n/);
-    assert.match(parsed.text, /Exit status:\n/);
-    assert.match(parsed.text, /\n {3}-c: console print only \(don't create files\)\n/);
-    assert.match(parsed.text, /\n {3}-w {2}file {5}: write packets not processed to file\n/);
-    assert.match(parsed.text, /\n {3}-a: do ALL post-processing\. \(not implemented yet\)\n/);
-    assert.match(parsed.text, /\n {3}-r file {6}: read packets from tcpdump pcap file \(may be repeated\)\n/);
-    assert.equal(parsed.text.includes('Filename template format for option -T'), level >= 2);
-    assert.ok(parsed.text.endsWith('\n'));
-  }
-  // help wins over options not implemented yet and over a missing input
-  assert.equal(parseCommandLine(['-c', '-h']).kind, 'help');
-});
-
-test('-h documents every option letter, -L and -P as working', () => {
-  const parsed = parseCommandLine(['-h']);
-  if (parsed.kind !== 'help') throw new Error('expected help');
-  // -A (deprecated, prints a notice) has no line in tcpflow's text either.
-  for (const letter of TCPFLOW_OPTSTRING.replace(/[:A]/g, '')) {
-    assert.match(parsed.text, new RegExp(`\\n {3}-${letter}\\b`), `no help line for -${letter}`);
-  }
-  assert.match(parsed.text, /usage: tcpflow-ts \[-aBcCDhIPpsvVZ\]/);
-  assert.match(parsed.text, /\n {3}-L {2}semlock - specifies that console writes \(-c\/-C\) are locked using a lock file\n/);
-  assert.match(parsed.text, /\n {3}-P: no purge: accepted and ignored \(closed flows are always purged from memory\)\n/);
-});
-
-test('-V / --version print TCPFLOW 1.6.1', () => {
-  assert.deepEqual(parseCommandLine(['-V']), { kind: 'version', text: 'TCPFLOW 1.6.1\n' });
-  assert.deepEqual(parseCommandLine(['-c', '--version', '-h']), { kind: 'version', text: 'TCPFLOW 1.6.1\n' });
+test('-V / --version name the program, its version and tcpflow 1.6.1', () => {
+  const text = 'tcpflow-ts 0.1.0 (tcpflow 1.6.1 compatible)\n';
+  assert.deepEqual(parseCommandLine(['-V']), { kind: 'version', text });
+  assert.deepEqual(parseCommandLine(['-c', '--version', '-h']), { kind: 'version', text });
   // as in tcpflow, an -S error before -V is reported, one after is not reached
   fails(['-S', 'a', '-V'], 'USAGE', 'Invalid paramter: a');
   assert.equal(parseCommandLine(['-V', '-S', 'a']).kind, 'version');
 });
 
 test('every option not implemented yet is refused with its own letter', () => {
-  const letters = [...'aAEHipUxzZ'];
+  const letters = [...'aEHipUxzZ'];
   for (const letter of letters) {
     const takesArg = TCPFLOW_OPTSTRING.includes(`${letter}:`);
     const argv = takesArg ? ['-r', 'x', `-${letter}`, 'val'] : ['-r', 'x', `-${letter}`];
@@ -240,10 +262,16 @@ test('every option not implemented yet is refused with its own letter', () => {
 
 test('every letter of the option string is implemented, refused, or -h/-V', () => {
   const handled = new Set(['h', 'V', 'r', 'R', 'l', 'o', 'X', 'd', 'v', 'q', 'f', 'e', 'S', 'b', 'm', 'I', 'T', 'F',
-    'c', 'C', 'D', 'g', 's', 'B', '0', 'J', 'L', 'P', 'w', 'K']);
+    'c', 'C', 'D', 'g', 's', 'B', '0', 'J', 'L', 'P', 'w', 'K', 'A']);
   for (const letter of TCPFLOW_OPTSTRING.replace(/:/g, '')) {
     assert.ok(handled.has(letter) !== NOT_IMPLEMENTED.has(letter), `letter ${letter}`);
   }
+});
+
+test('-S parameters whose feature is missing are refused; unknown names are accepted', () => {
+  for (const name of NOT_IMPLEMENTED_PARAMS) fails(['-r', 'x', '-S', `${name}=1`], 'NOT_IMPLEMENTED', `-S ${name} is not implemented yet`);
+  assert.deepEqual([...NOT_IMPLEMENTED_PARAMS].sort(), PARAMS.map((p) => p.name).filter((n) => !['enable_report', 'tdelta', 'max_flows'].includes(n)).sort());
+  assert.deepEqual(run(['-r', 'x', '-S', 'no_such_thing=1']).params, { no_such_thing: '1' });
 });
 
 test('-e: md5 works, other known scanners are not implemented, unknown names are invalid', () => {
@@ -271,6 +299,26 @@ test('no input at all is live capture, not implemented yet', () => {
   fails(['-l'], 'NOT_IMPLEMENTED', message);
 });
 
+test('an existing file as an operand without an input option: did you mean -r?', () => {
+  const dir = makeTempDir();
+  try {
+    const file = path.join(dir, 'x.pcap');
+    const odd = path.join(dir, "it's a capture");
+    fs.writeFileSync(file, '');
+    fs.writeFileSync(odd, '');
+    const hint = (s: string) => `no input: operands are a filter expression unless -l is given; did you mean ${s}?`;
+    fails([file], 'USAGE', hint(`-r ${file}`));
+    fails(['-c', file, 'port', '80', odd], 'USAGE', hint(`-r ${file} -r '${dir}/it'\\''s a capture'`));
+    // with an input option, or -l, operands keep their meaning; a directory is no capture
+    assert.equal(run(['-r', file, file]).filter, file);
+    assert.deepEqual(run(['-R', file, file]).finishFiles, [file]);
+    assert.deepEqual(run(['-l', file]).readFiles, [file]);
+    fails([dir], 'NOT_IMPLEMENTED', 'live capture (no -r/-R/-l input) is not implemented yet');
+  } finally {
+    removeDir(dir);
+  }
+});
+
 test('thousands of input files parse quickly (clipanion is fed a linear-time argv)', () => {
   const files = Array.from({ length: 5000 }, (_, i) => `f${i}.pcap`);
   const started = Date.now();
@@ -279,13 +327,11 @@ test('thousands of input files parse quickly (clipanion is fed a linear-time arg
   assert.ok(Date.now() - started < 3000, `took ${Date.now() - started} ms`);
 });
 
-test('-b and -m read numbers with atoi; -b negative means unlimited', () => {
+test('-b, -m, -I', () => {
   assert.equal(run(['-r', 'x', '-b', '100']).maxBytes, 100);
   assert.equal(run(['-r', 'x', '-b100']).maxBytes, 100);
-  assert.equal(run(['-r', 'x', '-b', 'abc']).maxBytes, 0);
-  assert.equal(run(['-r', 'x', '-b', '-5']).maxBytes, -1);
+  assert.equal(run(['-r', 'x']).maxBytes, -1);
   assert.equal(run(['-r', 'x', '-m', '1000']).maxSeek, 1000);
-  assert.equal(run(['-r', 'x', '-m0']).maxSeek, 0);
   assert.equal(run(['-r', 'x', '-I']).findx, true);
 });
 

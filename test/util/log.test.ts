@@ -28,7 +28,7 @@ const BY_LEVEL: [number, RegExp][] = [
   [5, /^tcpflow-ts: new flow flow\[192\.168\.1\.102:50955->74\.125\.19\.104:80\]\. path: {2}next seq num \(nsn\):3895900921$/m],
   [5, /^tcpflow-ts: .*192\.168\.001\.102\.50955-074\.125\.019\.104\.00080: created new file$/m],
   [5, /^tcpflow-ts: .*192\.168\.001\.102\.50955-074\.125\.019\.104\.00080: closing file in tcpip::close_file$/m],
-  [10, /^tcpflow-ts: tcpflow-ts version \S+ \(TCPFLOW version 1\.6\.1 compatible\)$/m],
+  [10, /^tcpflow-ts: tcpflow-ts \S+ \(tcpflow 1\.6\.1 compatible\)$/m],
   [10, /^tcpflow-ts: process_pkt #0 192\.168\.1\.102:50712->17\.250\.248\.105:80 seq \d+ flags 0x11 len 0$/m],
   [10, /^tcpflow-ts: Cleaning up flows$/m],
 ];

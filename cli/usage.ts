@@ -1,0 +1,305 @@
+/**
+ * The one description of the command line: every option, -S parameter, -F letter, template
+ * escape and exit status. -h (help.ts) and the man page (manpage.ts, man/tcpflow-ts.1) are
+ * both rendered from it, so they cannot list different options, and a test holds the
+ * committed man page to what this table renders.
+ *
+ * Text is plain: the renderers format and escape it, and break lines only at spaces, never
+ * at a no-break space (NBSP below). In summaries, `{range}` becomes the accepted values
+ * (values.ts) and `{scanners}` the scanners that work (fillSummary).
+ */
+import { EXIT } from '../src/errors';
+import { DEFAULT_MAX_FLOWS } from '../src/flow/buckets';
+import { DEFAULT_MAX_SEEK } from '../src/flow/tcpdemux';
+import { DEFAULT_TEMPLATE } from '../src/output/template';
+import { MAX_FLOWS_RANGE, WHOLE_NUMBER_OPTIONS, type WholeRange } from './values';
+
+/** A space where a line must not break (`-S${NBSP}enable_report=YES`). */
+export const NBSP = '\u00a0';
+
+export interface OptionDoc {
+  /** The option letter or long-only name (the keys of NOT_IMPLEMENTED and WHOLE_NUMBER_OPTIONS). */
+  key: string;
+  /** Short and long spellings, e.g. ['-v', '--verbose']; none for the expression operands. */
+  flags: readonly string[];
+  /** The argument's name, if it takes one. */
+  arg?: string;
+  /** -h's line, and the start of the man page's paragraph. */
+  summary: string;
+  /** The rest of the man page's paragraph. */
+  details?: string;
+}
+
+export interface OptionSection {
+  title: string;
+  options: readonly OptionDoc[];
+}
+
+export const OPTION_SECTIONS: readonly OptionSection[] = [
+  {
+    title: 'Input',
+    options: [
+      {
+        key: 'r', flags: ['-r'], arg: 'file',
+        summary: "read packets from a pcap or pcapng file, '-' for standard input (may be repeated)",
+        details: 'Several files are read as one stream, in command-line order: a connection may go on from one file to the next.',
+      },
+      {
+        key: 'R', flags: ['-R'], arg: 'file',
+        summary: 'read file after all -r files, only to finish connections still open',
+        details: 'Packets of connections not open at that point are ignored, so no new connection starts.',
+      },
+      { key: 'l', flags: ['-l'], summary: 'treat the operands as input files (after the -r files) rather than a filter expression' },
+      { key: 'i', flags: ['-i'], arg: 'iface', summary: 'network interface on which to listen' },
+      { key: 'p', flags: ['-p'], summary: "don't use promiscuous mode" },
+      {
+        key: 'expression', flags: [], arg: 'expression',
+        summary: 'tcpdump-like filtering expression: the operands, unless -l is given',
+        details: 'Operands are joined by single spaces into one expression. When no input option is given and an operand names an existing file, the run stops and suggests -r.',
+      },
+    ],
+  },
+  {
+    title: 'Output',
+    options: [
+      { key: 'o', flags: ['-o'], arg: 'outdir', summary: "output directory (default '.'), created if missing (one level)" },
+      {
+        key: 'X', flags: ['-X'], arg: 'file',
+        summary: 'write the DFXML report to file instead of outdir/report.xml',
+        details: 'A relative file is taken from the current directory, not from outdir. Console modes (-c, -C) write no report unless -S enable_report=YES is given.',
+      },
+      {
+        key: 'jsonl', flags: ['--jsonl'], arg: 'file',
+        summary: 'also write the report as JSON Lines to file: one object per flow, then a summary',
+        details: 'Ignored, with a warning, in console modes.',
+      },
+      {
+        key: 'T', flags: ['-T'], arg: 'template',
+        summary: `file name template (default ${DEFAULT_TEMPLATE}; -hh lists the escapes)`,
+        details: "A template without %c gets %C%c appended, so that names stay unique. A '/' in a name makes subdirectories. -T replaces the template current at that point: '-Fk -T %A' loses the binning, '-T %A -Fk' keeps it.",
+      },
+      {
+        key: 'F', flags: ['-F'], arg: 'letters',
+        summary: 'file name prefixes and switches: c, t, T, X, M, k, m, g (-hh explains them)',
+        details: 'Each letter changes the template current at that point, in command-line order.',
+      },
+      { key: 'I', flags: ['-I'], summary: 'write beside each flow file an index, file.findx: one offset|time|length line per write' },
+      {
+        key: 'K', flags: ['-K'], summary: 'write one pcap file per flow direction (flow name.pcap) instead of flow files',
+        details: 'The frames are kept as captured; the file has the input\'s link type.',
+      },
+      {
+        key: 'w', flags: ['-w'], arg: 'file',
+        summary: 'write the packets that were not processed to a pcap file',
+        details: 'These are packets that are not TCP, IP fragments after the first, TCP headers cut short, and SYNs repeated after a flow stored data (tcpflow\'s SYN TO IGNORE), in packet order; any input format.',
+      },
+      {
+        key: 'b', flags: ['-b'], arg: 'max_bytes', summary: 'store at most max_bytes bytes per flow ({range}; default: no limit)',
+        details: '-b 0 still creates every flow file, empty. The report gives a flow\'s whole size, as tcpflow does.',
+      },
+      {
+        key: 'm', flags: ['-m'], arg: 'bytes', summary: `a sequence number jump of more than bytes starts a new file ({range}; default ${DEFAULT_MAX_SEEK})`,
+        details: '-m 0 starts a new file on any retransmission or reordering; from 2147483648 on, no jump does.',
+      },
+      {
+        key: 'f', flags: ['-f'], arg: 'max_fds', summary: 'keep at most max_fds flow files open at once ({range}; default: what the system allows)',
+        details: 'The least recently used file is closed, and opened again when its flow goes on; the output is the same.',
+      },
+      { key: 'P', flags: ['-P'], summary: 'no purge: accepted and ignored (closed flows are always purged from memory)' },
+      { key: 'a', flags: ['-a'], summary: 'do ALL post-processing (every scanner)' },
+      { key: 'Z', flags: ['-Z'], summary: 'do not decompress gzip-compressed HTTP transactions' },
+    ],
+  },
+  {
+    title: 'Running',
+    options: [
+      {
+        key: 'd', flags: ['-d'], arg: 'level', summary: 'debug level ({range}; default 1)',
+        details: '0 prints warnings and errors only, 2 the end-of-run summary, 10 and more everything there is.',
+      },
+      { key: 'v', flags: ['-v', '--verbose'], summary: `verbose: the same as -d${NBSP}10` },
+      { key: 'q', flags: ['-q'], summary: 'quiet: no warning about an output directory of 10,000 entries or more, nor about flows closed by the open-flow cap' },
+      {
+        key: 'workers', flags: ['--workers'], arg: 'N', summary: 'worker threads ({range}; default: the number of CPUs)',
+        details: 'The output does not depend on it. A template that lets different connections share a name runs one worker whatever is asked.',
+      },
+      { key: 'h', flags: ['-h', '--help'], summary: 'print this help and exit (-hh: also parameters, -F letters and template escapes)' },
+      { key: 'H', flags: ['-H'], summary: 'print detailed information about each scanner and exit' },
+      { key: 'V', flags: ['-V', '--version'], summary: 'print the program name, its version and the tcpflow version it follows, and exit' },
+      { key: 'A', flags: ['-A'], arg: 'x', summary: 'deprecated (in tcpflow too): a warning, no other effect' },
+    ],
+  },
+  {
+    title: 'Security',
+    options: [
+      { key: 'U', flags: ['-U', '--relinquish-privileges'], arg: 'user', summary: 'relinquish privileges and become user (if running as root)' },
+      { key: 'z', flags: ['-z', '--chroot'], arg: 'dir', summary: 'chroot to dir (requires -U)' },
+    ],
+  },
+  {
+    title: 'Control of scanners',
+    options: [
+      {
+        key: 'e', flags: ['-e'], arg: 'scanner', summary: 'enable scanner (working: {scanners}; -hh lists them all)',
+        details: 'md5 adds the MD5 of every flow file to the report.',
+      },
+      { key: 'E', flags: ['-E'], arg: 'scanner', summary: 'turn off all scanners except scanner' },
+      { key: 'x', flags: ['-x'], arg: 'scanner', summary: 'turn off scanner' },
+      {
+        key: 'S', flags: ['-S'], arg: 'name=value', summary: 'set a parameter (-hh lists them)',
+        details: 'The argument must split into exactly one name and one value. Unknown names are accepted and have no effect, as in tcpflow.',
+      },
+    ],
+  },
+  {
+    title: 'Console output',
+    options: [
+      {
+        key: 'c', flags: ['-c'],
+        summary: `console print only: each segment to standard output as it arrives; no flow files, and no report unless -S${NBSP}enable_report=YES (tcpflow 1.6.1 writes outdir/report.xml)`,
+        details: 'Later tcpflow writes no report either. Each segment is printed as its flow name, a colon, a space and the payload, then a newline.',
+      },
+      { key: 'C', flags: ['-C'], summary: 'like -c, without the flow name before each segment' },
+      { key: 'B', flags: ['-B'], summary: 'binary: print payloads as they are (-c and -C print non-printable bytes as .); wins over -s' },
+      { key: 's', flags: ['-s'], summary: "strip non-printable characters (change to '.'): the default of -c and -C; flow files are never changed" },
+      { key: '0', flags: ['-0'], summary: "don't print a newline after each segment" },
+      { key: 'J', flags: ['-J'], summary: 'print each segment as a JSON object: addresses, ports and payload bytes' },
+      { key: 'D', flags: ['-D'], summary: 'print payloads as a hex dump' },
+      { key: 'g', flags: ['-g'], summary: 'colour each segment by direction: blue from the side that sent the SYN, red otherwise' },
+      {
+        key: 'L', flags: ['-L'], arg: 'semlock', summary: 'lock console writes against other runs using the same semlock (a lock file)',
+        details: "semlock with a '/' is the lock file's path; any other name is <tmpdir>/tcpflow-ts-semlock.lock ($TMPDIR or /tmp). A lock left by a killed run is broken by the next one.",
+      },
+    ],
+  },
+];
+
+export interface ParamDoc {
+  name: string;
+  default: string;
+  summary: string;
+  range?: WholeRange;
+}
+
+/** -S parameters (tcpflow's, and max_flows). */
+export const PARAMS: readonly ParamDoc[] = [
+  { name: 'enable_report', default: 'YES', summary: 'write the report (report.xml or the -X file); NO in console modes' },
+  { name: 'tdelta', default: '0', summary: 'whole seconds added to every packet time (flow and file times, names, report)' },
+  { name: 'max_flows', default: String(DEFAULT_MAX_FLOWS), summary: 'open flows kept; past it the least recently seen are closed ({range})', range: MAX_FLOWS_RANGE },
+  { name: 'tcp_timeout', default: '0', summary: 'seconds of packet time after which an idle flow is closed (0: never)' },
+  { name: 'tcp_cmd', default: '', summary: 'command run on each flow file when it is closed' },
+  { name: 'tcp_alert_fd', default: '-1', summary: 'file descriptor told when each flow file is opened and closed' },
+  { name: 'http_cmd', default: '', summary: 'command run on each HTTP body file (http scanner)' },
+  { name: 'http_alert_fd', default: '-1', summary: 'file descriptor told about each HTTP body file (http scanner)' },
+  { name: 'netviz_histogram_dump', default: '0', summary: 'dump the histogram (netviz scanner)' },
+  { name: 'netviz_histogram_size', default: '1000', summary: 'maximum histogram size (netviz scanner)' },
+  { name: 'check_fcs', default: 'YES', summary: 'require a valid 802.11 frame check sequence (wifiviz scanner)' },
+  { name: 'packet-buffer-timeout', default: '10', summary: 'milliseconds between libpcap callbacks (live capture)' },
+];
+
+export const PARAM_NOTE = 'A yes/no value is yes when it starts with Y, y, T, t or 1.';
+
+export interface ScannerDoc {
+  name: string;
+  enabledByDefault: boolean;
+}
+
+export const SCANNERS: readonly ScannerDoc[] = [
+  { name: 'http', enabledByDefault: false },
+  { name: 'md5', enabledByDefault: false },
+  { name: 'netviz', enabledByDefault: false },
+  { name: 'wifiviz', enabledByDefault: false },
+  { name: 'tcpdemux', enabledByDefault: true },
+];
+
+/** -F letters: [letter, meaning]. */
+export const FORMAT_LETTERS: readonly (readonly [string, string])[] = [
+  ['c', 'append the connection counter to every file name, c0 for the first connection'],
+  ['t', "prepend the flow's start time as Unix seconds and a T to every file name"],
+  ['T', "prepend the flow's start time in ISO 8601 (UTC) to every file name"],
+  ['X', 'do not write flow files (the report is still written)'],
+  ['M', 'calculate the MD5 of every flow (in the report)'],
+  ['k', 'bin files in directories of 1000 flow numbers (%K/)'],
+  ['m', 'bin files in 2 levels of directories (1M flow numbers)'],
+  ['g', 'bin files in 3 levels of directories (1G flow numbers)'],
+];
+
+/** -T escapes: [escapes as written, meaning]. */
+export const TEMPLATE_ESCAPES: readonly (readonly [string, string])[] = [
+  ['%A/%a', 'source IP address/port'],
+  ['%B/%b', 'destination IP address/port'],
+  ['%E/%e', 'source/destination Ethernet MAC address (empty on other links)'],
+  ['%V/%v', "'--'/the VLAN id if the flow is VLAN-tagged, else ''"],
+  ['%T/%t', "flow start time in ISO 8601 format/Unix seconds"],
+  ['%c', 'connection counter if above 0 (the second connection with a name gets 1)'],
+  ['%C', "'c' if the connection counter is above 0"],
+  ['%#', 'connection counter, always (0 for the first)'],
+  ['%N', 'flow number % 1000'],
+  ['%K', '(flow number / 1000) % 1000'],
+  ['%M', '(flow number / 1000000) % 1000'],
+  ['%G', '(flow number / 1000000000) % 1000'],
+  ['%S', 'session ID (20 digits)'],
+  ['%%', "a '%'"],
+];
+
+/** What "flow number" means, for both renderings (spec B35). */
+export const FLOW_NUMBER_NOTE = "A flow's number is the index (from 0) of its first packet in the input, so it is the same for any number of workers.";
+
+/** Exit statuses: [status(es), meaning]. */
+export const EXIT_STATUSES: readonly (readonly [string, string])[] = [
+  [String(EXIT.OK), 'success (also after -h and -V)'],
+  [String(EXIT.INPUT), 'input error: missing, unreadable, corrupt or truncated capture, unknown link type (the other inputs are still read)'],
+  [String(EXIT.USAGE), 'usage error: bad option or value, or a feature not implemented yet'],
+  [String(EXIT.OUTPUT), 'output error: the output directory, a file or the report cannot be written'],
+  [String(EXIT.WORKER), 'a worker thread failed'],
+  [`${EXIT.SIGINT}/${EXIT.SIGTERM}`, 'interrupted by SIGINT/SIGTERM (flows seen so far are written)'],
+  [String(EXIT.STDOUT_CLOSED), 'standard output closed by its reader (| head): reading stops, quietly'],
+];
+
+/** What the renderers need to know about the build: what is not implemented yet. */
+export interface Features {
+  /** OptionDoc keys: option letters, long-only names, 'expression' */
+  notImplemented: ReadonlySet<string>;
+  /** -S names tcpflow has that are refused */
+  notImplementedParams: ReadonlySet<string>;
+  /** -e scanner names that work */
+  implementedScanners: ReadonlySet<string>;
+}
+
+export const NOT_IMPLEMENTED_NOTE = ' (not implemented yet)';
+
+/** A summary with `{range}` and `{scanners}` filled in. */
+export function fillSummary(text: string, range: WholeRange | undefined, features: Features): string {
+  const scanners = [...features.implementedScanners].sort().join(', ') || 'none';
+  return text.replace('{range}', range === undefined ? '' : `${range.min} to ${range.max}`).replace('{scanners}', scanners);
+}
+
+/** An option's summary as both renderings print it. */
+export function optionSummary(o: OptionDoc, features: Features): string {
+  return fillSummary(o.summary, WHOLE_NUMBER_OPTIONS[o.key], features) + (features.notImplemented.has(o.key) ? NOT_IMPLEMENTED_NOTE : '');
+}
+
+/** A parameter's summary as both renderings print it. */
+export function paramSummary(p: ParamDoc, features: Features): string {
+  return fillSummary(p.summary, p.range, features) + (features.notImplementedParams.has(p.name) ? NOT_IMPLEMENTED_NOTE : '');
+}
+
+/**
+ * The usage synopsis as words: the flags without an argument bundled, then each option with
+ * its argument, long-only options, the expression.
+ */
+export function synopsisWords(): string[] {
+  const all = OPTION_SECTIONS.flatMap((s) => s.options);
+  const order = (a: OptionDoc, b: OptionDoc) => {
+    const x = a.flags[0], y = b.flags[0];
+    return x.toLowerCase() < y.toLowerCase() ? -1 : x.toLowerCase() > y.toLowerCase() ? 1 : x < y ? 1 : -1;
+  };
+  const short = all.filter((o) => o.flags.length > 0 && o.flags[0].length === 2).sort(order);
+  const bundle = short.filter((o) => o.arg === undefined).map((o) => o.flags[0][1]).join('');
+  return [
+    `[-${bundle}]`,
+    ...short.filter((o) => o.arg !== undefined).map((o) => `[${o.flags[0]} ${o.arg}]`),
+    ...all.filter((o) => o.flags.length > 0 && o.flags[0].startsWith('--')).map((o) => `[${o.flags[0]} ${o.arg}]`),
+    '[expression]',
+  ];
+}
