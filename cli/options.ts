@@ -12,13 +12,15 @@ import { EXIT, TcpflowError } from '../src/errors';
 import { getopt, GetoptOption } from './getopt';
 import { helpText, VERSION_TEXT } from './help';
 import { MAX_FLOWS_RANGE, WHOLE_NUMBER_OPTIONS, wholeNumber } from './values';
-import type { Features } from './usage';
+import { PARAMS, type Features } from './usage';
 import type { ConsoleOptions, NamingStep, Options } from '../src/options';
 import { DEFAULT_MAX_SEEK } from '../src/flow/tcpdemux';
 import { DEFAULT_MAX_FLOWS } from '../src/flow/buckets';
 
 export type { ConsoleOptions, NamingStep, Options };
 
+/** The -S names tcpflow-ts documents (cli/usage.ts). */
+const PARAM_NAMES: ReadonlySet<string> = new Set(PARAMS.map((p) => p.name));
 
 /** `text` goes to stdout as is (it ends with a newline); the exit status is 0 for both, unless stdout is closed. */
 export type ParsedCommand =
@@ -48,7 +50,7 @@ export const IMPLEMENTED_SCANNERS: ReadonlySet<string> = new Set(['md5']);
  * tcpflow's -S parameters whose feature is missing (idle timeout, flow commands and alert
  * descriptors, the http, netviz and wifiviz scanners, live capture): refused like options, as
  * accepting them would silently change nothing. Names tcpflow does not know stay accepted, as
- * in tcpflow.
+ * in tcpflow, with a warning.
  */
 export const NOT_IMPLEMENTED_PARAMS: ReadonlySet<string> = new Set([
   'tcp_timeout', 'tcp_cmd', 'tcp_alert_fd', 'http_cmd', 'http_alert_fd',
@@ -252,6 +254,8 @@ export function parseCommandLine(argv: readonly string[]): ParsedCommand {
       const [name, value] = splitParam(arg);
       if (NOT_IMPLEMENTED_PARAMS.has(name)) throw notImplemented(`-S ${name}`);
       if (name === 'max_flows') maxFlowsParam(value);
+      // tcpflow keeps names it does not know without a word; a misspelt one would then do nothing unseen.
+      if (!PARAM_NAMES.has(name)) warnings.push(`-S ${name}: unknown parameter, ignored (known: ${[...PARAM_NAMES].join(', ')})`);
     }
   }
 

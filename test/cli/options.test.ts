@@ -359,3 +359,11 @@ test('--jsonl FILE (our own long option, any getopt form)', () => {
   assert.equal(run(['-r', 'f.pcap', '--jsonl', 'a', '--jsonl', 'b']).jsonlPath, 'b');
   assert.throws(() => parseCommandLine(['-r', 'f.pcap', '--jsonl']), (e: unknown) => e instanceof TcpflowError && e.exitCode === EXIT.USAGE);
 });
+
+test('-S with a name no feature reads: accepted as tcpflow does, with a warning', () => {
+  const o = run(['-r', 'f.pcap', '-S', 'enable_reprot=NO']);
+  assert.deepEqual(o.params, { enable_reprot: 'NO' });
+  assert.equal(o.warnings.length, 1);
+  assert.match(o.warnings[0], /^-S enable_reprot: unknown parameter, ignored \(known: enable_report, tdelta, max_flows, /);
+  assert.deepEqual(run(['-r', 'f.pcap', '-S', 'enable_report=NO', '-S', 'max_flows=10']).warnings, []);
+});
