@@ -254,6 +254,9 @@ export function parseCommandLine(argv: readonly string[]): ParsedCommand {
       const [name, value] = splitParam(arg);
       if (NOT_IMPLEMENTED_PARAMS.has(name)) throw notImplemented(`-S ${name}`);
       if (name === 'max_flows') maxFlowsParam(value);
+      if (name === 'tdelta' && !/^[+-]?\d{1,15}$/.test(value)) {
+        throw new TcpflowError('USAGE', `-S tdelta: '${value}' is not a whole number of seconds`, EXIT.USAGE);
+      }
       // tcpflow keeps names it does not know without a word; a misspelt one would then do nothing unseen.
       if (!PARAM_NAMES.has(name)) warnings.push(`-S ${name}: unknown parameter, ignored (known: ${[...PARAM_NAMES].join(', ')})`);
     }

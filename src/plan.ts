@@ -74,6 +74,9 @@ export function planRun(opts: Options, openFileLimit: number): RunPlan {
 
   // Console modes write no report unless asked to (later tcpflow; spec B21).
   const reportEnabled = paramTrue(opts.params.enable_report, mode !== 'console');
+  if (!reportEnabled && opts.reportPath !== null) {
+    warnings.push(`-X ${opts.reportPath} ignored: ${mode === 'console' ? 'console output (-c/-C) writes no report unless -S enable_report=YES' : '-S enable_report is off'}`);
+  }
   const dfxml = reportEnabled ? opts.reportPath ?? path.join(opts.outdir, 'report.xml') : null;
   let jsonl = opts.jsonlPath;
   if (jsonl !== null && mode === 'console') {
@@ -89,7 +92,7 @@ export function planRun(opts: Options, openFileLimit: number): RunPlan {
     workers = 1;
   }
   const fileDescriptors = opts.maxFds ?? Math.max(workers, openFileLimit - RESERVED_FDS);
-  const tdelta = Number.parseInt(opts.params.tdelta ?? '0', 10) || 0;
+  const tdelta = Number(opts.params.tdelta ?? '0');
   if (opts.maxFds !== null) notes.push({ level: 1, text: `changing max_fds from ${openFileLimit - RESERVED_FDS} to ${opts.maxFds}` });
 
   return {

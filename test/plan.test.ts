@@ -76,3 +76,19 @@ test('descriptors: -f, else the process limit less a reserve, shared by the work
 test('a bad template is refused before anything runs (spec B25)', () => {
   assert.throws(() => plan(['-r', 'x', '-T', '%Q']), (e: unknown) => e instanceof TcpflowError && e.exitCode === EXIT.USAGE);
 });
+
+test('-X where no report is written (console mode, enable_report=NO) is said to be ignored', () => {
+  assert.deepEqual(plan(['-r', 'x', '-c', '-X', 'r.xml']).warnings,
+    ['-X r.xml ignored: console output (-c/-C) writes no report unless -S enable_report=YES']);
+  assert.deepEqual(plan(['-r', 'x', '-S', 'enable_report=NO', '-X', 'r.xml']).warnings, ['-X r.xml ignored: -S enable_report is off']);
+  assert.deepEqual(plan(['-r', 'x', '-c', '-S', 'enable_report=YES', '-X', 'r.xml']).warnings, []);
+});
+
+test('-S tdelta: a whole number of seconds, signed', () => {
+  assert.equal(plan(['-r', 'x', '-S', 'tdelta=-3600']).worker.tdelta, -3600);
+  assert.equal(plan(['-r', 'x', '-S', 'tdelta=+5']).worker.tdelta, 5);
+  for (const bad of ['abc', '5x', '1.5', '--1']) {
+    assert.throws(() => plan(['-r', 'x', '-S', `tdelta=${bad}`]),
+      (e: unknown) => e instanceof TcpflowError && e.exitCode === EXIT.USAGE && e.message === `-S tdelta: '${bad}' is not a whole number of seconds`, bad);
+  }
+});

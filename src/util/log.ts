@@ -44,7 +44,12 @@ const humanStderr = {
       msg = o.msg ?? line;
     } catch { /* not JSON: print as is */ }
     // Every line of a message gets the prefix, so stderr stays `tcpflow-ts: ...` lines.
-    fs.writeSync(2, msg.replace(/\n$/, '').split('\n').map((l) => `${PROGRAM_NAME}: ${l}\n`).join(''));
+    try {
+      fs.writeSync(2, msg.replace(/\n$/, '').split('\n').map((l) => `${PROGRAM_NAME}: ${l}\n`).join(''));
+    } catch (e) {
+      // Nobody reads stderr any more (`2>&1 | head`): the run goes on without its messages.
+      if ((e as NodeJS.ErrnoException).code !== 'EPIPE') throw e;
+    }
   },
 };
 
