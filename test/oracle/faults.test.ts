@@ -414,13 +414,18 @@ test('SIGKILL mid-run: closed flow files intact, open ones a prefix; the next ru
     // 200 flows closed (RST) early on, then one long flow, killed while it is written.
     const small = manyFlowFrames(200, 16, RST | ACK | PSH);
     const cap = path.join(tmp, 'cap.pcap');
-    bulkCapture(cap, 30_000, small);
+    bulkCapture(cap, 60_000, small);
     const out = path.join(tmp, 'out');
     const bulk = path.join(out, BULK_FLOW);
     let pid = 0;
     const run = cli(['-r', cap, '-o', out], { onSpawn: (p) => { pid = p; } });
     await whenOpened(pid, cap);
-    for (let i = 0; i < 20_000 && !(fs.existsSync(bulk) && fs.statSync(bulk).size > 4 << 20); i++) await sleep(1);
+    // Killed once the long flow has 4 MiB on disk and every small flow has its file: the
+    // small flows are spread over both workers, and the one without the long flow can start
+    // later than the other (thread start-up), so the size alone does not say they are done.
+    const flowFiles = () => (fs.existsSync(out) ? fs.readdirSync(out).filter((f) => !f.startsWith('report.xml')).length : 0);
+    // (A small flow's file is written at its close, microseconds after it is created.)
+    for (let i = 0; i < 20_000 && !(fs.existsSync(bulk) && fs.statSync(bulk).size > 4 << 20 && flowFiles() === 201); i++) await sleep(1);
     process.kill(pid, 'SIGKILL');
     const r = await run;
     assert.equal(r.signal, 'SIGKILL');
