@@ -420,12 +420,13 @@ test('SIGKILL mid-run: closed flow files intact, open ones a prefix; the next ru
     let pid = 0;
     const run = cli(['-r', cap, '-o', out], { onSpawn: (p) => { pid = p; } });
     await whenOpened(pid, cap);
-    // Killed once the long flow has 4 MiB on disk and every small flow has its file: the
-    // small flows are spread over both workers, and the one without the long flow can start
-    // later than the other (thread start-up), so the size alone does not say they are done.
-    const flowFiles = () => (fs.existsSync(out) ? fs.readdirSync(out).filter((f) => !f.startsWith('report.xml')).length : 0);
-    // (A small flow's file is written at its close, microseconds after it is created.)
-    for (let i = 0; i < 20_000 && !(fs.existsSync(bulk) && fs.statSync(bulk).size > 4 << 20 && flowFiles() === 201); i++) await sleep(1);
+    // Killed once the long flow has 4 MiB on disk and every small flow's file is written (its
+    // 16 bytes): the small flows are spread over both workers, and the one without the long
+    // flow can start later than the other (thread start-up), so the size alone does not say
+    // they are done.
+    const smallDone = () => fs.readdirSync(out).filter((f) => f !== BULK_FLOW && !f.startsWith('report.xml') &&
+      fs.statSync(path.join(out, f)).size === 16).length === 200;
+    for (let i = 0; i < 20_000 && !(fs.existsSync(bulk) && fs.statSync(bulk).size > 4 << 20 && smallDone()); i++) await sleep(1);
     process.kill(pid, 'SIGKILL');
     const r = await run;
     assert.equal(r.signal, 'SIGKILL');
