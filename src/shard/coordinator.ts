@@ -55,7 +55,6 @@ export interface RunTotals {
 export class Coordinator {
   private readonly slots: Chunk[];
   private readonly free: number[];
-  private readonly refs: Int32Array;
   private links: WorkerLink[] = [];
   private results: Promise<WorkerResult | null>[] = [];
   private settle: ((r: WorkerResult | null) => void)[] = [];
@@ -79,14 +78,13 @@ export class Coordinator {
     slots: Chunk[], private readonly ordered: OrderedOutput) {
     this.slots = slots;
     this.free = this.slots.map((_, i) => i);
-    this.refs = new Int32Array(slots.length);
     this.slotSeq = new Int32Array(slots.length);
   }
 
   /**
    * Start `workers` workers on `host`. Console text and -w records go out in packet order
    * (workers render text and find rejects; the order is restored here, chunk by chunk).
-   * `reuse` hands in a chunk ring (at least workers + 1 slots) and a hasher made earlier.
+   * `reuse` hands in a chunk ring and a hasher made earlier (the fuzzer's, kept across runs).
    */
   static async start(host: WorkerHost, workers: number, config: Omit<WorkerConfig, 'index' | 'spillPath'>,
     spillPath: (i: number) => string | null, ordered: OrderedOutput = { print: null, unprocessed: null },
@@ -139,15 +137,16 @@ export class Coordinator {
       this.packetNo += count;
       const seq = this.nextSeq++;
       this.slotSeq[slot] = seq;
+      let remaining = 0;
+      for (let w = 0; w < shards; w++) if (out.sizes[w] > 0) remaining++;
+      const own = dump !== null && out.unprocessed !== null ? [out.unprocessed.subarray(0, out.unprocessedCount)] : [];
+      this.pending.set(seq, { slot, remaining, batches: [], unprocessed: own, openFiles: [] });
       for (let w = 0; w < shards; w++) {
         if (out.sizes[w] === 0) continue;
-        this.refs[slot]++;
         const records = out.lists[w];
         this.links[w].send({ type: 'chunk', slot, records, count: out.sizes[w], base, finishing }, [records.buffer as ArrayBuffer]);
       }
-      const own = dump !== null && out.unprocessed !== null ? [out.unprocessed.subarray(0, out.unprocessedCount)] : [];
-      this.pending.set(seq, { slot, remaining: this.refs[slot], batches: [], unprocessed: own, openFiles: [] });
-      if (this.refs[slot] === 0 && dump === null) this.free.push(slot); // no worker has records of it
+      if (remaining === 0 && dump === null) this.free.push(slot); // no worker has records of it
       this.flushOrdered();
       onChunk?.(this.packetNo);
     }
@@ -180,7 +179,6 @@ export class Coordinator {
 
   private onRelease(m: Release): void {
     const pending = this.pending.get(this.slotSeq[m.slot]) as PendingChunk;
-    --this.refs[m.slot];
     if (m.console !== null) pending.batches.push(m.console);
     if (m.unprocessed !== null) pending.unprocessed.push(m.unprocessed);
     if (m.openFiles !== null) pending.openFiles.push(m.openFiles);
