@@ -181,11 +181,12 @@ export interface ParamDoc {
   range?: WholeRange;
 }
 
-/** -S parameters (tcpflow's, and max_flows). */
+/** -S parameters (tcpflow's, and max_flows, vlan_key). */
 export const PARAMS: readonly ParamDoc[] = [
   { name: 'enable_report', default: 'YES', summary: 'write the report (report.xml or the -X file); NO in console modes' },
   { name: 'tdelta', default: '0', summary: 'whole seconds added to every packet time (flow and file times, names, report)' },
   { name: 'max_flows', default: String(DEFAULT_MAX_FLOWS), summary: 'open flows kept; past it the least recently seen are closed ({range})', range: MAX_FLOWS_RANGE },
+  { name: 'vlan_key', default: 'YES', summary: "keep flows apart by VLAN (innermost tag): one 4-tuple on two VLANs gives two flows, '--10' and '--20'; NO merges them, as tcpflow does" },
   { name: 'tcp_timeout', default: '0', summary: 'seconds of packet time after which an idle flow is closed (0: never)' },
   { name: 'tcp_cmd', default: '', summary: 'command run on each flow file when it is closed' },
   { name: 'tcp_alert_fd', default: '-1', summary: 'file descriptor told when each flow file is opened and closed' },
@@ -229,7 +230,7 @@ export const TEMPLATE_ESCAPES: readonly (readonly [string, string])[] = [
   ['%A/%a', 'source IP address/port'],
   ['%B/%b', 'destination IP address/port'],
   ['%E/%e', 'source/destination Ethernet MAC address (empty on other links)'],
-  ['%V/%v', "'--'/the VLAN id if the flow is VLAN-tagged, else ''"],
+  ['%V/%v', "'--'/the VLAN id if the flow's first packet is VLAN-tagged, else '' (12 bits, of the innermost tag of a QinQ stack)"],
   ['%T/%t', "flow start time in ISO 8601 format/Unix seconds"],
   ['%c', 'connection counter if above 0 (the second connection with a name gets 1)'],
   ['%C', "'c' if the connection counter is above 0"],

@@ -58,7 +58,7 @@ function measure(n: number, established: boolean): number {
     if (established) send(data, i);
   }
   const after = used();
-  if (demux.flows.size !== n) throw new Error(`expected ${n} open flows, got ${demux.flows.size}`);
+  if (demux.openFlows !== n) throw new Error(`expected ${n} open flows, got ${demux.openFlows}`);
   return (after - before) / n;
 }
 

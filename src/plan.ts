@@ -117,6 +117,7 @@ export function planRun(opts: Options, openFileLimit: number): RunPlan {
       tdelta,
       savedWindow: SAVED_WINDOW,
       maxFlowsPerBucket: perBucketCap(opts.maxFlows),
+      mergeVlans: !paramTrue(opts.params.vlan_key, true),
       records: dfxml !== null || jsonl !== null,
       recordRoom: [...(dfxml !== null ? [DFXML_RECORD_ROOM] : []), ...(jsonl !== null ? [JSONL_RECORD_ROOM] : [])]
         .reduce((a, b) => ({ perChar: a.perChar + b.perChar, perRecord: a.perRecord + b.perRecord }), { perChar: 0, perRecord: 0 }),

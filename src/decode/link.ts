@@ -78,13 +78,13 @@ function decodeEthernet(buf: Uint8Array, off: number, end: number, out: DecodedP
   if (end - off < 14) return (out.verdict = Verdict.LINK_DROP);
   let p = off + 12;
   let type = (buf[p] << 8) | buf[p + 1];
-  let first = true;
   while (type === ETHERTYPE_VLAN || type === ETHERTYPE_QINQ || type === ETHERTYPE_QINQ_OLD) {
     if (p + 6 > end) return (out.verdict = Verdict.LINK_DROP);
-    // Only an outer 802.1Q tag names the flow, as in tcpflow; but the id is the 12-bit
-    // VID, not the whole TCI with its priority bits (spec B6).
-    if (first && type === ETHERTYPE_VLAN) out.vlan = ((buf[p + 2] << 8) | buf[p + 3]) & 0x0fff;
-    first = false;
+    // The innermost tag names the flow, whatever its TPID: in a QinQ stack (802.1ad or
+    // 0x9100 outer tags) that is the customer's 802.1Q VLAN, the one its hosts are on;
+    // tcpflow named only a first 0x8100 tag. The id is the 12-bit VID, not the whole TCI
+    // with its priority bits (spec B6).
+    out.vlan = ((buf[p + 2] << 8) | buf[p + 3]) & 0x0fff;
     p += 4;
     type = (buf[p] << 8) | buf[p + 1];
   }

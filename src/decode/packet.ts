@@ -25,7 +25,7 @@ export interface DecodedPacket {
   flags: number;
   payloadOffset: number;
   payloadLen: number;
-  /** 12-bit VLAN id of an outer 802.1Q tag, or -1. */
+  /** 12-bit VLAN id of the innermost VLAN tag (0x8100, 0x88a8 or 0x9100), or -1 if untagged. */
   vlan: number;
   /** Offset of the Ethernet header (destination MAC first), or -1 for other link types. */
   macOffset: number;

@@ -1,5 +1,6 @@
 import { IntervalSet } from './intervals';
 import type { FlowSink } from './sink';
+import type { VlanChained } from './vlan';
 
 export const enum Direction {
   UNKNOWN = 0,
@@ -9,7 +10,7 @@ export const enum Direction {
 }
 
 /** One direction of a TCP connection and its reassembly state (spec §3.2). */
-export class Flow {
+export class Flow implements VlanChained<Flow> {
   isn = 0;
   /** Next expected sequence number; always isn + 1 + pos (mod 2^32). */
   nsn = 0;
@@ -43,6 +44,9 @@ export class Flow {
   bucket = 0;
   older: Flow | null = null;
   newer: Flow | null = null;
+  /** The VLAN the flow is keyed on, and the flow of its 4-tuple on another VLAN (src/flow/vlan.ts). */
+  tag: number;
+  sibling: Flow | null = null;
 
   constructor(
     readonly key: string,
@@ -50,11 +54,14 @@ export class Flow {
     readonly dst: Uint8Array,
     readonly sport: number,
     readonly dport: number,
+    /** The first packet's VLAN id (-1: untagged): %V%v name the flow by it, as in tcpflow. */
     readonly vlan: number,
     readonly mac: Uint8Array | null,
     /** Global number (0-based, over all inputs) of the packet that created the flow. */
     readonly firstPacket: number,
-  ) {}
+  ) {
+    this.tag = vlan;
+  }
 
   get family(): number {
     return this.src.length === 4 ? 2 : 10;

@@ -5,8 +5,8 @@ function u32(b: Uint8Array, o: number): number {
 }
 
 /**
- * The directional flow key (src, dst, sport, dport, family) as a string for Map lookup.
- * VLAN is not part of the key, as in tcpflow (spec §3.2).
+ * The directional 4-tuple key (src, dst, sport, dport, family) as a string for Map lookup.
+ * The flows of one 4-tuple on different VLANs are told apart behind it (src/flow/vlan.ts).
  */
 export function flowKey(buf: Uint8Array, d: DecodedPacket): string {
   const a = d.addrOffset;

@@ -4,6 +4,7 @@ import { Direction, Flow } from './flow';
 import { copyEndpoints, flowHash, flowKey, reverseFlowKey, sameFlow } from './key';
 import { addrText } from '../util/address';
 import { FLOW_BUCKETS } from './buckets';
+import { flowOnVlan, unchain } from './vlan';
 import type { FlowOutput, FlowSink } from './sink';
 
 /** Per-packet facts that do not come from the headers. */
@@ -31,7 +32,10 @@ export const enum Outcome {
 
 /** A closed flow remembered for the straggler check: its stored bytes and where they start. */
 export interface SavedFlow {
+  /** Its 4-tuple key, and the key with its VLAN (the same for an untagged flow). */
   key: string;
+  vlanKey: string;
+  tag: number;
   isn: number;
   sink: FlowSink | null;
   closePacket: number;
@@ -60,6 +64,11 @@ export interface DemuxConfig {
    * closes the bucket's least recently seen flow. Infinity (the default): no cap.
    */
   maxFlowsPerBucket?: number;
+  /**
+   * -S vlan_key=0: the VLAN is not part of the flow key, so one 4-tuple on several VLANs is
+   * one flow (tcpflow's behaviour). By default flows are kept apart by VLAN (src/flow/vlan.ts).
+   */
+  mergeVlans?: boolean;
   onViolation?: (flow: Flow, message: string) => void;
   /** Debug messages of spec §6.6 at tcpflow level `level` (only built when `debugLevel` reaches it). */
   debugLevel?: number;
@@ -81,7 +90,12 @@ const CACHE_SIZE = 1 << 16;
  * 4-tuple), B28 (late SYN rebases the guessed ISN).
  */
 export class TcpDemux {
-  readonly flows = new Map<string, Flow>();
+  /** Open flows by directional 4-tuple: the head of the 4-tuple's chain of flows on different VLANs. */
+  private readonly flows = new Map<string, Flow>();
+  /**
+   * Closed flows by 4-tuple (the latest, on any VLAN: untagged stragglers look here) and by
+   * 4-tuple and VLAN (tagged ones).
+   */
   private readonly saved = new Map<string, SavedFlow>();
   /** Saved flows in close order, for expiry (a queue: Map iteration would walk deleted slots). */
   private savedQueue: SavedFlow[] = [];
@@ -100,6 +114,7 @@ export class TcpDemux {
   private readonly newest: (Flow | null)[] = new Array<Flow | null>(FLOW_BUCKETS).fill(null);
   private readonly inBucket = new Int32Array(FLOW_BUCKETS);
   private readonly bucketCap: number;
+  private readonly mergeVlans: boolean;
   totalFlows = 0;
   totalPackets = 0;
   /** Flows closed early because their bucket was full (-S max_flows). */
@@ -107,6 +122,7 @@ export class TcpDemux {
 
   constructor(private readonly config: DemuxConfig, private readonly out: FlowOutput) {
     this.bucketCap = config.maxFlowsPerBucket ?? Infinity;
+    this.mergeVlans = config.mergeVlans ?? false;
     if (!(this.bucketCap >= 1)) throw new RangeError(`maxFlowsPerBucket must be at least 1, not ${this.bucketCap}`);
   }
 
@@ -115,11 +131,14 @@ export class TcpDemux {
     let flow = this.cache[slot];
     // The string key is built only when the cache misses (never for most packets).
     let key = '';
-    if (flow === undefined || !sameFlow(buf, d, flow.src, flow.dst, flow.sport, flow.dport)) {
+    if (flow === undefined || !sameFlow(buf, d, flow.src, flow.dst, flow.sport, flow.dport) ||
+        (flow.tag !== d.vlan && !this.mergeVlans)) {
       key = flowKey(buf, d);
-      flow = this.flows.get(key);
+      flow = this.find(key, d.vlan);
       if (flow !== undefined) this.cache[slot] = flow;
     }
+    // The VLAN the packet belongs to: its own, or, untagged, that of the flow it joins.
+    let tag = d.vlan;
     if (flow === undefined && m.finishing) return Outcome.IGNORED;
     const flags = d.flags;
     const syn = (flags & TH_SYN) !== 0;
@@ -134,6 +153,7 @@ export class TcpDemux {
       if (!isNew && flow.synCount > 0) return Outcome.NOT_PROCESSED;
       if (isNew) {
         key = flow.key;
+        if (tag < 0) tag = flow.tag;
         this.close(flow, m.packetNo);
         flow = undefined;
       }
@@ -142,7 +162,7 @@ export class TcpDemux {
     if (flow === undefined) {
       if (len === 0) {
         if (!syn || (flags & (TH_FIN | TH_RST)) !== 0) return Outcome.IGNORED;
-      } else if (this.isHarmlessStraggler(key ||= flowKey(buf, d), buf, d, m.packetNo)) {
+      } else if (this.isHarmlessStraggler(key ||= flowKey(buf, d), tag, buf, d, m.packetNo)) {
         return Outcome.IGNORED;
       }
     }
@@ -152,6 +172,7 @@ export class TcpDemux {
       delta = (d.seq - flow.nsn) | 0;
       if (Math.abs(delta) > this.config.maxSeek) {
         key = flow.key;
+        if (tag < 0) tag = flow.tag;
         this.close(flow, m.packetNo);
         flow = undefined;
         delta = 0;
@@ -161,10 +182,12 @@ export class TcpDemux {
     let created = false;
     if (flow === undefined) {
       if (!syn && len === 0) return Outcome.IGNORED;
-      flow = this.create(key || flowKey(buf, d), buf, d, m);
+      flow = this.create(key || flowKey(buf, d), tag, buf, d, m);
       flow.cacheSlot = slot;
       this.cache[slot] = flow;
       created = true;
+    } else if (flow.tag < 0 && !this.mergeVlans) {
+      flow.tag = tag; // the first tagged packet of a flow so far untagged: its VLAN from now on
     }
 
     if (this.newest[flow.bucket] !== flow) this.moveToNewest(flow);
@@ -222,7 +245,7 @@ export class TcpDemux {
     // One flow that cannot be written (disk full) must not keep the others from closing:
     // every flow is closed and reported, then the first error is raised.
     let first: unknown = null;
-    for (const flow of [...this.flows.values()]) {
+    for (const flow of this.openFlowList()) {
       try {
         this.close(flow, Infinity);
       } catch (e) {
@@ -232,20 +255,44 @@ export class TcpDemux {
     if (first !== null) throw first;
   }
 
+  /** The open flows, oldest first. */
+  openFlowList(): Flow[] {
+    const open: Flow[] = [];
+    for (const head of this.flows.values()) for (let f: Flow | null = head; f !== null; f = f.sibling) open.push(f);
+    return open.sort((a, b) => a.firstPacket - b.firstPacket);
+  }
+
+  /** Open flows (tcpflow's flow map size). */
+  get openFlows(): number {
+    let n = 0;
+    for (let b = 0; b < FLOW_BUCKETS; b++) n += this.inBucket[b];
+    return n;
+  }
+
+  /** The open flow of a 4-tuple key a packet on `vlan` belongs to (src/flow/vlan.ts). */
+  private find(key: string, vlan: number): Flow | undefined {
+    const head = this.flows.get(key);
+    return this.mergeVlans ? head : flowOnVlan(head, vlan);
+  }
+
   close(flow: Flow, closePacket: number): void {
-    this.flows.delete(flow.key);
+    const rest = unchain(this.flows.get(flow.key) as Flow, flow);
+    if (rest === null) this.flows.delete(flow.key);
+    else this.flows.set(flow.key, rest);
     this.unlink(flow);
     if (this.cache[flow.cacheSlot] === flow) this.cache[flow.cacheSlot] = undefined;
     this.out.closed(flow, closePacket);
     if (closePacket === Infinity) return; // end of input: nothing can straggle in any more
     // Only placed bytes can be compared with a straggler (console and -FX keep none).
-    const saved: SavedFlow = { key: flow.key, isn: flow.isn, sink: this.config.storing ? flow.sink : null, closePacket };
+    const vlanKey = flow.tag < 0 ? flow.key : `${flow.key}#${flow.tag}`;
+    const saved: SavedFlow = { key: flow.key, vlanKey, tag: flow.tag, isn: flow.isn, sink: this.config.storing ? flow.sink : null, closePacket };
     this.saved.set(flow.key, saved);
+    this.saved.set(vlanKey, saved);
     this.savedQueue.push(saved);
     this.pruneSaved(closePacket);
   }
 
-  private create(key: string, buf: Uint8Array, d: DecodedPacket, m: PacketMeta): Flow {
+  private create(key: string, tag: number, buf: Uint8Array, d: DecodedPacket, m: PacketMeta): Flow {
     const bucket = m.bucket;
     if (this.inBucket[bucket] >= this.bucketCap) {
       // The cap: a normal close (file, mtime, report record, saved flow) of the bucket's
@@ -255,15 +302,18 @@ export class TcpDemux {
     }
     const e = copyEndpoints(buf, d);
     const flow = new Flow(key, e.src, e.dst, d.sport, d.dport, d.vlan, e.mac, m.packetNo);
+    flow.tag = this.mergeVlans ? -1 : tag;
     flow.isn = (d.flags & TH_SYN) ? d.seq : (d.seq - 1) >>> 0;
     flow.nsn = (flow.isn + 1) >>> 0;
     // Flow and session numbers come from packet numbers, which every worker count agrees
     // on (tcpflow's global creation counter would depend on how flows are sharded).
     flow.flowId = m.packetNo;
-    flow.sessionId = this.flows.get(reverseFlowKey(buf, d))?.sessionId ?? m.packetNo;
+    flow.sessionId = this.find(reverseFlowKey(buf, d), flow.tag)?.sessionId ?? m.packetNo;
     flow.startSec = m.sec;
     flow.startUsec = m.usec;
     this.totalFlows++;
+    // A new flow heads its 4-tuple's chain (the others are on other VLANs).
+    flow.sibling = this.flows.get(key) ?? null;
     this.flows.set(key, flow);
     flow.bucket = bucket;
     this.link(flow);
@@ -369,9 +419,11 @@ export class TcpDemux {
     if (flow.pos > flow.lastByte) flow.lastByte = flow.pos;
   }
 
-  private isHarmlessStraggler(key: string, buf: Uint8Array, d: DecodedPacket, packetNo: number): boolean {
+  private isHarmlessStraggler(key: string, tag: number, buf: Uint8Array, d: DecodedPacket, packetNo: number): boolean {
     this.pruneSaved(packetNo);
-    const s = this.saved.get(key);
+    let s = this.saved.get(key);
+    // A tagged straggler belongs to a flow closed on its VLAN, or to one that was never tagged.
+    if (tag >= 0 && !this.mergeVlans && s?.tag !== -1) s = this.saved.get(`${key}#${tag}`);
     if (s === undefined || s.sink === null) return false;
     const pos = (d.seq - s.isn - 1) >>> 0;
     const len = d.payloadLen, off = d.payloadOffset;
@@ -386,6 +438,7 @@ export class TcpDemux {
     while (this.savedHead < q.length && packetNo - q[this.savedHead].closePacket > this.config.savedWindow) {
       const s = q[this.savedHead++];
       if (this.saved.get(s.key) === s) this.saved.delete(s.key);
+      if (this.saved.get(s.vlanKey) === s) this.saved.delete(s.vlanKey);
     }
     if (this.savedHead > 1024 && this.savedHead * 2 > q.length) {
       this.savedQueue = q.slice(this.savedHead);

@@ -2,6 +2,7 @@ import type { Chunk } from '../capture/chunk';
 import { CHUNK_RECORDS } from '../capture/chunk';
 import type { DecodedPacket } from '../decode/packet';
 import { copyEndpoints, flowKey, reverseFlowKey } from '../flow/key';
+import { flowOnVlan, type VlanChained } from '../flow/vlan';
 import { FlowFile, FlowFileStore } from './flow-files';
 import { PCAP_MAX_SNAPLEN, PCAP_RECORD_HEADER, pcapFileHeader, putRecordHeader } from './pcap-file';
 import { NamingFlow, outdirPrefix, Template } from './template';
@@ -21,10 +22,18 @@ class KeptFlow implements NamingFlow {
   ) {}
 }
 
+/** A direction of a 4-tuple on one VLAN (src/flow/vlan.ts) and the pcap its frames go to. */
+class KeptEntry implements VlanChained<KeptEntry> {
+  sibling: KeptEntry | null = null;
+  constructor(public tag: number, public lastPacket: number, readonly kept: KeptFlow) {}
+}
+
 export interface FlowPcapsConfig {
   outdir: string;
   template: string;
   maxOpenFiles: number;
+  /** -S vlan_key=0: one pcap per 4-tuple direction whatever its VLANs (tcpflow). */
+  mergeVlans?: boolean;
 }
 
 /**
@@ -35,7 +44,9 @@ export interface FlowPcapsConfig {
  * per-chunk arena and both are queued as views until the chunk is done.
  */
 export class FlowPcaps {
-  private readonly flows = new Map<string, KeptFlow>();
+  /** By directional 4-tuple: its chain of entries on different VLANs. */
+  private readonly flows = new Map<string, KeptEntry>();
+  private readonly mergeVlans: boolean;
   /** Keys whose names coincide (a template without ports, say) share one pcap. */
   private readonly byPath = new Map<string, KeptFlow>();
   /** Frames left out because their link type differs from their pcap's (pcapng with mixed interfaces). */
@@ -50,6 +61,7 @@ export class FlowPcaps {
     this.store = new FlowFileStore(config.maxOpenFiles);
     this.template = new Template(config.template);
     this.prefix = outdirPrefix(config.outdir);
+    this.mergeVlans = config.mergeVlans ?? false;
   }
 
   get count(): number {
@@ -64,11 +76,18 @@ export class FlowPcaps {
   add(chunk: Chunk, i: number, d: DecodedPacket, packetNo: number, sec: number, finishing: boolean): void {
     const data = chunk.data;
     const key = flowKey(data, d);
-    let f = this.flows.get(key);
-    if (f === undefined) {
+    const head = this.flows.get(key);
+    let e = this.mergeVlans ? head : flowOnVlan(head, d.vlan);
+    if (e === undefined) {
       if (finishing) return;
-      f = this.create(key, chunk, i, d, packetNo, sec);
+      e = new KeptEntry(this.mergeVlans ? -1 : d.vlan, packetNo, this.create(chunk, i, d, packetNo, sec));
+      e.sibling = head ?? null;
+      this.flows.set(key, e);
+    } else if (e.tag < 0 && !this.mergeVlans) {
+      e.tag = d.vlan;
     }
+    e.lastPacket = packetNo;
+    const f = e.kept;
     if (chunk.linktype[i] !== f.linktype) {
       this.mismatched++;
       return;
@@ -109,23 +128,20 @@ export class FlowPcaps {
     if (first !== null) throw first;
   }
 
-  private create(key: string, chunk: Chunk, i: number, d: DecodedPacket, packetNo: number, sec: number): KeptFlow {
+  private create(chunk: Chunk, i: number, d: DecodedPacket, packetNo: number, sec: number): KeptFlow {
     const data = chunk.data;
     const e = copyEndpoints(data, d);
-    const reverse = this.flows.get(reverseFlowKey(data, d));
+    const reverseHead = this.flows.get(reverseFlowKey(data, d));
+    const reverse = (this.mergeVlans ? reverseHead : flowOnVlan(reverseHead, d.vlan))?.kept;
     const f = new KeptFlow(e.src, e.dst, d.sport, d.dport, d.vlan, e.mac, sec, packetNo, reverse?.sessionId ?? packetNo, chunk.linktype[i]);
     const p = this.prefix + this.template.expand(f, 0) + '.pcap';
     const same = this.byPath.get(p);
-    if (same !== undefined) {
-      this.flows.set(key, same);
-      return same;
-    }
+    if (same !== undefined) return same;
     this.byPath.set(p, f);
     f.file = this.store.createTruncated(p);
     const header = pcapFileHeader(f.linktype, KEEP_SNAPLEN);
     f.file.write(0, header, 0, header.length);
     f.pos = header.length;
-    this.flows.set(key, f);
     return f;
   }
 }

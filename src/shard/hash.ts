@@ -7,8 +7,11 @@ type H32Raw = (input: Uint8Array, seed?: number) => number;
 /**
  * Maps a TCP segment to its flow bucket (0 to FLOW_BUCKETS - 1) so that both directions
  * of a connection land in the same one: the two (address, port) endpoints are put in a
- * canonical order before hashing. VLAN is not part of the flow key, so it is not hashed
- * either. The bucket does not depend on the worker count (the worker is bucket mod
+ * canonical order before hashing. The VLAN is part of the flow key but deliberately not
+ * hashed: an untagged packet joins its 4-tuple's flow on whatever VLAN (src/flow/vlan.ts),
+ * and flows of one 4-tuple on two VLANs may share a name (a template without %v) whose c1
+ * counter must be decided in one worker, so every packet of a 4-tuple, any VLAN, goes to
+ * one bucket. The bucket does not depend on the worker count (the worker is bucket mod
  * workers), so the open-flow cap, applied per bucket, gives the same output for any.
  */
 export class ShardHasher {

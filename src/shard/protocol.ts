@@ -28,6 +28,8 @@ export interface WorkerConfig {
   savedWindow: number;
   /** Open flows allowed per flow bucket (-S max_flows / FLOW_BUCKETS, rounded up). */
   maxFlowsPerBucket: number;
+  /** -S vlan_key=0: flows are not kept apart by VLAN (tcpflow's merging). */
+  mergeVlans: boolean;
   /** Whether flow records are kept for a report (DFXML, JSON Lines). */
   records: boolean;
   /** Where this worker spills its records; null keeps them in memory (in-process runs). */

@@ -50,7 +50,9 @@ export class ShardProcessor {
   constructor(private readonly config: WorkerConfig, private readonly log: Logger, sinks: SinkFactory | null = null) {
     this.records = config.records ? new RecordSpill(config.spillPath, { room: config.recordRoom }) : null;
     if (config.mode === 'pcaps' && sinks === null) {
-      this.pcaps = new FlowPcaps({ outdir: config.outdir, template: config.template, maxOpenFiles: config.maxOpenFiles });
+      this.pcaps = new FlowPcaps({
+        outdir: config.outdir, template: config.template, maxOpenFiles: config.maxOpenFiles, mergeVlans: config.mergeVlans,
+      });
       return;
     }
     if (sinks === null) {
@@ -76,6 +78,7 @@ export class ShardProcessor {
         console: config.mode === 'console',
         savedWindow: config.savedWindow,
         maxFlowsPerBucket: config.maxFlowsPerBucket,
+        mergeVlans: config.mergeVlans,
         onViolation: (_flow, message) => log.info(message),
         debugLevel: log.debugLevel,
         onDebug: (level, message) => log.at(level, message),
@@ -158,7 +161,7 @@ export class ShardProcessor {
   finish(error: ErrorInfo | null): WorkerResult {
     const openFilesAtEnd = this.store?.stats.open ?? 0;
     const demux = this.demux;
-    const flowsAtEnd = demux?.flows.size ?? 0;
+    const flowsAtEnd = demux?.openFlows ?? 0;
     try {
       demux?.closeAll();
     } catch (e) {

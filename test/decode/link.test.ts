@@ -90,29 +90,35 @@ describe('link: Ethernet', () => {
     assert.equal(decode(ether(v4, { tags: [{ tpid: 0x8100, tci: 0xffff }] }), 1).d.vlan, 4095);
   });
 
-  test('QinQ with an outer 0x88a8 tag: decoded, no VLAN', () => {
-    const r = decode(ether(v4, { tags: [{ tpid: 0x88a8, tci: 100 }, { tpid: 0x8100, tci: 42 }] }), 1);
+  test('QinQ with an outer 0x88a8 tag: the inner 802.1Q VID names the flow', () => {
+    const r = decode(ether(v4, { tags: [{ tpid: 0x88a8, tci: 100 }, { tpid: 0x8100, tci: (3 << 13) | 42 }] }), 1);
     assertV4(r, 22);
-    assert.equal(r.d.vlan, -1);
+    assert.equal(r.d.vlan, 42);
   });
 
-  test('outer 0x9100 tag: decoded, no VLAN', () => {
+  test('outer 0x9100 tag: the inner VID names the flow', () => {
     const r = decode(ether(v6, { tags: [{ tpid: 0x9100, tci: 7 }, { tpid: 0x8100, tci: 42 }] }), 1);
     assertV6(r, 22);
-    assert.equal(r.d.vlan, -1);
+    assert.equal(r.d.vlan, 42);
   });
 
-  test('two 802.1Q tags: the outer one names the flow', () => {
+  test('a lone 802.1ad (or 0x9100) tag names the flow like an 802.1Q tag', () => {
+    assert.equal(decode(ether(v4, { tags: [{ tpid: 0x88a8, tci: 0x2000 | 42 }] }), 1).d.vlan, 42);
+    assert.equal(decode(ether(v4, { tags: [{ tpid: 0x9100, tci: 4094 }] }), 1).d.vlan, 4094);
+  });
+
+  test('two 802.1Q tags (old-style QinQ): the inner one names the flow', () => {
     const r = decode(ether(v4, { tags: [{ tpid: 0x8100, tci: 10 }, { tpid: 0x8100, tci: 20 }] }), 1);
     assertV4(r, 22);
-    assert.equal(r.d.vlan, 10);
+    assert.equal(r.d.vlan, 20);
   });
 
-  test('three stacked tags are all skipped', () => {
-    const tags = [{ tpid: 0x88a8, tci: 1 }, { tpid: 0x9100, tci: 2 }, { tpid: 0x8100, tci: 3 }];
-    const r = decode(ether(v4, { tags }), 1);
-    assertV4(r, 26);
-    assert.equal(r.d.vlan, -1);
+  test('three or more tags, any TPIDs in any order: the innermost (last) one names the flow', () => {
+    const tags = [{ tpid: 0x9100, tci: 1 }, { tpid: 0x88a8, tci: 2 }, { tpid: 0x8100, tci: 3 }, { tpid: 0x88a8, tci: 0xf004 }];
+    const r = decode(ether(v6, { tags }), 1);
+    assertV6(r, 14 + 16);
+    assert.equal(r.d.vlan, 4);
+    assert.equal(decode(ether(v4, { tags: tags.slice(0, 3) }), 1).d.vlan, 3);
   });
 
   test('runt frames are dropped at the link layer', () => {

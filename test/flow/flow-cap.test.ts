@@ -40,7 +40,7 @@ describe('per-bucket cap', () => {
 
     on(h, 3).client({ seq: CISN, flags: SYN });      // 5: bucket full → 2 is closed
     assert.equal(h.demux.flowsPurged, 1);
-    assert.equal(h.demux.flows.size, 2);
+    assert.equal(h.demux.openFlows, 2);
     assert.deepEqual(lru(h), [`${port(1)}>80`, `${port(3)}>80`]);
     const two = on(h, 2).names().c2s;
     const rec = h.closedNamed(two);
@@ -56,7 +56,7 @@ describe('per-bucket cap', () => {
     assert.deepEqual(lru(h), [`${port(3)}>80`, `${port(2)}>80`]);
 
     h.finish();
-    assert.equal(h.demux.flows.size, 0);
+    assert.equal(h.demux.openFlows, 0);
     assert.deepEqual(lru(h), []);
     assert.equal(h.demux.totalFlows, 4);
     // Every flow was reported exactly once.
@@ -71,7 +71,7 @@ describe('per-bucket cap', () => {
     assert.equal(h.demux.flowsPurged, 1);
     on(h, 1).cdata(0, 'hello', A);                   // a retransmission: ignored
     assert.equal(h.demux.flowsPurged, 1);
-    assert.equal(h.demux.flows.size, 1);
+    assert.equal(h.demux.openFlows, 1);
     on(h, 1).cdata(5, 'world', A);                   // new data: a new flow, closes 2
     assert.equal(h.demux.flowsPurged, 2);
     assert.equal(h.text(`${on(h, 1).names().c2s}c1`), 'world');
@@ -80,7 +80,7 @@ describe('per-bucket cap', () => {
   test('buckets are independent', () => {
     const h = new Harness({ maxFlowsPerBucket: 1 });
     for (let b = 0; b < FLOW_BUCKETS; b++) on(h, b, b).client({ seq: CISN, flags: SYN });
-    assert.equal(h.demux.flows.size, FLOW_BUCKETS);
+    assert.equal(h.demux.openFlows, FLOW_BUCKETS);
     assert.equal(h.demux.flowsPurged, 0);
     on(h, 100, 7).client({ seq: CISN, flags: SYN });
     assert.equal(h.demux.flowsPurged, 1);
@@ -102,7 +102,7 @@ describe('per-bucket cap', () => {
     on(h, 4).client({ seq: CISN, flags: SYN });
     on(h, 4).cdata(0, 'z', A);
     on(h, 4).client({ seq: CISN + 77777, flags: SYN });    // new ISN (B16): closed, a new flow
-    assert.equal(h.demux.flows.size, 2);
+    assert.equal(h.demux.openFlows, 2);
     assert.equal(h.demux.flowsPurged, 0);
     assert.deepEqual(lru(h), [`${port(3)}>80`, `${port(4)}>80`]);
     on(h, 5).client({ seq: CISN, flags: SYN });
@@ -137,7 +137,7 @@ describe('per-bucket cap', () => {
   test('no cap by default; a cap below 1 is refused', () => {
     const h = new Harness();
     for (let c = 0; c < 5000; c++) on(h, c % 60000).client({ seq: CISN, flags: SYN });
-    assert.equal(h.demux.flows.size, 5000);
+    assert.equal(h.demux.openFlows, 5000);
     assert.equal(h.demux.flowsPurged, 0);
     assert.throws(() => new Harness({ maxFlowsPerBucket: 0 }), RangeError);
     assert.equal(perBucketCap(640), 10);

@@ -38,7 +38,10 @@ export class Harness {
   private readonly d = newDecodedPacket();
   packetNo = 0;
   v6 = false;
+  /** An 802.1Q tag with this TCI on the frames sent (undefined: untagged), unless `tags` is set. */
   vlan: number | undefined;
+  /** The whole VLAN stack of the frames sent, outermost first (wins over `vlan`). */
+  tags: { tpid: number; tci: number }[] | undefined;
   /** Client and server ports (the 4-tuple; change them to run many connections in one demux). */
   cport = 40000;
   sport = 80;
@@ -78,7 +81,7 @@ export class Harness {
     const ip = this.v6
       ? ipv6(seg, { src: fromClient ? '2001:db8::1' : '2001:db8::2', dst: fromClient ? '2001:db8::2' : '2001:db8::1' })
       : ipv4(seg, { src: fromClient ? '10.0.0.1' : '10.0.0.2', dst: fromClient ? '10.0.0.2' : '10.0.0.1' });
-    const tags = this.vlan === undefined ? [] : [{ tpid: 0x8100, tci: this.vlan }];
+    const tags = this.tags ?? (this.vlan === undefined ? [] : [{ tpid: 0x8100, tci: this.vlan }]);
     return ether(ip, { src: fromClient ? MAC_CLIENT : MAC_SERVER, dst: fromClient ? MAC_SERVER : MAC_CLIENT, tags });
   }
 
@@ -115,7 +118,7 @@ export class Harness {
 
   /** The open flow of a file name, if any. */
   flowNamed(name: string): Flow | undefined {
-    for (const f of this.demux.flows.values()) if (f.sink?.name === name) return f;
+    for (const f of this.demux.openFlowList()) if (f.sink?.name === name) return f;
     return undefined;
   }
 

@@ -137,7 +137,7 @@ function check(seed: number, mode: 'syn' | 'nosyn' | 'maxbytes'): void {
   for (const p of interleave(r, sides[0].packets, sides[1].packets)) send(h, sides[p.client ? 0 : 1], p);
   const closedEarly = new Set(h.out.closedFlows.slice(closedBefore).map((c) => c.name));
   h.finish();
-  assert.equal(h.demux.flows.size, 0);
+  assert.equal(h.demux.openFlows, 0);
   const ctx = `seed ${seed} mode ${mode}`;
   const { c2s, s2c } = h.names();
   const prefix = [c2s, s2c];

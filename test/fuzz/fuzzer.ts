@@ -74,6 +74,7 @@ function randomConfig(r: Rng): RunConfig {
     case 0: c.maxBytes = r.pick([0, 1, 100, 3000]); break;
     case 1: c.maxSeek = r.pick([0, 1, 1000, 70_000]); break;
     case 2: c.savedWindow = r.pick([0, 1, 5]); break;
+    case 3: c.mergeVlans = true; break;
     default: break;
   }
   return c;
@@ -265,8 +266,9 @@ export function checkGenerated(r: RunResult, g: GeneratedSeed): string[] {
   const problems: string[] = [];
   const used = new Set<number>();
   for (const e of g.expected) {
-    const idx = r.closed.findIndex((c, k) => !used.has(k) && c.flow.sport === e.sport && c.flow.dport === e.dport && c.flow.isn === e.isn);
-    if (idx < 0) { problems.push(`${g.name}: no flow ${e.sport}>${e.dport} isn ${e.isn}`); continue; }
+    const idx = r.closed.findIndex((c, k) => !used.has(k) && c.flow.sport === e.sport && c.flow.dport === e.dport && c.flow.isn === e.isn &&
+      (e.vlan === undefined || c.flow.vlan === e.vlan));
+    if (idx < 0) { problems.push(`${g.name}: no flow ${e.sport}>${e.dport} isn ${e.isn}${e.vlan !== undefined ? ` vlan ${e.vlan}` : ''}`); continue; }
     used.add(idx);
     const got = r.closed[idx].file.bytes();
     if (Buffer.compare(got, e.content) !== 0) {

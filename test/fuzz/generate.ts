@@ -12,11 +12,13 @@ import {
 } from '../helpers/packets';
 import { Rng } from '../flow/rng';
 
-/** The file one direction must produce: identified by ports and final ISN. */
+/** The file one direction must produce: identified by ports, final ISN and (if given) VLAN. */
 export interface ExpectedFile {
   sport: number;
   dport: number;
   isn: number;
+  /** The VLAN id its name carries (-1: none); unchecked when absent. */
+  vlan?: number;
   content: Uint8Array;
 }
 
@@ -61,6 +63,8 @@ interface ConnSpec {
   straggler?: boolean;
   /** TCP options (timestamps) on every segment. */
   tcpOptions?: boolean;
+  /** The VLAN id each direction's flow must be named by (client side, server side). */
+  vlans?: [number, number];
 }
 
 export interface Packet {
@@ -136,8 +140,9 @@ function conn(s: ConnSpec, expected: ExpectedFile[]): Packet[] {
   if (holeAt) cFile.fill(0, holeAt[0], holeAt[1]);
   // Without a SYN the ISN is guessed from the earliest data: the byte before it.
   const cIsn = handshake ? s.isnC : (s.isnC + synData) >>> 0;
-  if (cTotal > 0) expected.push({ sport: s.cport, dport: s.sport, isn: cIsn >>> 0, content: cFile });
-  if (sTotal > 0) expected.push({ sport: s.sport, dport: s.cport, isn: s.isnS >>> 0, content: ss });
+  const [cVlan, sVlan] = s.vlans ?? [undefined, undefined];
+  if (cTotal > 0) expected.push({ sport: s.cport, dport: s.sport, isn: cIsn >>> 0, vlan: cVlan, content: cFile });
+  if (sTotal > 0) expected.push({ sport: s.sport, dport: s.cport, isn: s.isnS >>> 0, vlan: sVlan, content: ss });
   return out;
 }
 
@@ -196,6 +201,27 @@ function seedVlanIpv6(): GeneratedSeed {
     isnC: 1, isnS: 2, client: [48, 48, 48, 48], server: [64, 64, 64], retransmit: true, reorder: true,
   }, ex);
   return pcapOf('gen-vlan-ipv6.pcap', LINKTYPE.EN10MB, interleave([a, b], 2), ex, { le: false, nano: true });
+}
+
+/**
+ * One 4-tuple on two VLANs (the second in a QinQ stack) with the same sequence numbers and
+ * different bytes: two flows per direction. And a connection tagged on its client side
+ * only (a SPAN port): one flow per direction.
+ */
+function seedVlanReuse(): GeneratedSeed {
+  const ex: ExpectedFile[] = [];
+  const same = { cport: 40000, sport: 80, isnC: 7000, isnS: 9000 };
+  const a = conn({ ...same, link: eth({}, [{ tpid: 0x8100, tci: 10 }]), client: [200, 100], server: [700, 300], vlans: [10, 10] }, ex);
+  const b = conn({
+    ...same, link: eth({}, [{ tpid: 0x88a8, tci: 300 }, { tpid: 0x8100, tci: 0x2014 }]), client: [150, 150], server: [500, 600],
+    retransmit: true, vlans: [20, 20],
+  }, ex);
+  const halfTagged: Link = {
+    dlt: LINKTYPE.EN10MB, v6: false,
+    frame: (ip, c) => ether(ip, { src: c ? MAC_CLIENT : MAC_SERVER, dst: c ? MAC_SERVER : MAC_CLIENT, tags: c ? [{ tpid: 0x8100, tci: 30 }] : [] }),
+  };
+  const c = conn({ link: halfTagged, cport: 40001, sport: 80, isnC: 1, isnS: 2, client: [64], server: [128, 128], vlans: [30, -1] }, ex);
+  return pcapOf('gen-vlan-reuse.pcap', LINKTYPE.EN10MB, interleave([a, b, c], 3), ex);
 }
 
 function seedRawNoSyn(): GeneratedSeed {
@@ -278,5 +304,5 @@ function seedPcapng(): GeneratedSeed {
 /** The generated seeds (deterministic: the same bytes on every call). */
 export function generatedSeeds(): GeneratedSeed[] {
   saltCounter = 1;
-  return [seedEthernet(), seedVlanIpv6(), seedRawNoSyn(), seedNullIpv6(), seedSllMpls(), seedMany(), seedPcapng()];
+  return [seedEthernet(), seedVlanIpv6(), seedVlanReuse(), seedRawNoSyn(), seedNullIpv6(), seedSllMpls(), seedMany(), seedPcapng()];
 }

@@ -46,6 +46,8 @@ export interface RunConfig {
   crossShards: number;
   /** Read the input a second time: as another -r file, or as an -R file (only open flows go on). */
   again: 'none' | 'read' | 'finish';
+  /** -S vlan_key=0. */
+  mergeVlans: boolean;
 }
 
 /** The largest straggler window a RunConfig may use. */
@@ -53,6 +55,7 @@ export const MAX_SAVED_WINDOW = 100_000;
 
 export const DEFAULT_CONFIG: RunConfig = {
   chunk: 'big', maxBytes: -1, maxSeek: DEFAULT_MAX_SEEK, savedWindow: MAX_SAVED_WINDOW, md5: false, crossShards: 1, again: 'none',
+  mergeVlans: false,
 };
 
 /** The errors the reader may raise for a corrupt capture: the tool's one-line error path. */
@@ -330,7 +333,8 @@ function workerConfig(cfg: RunConfig): Omit<WorkerConfig, 'index' | 'spillPath'>
   return {
     mode: 'files', outdir: '', template: DEFAULT_TEMPLATE, maxOpenFiles: 1 << 20, maxSeek: cfg.maxSeek,
     maxBytes: cfg.maxBytes, scanners: cfg.md5 ? ['md5'] : [], findx: false, tdelta: 0,
-    savedWindow: cfg.savedWindow, maxFlowsPerBucket: perBucketCap(DEFAULT_MAX_FLOWS), records: true, recordRoom: DFXML_RECORD_ROOM,
+    savedWindow: cfg.savedWindow, maxFlowsPerBucket: perBucketCap(DEFAULT_MAX_FLOWS), mergeVlans: cfg.mergeVlans,
+    records: true, recordRoom: DFXML_RECORD_ROOM,
     debugLevel: 0, console: null, unprocessed: false,
   };
 }
