@@ -54,9 +54,12 @@ export function decodeFrame(buf: Uint8Array, off: number, caplen: number, dlt: n
       return decodeNull(buf, off, end, out);
     case LINKTYPE.LINUX_SLL:
       return decodeSll(buf, off, end, out);
-    case LINKTYPE.LINUX_SLL2:
+    case LINKTYPE.LINUX_SLL2: {
       if (caplen < 20) return (out.verdict = Verdict.LINK_DROP);
-      return decodeIp(buf, off + 20, end, out);
+      // The protocol is not checked (as tcpflow does for SLL), but VLAN tags after the header are read.
+      const p = skipVlanTags(buf, (buf[off] << 8) | buf[off + 1], off + 20, end, out);
+      return p < 0 ? (out.verdict = Verdict.LINK_DROP) : decodeIp(buf, p, end, out);
+    }
     case LINKTYPE.PPP:
       // tcpflow skips the 4-byte PPP header without looking at the protocol; the IP
       // version nibble then decides.
@@ -76,21 +79,32 @@ export function decodeFrame(buf: Uint8Array, off: number, caplen: number, dlt: n
 
 function decodeEthernet(buf: Uint8Array, off: number, end: number, out: DecodedPacket): Verdict {
   if (end - off < 14) return (out.verdict = Verdict.LINK_DROP);
-  let p = off + 12;
-  let type = (buf[p] << 8) | buf[p + 1];
+  const p = skipVlanTags(buf, (buf[off + 12] << 8) | buf[off + 13], off + 14, end, out);
+  if (p < 0) return (out.verdict = Verdict.LINK_DROP);
+  const type = (buf[p - 2] << 8) | buf[p - 1];
+  if (type !== ETHERTYPE_IPV4 && type !== ETHERTYPE_IPV6) return (out.verdict = Verdict.LINK_DROP);
+  out.macOffset = off;
+  return decodeIp(buf, p, end, out);
+}
+
+/**
+ * Skip the VLAN tags (0x8100, 0x88a8, 0x9100, any number) that start at `p` when the
+ * protocol field before them says `type`: each is a TCI and the next protocol. Returns
+ * where the payload starts (the final protocol is the 2 bytes before it when there were
+ * tags), or -1 when a tag is cut by the capture.
+ */
+function skipVlanTags(buf: Uint8Array, type: number, p: number, end: number, out: DecodedPacket): number {
   while (type === ETHERTYPE_VLAN || type === ETHERTYPE_QINQ || type === ETHERTYPE_QINQ_OLD) {
-    if (p + 6 > end) return (out.verdict = Verdict.LINK_DROP);
+    if (p + 4 > end) return -1;
     // The innermost tag names the flow, whatever its TPID: in a QinQ stack (802.1ad or
     // 0x9100 outer tags) that is the customer's 802.1Q VLAN, the one its hosts are on;
     // tcpflow named only a first 0x8100 tag. The id is the 12-bit VID, not the whole TCI
     // with its priority bits (spec B6).
-    out.vlan = ((buf[p + 2] << 8) | buf[p + 3]) & 0x0fff;
+    out.vlan = ((buf[p] << 8) | buf[p + 1]) & 0x0fff;
+    type = (buf[p + 2] << 8) | buf[p + 3];
     p += 4;
-    type = (buf[p] << 8) | buf[p + 1];
   }
-  if (type !== ETHERTYPE_IPV4 && type !== ETHERTYPE_IPV6) return (out.verdict = Verdict.LINK_DROP);
-  out.macOffset = off;
-  return decodeIp(buf, p + 2, end, out);
+  return p;
 }
 
 function decodeNull(buf: Uint8Array, off: number, end: number, out: DecodedPacket): Verdict {
@@ -110,8 +124,10 @@ function isAf(v: number): boolean {
 
 function decodeSll(buf: Uint8Array, off: number, end: number, out: DecodedPacket): Verdict {
   if (end - off < 16) return (out.verdict = Verdict.LINK_DROP);
-  let p = off + 16;
-  const proto = (buf[off + 14] << 8) | buf[off + 15];
+  // The protocol is not checked (as in tcpflow), but VLAN tags after the header are read.
+  let p = skipVlanTags(buf, (buf[off + 14] << 8) | buf[off + 15], off + 16, end, out);
+  if (p < 0) return (out.verdict = Verdict.LINK_DROP);
+  const proto = (buf[p - 2] << 8) | buf[p - 1];
   if (proto === ETHERTYPE_MPLS) {
     // Skip MPLS labels up to the bottom of the stack.
     for (;;) {

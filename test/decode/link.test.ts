@@ -289,6 +289,24 @@ describe('link: Linux cooked captures', () => {
     for (const n of [0, 16, 19]) assert.equal(decode(sll2(v4), LINKTYPE.LINUX_SLL2, n).verdict, Verdict.LINK_DROP);
     assert.equal(decode(sll2(v4), LINKTYPE.LINUX_SLL2, 20).verdict, Verdict.NOT_PROCESSED);
   });
+
+  test('SLL and SLL2 with VLAN tags after the header (protocol 0x8100/0x88a8): the innermost VID, IP after the tags', () => {
+    const tag = (tci: number, next: number) => [tci >> 8, tci & 0xff, next >> 8, next & 0xff];
+    let r = decode(sll(concat(tag(0x2000 | 10, 0x0800), v4), 0x8100), LINKTYPE.LINUX_SLL);
+    assertV4(r, 20);
+    assert.equal(r.d.vlan, 10);
+    r = decode(sll(concat(tag(100, 0x8100), tag(42, 0x86dd), v6), 0x88a8), LINKTYPE.LINUX_SLL);
+    assertV6(r, 24);
+    assert.equal(r.d.vlan, 42);
+    assertV4(decode(sll(concat(tag(7, 0x8847), [0, 0x64, 1, 64], v4), 0x8100), LINKTYPE.LINUX_SLL), 24); // tag, then MPLS
+    r = decode(sll2(concat(tag(0xf00d, 0x0800), v4), 0x8100), LINKTYPE.LINUX_SLL2);
+    assertV4(r, 24);
+    assert.equal(r.d.vlan, 13);
+    assert.equal(decode(sll(v4), LINKTYPE.LINUX_SLL).d.vlan, -1);
+    for (const [frame, dlt, cut] of [[sll(concat(tag(1, 0x0800), v4), 0x8100), LINKTYPE.LINUX_SLL, 19], [sll2(concat(tag(1, 0x0800), v4), 0x8100), LINKTYPE.LINUX_SLL2, 23]] as const) {
+      assert.equal(decode(frame, dlt, cut).verdict, Verdict.LINK_DROP, 'a tag cut by the capture');
+    }
+  });
 });
 
 test('no link type reads past the captured bytes', () => {

@@ -1,5 +1,6 @@
 /**
- * Same input → same output, whatever --workers: every capture of fixtures/corpus/pcaps is
+ * Same input → same output, whatever --workers: every capture of fixtures/corpus/pcaps (and
+ * the VLAN captures of fixtures/pcaps: one 4-tuple on several VLANs, tagged and not) is
  * run with `-e md5 -r CAPTURE -o OUT -w W --jsonl J` and --workers 1, 2 and 4. Everything a
  * run leaves must be the same for the three: the exit status, stderr (the temporary
  * directory's name aside), the output files (path, size, md5, and the modification time set
@@ -23,6 +24,7 @@ import {
   runCli,
   md5hex,
 } from '../helpers/corpus';
+import { fx } from '../helpers/capture';
 import { checkJsonlMatchesReport, readJsonl, reportCounters } from '../helpers/jsonl';
 import { TCPFLOW_PCAP_OUTPUTS, UNPROCESSED_FIXED } from '../helpers/pcap-tools';
 
@@ -31,7 +33,13 @@ const RUN_TIMEOUT_MS = 60_000;
 /** The report's run summary, each element once at most; rusage and clocktime are run-dependent. */
 const TOTALS = ['error', 'open_fds_at_end', 'max_open_flows', 'total_flows', 'flow_map_size', 'total_packets', 'flows_purged'];
 
-const captures = fs.readdirSync(PCAP_DIR).filter((f) => fs.statSync(path.join(PCAP_DIR, f)).isFile()).sort();
+/** Capture name -> path. */
+const capturePaths = new Map([
+  ...fs.readdirSync(PCAP_DIR).filter((f) => fs.statSync(path.join(PCAP_DIR, f)).isFile()).sort()
+    .map((f): [string, string] => [f, path.join(PCAP_DIR, f)]),
+  ...['vlan-same-tuple.pcap', 'vlan-span.pcap'].map((f): [string, string] => [f, fx(f)]),
+]);
+const captures = [...capturePaths.keys()];
 
 interface Outcome {
   exit: string;
@@ -62,7 +70,7 @@ async function runWith(capture: string, workers: number): Promise<Outcome> {
     const out = path.join(tmp, 'out');
     const wfile = path.join(tmp, 'w.pcap');
     const jsonl = path.join(tmp, 'r.jsonl');
-    const args = ['--workers', String(workers), '-e', 'md5', '-r', path.join(PCAP_DIR, capture), '-o', out, '-w', wfile, '--jsonl', jsonl];
+    const args = ['--workers', String(workers), '-e', 'md5', '-r', capturePaths.get(capture) as string, '-o', out, '-w', wfile, '--jsonl', jsonl];
     const run = await runCli(args, { timeoutMs: RUN_TIMEOUT_MS });
     assert.ok(!run.timedOut, `tcpflow-ts ${args.join(' ')}: no exit within ${RUN_TIMEOUT_MS / 1000} s`);
     const act = collectResult(out, run, { keepOrder: true });
@@ -95,7 +103,7 @@ async function runWith(capture: string, workers: number): Promise<Outcome> {
 }
 
 test('output does not depend on --workers (1, 2, 4; -e md5)', { concurrency: POOL_SIZE }, async (t) => {
-  assert.ok(captures.length > 0, 'no captures in fixtures/corpus/pcaps (run scripts/copy-corpus.sh)');
+  assert.ok(captures.length > 2, 'no captures in fixtures/corpus/pcaps (run scripts/copy-corpus.sh)');
   await Promise.all(captures.map((capture) => t.test(capture, async () => {
     const outcomes: Outcome[] = [];
     for (const w of WORKER_COUNTS) outcomes.push(await runWith(capture, w));
