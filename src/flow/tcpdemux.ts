@@ -287,7 +287,7 @@ export class TcpDemux {
     const vlanKey = flow.tag < 0 ? flow.key : `${flow.key}#${flow.tag}`;
     const saved: SavedFlow = { key: flow.key, vlanKey, tag: flow.tag, isn: flow.isn, sink: this.config.storing ? flow.sink : null, closePacket };
     this.saved.set(flow.key, saved);
-    this.saved.set(vlanKey, saved);
+    if (vlanKey !== flow.key) this.saved.set(vlanKey, saved);
     this.savedQueue.push(saved);
     this.pruneSaved(closePacket);
   }
