@@ -144,6 +144,24 @@ describe('VLAN in the flow key', () => {
     assert.equal(h.text(C2S + '--31'), 'XYZ');
   });
 
+  test('an untagged new SYN on a 4-tuple open on VLAN 10 starts VLAN 10\'s next connection, which its tagged packets then join', () => {
+    const h = new Harness();
+    h.vlan = 10;
+    h.client({ seq: CISN, flags: SYN });
+    h.cdata(0, 'first');
+    h.vlan = undefined;
+    h.client({ seq: 90000, flags: SYN }); // another ISN: a new connection (B16)
+    h.vlan = 10;
+    h.client({ seq: 90001, flags: ACK, payload: 'second' });
+    h.vlan = undefined;
+    h.finish();
+    // Named by its first packet (untagged), keyed on VLAN 10: one flow holds the second connection.
+    assert.deepEqual(h.out.names().sort(), [C2S, C2S + '--10']);
+    assert.equal(h.text(C2S + '--10'), 'first');
+    assert.equal(h.text(C2S), 'second');
+    assert.equal(h.closedNamed(C2S).flow.tag, 10);
+  });
+
   test('a retransmission after close is a straggler on its own VLAN only', () => {
     const h = new Harness();
     h.vlan = 10;

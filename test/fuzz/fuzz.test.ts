@@ -49,7 +49,7 @@ test(`a seeded campaign of ${ITERATIONS} iterations: no failure, and every kind 
     'cut packet to', 'pcap record caplen', 'pcap record origlen', 'pcap linktype', 'pcap snaplen', 'block total length',
     'block trailing length', 'packet block interface', 'packet block lying', 'insert IDB at', 'packet IHL', 'packet total length',
     'packet fragment flags', 'packet protocol', 'packet payload length', 'packet next header', 'packet insert extension',
-    'packet TCP data', 'packet TCP flags', 'packet TCP seq', 'packet TCP ack', 'packet insert VLAN',
+    'packet TCP data', 'packet TCP flags', 'packet TCP seq', 'packet TCP ack', 'packet insert VLAN', 'packet retag VLAN',
   ];
   const missing = kinds.filter((k) => !stats.mutations.has(k));
   assert.deepEqual(missing, [], `mutations never applied; applied: ${[...stats.mutations.keys()].join(', ')}`);

@@ -553,6 +553,18 @@ const vlanTags: StructMutator = (c) => {
   const f = frameOf(c.l.blocks[i]);
   const r = c.rng;
   const tpidAt12 = (f[12] << 8) | f[13];
+  if (VLAN_TPIDS.includes(tpidAt12) && r.chance(0.3)) {
+    // Another VLAN id for one tag of the stack: a new innermost one moves the packet to
+    // another VLAN's flow of its 4-tuple (src/flow/vlan.ts), an outer one changes nothing.
+    let tags = 0;
+    while (16 + 4 * tags <= f.length && VLAN_TPIDS.includes((f[12 + 4 * tags] << 8) | f[13 + 4 * tags])) tags++;
+    if (tags === 0) return null;
+    const k = r.chance(0.7) ? tags - 1 : r.int(0, tags - 1);
+    const nf = f.slice();
+    setU16(nf, 14 + 4 * k, r.pick([0, 1, 2, 0x0fff, 0xe002, r.int(0, 0xffff)]), false);
+    setFrame(c.l, i, nf);
+    return `packet ${i} retag VLAN tag ${k}`;
+  }
   if (VLAN_TPIDS.includes(tpidAt12) && r.chance(0.4)) {
     const nf = new Uint8Array(f.length - 4);
     nf.set(f.subarray(0, 12));
