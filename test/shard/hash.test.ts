@@ -38,3 +38,21 @@ test('bucketOf: both directions of a connection share a bucket in 0..63, for IPv
   // Spread over every bucket (expected 100 each; far outside this means a broken hash).
   assert.ok(Math.min(...counts) > 50 && Math.max(...counts) < 160, `bucket counts ${counts.join(' ')}`);
 });
+
+test('bucketOf: a 4-tuple\'s packets share a bucket whatever their VLAN tags (an untagged packet joins its VLAN\'s flow: src/flow/vlan.ts)', async () => {
+  const h = await ShardHasher.create();
+  const d = newDecodedPacket();
+  const stacks = [[], [{ tpid: 0x8100, tci: 10 }], [{ tpid: 0x8100, tci: 20 }], [{ tpid: 0x88a8, tci: 100 }, { tpid: 0x8100, tci: 10 }]];
+  for (let i = 0; i < 200; i++) {
+    const src = `10.2.${i >> 8}.${i & 255}`, port = 2000 + i;
+    const buckets = new Set<number>();
+    for (const tags of stacks) {
+      for (const [a, b, p, q] of [[src, '10.9.9.9', port, 80], ['10.9.9.9', src, 80, port]] as const) {
+        const f = ether(ipv4(tcp({ sport: p, dport: q }), { src: a, dst: b }), { tags });
+        assert.equal(decodeFrame(f, 0, f.length, LINKTYPE.EN10MB, d), Verdict.TCP);
+        buckets.add(h.bucketOf(f, d));
+      }
+    }
+    assert.equal(buckets.size, 1, `connection ${i}: buckets ${[...buckets].join(' ')}`);
+  }
+});
