@@ -5,6 +5,7 @@ import type { Options } from './options';
 import { planRun, type RunPlan } from './plan';
 import { Coordinator, type RunTotals } from './shard/coordinator';
 import { ThreadHost } from './shard/hosts';
+import { DEFAULT_LIMITS, FragmentReassembler, fragmentText } from './shard/ip-fragments';
 import { strerror } from './util/strerror';
 import { dfxmlFormat, type ReportSummary } from './report/dfxml';
 import { jsonlFormat } from './report/jsonl';
@@ -76,7 +77,7 @@ class Run {
         // The coordinator prints whole segments per call, so the lock keeps every segment whole.
         : lock === null ? writeStdout : (text) => lock.hold(() => writeStdout(text)),
       unprocessed: this.dump,
-    });
+    }, { fragments: new FragmentReassembler(DEFAULT_LIMITS, log.debugLevel >= 5 ? (m) => log.at(5, m) : null) });
     try {
       // Opened while the worker threads boot (xmlbuilder2 alone takes ~70 ms to load).
       this.openReports();
@@ -221,6 +222,7 @@ class Run {
       totalPackets: s.totalPackets,
       flowsPurged: s.flowsPurged,
       maxFlows: plan.maxFlows,
+      fragments: totals.fragments,
       error,
     };
     const spills = Array.from({ length: plan.workers }, (_, i) => this.spillPath(i))
@@ -237,6 +239,8 @@ class Run {
     log.at(2, `Flows seen:                         ${s.totalFlows}`);
     log.at(2, `Total flows processed: ${s.totalFlows}`);
     log.at(2, `Total packets processed: ${s.totalPackets}`);
+    const f = totals.fragments;
+    if (f.fragments > 0) log.at(2, `IP fragments: ${fragmentText(f)}`);
   }
 }
 

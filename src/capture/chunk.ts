@@ -6,10 +6,21 @@
  */
 export const CHUNK_BYTES = 4 * 1024 * 1024;
 export const CHUNK_RECORDS = 65536;
+/**
+ * Fragments the IP reassembler may hold at once, in bytes (src/shard/ip-fragments.ts; Linux's
+ * ipfrag_high_thresh default). It sizes each chunk's side region: see allocChunk.
+ */
+export const FRAGMENT_PENDING_BYTES = 4 * 1024 * 1024;
 
 export interface Chunk {
-  /** Raw bytes as read from the capture file (record headers included). */
+  /**
+   * The whole slot: `input` (bytes as read from the capture file, record headers included),
+   * then the side region where the coordinator writes reassembled IP datagrams; a
+   * record's offset may point into either.
+   */
   data: Uint8Array;
+  /** data[0, input.length): the part a capture reader fills. */
+  input: Uint8Array;
   /** Number of records indexed in this chunk. */
   count: number;
   /** Per record: byte offset of the packet data (after the record header) in `data`. */
@@ -26,10 +37,19 @@ export interface Chunk {
   linktype: Int32Array;
 }
 
+/**
+ * The side region holds every datagram reassembled in the chunk. Each is at most the sum
+ * of its fragments' bytes; those bytes are either the chunk's own records (at most
+ * `bytes`) or fragments held from earlier chunks (at most FRAGMENT_PENDING_BYTES), so it
+ * never runs out. Pages of a SharedArrayBuffer that are never written take no memory, so
+ * a capture without fragments does not pay for it.
+ */
 export function allocChunk(bytes = CHUNK_BYTES, records = CHUNK_RECORDS): Chunk {
   const shared = (n: number) => new SharedArrayBuffer(n);
+  const data = new Uint8Array(shared(2 * bytes + FRAGMENT_PENDING_BYTES));
   return {
-    data: new Uint8Array(shared(bytes)),
+    data,
+    input: data.subarray(0, bytes),
     count: 0,
     offset: new Int32Array(shared(records * 4)),
     caplen: new Int32Array(shared(records * 4)),

@@ -29,7 +29,7 @@ class PcapParser implements RecordParser {
 
   parse(c: Chunk, v: DataView, pos: number, end: number, base: number, max: number): number {
     const le = this.le;
-    const limit = Math.min(MAX_CAPLEN, c.data.length - 64);
+    const limit = Math.min(MAX_CAPLEN, c.input.length - 64);
     let n = c.count;
     while (n < max && end - pos >= RECORD_HEADER) {
       const caplen = v.getUint32(pos + 8, le);

@@ -82,7 +82,7 @@ class PcapngParser implements RecordParser {
   }
 
   parse(c: Chunk, v: DataView, pos: number, end: number, base: number, max: number): number {
-    const size = c.data.length;
+    const size = c.input.length;
     let n = c.count;
     // Every block is at least 12 bytes, and 12 bytes give the SHB byte order too.
     while (n < max && end - pos >= 12) {

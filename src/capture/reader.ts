@@ -29,7 +29,7 @@ export interface CaptureReader {
   readonly format: 'pcap' | 'pcapng';
   /** Link type and snapshot length of the first interface, once known (pcapng: after its first IDB). */
   readonly firstInterface: CaptureInterface | null;
-  /** Fill `chunk` (chunk.data, and the index arrays from position 0) with as many whole records as fit; set chunk.count; return chunk.count. 0 means end of file. */
+  /** Fill `chunk` (chunk.input, and the index arrays from position 0) with as many whole records as fit; set chunk.count; return chunk.count. 0 means end of file. */
   fill(chunk: Chunk): number;
   /** After fill() returned 0: set if the file ended inside a record/block. */
   readonly truncation: Truncation | null;
@@ -41,7 +41,7 @@ export interface CaptureReader {
   /** Bytes consumed from the file so far, and its size (0 when not a regular file): for progress. */
   readonly bytesRead: number;
   readonly size: number;
-  /** File offset of chunk.data[0] as of the last fill (the fuzzer checks records against the file). */
+  /** File offset of chunk.input[0] as of the last fill (the fuzzer checks records against the file). */
   readonly base: number;
   close(): void;
 }
@@ -59,11 +59,11 @@ export interface RecordParser {
   readonly format: 'pcap' | 'pcapng';
   readonly firstInterface: CaptureInterface | null;
   /**
-   * Index the records in chunk.data[pos, end) into the chunk from chunk.count on,
+   * Index the records in chunk.input[pos, end) into the chunk from chunk.count on,
    * stopping at `max` records or at the first record not wholly inside the range;
    * update chunk.count and return the offset just past the last record consumed.
-   * `base` is the file offset of chunk.data[0] (for error messages).
-   * Must throw (INPUT_CORRUPT) rather than wait for a record longer than chunk.data,
+   * `base` is the file offset of chunk.input[0] (for error messages).
+   * Must throw (INPUT_CORRUPT) rather than wait for a record longer than chunk.input,
    * with chunk.count covering the good records indexed before the bad one.
    */
   parse(chunk: Chunk, view: DataView, pos: number, end: number, base: number, max: number): number;
@@ -229,7 +229,7 @@ class Reader implements CaptureReader {
   get firstInterface(): CaptureInterface | null { return this.parser.firstInterface; }
 
   fill(chunk: Chunk): number {
-    const data = chunk.data;
+    const data = chunk.input;
     const max = Math.min(chunk.offset.length, chunk.caplen.length, chunk.origlen.length,
       chunk.sec.length, chunk.usec.length, chunk.linktype.length);
     if (max < 1 || data.length < 128) throw new RangeError('capture chunk too small');
@@ -253,7 +253,7 @@ class Reader implements CaptureReader {
   }
 
   private pump(chunk: Chunk, view: DataView, max: number): void {
-    const data = chunk.data;
+    const data = chunk.input;
     // Loop because a buffer may hold only non-packet blocks (pcapng).
     while (chunk.count === 0 && !this.done) {
       const end = this.src.load(data);

@@ -29,13 +29,24 @@ function decodeIpv4(buf: Uint8Array, off: number, end: number, out: DecodedPacke
   // trust; a total length of 0 (TSO) is dropped as tcpflow does (spec B4).
   if (ihl < 20 || ihl > total) return (out.verdict = Verdict.NOT_PROCESSED);
   if (buf[off + 9] !== IPPROTO_TCP) return (out.verdict = Verdict.NOT_PROCESSED);
-  const fragOffset = ((buf[off + 6] & 0x1f) << 8) | buf[off + 7];
-  if (fragOffset !== 0) return (out.verdict = Verdict.NOT_PROCESSED);
   const dgramEnd = Math.min(off + total, end);
   if (off + ihl > dgramEnd) return (out.verdict = Verdict.NOT_PROCESSED);
   out.ipVersion = 4;
   out.addrOffset = off + 12;
   out.addrLen = 4;
+  // More-fragments flag or a fragment offset: a piece of a datagram (spec B30: tcpflow
+  // drops later fragments and takes a first one as the whole datagram).
+  if (((buf[off + 6] & 0x3f) | buf[off + 7]) !== 0) {
+    out.fragOffset = (((buf[off + 6] & 0x1f) << 8) | buf[off + 7]) * 8;
+    out.fragMore = (buf[off + 6] & 0x20) !== 0;
+    out.fragId = (buf[off + 4] << 8) | buf[off + 5];
+    out.fragProto = IPPROTO_TCP;
+    out.fragData = off + ihl;
+    out.fragEnd = dgramEnd;
+    out.fragHeader = -1;
+    out.fragNextAt = -1;
+    return (out.verdict = Verdict.FRAGMENT);
+  }
   return decodeTcp(buf, off + ihl, dgramEnd, out);
 }
 
@@ -43,6 +54,7 @@ function decodeIpv6(buf: Uint8Array, off: number, end: number, out: DecodedPacke
   if (end - off < 40) return (out.verdict = Verdict.NOT_PROCESSED);
   let payloadLen = (buf[off + 4] << 8) | buf[off + 5];
   let next = buf[off + 6];
+  let nextAt = off + 6;
   let p = off + 40;
   // Follow the extension-header chain to TCP (spec B29; tcpflow drops these packets).
   for (let hops = 0; next !== IPPROTO_TCP; hops++) {
@@ -61,16 +73,16 @@ function decodeIpv6(buf: Uint8Array, off: number, end: number, out: DecodedPacke
         len = (buf[p + 1] + 2) * 4;
         break;
       case IPPROTO_FRAGMENT: {
-        // A first fragment is taken as the datagram, as for IPv4; later ones carry no TCP header.
-        const fragOffset = ((buf[p + 2] << 8) | buf[p + 3]) >> 3;
-        if (fragOffset !== 0) return (out.verdict = Verdict.NOT_PROCESSED);
-        len = 8;
-        break;
+        const field = (buf[p + 2] << 8) | buf[p + 3];
+        // Offset 0 without more fragments is an atomic fragment (RFC 6946): the whole datagram.
+        if (field === 0) { len = 8; break; }
+        return ipv6Fragment(buf, off, p, nextAt, Math.min(off + 40 + payloadLen, end), field, out);
       }
       default:
         return (out.verdict = Verdict.NOT_PROCESSED);
     }
     next = buf[p];
+    nextAt = p;
     p += len;
   }
   const dgramEnd = Math.min(off + 40 + payloadLen, end);
@@ -79,6 +91,29 @@ function decodeIpv6(buf: Uint8Array, off: number, end: number, out: DecodedPacke
   out.addrOffset = off + 8;
   out.addrLen = 16;
   return decodeTcp(buf, p, dgramEnd, out);
+}
+
+/** Headers that may follow a fragment header on the way to TCP (the fragmentable part). */
+function mayLeadToTcp(next: number): boolean {
+  return next === IPPROTO_TCP || next === IPPROTO_ROUTING || next === IPPROTO_DSTOPTS || next === IPPROTO_AH;
+}
+
+/** An IPv6 fragment header at `p` (`field`: offset and M flag) in a datagram ending at `dgramEnd`. */
+function ipv6Fragment(buf: Uint8Array, off: number, p: number, nextAt: number, dgramEnd: number, field: number, out: DecodedPacket): Verdict {
+  const next = buf[p];
+  if (!mayLeadToTcp(next) || p + 8 > dgramEnd) return (out.verdict = Verdict.NOT_PROCESSED);
+  out.ipVersion = 6;
+  out.addrOffset = off + 8;
+  out.addrLen = 16;
+  out.fragOffset = field & 0xfff8;
+  out.fragMore = (field & 1) !== 0;
+  out.fragId = ((buf[p + 4] << 24) >>> 0) + ((buf[p + 5] << 16) | (buf[p + 6] << 8) | buf[p + 7]);
+  out.fragProto = next;
+  out.fragData = p + 8;
+  out.fragEnd = dgramEnd;
+  out.fragHeader = p;
+  out.fragNextAt = nextAt;
+  return (out.verdict = Verdict.FRAGMENT);
 }
 
 /** The Jumbo Payload option (RFC 2675) of a hop-by-hop header, or 0. */

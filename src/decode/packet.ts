@@ -10,6 +10,12 @@ export const enum Verdict {
   LINK_DROP = 1,
   /** Reached the IP stage but is not a usable TCP segment (tcpflow's "not processed"). */
   NOT_PROCESSED = 2,
+  /**
+   * A fragment of an IP datagram that may carry TCP (IPv4 protocol 6; IPv6 fragment header
+   * followed by TCP or an extension header): the address fields and the frag* fields are
+   * valid, for the coordinator's reassembler (src/shard/ip-fragments.ts).
+   */
+  FRAGMENT = 3,
 }
 
 export interface DecodedPacket {
@@ -31,12 +37,27 @@ export interface DecodedPacket {
   macOffset: number;
   /** Offset of the IP header (for IP fragment handling). */
   ipOffset: number;
+  /** FRAGMENT: offset of the fragment's data in its datagram, in bytes (offset field × 8). */
+  fragOffset: number;
+  /** FRAGMENT: the more-fragments flag. */
+  fragMore: boolean;
+  /** FRAGMENT: the identification field (IPv4: 16 bits, IPv6: 32 bits). */
+  fragId: number;
+  /** FRAGMENT: IPv4 protocol, or the IPv6 fragment header's next header. */
+  fragProto: number;
+  /** FRAGMENT: where the fragment's data starts and ends in the buffer (end: within the captured bytes). */
+  fragData: number;
+  fragEnd: number;
+  /** FRAGMENT, IPv6: offset of the fragment header, and of the next-header byte that names it. */
+  fragHeader: number;
+  fragNextAt: number;
 }
 
 export function newDecodedPacket(): DecodedPacket {
   return {
     verdict: Verdict.LINK_DROP, ipVersion: 0, addrOffset: 0, addrLen: 0, sport: 0, dport: 0,
     seq: 0, flags: 0, payloadOffset: 0, payloadLen: 0, vlan: -1, macOffset: -1, ipOffset: 0,
+    fragOffset: 0, fragMore: false, fragId: 0, fragProto: 0, fragData: 0, fragEnd: 0, fragHeader: -1, fragNextAt: -1,
   };
 }
 

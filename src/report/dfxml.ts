@@ -6,6 +6,7 @@ import type { ReportFormat } from './report-files';
 import type { RecordRoom } from './record-spill';
 
 import { PROGRAM_NAME, VERSION } from '../version';
+import { fragmentFields, type FragmentCounts } from '../shard/ip-fragments';
 
 export interface RunInfo {
   commandLine: string;
@@ -24,6 +25,8 @@ export interface ReportSummary {
   /** Flows closed early by the open-flow cap, and the cap (-S max_flows). */
   flowsPurged: number;
   maxFlows: number;
+  /** What the IP fragment reassembler did. */
+  fragments: FragmentCounts;
   /** Set when the run ended early; written as a comment-free element for tools to see. */
   error: string | null;
 }
@@ -96,6 +99,10 @@ export function dfxmlFooter(s: ReportSummary, startedAt: bigint): string {
   f.ele('total_packets').txt(String(s.totalPackets));
   // Only when the cap was hit: otherwise the summary stays tcpflow's.
   if (s.flowsPurged > 0) f.ele('flows_purged', { reason: 'max_flows', max_flows: String(s.maxFlows) }).txt(String(s.flowsPurged));
+  // Only when the input had IP fragments (tcpflow reassembles none, spec B30).
+  if (s.fragments.fragments > 0) {
+    f.ele('ip_fragments', Object.fromEntries(Object.entries(fragmentFields(s.fragments)).map(([k, v]) => [k, String(v)])));
+  }
   f.ele('rusage')
     .ele('utime').txt(secs(ru.userCPUTime)).up()
     .ele('stime').txt(secs(ru.systemCPUTime)).up()

@@ -1,6 +1,7 @@
 import type { ReportSummary } from './dfxml';
 import type { ReportFormat } from './report-files';
 import type { RecordRoom } from './record-spill';
+import { fragmentFields } from '../shard/ip-fragments';
 
 /** Room a record takes in the JSON Lines report at most (see DFXML_RECORD_ROOM): about 250 characters of keys and quotes. */
 export const JSONL_RECORD_ROOM: RecordRoom = { perChar: 2, perRecord: 320 };
@@ -28,6 +29,8 @@ export interface JsonlSummary {
   open_fds_at_end: number;
   flows_purged: number;
   max_flows: number;
+  /** Only when the input had IP fragments: what the reassembler did (README, "IP fragments"). */
+  ip_fragments?: Record<string, number>;
   error?: string;
 }
 
@@ -42,6 +45,7 @@ function jsonlSummary(s: ReportSummary): JsonlSummary {
     flows_purged: s.flowsPurged,
     max_flows: s.maxFlows,
   };
+  if (s.fragments.fragments > 0) out.ip_fragments = fragmentFields(s.fragments);
   if (s.error !== null) out.error = s.error;
   return out;
 }

@@ -4,6 +4,7 @@ import { newDecodedPacket } from '../decode/packet';
 import { TcpflowError, EXIT, type ErrorInfo } from '../errors';
 import { dispatch } from './dispatch';
 import { ShardHasher } from './hash';
+import { FragmentReassembler, type FragmentCounts } from './ip-fragments';
 import type { FromWorker, Release, ToWorker, WorkerConfig, WorkerResult } from './protocol';
 import type { WorkerHost, WorkerLink } from './hosts';
 import type { ConsoleBatch } from '../output/console-output';
@@ -21,6 +22,8 @@ interface PendingChunk {
   unprocessed: Int32Array[];
   /** The workers' open-file changes (Release.openFiles). */
   openFiles: Int32Array[];
+  /** -w: records rewritten to reassembled datagrams, with their original index entries (dispatch.ts). */
+  restore: Int32Array | null;
 }
 
 /** Output that must follow packet order across workers. */
@@ -43,6 +46,8 @@ export interface RunTotals {
   results: WorkerResult[];
   /** The most flow files open at once over the run, all workers together, packet by packet. */
   maxOpenFiles: number;
+  /** What the IP fragment reassembler did. */
+  fragments: FragmentCounts;
 }
 
 /**
@@ -75,7 +80,7 @@ export class Coordinator {
   unprocessedSkipped = 0;
 
   private constructor(private readonly host: WorkerHost, private readonly hasher: ShardHasher,
-    slots: Chunk[], private readonly ordered: OrderedOutput) {
+    slots: Chunk[], private readonly ordered: OrderedOutput, private readonly fragments: FragmentReassembler) {
     this.slots = slots;
     this.free = this.slots.map((_, i) => i);
     this.slotSeq = new Int32Array(slots.length);
@@ -84,13 +89,14 @@ export class Coordinator {
   /**
    * Start `workers` workers on `host`. Console text and -w records go out in packet order
    * (workers render text and find rejects; the order is restored here, chunk by chunk).
-   * `reuse` hands in a chunk ring and a hasher made earlier (the fuzzer's, kept across runs).
+   * `reuse` hands in a chunk ring and a hasher made earlier (the fuzzer's, kept across runs),
+   * and the IP fragment reassembler (one with a debug log, or other limits).
    */
   static async start(host: WorkerHost, workers: number, config: Omit<WorkerConfig, 'index' | 'spillPath'>,
     spillPath: (i: number) => string | null, ordered: OrderedOutput = { print: null, unprocessed: null },
-    reuse: { slots?: Chunk[]; hasher?: ShardHasher } = {}): Promise<Coordinator> {
+    reuse: { slots?: Chunk[]; hasher?: ShardHasher; fragments?: FragmentReassembler } = {}): Promise<Coordinator> {
     const slots = reuse.slots ?? Array.from({ length: Math.max(3, workers + 2) }, () => allocChunk());
-    const c = new Coordinator(host, reuse.hasher ?? await ShardHasher.create(), slots, ordered);
+    const c = new Coordinator(host, reuse.hasher ?? await ShardHasher.create(), slots, ordered, reuse.fragments ?? new FragmentReassembler());
     for (let i = 0; i < workers; i++) {
       c.results.push(new Promise((resolve) => c.settle.push(resolve)));
     }
@@ -131,7 +137,7 @@ export class Coordinator {
       if (count === 0) { this.free.push(slot); continue; }
       const dump = this.ordered.unprocessed;
       if (dump !== null && !dump.hasHeader) dump.writeHeader(source.firstInterface, chunk.linktype[0]);
-      const out = dispatch(chunk, shards, this.hasher, this.decoded);
+      const out = dispatch(chunk, shards, this.hasher, this.decoded, this.fragments);
       for (const lt of out.unknownLinkTypes) unknown.add(lt);
       const base = this.packetNo;
       this.packetNo += count;
@@ -140,7 +146,7 @@ export class Coordinator {
       let remaining = 0;
       for (let w = 0; w < shards; w++) if (out.sizes[w] > 0) remaining++;
       const own = dump !== null && out.unprocessed !== null ? [out.unprocessed.subarray(0, out.unprocessedCount)] : [];
-      this.pending.set(seq, { slot, remaining, batches: [], unprocessed: own, openFiles: [] });
+      this.pending.set(seq, { slot, remaining, batches: [], unprocessed: own, openFiles: [], restore: out.restore });
       for (let w = 0; w < shards; w++) {
         if (out.sizes[w] === 0) continue;
         const records = out.lists[w];
@@ -158,6 +164,7 @@ export class Coordinator {
    * the last message on its port, after all its releases: everything it owed has arrived.
    */
   async finish(): Promise<RunTotals> {
+    this.fragments.finish();
     for (const link of this.links) link.send({ type: 'end' } satisfies ToWorker, []);
     const settled = await Promise.all(this.results);
     for (const link of this.links) link.close();
@@ -168,7 +175,7 @@ export class Coordinator {
       results.push(r);
       if (r.error !== null) this.fail(fromInfo(r.error));
     }
-    return { results, maxOpenFiles: this.maxOpenFiles };
+    return { results, maxOpenFiles: this.maxOpenFiles, fragments: this.fragments.counts };
   }
 
   private onMessage(worker: number, m: FromWorker): void {
@@ -229,9 +236,16 @@ export class Coordinator {
     if (p.unprocessed.length === 0 || this.failure !== null) return;
     const chunk = this.slots[p.slot];
     const lists = p.unprocessed;
+    const restore = p.restore;
+    let r = 0;
     inPacketOrder(lists, (b, k) => {
       const i = lists[b][k];
-      if (chunk.linktype[i] !== dump.linktype) this.unprocessedSkipped++;
+      // A fragment that completed a datagram: its record now describes the datagram; -w wants the fragment.
+      while (restore !== null && r < restore.length && restore[r] < i) r += 5;
+      if (restore !== null && restore[r] === i) {
+        if (restore[r + 4] !== dump.linktype) this.unprocessedSkipped++;
+        else dump.append(chunk.data, restore[r + 1], restore[r + 2], restore[r + 3], chunk.sec[i], chunk.usec[i]);
+      } else if (chunk.linktype[i] !== dump.linktype) this.unprocessedSkipped++;
       else dump.append(chunk.data, chunk.offset[i], chunk.caplen[i], chunk.origlen[i], chunk.sec[i], chunk.usec[i]);
     });
   }

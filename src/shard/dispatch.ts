@@ -2,6 +2,7 @@ import type { Chunk } from '../capture/chunk';
 import { decodeFrame, isSupportedLinkType } from '../decode/link';
 import { type DecodedPacket, Verdict } from '../decode/packet';
 import type { ShardHasher } from './hash';
+import type { FragmentReassembler } from './ip-fragments';
 import { BUCKET_SHIFT } from './protocol';
 
 /** One chunk's records, sorted out by worker. */
@@ -14,6 +15,8 @@ export interface Dispatched {
   unprocessedCount: number;
   /** Link types met that cannot be decoded (their records go nowhere). */
   unknownLinkTypes: number[];
+  /** Records rewritten to reassembled datagrams, with their original index entries (FragmentReassembler.restoreList). */
+  restore: Int32Array | null;
 }
 
 /**
@@ -21,16 +24,21 @@ export interface Dispatched {
  * its TCP 4-tuple, whose symmetric hash picks one of the flow buckets; a bucket always
  * goes to worker `bucket mod shards`, so both directions of a connection meet in one
  * worker and every bucket sees the same packets in the same order for any worker count.
- * A function of the chunk alone (the hasher only remembers its last answer): the
- * coordinator and the fuzzer run this same code.
+ * A function of the chunk alone (the hasher only remembers its last answer), and of the
+ * fragments `frags` holds from earlier chunks: IP fragments go to it, and the record of
+ * one that completes a datagram is rewritten to that datagram and dispatched in its
+ * place. Without a reassembler fragments are not processed. The coordinator and the
+ * fuzzer run this same code.
  */
-export function dispatch(chunk: Chunk, shards: number, hasher: ShardHasher, d: DecodedPacket): Dispatched {
+export function dispatch(chunk: Chunk, shards: number, hasher: ShardHasher, d: DecodedPacket,
+  frags: FragmentReassembler | null = null): Dispatched {
   const count = chunk.count;
   const lists = Array.from({ length: shards }, () => new Int32Array(count));
   const sizes = new Int32Array(shards);
   const unknown: number[] = [];
   let unprocessed: Int32Array | null = null, unprocessedCount = 0;
   let lastType = -1, lastOk = false;
+  frags?.beginChunk(chunk);
   for (let i = 0; i < count; i++) {
     const lt = chunk.linktype[i];
     if (lt !== lastType) {
@@ -39,7 +47,14 @@ export function dispatch(chunk: Chunk, shards: number, hasher: ShardHasher, d: D
       if (!lastOk && !unknown.includes(lt)) unknown.push(lt);
     }
     if (!lastOk) continue;
-    const v = decodeFrame(chunk.data, chunk.offset[i], chunk.caplen[i], lt, d);
+    let v = decodeFrame(chunk.data, chunk.offset[i], chunk.caplen[i], lt, d);
+    if (v === Verdict.FRAGMENT) {
+      // -w gets the fragments after the first, reassembled or not, as tcpflow writes them.
+      if (d.fragOffset !== 0) (unprocessed ??= new Int32Array(count))[unprocessedCount++] = i;
+      if (frags === null || !frags.add(chunk, i, d)) continue;
+      v = decodeFrame(chunk.data, chunk.offset[i], chunk.caplen[i], chunk.linktype[i], d);
+      if (v !== Verdict.TCP) continue;
+    }
     if (v === Verdict.TCP) {
       const b = hasher.bucketOf(chunk.data, d);
       const w = b % shards;
@@ -48,5 +63,5 @@ export function dispatch(chunk: Chunk, shards: number, hasher: ShardHasher, d: D
       (unprocessed ??= new Int32Array(count))[unprocessedCount++] = i;
     }
   }
-  return { lists, sizes, unprocessed, unprocessedCount, unknownLinkTypes: unknown };
+  return { lists, sizes, unprocessed, unprocessedCount, unknownLinkTypes: unknown, restore: frags?.restoreList() ?? null };
 }

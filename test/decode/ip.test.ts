@@ -5,7 +5,7 @@ import { Verdict } from '../../src/decode/packet';
 import {
   ACK, authHeader, concat, destOpts, ether, fragment6, hopByHop, ipv4, ipv6, jumboOption, routing, tcp,
 } from '../helpers/packets';
-import { decode } from './util';
+import { decode, LEAD } from './util';
 
 const RAW = LINKTYPE.RAW;
 const EN = LINKTYPE.EN10MB;
@@ -98,17 +98,29 @@ describe('IPv4', () => {
     assert.equal(cut.payload, 'abc');
   });
 
-  test('fragments: offset ≠ 0 dropped, first fragment kept as the datagram', () => {
-    const first = decode(ipv4(seg('firstpart'), { mf: true, fragOffset: 0 }), RAW);
-    assert.equal(first.verdict, Verdict.TCP);
-    assert.equal(first.payload, 'firstpart');
-    for (const fragOffset of [1, 3, 0x1fff]) {
+  test('fragments (MF or an offset) go to the reassembler with their fields (B30: tcpflow takes a first fragment whole)', () => {
+    for (const fragOffset of [0, 1, 3, 0x1fff]) {
       for (const mf of [true, false]) {
-        assert.equal(decode(ipv4(seg('x'), { mf, fragOffset }), RAW).verdict, Verdict.NOT_PROCESSED);
+        if (fragOffset === 0 && !mf) continue;
+        const frame = ipv4(seg('xyz'), { mf, fragOffset, id: 0xbeef, options: [1, 1, 1, 1] });
+        const r = decode(frame, RAW);
+        assert.equal(r.verdict, Verdict.FRAGMENT, `offset ${fragOffset} mf ${mf}`);
+        assert.equal(r.d.fragOffset, fragOffset * 8);
+        assert.equal(r.d.fragMore, mf);
+        assert.equal(r.d.fragId, 0xbeef);
+        assert.equal(r.d.fragProto, 6);
+        assert.equal(r.d.fragData - LEAD, 24);
+        assert.equal(r.d.fragEnd - LEAD, frame.length);
+        assert.equal(r.addrOffset, 12);
       }
     }
-    // DF is not a fragment.
+    // The data ends at the total length, or at the captured bytes.
+    const padded = concat(ipv4(seg('pad'), { mf: true }), [0, 0, 0, 0]);
+    assert.equal(decode(padded, RAW).d.fragEnd - LEAD, padded.length - 4);
+    assert.equal(decode(padded, RAW, 30).d.fragEnd - LEAD, 30);
+    // DF is not a fragment; nor is a fragment of another protocol a TCP one.
     assert.equal(decode(ipv4(seg('df'), { df: true }), RAW).payload, 'df');
+    assert.equal(decode(ipv4(seg('x'), { mf: true, proto: 17 }), RAW).verdict, Verdict.NOT_PROCESSED);
   });
 
   test('non-TCP protocols are not processed', () => {
@@ -149,7 +161,6 @@ describe('IPv6', () => {
     ['routing with 3 addresses', () => routing(3, 2), 56],
     ['destination options', () => destOpts(), 8],
     ['destination options, 2 words', () => destOpts([5, 6, 1, 2, 3, 4, 5, 6, 7, 8]), 16],
-    ['first fragment (M=1)', () => fragment6(0, true), 8],
     ['atomic fragment (offset 0, M=0)', () => fragment6(0, false), 8],
     ['authentication header', () => authHeader(3), 24],
     ['authentication header, longer ICV', () => authHeader(5), 32],
@@ -168,22 +179,35 @@ describe('IPv6', () => {
   }
 
   test('a chain of every extension header type', () => {
-    const ext = [hopByHop(), destOpts(), routing(2), fragment6(0, true), authHeader(3), destOpts()];
+    const ext = [hopByHop(), destOpts(), routing(2), fragment6(0, false), authHeader(3), destOpts()];
     const r = decode(ether(ipv6(seg('chained'), { ext })), EN);
     assert.equal(r.verdict, Verdict.TCP);
     assert.equal(r.payloadOffset, 14 + 40 + 8 + 8 + 40 + 8 + 24 + 8 + 20);
     assert.equal(r.payload, 'chained');
   });
 
-  test('non-first fragments are not processed', () => {
-    for (const off of [1, 100, 0x1fff]) {
+  test('fragments go to the reassembler with their fields, behind other headers too (B30)', () => {
+    for (const off of [0, 1, 100, 0x1fff]) {
       for (const more of [true, false]) {
-        const r = decode(ipv6(seg('x'), { ext: [fragment6(off, more)] }), RAW);
-        assert.equal(r.verdict, Verdict.NOT_PROCESSED, `offset ${off}`);
+        if (off === 0 && !more) continue;
+        const frame = ipv6(seg('x'), { ext: [hopByHop(), fragment6(off, more, 0xfedcba98)] });
+        const r = decode(frame, RAW);
+        assert.equal(r.verdict, Verdict.FRAGMENT, `offset ${off}`);
+        assert.equal(r.d.fragOffset, off * 8);
+        assert.equal(r.d.fragMore, more);
+        assert.equal(r.d.fragId, 0xfedcba98);
+        assert.equal(r.d.fragProto, 6);
+        assert.equal(r.d.fragHeader - LEAD, 48);
+        assert.equal(r.d.fragNextAt - LEAD, 40, 'the hop-by-hop header names the fragment header');
+        assert.equal(r.d.fragData - LEAD, 56);
+        assert.equal(r.d.fragEnd - LEAD, frame.length);
       }
     }
-    // Behind another header too.
-    assert.equal(decode(ipv6(seg('x'), { ext: [hopByHop(), fragment6(2, false)] }), RAW).verdict, Verdict.NOT_PROCESSED);
+    assert.equal(decode(ipv6(seg('x'), { ext: [fragment6(3, true)] }), RAW).d.fragNextAt - LEAD, 6, 'the IPv6 header names it');
+    // A fragment of a datagram that cannot hold TCP (UDP, ICMPv6) is not processed.
+    for (const next of [17, 58]) {
+      assert.equal(decode(ipv6(new Uint8Array(16), { next, ext: [fragment6(1, true)] }), RAW).verdict, Verdict.NOT_PROCESSED);
+    }
   });
 
   test('other next headers are not processed', () => {

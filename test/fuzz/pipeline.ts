@@ -419,7 +419,7 @@ export class Pipeline {
       records += source.records;
       tcp += source.tcp;
     }
-    const { results } = await coordinator.finish();
+    const { results, fragments } = await coordinator.finish();
     const totals = { flows: 0, packets: 0, flowsAtEnd: 0 };
     const held = [];
     for (const r of results) {
@@ -438,7 +438,7 @@ export class Pipeline {
     if (this.footer === null || this.runs % 32 === 0) {
       this.footer = dfxmlFooter({
         openFdsAtEnd: 0, maxOpenFlows: 0, totalFlows: totals.flows, flowMapSize: totals.flowsAtEnd,
-        totalPackets: totals.packets, error: null, flowsPurged: 0, maxFlows: DEFAULT_MAX_FLOWS,
+        totalPackets: totals.packets, error: null, flowsPurged: 0, maxFlows: DEFAULT_MAX_FLOWS, fragments,
       }, startedAt);
     }
     this.runs++;

@@ -7,9 +7,11 @@
  * An entry of a row with a known, narrow effect forgives only the differences that row
  * causes; anything else in the case still fails. Rows without a rule (B8, B16, B28, B29,
  * B31, B32, ...) have broad effects and forgive every difference of the cases they cover.
+ * B30 has a rule here that oracle-compare (which forgives its cases whole) does not: it is
+ * narrower, so a case it passes passes there too.
  */
 import * as fs from 'node:fs';
-import { ActualFile, ActualResult, DEVIATIONS_FILE, diffResults, Expectation, FileDigest, OracleCase, Reason } from './corpus';
+import { ActualFile, ActualResult, DEVIATIONS_FILE, diffResults, Expectation, FileDigest, md5hex, OracleCase, Reason } from './corpus';
 
 export interface Deviation {
   capture: string;
@@ -72,6 +74,8 @@ export function deviationMatches(d: Deviation, c: { capture: string; mode: strin
 
 interface Context {
   files: Map<string, ActualFile>;
+  /** The oracle's files, by path (after the renames). */
+  expected: Map<string, FileDigest>;
   /** Every difference of the case (after the renames), for rules that look at a flow's other ones. */
   reasons: readonly Reason[];
   /** The differences about a renamed file's old or new name, and the rows that explain the rename. */
@@ -114,6 +118,38 @@ function frontInsertion(r: Reason, cx: Context): boolean {
   if ((r.kind !== 'size' && r.kind !== 'content') || !r.path.endsWith('.findx')) return false;
   const flow = r.path.slice(0, -'.findx'.length);
   return cx.reasons.some((x) => 'name' in x && x.name === flow && realSize(x));
+}
+
+/**
+ * B30: a flow file that grew because its fragmented datagrams were reassembled: the
+ * oracle's file (the first fragments' bytes) is a prefix of ours. Returns that file, or null.
+ */
+function grownFlow(cx: Context, p: string | null): ActualFile | null {
+  const a = stableFile(cx, p);
+  const e = p == null ? undefined : cx.expected.get(p);
+  if (!a || !a.buf || !e || e.volatile || e.content_volatile || a.size === undefined || e.size === undefined || a.size <= e.size) return null;
+  return md5hex(a.buf.subarray(0, e.size)) === e.md5 ? a : null;
+}
+
+/**
+ * B30: for such a flow, its size, the report's filesize (the real size), a larger wire or
+ * captured length (the reassembled frame's), and its digest (the actual file's md5).
+ */
+function reassembled(r: Reason, cx: Context): boolean {
+  switch (r.kind) {
+    case 'size':
+      return grownFlow(cx, r.path) !== null;
+    case 'filesize':
+      return grownFlow(cx, r.file)?.size === r.actual;
+    case 'attr-differs':
+      return (r.key === 'len' || r.key === 'caplen') && grownFlow(cx, r.name) !== null && Number(r.actual) > Number(r.expected);
+    case 'hashdigest': {
+      const f = grownFlow(cx, r.file);
+      return f !== null && r.expected.length === 1 && r.actual.length === 1 && r.actual[0].type === 'MD5' && r.actual[0].value === f.md5;
+    }
+    default:
+      return false;
+  }
 }
 
 /** B6: NAME--T became NAME--V with V = T & 0xfff, or NAME became NAME--V (802.1ad outer tag). */
@@ -169,11 +205,16 @@ export function digitRename(e: string, a: string): Rename | null {
   return distance ? { rows: ['B9', 'B35'].filter((r) => rows.has(r)), distance } : null;
 }
 
+/** Rows with a rule here that oracle-compare forgives whole: narrower here, so never a pass here that fails there. */
+export const NARROWER_HERE: ReadonlySet<string> = new Set(['B30']);
+
 export const ROW_RULES: Readonly<Record<string, RowRule>> = {
   // front insertion: the report's filesize is the real size; findx offsets of those flows
   B5: { forgives: frontInsertion },
   // 12-bit VLAN id in the name suffix, and a suffix for 802.1ad outer tags
   B6: { rename: vlanRename, forgives: renamedBy },
+  // IP fragments reassembled: a flow's file grows past the first fragment's bytes, which stay its prefix
+  B30: { forgives: reassembled },
   // no MAC attributes for non-Ethernet link types (missing, never different values)
   B7: { forgives: (r) => r.kind === 'attr-missing' && (r.key === 'mac_daddr' || r.key === 'mac_saddr') },
   // -Fc: the connection counter (%#) in every name
@@ -278,7 +319,10 @@ export function judgeCase(c: OracleCase, act: ActualResult | null, reasons: read
     }
     all = [...renamed.keys(), ...diffResults(renameExpectation(c, pairs), act!, opts)];
   }
-  const cx: Context = { files: new Map(act ? act.files.map((f) => [f.path, f]) : []), reasons: all, renames: renamed };
+  const expected = pairs.size ? renameExpectation(c, pairs).files : c.files;
+  const cx: Context = {
+    files: new Map(act ? act.files.map((f) => [f.path, f]) : []), expected: new Map(expected.map((f) => [f.path, f])), reasons: all, renames: renamed,
+  };
   const narrow = active.filter((d) => ROW_RULES[d.spec]);
   const broad = active.filter((d) => !ROW_RULES[d.spec]);
   const credit = new Map<Deviation, number>();

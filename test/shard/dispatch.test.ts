@@ -42,7 +42,8 @@ test('dispatch: every TCP record goes to exactly one worker, in order, by a buck
           const lt = chunk.linktype[i];
           if (!isSupportedLinkType(lt)) { unknown.add(lt); continue; }
           const v = decodeFrame(chunk.data, chunk.offset[i], chunk.caplen[i], lt, d);
-          if (v === Verdict.NOT_PROCESSED) unprocessed.push(i);
+          // -w gets IP fragments after the first as well (without a reassembler, no fragment is processed).
+          if (v === Verdict.NOT_PROCESSED || (v === Verdict.FRAGMENT && d.fragOffset !== 0)) unprocessed.push(i);
           if (v !== Verdict.TCP) continue;
           const a = `${addrText(chunk.data, d.addrOffset, d.addrLen)}:${d.sport}`;
           const b = `${addrText(chunk.data, d.addrOffset + d.addrLen, d.addrLen)}:${d.dport}`;
