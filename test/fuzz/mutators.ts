@@ -11,6 +11,7 @@ import {
   serialize, setFrame, setU16, setU32, SHB, SPB,
 } from './layout';
 import { locate } from './frame';
+import { fragmentFrame } from '../helpers/fragment';
 
 const I8 = [0, 1, 0x7f, 0x80, 0xff, 0xfe, 0x40, 0x10];
 const I16 = [0, 1, 0x7fff, 0x8000, 0xffff, 0xfffe, 0x00ff, 0x0100, 20, 40, 60, 1500, 65535];
@@ -586,6 +587,38 @@ const vlanTags: StructMutator = (c) => {
   return `packet ${i} insert ${n} VLAN tag(s)`;
 };
 
+/**
+ * A packet's IP datagram cut into fragments (IPv4, or IPv6 with a fragment header), then
+ * sent in order, reversed, shuffled, with a fragment twice, one missing, or one
+ * overlapping its neighbours: the reassembler in the coordinator (spec B30).
+ */
+const fragmentPacket: StructMutator = (c) => {
+  const i = anyPacket(c);
+  if (i < 0) return null;
+  const b = c.l.blocks[i];
+  const f = frameOf(b);
+  const info = locate(f, b.linktype);
+  if (info.ip < 0) return null;
+  const r = c.rng;
+  const size = r.pick([8, 16, 24, 64, 512, r.int(8, 1500)]);
+  const id = r.int(0, 0xffffffff);
+  const pieces = fragmentFrame(f, info.ip, size, id);
+  if (pieces.length < 2) return null;
+  const how = r.pick(['in order', 'reversed', 'shuffled', 'duplicate', 'missing', 'overlap'] as const);
+  if (how === 'reversed') pieces.reverse();
+  if (how === 'shuffled') r.shuffle(pieces);
+  if (how === 'duplicate') pieces.splice(r.int(0, pieces.length), 0, r.pick(pieces));
+  if (how === 'missing') pieces.splice(r.int(0, pieces.length - 1), 1);
+  if (how === 'overlap') pieces.splice(r.int(0, pieces.length), 0, r.pick(fragmentFrame(f, info.ip, (size & ~7) + 8, id)));
+  setFrame(c.l, i, pieces[0]);
+  for (let k = 1; k < pieces.length; k++) {
+    c.l.blocks.splice(i + k, 0, c.l.blocks[i]);
+    setFrame(c.l, i + k, pieces[k]);
+  }
+  c.packets = null;
+  return `packet ${i} cut into ${pieces.length} IP fragments of ${size} bytes (${how})`;
+};
+
 const linkType: StructMutator = (c) => {
   if (c.l.format === 'pcap') {
     const h = ownHead(c.l);
@@ -614,6 +647,7 @@ export const STRUCT_MUTATORS: Weighted<StructMutator>[] = [
   { name: 'tcp', weight: 12, fn: tcpFields },
   { name: 'vlan', weight: 4, fn: vlanTags },
   { name: 'linktype', weight: 2, fn: linkType },
+  { name: 'fragment', weight: 4, fn: fragmentPacket },
 ];
 
 // ------------------------------------------------------------ bytes

@@ -10,7 +10,8 @@ import { allocChunk, Chunk, CHUNK_BYTES, CHUNK_RECORDS } from '../../src/capture
 import { CaptureReader, openCaptureBuffer, Truncation } from '../../src/capture/reader';
 import { captureSource, PacketSource, TruncatedInput } from '../../src/capture/source';
 import { decodeFrame, isSupportedLinkType } from '../../src/decode/link';
-import { newDecodedPacket, TH_SYN, Verdict } from '../../src/decode/packet';
+import { DecodedPacket, newDecodedPacket, TH_SYN, Verdict } from '../../src/decode/packet';
+import { decodeTcp } from '../../src/decode/tcp';
 import { TcpflowError } from '../../src/errors';
 import { DEFAULT_MAX_FLOWS, perBucketCap } from '../../src/flow/buckets';
 import type { Flow } from '../../src/flow/flow';
@@ -283,6 +284,76 @@ function checkTruncation(t: Truncation, input: Uint8Array): void {
 }
 
 /**
+ * The TCP bytes of fragmented datagrams, for the oracle: the coordinator reassembles them
+ * after the source, so each fragment's data is noted at the sequence number it has once
+ * the datagram's first fragment gives the TCP header. Every copy is noted (duplicates,
+ * overlaps, datagrams never completed): the oracle only learns what the input holds.
+ */
+class FragmentNotes {
+  private readonly datagrams = new Map<string, { head: FragmentHead | null; pieces: [number, Uint8Array][] }>();
+  private readonly t = newDecodedPacket();
+
+  note(data: Uint8Array, d: DecodedPacket, oracle: SeqOracle): void {
+    let id = `${d.ipVersion}/${d.fragProto}/${d.fragId}/`;
+    for (let j = 0; j < 2 * d.addrLen; j++) id += `${data[d.addrOffset + j]}.`;
+    let g = this.datagrams.get(id);
+    if (g === undefined) this.datagrams.set(id, (g = { head: null, pieces: [] }));
+    const bytes = data.slice(d.fragData, d.fragEnd);
+    g.pieces.push([d.fragOffset, bytes]);
+    if (g.head !== null) {
+      noteFragment(g.head, d.fragOffset, bytes, oracle);
+      return;
+    }
+    // The TCP header may span several (tiny) fragments, behind IPv6 extension headers: it needs the bytes from 0 on.
+    const prefix = contiguousPrefix(g.pieces, 2048);
+    const tcp = tcpStart(prefix, d.fragProto);
+    const t = this.t;
+    if (tcp < 0 || prefix.length < tcp + Math.max(20, (prefix[tcp + 12] >> 4) * 4)) return;
+    if (decodeTcp(prefix, tcp, prefix.length, t) !== Verdict.TCP) return;
+    t.addrOffset = d.addrOffset;
+    t.addrLen = d.addrLen;
+    g.head = { key: flowKey(data, t), seq: t.seq, hlen: tcp + (prefix[tcp + 12] >> 4) * 4, syn: (t.flags & TH_SYN) !== 0 };
+    for (const [start, b] of g.pieces) noteFragment(g.head, start, b, oracle);
+  }
+}
+
+interface FragmentHead { key: string; seq: number; hlen: number; syn: boolean }
+
+function noteFragment(h: FragmentHead, start: number, b: Uint8Array, oracle: SeqOracle): void {
+  const from = Math.max(0, h.hlen - start);
+  if (from < b.length) oracle.add(h.key, (h.seq + start + from - h.hlen) >>> 0, b, from, b.length - from, h.syn);
+}
+
+/** Where TCP starts in a fragmentable part beginning with header `proto` (IPv6 extension headers skipped), or -1. */
+function tcpStart(b: Uint8Array, proto: number): number {
+  let p = 0;
+  for (let next = proto, hops = 0; next !== 6; hops++) {
+    if (hops > 16 || p + 8 > b.length || (next !== 43 && next !== 60 && next !== 51)) return -1;
+    const len = next === 51 ? (b[p + 1] + 2) * 4 : (b[p + 1] + 1) * 8;
+    next = b[p];
+    p += len;
+  }
+  return p;
+}
+
+/** Up to `max` bytes of a datagram from offset 0 on, as far as its pieces cover them without a gap. */
+function contiguousPrefix(pieces: readonly [number, Uint8Array][], max: number): Uint8Array {
+  const out = new Uint8Array(max);
+  let have = 0;
+  for (let grew = true; grew && have < max;) {
+    grew = false;
+    for (const [start, b] of pieces) {
+      if (start > have || start + b.length <= have) continue;
+      const n = Math.min(b.length - (have - start), max - have);
+      out.set(b.subarray(have - start, have - start + n), have);
+      have += n;
+      grew = true;
+    }
+  }
+  return out.subarray(0, have);
+}
+
+/**
  * The real packet source, checked as the coordinator reads it: every record's captured
  * bytes are the input's bytes at their file offset, every TCP segment's payload lies in
  * them (what the straggler check compares), and (with an oracle) every payload byte is
@@ -293,6 +364,7 @@ class CheckedSource implements PacketSource {
   tcp = 0;
   private readonly inner: PacketSource;
   private readonly d = newDecodedPacket();
+  private readonly fragments = new FragmentNotes();
 
   constructor(private readonly reader: CaptureReader, private readonly input: Uint8Array, private readonly oracle: SeqOracle | null) {
     this.inner = captureSource(reader);
@@ -313,7 +385,9 @@ class CheckedSource implements PacketSource {
         throw new FuzzFailure('reader', `record ${this.records + i} at chunk [${off}, ${off + cap}) is not the input's bytes at ${base + off}`);
       }
       const lt = chunk.linktype[i];
-      if (!isSupportedLinkType(lt) || decodeFrame(data, off, cap, lt, d) !== Verdict.TCP) continue;
+      const v = isSupportedLinkType(lt) ? decodeFrame(data, off, cap, lt, d) : Verdict.LINK_DROP;
+      if (v === Verdict.FRAGMENT && this.oracle !== null) this.fragments.note(data, d, this.oracle);
+      if (v !== Verdict.TCP) continue;
       this.tcp++;
       if (!(d.payloadLen >= 0 && d.payloadOffset >= off && d.payloadOffset + d.payloadLen <= off + cap)) {
         throw new FuzzFailure('over-read', `record ${this.records + i}'s payload [${d.payloadOffset}, +${d.payloadLen}) lies outside its captured bytes [${off}, ${off + cap})`);
