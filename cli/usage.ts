@@ -91,7 +91,7 @@ export const OPTION_SECTIONS: readonly OptionSection[] = [
       {
         key: 'w', flags: ['-w'], arg: 'file',
         summary: 'write the packets that were not processed to a pcap file',
-        details: 'These are packets that are not TCP, IP fragments after the first, TCP headers cut short, and SYNs repeated after a flow stored data (tcpflow\'s SYN TO IGNORE), in packet order; any input format.',
+        details: 'These are packets that are not TCP, IP fragments after the first (whether or not their datagram was reassembled), TCP headers cut short, and SYNs repeated after a flow stored data (tcpflow\'s SYN TO IGNORE), in packet order; any input format.',
       },
       {
         key: 'b', flags: ['-b'], arg: 'max_bytes', summary: 'store at most max_bytes bytes per flow ({range}; default: no limit)',
