@@ -338,7 +338,8 @@ function datagramKey(buf: Uint8Array, d: DecodedPacket): string {
   return k;
 }
 
-function setIpv4Checksum(buf: Uint8Array, ip: number): void {
+/** Set the IPv4 header checksum of the header at buf[ip...]. */
+export function setIpv4Checksum(buf: Uint8Array, ip: number): void {
   const ihl = (buf[ip] & 0x0f) * 4;
   buf[ip + 10] = 0;
   buf[ip + 11] = 0;

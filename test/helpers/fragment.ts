@@ -6,6 +6,7 @@
  * a fragment header after the unfragmentable part (the IPv6 header and a hop-by-hop header).
  * Also: an Ethernet IPv4 frame turned into the IPv6 frame carrying the same TCP segment.
  */
+import { setIpv4Checksum } from '../../src/shard/ip-fragments';
 import { concat } from './packets';
 
 /** The IP header's offset in an Ethernet frame (after VLAN tags). */
@@ -13,17 +14,6 @@ export function etherIpOffset(frame: Uint8Array): number {
   let p = 12;
   while (((frame[p] << 8) | frame[p + 1]) === 0x8100 || ((frame[p] << 8) | frame[p + 1]) === 0x88a8) p += 4;
   return p + 2;
-}
-
-/** IPv4 header checksum over buf[ip, ip + ihl), written in place. */
-export function ipv4Checksum(buf: Uint8Array, ip: number): void {
-  const ihl = (buf[ip] & 0x0f) * 4;
-  buf[ip + 10] = buf[ip + 11] = 0;
-  let sum = 0;
-  for (let j = 0; j < ihl; j += 2) sum += (buf[ip + j] << 8) | buf[ip + j + 1];
-  while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
-  buf[ip + 10] = (~sum >> 8) & 0xff;
-  buf[ip + 11] = ~sum & 0xff;
 }
 
 /**
@@ -48,7 +38,7 @@ export function fragmentFrame(frame: Uint8Array, ip: number, size: number, id = 
       const field = (at / 8) | (more ? 0x2000 : 0) | (frame[ip + 6] & 0x40 ? 0x4000 : 0);
       f[ip + 6] = field >> 8;
       f[ip + 7] = field & 0xff;
-      ipv4Checksum(f, ip);
+      setIpv4Checksum(f, ip);
       out.push(f);
       if (!more) break;
     }

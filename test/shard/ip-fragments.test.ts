@@ -22,10 +22,10 @@ import { decodeFrame } from '../../src/decode/link';
 import { newDecodedPacket, Verdict } from '../../src/decode/packet';
 import { dispatch } from '../../src/shard/dispatch';
 import { ShardHasher } from '../../src/shard/hash';
-import { DEFAULT_LIMITS, FragmentReassembler, type ReassemblyLimits } from '../../src/shard/ip-fragments';
+import { DEFAULT_LIMITS, FragmentReassembler, type ReassemblyLimits, setIpv4Checksum } from '../../src/shard/ip-fragments';
 import { RECORD_MASK } from '../../src/shard/protocol';
 import { ACK, concat, ether, hopByHop, ipv4, ipv6, tcp } from '../helpers/packets';
-import { etherIpOffset, fragmentFrame, ipv4Checksum } from '../helpers/fragment';
+import { etherIpOffset, fragmentFrame } from '../helpers/fragment';
 import { Rng as SeededRng } from '../flow/rng';
 
 /** Integers in [0, n) from a seeded generator. */
@@ -97,7 +97,7 @@ function randomDatagram(rng: Rng, k: number, maxPayload: number): Uint8Array {
   const seg = tcp({ sport: 1000 + k, dport: 80, seq: rng.int(2 ** 32), flags: ACK, payload: randomBytes(rng, rng.int(maxPayload + 1)) });
   if (rng.int(2) === 0) {
     const f = ether(ipv4(seg, { src: '10.1.0.1', dst: '10.2.0.2', id: k, options: rng.int(3) === 0 ? [7, 7, 4, 0, 0, 0, 0, 0] : [] }));
-    ipv4Checksum(f, 14);
+    setIpv4Checksum(f, 14);
     return f;
   }
   return ether(ipv6(seg, { src: '2001:db8::1', dst: '2001:db8::2', ext: rng.int(3) === 0 ? [hopByHop()] : [] }));
@@ -144,6 +144,7 @@ test('property: random datagrams, fragmented, permuted, duplicated and interleav
       // One piece is no fragment but the datagram itself (over IPv6 an atomic fragment, its header kept).
       const want = sequences[k].length > 1 ? originals[k] : sequences[k][0];
       assert.deepEqual(Buffer.from(g.bytes), Buffer.from(want), `iteration ${iteration}: datagram ${k} byte for byte`);
+      if (want[14] >> 4 === 4) assert.equal(headerSum(g.bytes, 14), 0xffff, 'a valid IPv4 header checksum');
     }
     // A datagram that fits in one piece is no fragment.
     const cut = sequences.filter((q) => q.length > 1);
@@ -156,9 +157,17 @@ test('property: random datagrams, fragmented, permuted, duplicated and interleav
   }
 });
 
+/** The ones' complement sum of an IPv4 header: 0xffff when its checksum is right. */
+function headerSum(b: Uint8Array, ip: number): number {
+  let sum = 0;
+  for (let j = 0; j < (b[ip] & 0x0f) * 4; j += 2) sum += (b[ip + j] << 8) | b[ip + j + 1];
+  while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
+  return sum;
+}
+
 const D4 = () => {
   const f = ether(ipv4(tcp({ sport: 5, dport: 80, seq: 1, flags: ACK, payload: 'y'.repeat(100) }), { id: 7 }));
-  ipv4Checksum(f, 14);
+  setIpv4Checksum(f, 14);
   return f;
 };
 const at = (frame: Uint8Array, sec = 1, usec = 0): Frame => ({ frame, sec, usec });
