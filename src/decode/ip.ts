@@ -35,8 +35,13 @@ function decodeIpv4(buf: Uint8Array, off: number, end: number, out: DecodedPacke
   out.addrOffset = off + 12;
   out.addrLen = 4;
   // More-fragments flag or a fragment offset: a piece of a datagram (spec B30: tcpflow
-  // drops later fragments and takes a first one as the whole datagram).
+  // drops later fragments and takes a first one as the whole datagram). One cut short by
+  // the snapshot length can never be part of a whole datagram: it is left to tcpflow's rule.
   if (((buf[off + 6] & 0x3f) | buf[off + 7]) !== 0) {
+    if (off + total > end) {
+      if ((((buf[off + 6] & 0x1f) << 8) | buf[off + 7]) !== 0) return (out.verdict = Verdict.NOT_PROCESSED);
+      return decodeTcp(buf, off + ihl, dgramEnd, out);
+    }
     out.fragOffset = (((buf[off + 6] & 0x1f) << 8) | buf[off + 7]) * 8;
     out.fragMore = (buf[off + 6] & 0x20) !== 0;
     out.fragId = (buf[off + 4] << 8) | buf[off + 5];
@@ -74,9 +79,12 @@ function decodeIpv6(buf: Uint8Array, off: number, end: number, out: DecodedPacke
         break;
       case IPPROTO_FRAGMENT: {
         const field = (buf[p + 2] << 8) | buf[p + 3];
-        // Offset 0 without more fragments is an atomic fragment (RFC 6946): the whole datagram.
-        if (field === 0) { len = 8; break; }
-        return ipv6Fragment(buf, off, p, nextAt, Math.min(off + 40 + payloadLen, end), field, out);
+        // Offset 0 without more fragments is an atomic fragment (RFC 6946): the whole datagram;
+        // so is a first fragment cut short by the snapshot length (as for IPv4).
+        const cut = off + 40 + payloadLen > end;
+        if (field === 0 || (cut && (field & 0xfff8) === 0)) { len = 8; break; }
+        if (cut) return (out.verdict = Verdict.NOT_PROCESSED);
+        return ipv6Fragment(buf, off, p, nextAt, off + 40 + payloadLen, field, out);
       }
       default:
         return (out.verdict = Verdict.NOT_PROCESSED);

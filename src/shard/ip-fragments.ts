@@ -197,10 +197,12 @@ export class FragmentReassembler {
       return true;
     }
     if (start === 0 && g.head === null) this.takeHead(g, chunk, i, d, true);
-    const piece = { start, end, bytes: chunk.data.slice(d.fragData, d.fragEnd) };
-    g.pieces.splice(at, 0, piece);
-    g.covered += len;
-    this.charge(g, len + FRAGMENT_OVERHEAD);
+    // An empty fragment adds nothing to hold (it may have brought the headers or the end).
+    if (len > 0) {
+      g.pieces.splice(at, 0, { start, end, bytes: chunk.data.slice(d.fragData, d.fragEnd) });
+      g.covered += len;
+      this.charge(g, len + FRAGMENT_OVERHEAD);
+    }
     this.enforceCaps(g);
     return false;
   }

@@ -42,9 +42,9 @@ for (const [name, linktypes] of TSHARK_FILES) {
     const rows = fs.readFileSync(fx(`tshark/${name}.tsv`), 'utf8').trim().split('\n').map((l) => l.split('\t'));
     const file = fs.readFileSync(fx(name));
     const biggest = Math.max(...walk(file).map((b) => b.len));
-    for (const ring of [DEFAULT, LARGE, SMALL, TINY].filter((r) => biggest <= r[0].data.length)) {
+    for (const ring of [DEFAULT, LARGE, SMALL, TINY].filter((r) => biggest <= r[0].input.length)) {
       const got = readAll(fx(name), ring);
-      if (ring[0].data.length < file.length) assert.ok(got.fills > 1, 'records carried over several fills');
+      if (ring[0].input.length < file.length) assert.ok(got.fills > 1, 'records carried over several fills');
       assert.equal(got.format, 'pcapng');
       assert.equal(got.truncation, null);
       assert.equal(got.recs.length, rows.length);
@@ -161,7 +161,7 @@ test('truncated at every byte offset: whole packets, then a precise truncation',
     const all = readAll(tmpFile(buf), DEFAULT).recs;
     const f = tmpFile(buf);
     const biggest = Math.max(...blocks.map((b) => b.len));
-    const usable = [DEFAULT, TINY, MINI].filter((r) => biggest <= r[0].data.length);
+    const usable = [DEFAULT, TINY, MINI].filter((r) => biggest <= r[0].input.length);
     for (let len = buf.length; len >= 0; len--) {
       fs.truncateSync(f, len);
       if (len < 4) {

@@ -114,10 +114,15 @@ describe('IPv4', () => {
         assert.equal(r.addrOffset, 12);
       }
     }
-    // The data ends at the total length, or at the captured bytes.
+    // The data ends at the total length (padding after it is not data).
     const padded = concat(ipv4(seg('pad'), { mf: true }), [0, 0, 0, 0]);
     assert.equal(decode(padded, RAW).d.fragEnd - LEAD, padded.length - 4);
-    assert.equal(decode(padded, RAW, 30).d.fragEnd - LEAD, 30);
+    // A fragment cut short by the snapshot length can never complete a datagram: a first one
+    // is taken whole (tcpflow's rule), a later one is not processed.
+    const first = decode(ipv4(seg('firstpart'), { mf: true }), RAW, 45);
+    assert.equal(first.verdict, Verdict.TCP);
+    assert.equal(first.payload, 'first');
+    assert.equal(decode(ipv4(seg('later'), { mf: true, fragOffset: 3 }), RAW, 44).verdict, Verdict.NOT_PROCESSED);
     // DF is not a fragment; nor is a fragment of another protocol a TCP one.
     assert.equal(decode(ipv4(seg('df'), { df: true }), RAW).payload, 'df');
     assert.equal(decode(ipv4(seg('x'), { mf: true, proto: 17 }), RAW).verdict, Verdict.NOT_PROCESSED);
@@ -204,6 +209,11 @@ describe('IPv6', () => {
       }
     }
     assert.equal(decode(ipv6(seg('x'), { ext: [fragment6(3, true)] }), RAW).d.fragNextAt - LEAD, 6, 'the IPv6 header names it');
+    // Cut short by the snapshot length: a first fragment is the datagram, a later one is not processed.
+    const cut = decode(ipv6(seg('abcdef'), { ext: [fragment6(0, true)] }), RAW, 40 + 8 + 20 + 3);
+    assert.equal(cut.verdict, Verdict.TCP);
+    assert.equal(cut.payload, 'abc');
+    assert.equal(decode(ipv6(seg('abcdef'), { ext: [fragment6(5, true)] }), RAW, 40 + 8 + 20 + 3).verdict, Verdict.NOT_PROCESSED);
     // A fragment of a datagram that cannot hold TCP (UDP, ICMPv6) is not processed.
     for (const next of [17, 58]) {
       assert.equal(decode(ipv6(new Uint8Array(16), { next, ext: [fragment6(1, true)] }), RAW).verdict, Verdict.NOT_PROCESSED);

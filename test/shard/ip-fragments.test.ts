@@ -175,9 +175,7 @@ const at = (frame: Uint8Array, sec = 1, usec = 0): Frame => ({ frame, sec, usec 
 test('overlapping fragments drop the datagram (first-wins is not taken: RFC 5722, and Linux for IPv4 too)', async () => {
   const [a, b, c] = fragmentFrame(D4(), 14, 48);
   // A fragment covering the end of a and the start of b: same bytes, still an overlap.
-  const d = fragmentFrame(D4(), 14, 48)[0];
-  const shifted = concat(d.subarray(0, 34), fragmentFrame(D4(), 14, 24)[1].subarray(34));
-  shifted[20] = 0x20; shifted[21] = 3; // MF, offset 24 bytes
+  const shifted = fragmentFrame(D4(), 14, 24)[1];
   const r = await run([a, shifted, b, c].map((f) => at(f)));
   assert.equal(r.delivered.length, 0);
   assert.equal(r.counts.overlapping, 1);
@@ -268,6 +266,20 @@ test('invalid datagrams: past 64 KiB, two different ends, data past the end', as
   const r6 = await run([six(0, true, 65528), six(65528, false, 16)]);
   assert.equal(r6.counts.invalid, 1);
   assert.equal(r6.delivered.length, 0);
+});
+
+test('empty fragments: one at offset 0 brings the headers, one without MF the end; neither is an overlap', async () => {
+  const [a, b, c] = fragmentFrame(D4(), 14, 48);
+  const empty = (offset8: number, mf: boolean) => {
+    const f = concat(a.subarray(0, 34));
+    f[16] = 0; f[17] = 20; // total length: the header alone
+    f[20] = (mf ? 0x20 : 0) | (offset8 >> 8); f[21] = offset8 & 0xff;
+    return f;
+  };
+  const r = await run([empty(0, true), a, b, empty(6, true), c, empty(15, false)].map((f) => at(f)));
+  assert.equal(r.delivered.length, 1);
+  assert.deepEqual(Buffer.from(r.delivered[0].bytes), Buffer.from(D4()));
+  assert.equal(r.counts.overlapping, 0);
 });
 
 test('incomplete datagrams at the end are counted; later fragments go to -w as in tcpflow, the first does not', async () => {
