@@ -37,14 +37,14 @@ export type ParsedCommand =
  * caller decides; listed so that --help says it is missing).
  */
 export const NOT_IMPLEMENTED: ReadonlySet<string> = new Set([
-  ...'aEHipUxzZ',
+  ...'aEHipUxz',
   'live',
   'expression',
 ]);
 
 /** Names -e accepts (tcpflow 1.6.1 with wifi support), and those that work. */
 export const SCANNER_NAMES: readonly string[] = ['md5', 'http', 'netviz', 'tcpdemux', 'wifiviz', 'all'];
-export const IMPLEMENTED_SCANNERS: ReadonlySet<string> = new Set(['md5']);
+export const IMPLEMENTED_SCANNERS: ReadonlySet<string> = new Set(['md5', 'http']);
 
 /**
  * tcpflow's -S parameters whose feature is missing (idle timeout, flow commands and alert
@@ -100,6 +100,7 @@ const CANONICAL: Readonly<Record<string, { name: string; value?: string } | null
   0: { name: '--no-newline' },
   J: { name: '--json' },
   L: { name: '--lock' },
+  Z: { name: '--no-decompress' },
   // -P "no purge" (in the man page, refused by 1.6.1's getopt): accepted and ignored; flows
   // are always purged from memory when they close, as in tcpflow 1.6.1.
   P: null,
@@ -156,6 +157,7 @@ class TcpflowCommand extends Command {
   noNewline = Option.Boolean('--no-newline', false);
   json = Option.Boolean('--json', false);
   lock = Option.String('--lock');
+  noDecompress = Option.Boolean('--no-decompress', false);
 
   override async execute(): Promise<void> {
     // Never run: clipanion is only used to parse (main.ts owns execution).
@@ -296,6 +298,7 @@ export function parseCommandLine(argv: readonly string[]): ParsedCommand {
       keepPcaps: cmd.keepPcaps,
       maxFlows: maxFlowsParam(params.max_flows),
       jsonlPath: cmd.jsonl ?? null,
+      decompressHttp: !cmd.noDecompress,
       console: cmd.consoleMode || cmd.consoleBare
         ? { header: !cmd.consoleBare && !cmd.json, hex: cmd.hex, json: cmd.json, color: cmd.color, binary: cmd.binary, newline: !cmd.noNewline }
         : null,
