@@ -20,6 +20,7 @@ interface Engine {
 }
 
 const OUT_STEP = 64 * 1024;
+const RATIO_BLOCK = 4096;
 
 function engineFor(coding: Coding): { engine: Engine; flush: number } {
   // Unzip detects gzip or zlib, as tcpflow's inflateInit2(32 + MAX_WBITS) does, for both
@@ -56,6 +57,8 @@ export class BodyInflater {
   private readonly flush: number;
   private outBuf = Buffer.allocUnsafe(OUT_STEP);
   private consumed = 0;
+  /** End of the RATIO_BLOCK of compressed bytes being decoded: what the ratio limit is measured against. */
+  private blockEnd = RATIO_BLOCK;
   private produced = 0;
   failed: string | null = null;
   capped: string | null = null;
@@ -67,8 +70,20 @@ export class BodyInflater {
   }
 
   write(input: Uint8Array): void {
+    // The ratio limit is checked against the end of the RATIO_BLOCK the input reaches, not
+    // against what this piece brings: where a body is cut must not depend on how its
+    // bytes were split into packets or reads.
+    for (let off = 0; off < input.length && this.engine !== null;) {
+      const n = Math.min(input.length - off, RATIO_BLOCK - (this.consumed % RATIO_BLOCK));
+      this.blockEnd = this.consumed - (this.consumed % RATIO_BLOCK) + RATIO_BLOCK;
+      this.step(input.subarray(off, off + n));
+      off += n;
+    }
+  }
+
+  private step(input: Uint8Array): void {
     const engine = this.engine;
-    if (engine === null || input.length === 0) return;
+    if (engine === null) return;
     let inOff = 0, inLen = input.length;
     for (;;) {
       const handle = engine._handle;
@@ -97,9 +112,9 @@ export class BodyInflater {
     if (this.produced + n > maxBytes) {
       n = maxBytes - this.produced;
       this.capped = `decompressed body cut at ${maxBytes} bytes (limit per body)`;
-    } else if (this.produced + n > ratioFloor && this.produced + n > maxRatio * this.consumed) {
-      n = Math.max(0, Math.min(n, Math.max(ratioFloor, maxRatio * this.consumed) - this.produced));
-      this.capped = `decompressed body cut at ${this.produced + n} bytes: more than ${maxRatio} times its ${this.consumed} compressed bytes`;
+    } else if (this.produced + n > Math.max(ratioFloor, maxRatio * this.blockEnd)) {
+      n = Math.max(ratioFloor, maxRatio * this.blockEnd) - this.produced;
+      this.capped = `decompressed body cut at ${this.produced + n} bytes: over ${maxRatio} times the compressed bytes read (limit per body)`;
     }
     if (n > 0) {
       this.produced += n;
