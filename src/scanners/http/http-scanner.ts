@@ -55,7 +55,8 @@ const enum Role { UNKNOWN, RESPONSE, REQUEST }
 
 class HttpFlowScan implements FlowScan {
   private role = Role.UNKNOWN;
-  private prefix = Buffer.alloc(MIN_RESPONSE_BYTES);
+  /** The first bytes, when they come in pieces shorter than MIN_RESPONSE_BYTES. */
+  private prefix: Buffer | null = null;
   private prefixLen = 0;
   private connection: Connection | null = null;
   private connectionKey = '';
@@ -100,26 +101,39 @@ class HttpFlowScan implements FlowScan {
       this.response.feed(bytes);
       return;
     }
-    // Gather the first bytes: 7 tell a response from a request, 80 start a response's parsing.
-    const n = Math.min(bytes.length, MIN_RESPONSE_BYTES - this.prefixLen);
-    this.prefix.set(bytes.subarray(0, n), this.prefixLen);
-    this.prefixLen += n;
-    if (this.role === Role.UNKNOWN && this.prefixLen >= RESPONSE_MAGIC.length) this.decideRole();
-    const role = this.role as Role;
-    if (role === Role.REQUEST) {
-      this.connection?.requests?.feed(this.prefix.subarray(0, this.prefixLen));
-      if (n < bytes.length) this.connection?.requests?.feed(bytes.subarray(n));
+    if (this.prefixLen === 0 && bytes.length >= MIN_RESPONSE_BYTES) {
+      // The usual case: the first piece says it all, no need to gather.
+      this.decideRole(bytes);
+      this.startWith(bytes, null);
       return;
     }
-    if (role === Role.RESPONSE && this.prefixLen === MIN_RESPONSE_BYTES && this.path !== null) {
-      this.response = new ResponseReader(this.path, this.options, this.connection);
-      this.response.feed(this.prefix);
-      if (n < bytes.length) this.response.feed(bytes.subarray(n));
+    // Gather the first bytes: 7 tell a response from a request, 80 start a response's parsing.
+    const prefix = this.prefix ??= Buffer.alloc(MIN_RESPONSE_BYTES);
+    const n = Math.min(bytes.length, MIN_RESPONSE_BYTES - this.prefixLen);
+    prefix.set(bytes.subarray(0, n), this.prefixLen);
+    this.prefixLen += n;
+    if (this.role === Role.UNKNOWN && this.prefixLen >= RESPONSE_MAGIC.length) this.decideRole(prefix);
+    if ((this.role as Role) === Role.REQUEST || this.prefixLen === MIN_RESPONSE_BYTES) {
+      this.startWith(prefix.subarray(0, this.prefixLen), bytes.subarray(n));
     }
   }
 
-  private decideRole(): void {
-    const isResponse = this.prefix.subarray(0, RESPONSE_MAGIC.length).equals(RESPONSE_MAGIC);
+  /** The role is known (and a response has its 80 bytes): hand over the bytes so far. */
+  private startWith(first: Uint8Array, rest: Uint8Array | null): void {
+    if (this.role === Role.REQUEST) {
+      this.connection?.requests?.feed(first);
+      if (rest !== null && rest.length > 0) this.connection?.requests?.feed(rest);
+      return;
+    }
+    if (this.role !== Role.RESPONSE || this.path === null) return;
+    this.response = new ResponseReader(this.path, this.options, this.connection);
+    this.response.feed(first);
+    if (rest !== null && rest.length > 0) this.response.feed(rest);
+  }
+
+  private decideRole(first: Uint8Array): void {
+    let isResponse = true;
+    for (let i = 0; i < RESPONSE_MAGIC.length; i++) if (first[i] !== RESPONSE_MAGIC[i]) isResponse = false;
     this.role = isResponse ? Role.RESPONSE : Role.REQUEST;
     const f = this.flow;
     this.connectionKey = isResponse ? flowKeyOf(f.dst, f.src, f.dport, f.sport) : f.key;
@@ -134,7 +148,11 @@ class HttpFlowScan implements FlowScan {
   }
 
   private finish(): ScanFields | null {
-    if (this.role === Role.UNKNOWN && this.prefixLen > 0) this.decideRole();
+    if (this.role === Role.UNKNOWN && this.prefix !== null) {
+      // Fewer than 7 bytes in all: too short for a response; requests are told as such.
+      this.decideRole(this.prefix.subarray(0, this.prefixLen));
+      this.startWith(this.prefix.subarray(0, this.prefixLen), null);
+    }
     if (this.role !== Role.RESPONSE) return null;
     if (this.response === null) return null; // shorter than 80 bytes, or no file to name bodies after
     return { byte_runs: this.response.finish(), http_content_md5: this.response.contentMd5() };
