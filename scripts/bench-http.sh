@@ -23,5 +23,6 @@ fi
 DIR=$(mktemp -d "${TMPDIR:-/tmp}/bench-http.XXXXXX")
 trap 'rm -rf "$DIR"' EXIT
 ln -s "$(cd "$(dirname "$CAP")" && pwd)/$(basename "$CAP")" "$DIR/many.pcap"
+mkdir "$DIR/rotated" # (the library lists it even when that case is not run)
 [ -f "$HERE/dist/cli/main.js" ] || (cd "$HERE" && npx tsc -p tsconfig.json)
 bash "$BENCH/run-bench.sh" "node $HERE/dist/cli/main.js" "$DIR" --cases many --flags "-e http" "$@"
