@@ -218,10 +218,10 @@ class ResponseReader {
       method = this.connection?.requests?.methods[this.answered] ?? '';
       this.answered++;
     }
-    const ext = extensionFor(head.headers.get('content-type') ?? '');
+    const ext = extensionFor(head.contentType);
     this.bodyName = `${this.path}-HTTPBODY-${String(number).padStart(3, '0')}${ext === '' ? '' : '.' + ext}`;
     this.bodyOffset = -1;
-    const encoding = head.headers.get('content-encoding');
+    const encoding = head.contentEncoding;
     this.coding = !this.options.decompress ? null
       : encoding === 'gzip' || encoding === 'deflate' || encoding === 'br' ? encoding : null;
     return method === 'HEAD';

@@ -3,8 +3,9 @@ import { HTTPParser, type HeaderInfo } from 'http-parser-js';
 /** A response's status line and headers, as the http scanner needs them. */
 export interface ResponseHead {
   statusCode: number;
-  /** Header values by lower-case name; a repeated header keeps its last value (tcpflow's std::map). */
-  headers: Map<string, string>;
+  /** Content-Type and Content-Encoding ('' when absent); a repeated header counts with its last value (tcpflow's std::map). */
+  contentType: string;
+  contentEncoding: string;
   /** 101 Switching Protocols with Upgrade: the rest of the stream is another protocol. */
   upgrade: boolean;
 }
@@ -178,13 +179,19 @@ export class ResponseStream {
   private onHead(info: HeaderInfo): number {
     this.number++;
     this.inMessage = true;
-    const headers = new Map<string, string>();
+    let contentType = '', contentEncoding = '', connection = '';
     const h = info.headers;
-    for (let i = 0; i + 1 < h.length; i += 2) headers.set(h[i].toLowerCase(), h[i + 1]);
-    const skip = this.events.head(this.number, { statusCode: info.statusCode, headers, upgrade: info.upgrade });
+    for (let i = 0; i + 1 < h.length; i += 2) {
+      // Only three names matter: their lengths spare lower-casing the others.
+      const name = h[i].length === 12 || h[i].length === 16 || h[i].length === 10 ? h[i].toLowerCase() : '';
+      if (name === 'content-type') contentType = h[i + 1];
+      else if (name === 'content-encoding') contentEncoding = h[i + 1];
+      else if (name === 'connection') connection = h[i + 1];
+    }
+    const skip = this.events.head(this.number, { statusCode: info.statusCode, contentType, contentEncoding, upgrade: info.upgrade });
     // http-parser-js decides keep-alive before knowing the body is skipped; http-parser
     // (and so tcpflow) keeps a connection whose message needs no end-of-connection.
-    const keepAlive = skip ? connectionKeepsAlive(info, headers) : info.shouldKeepAlive;
+    const keepAlive = skip ? connectionKeepsAlive(info, connection) : info.shouldKeepAlive;
     if (info.upgrade) this.upgraded = true;
     this.halt = info.upgrade || !keepAlive;
     return skip ? 1 : 0;
@@ -206,8 +213,8 @@ export class ResponseStream {
 }
 
 /** http_should_keep_alive without the end-of-connection rule: HTTP/1.1 unless "close", HTTP/1.0 only with "keep-alive". */
-function connectionKeepsAlive(info: HeaderInfo, headers: Map<string, string>): boolean {
-  const connection = (headers.get('connection') ?? '').toLowerCase();
+function connectionKeepsAlive(info: HeaderInfo, connectionHeader: string): boolean {
+  const connection = connectionHeader.toLowerCase();
   if (info.versionMajor > 0 && info.versionMinor > 0) return !connection.includes('close');
   return connection.includes('keep-alive');
 }
