@@ -114,7 +114,7 @@ export function planRun(opts: Options, openFileLimit: number): RunPlan {
       maxSeek: opts.maxSeek,
       maxBytes: opts.maxBytes,
       scanners,
-      scannerSettings: { httpDecompress: opts.decompressHttp, httpLimits: DEFAULT_INFLATE_LIMITS },
+      scannerSettings: { httpDecompress: opts.decompressHttp, httpLimits: { ...DEFAULT_INFLATE_LIMITS, maxBytes: opts.httpMaxBody, maxRatio: opts.httpMaxRatio } },
       findx: opts.findx,
       tdelta,
       savedWindow: SAVED_WINDOW,

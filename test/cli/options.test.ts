@@ -57,12 +57,18 @@ test('defaults', () => {
     warnings: [],
     lockName: null,
     decompressHttp: true,
+    httpMaxBody: 268435456,
+    httpMaxRatio: 100,
   });
 });
 
 test('-Z: http bodies are written as sent', () => {
   assert.equal(run(['-r', 'x', '-e', 'http', '-Z']).decompressHttp, false);
   assert.deepEqual(run(['-r', 'x', '-ehttp', '-e', 'md5']).scanners, ['http', 'md5']);
+  const o = run(['-r', 'x', '-S', 'http_max_body=1000', '-S', 'http_max_ratio=7']);
+  assert.deepEqual([o.httpMaxBody, o.httpMaxRatio, o.warnings], [1000, 7, []]);
+  fails(['-r', 'x', '-S', 'http_max_body=0'], 'USAGE', "-S http_max_body: '0' is not a whole number from 1 to 9007199254740991");
+  fails(['-r', 'x', '-S', 'http_max_ratio=1e3'], 'USAGE', "-S http_max_ratio: '1e3' is not a whole number from 1 to 1000000");
 });
 
 test('-L NAME: the lock name, kept as given (last one wins)', () => {
@@ -276,7 +282,7 @@ test('every letter of the option string is implemented, refused, or -h/-V', () =
 
 test('-S parameters whose feature is missing are refused; unknown names are accepted', () => {
   for (const name of NOT_IMPLEMENTED_PARAMS) fails(['-r', 'x', '-S', `${name}=1`], 'NOT_IMPLEMENTED', `-S ${name} is not implemented yet`);
-  assert.deepEqual([...NOT_IMPLEMENTED_PARAMS].sort(), PARAMS.map((p) => p.name).filter((n) => !['enable_report', 'tdelta', 'max_flows', 'vlan_key'].includes(n)).sort());
+  assert.deepEqual([...NOT_IMPLEMENTED_PARAMS].sort(), PARAMS.map((p) => p.name).filter((n) => !['enable_report', 'tdelta', 'max_flows', 'vlan_key', 'http_max_body', 'http_max_ratio'].includes(n)).sort());
   assert.deepEqual(run(['-r', 'x', '-S', 'no_such_thing=1']).params, { no_such_thing: '1' });
 });
 

@@ -100,3 +100,16 @@ test('http -Z: bodies as sent (gzip, deflate, br kept), names unchanged', async 
     removeDir(r.tmp);
   }
 });
+
+test('http -S http_max_body / http_max_ratio: the limits as asked', async () => {
+  const r = await run(['-S', 'http_max_body=2000000', '-S', 'http_max_ratio=100000']);
+  try {
+    const bomb = responseFlows(r)[4].byte_runs as { filename: string; filesize: number; error?: string }[];
+    assert.equal(bomb.length, 1);
+    assert.equal(bomb[0].filesize, 2_000_000);
+    assert.equal(fs.statSync(bomb[0].filename).size, 2_000_000);
+    assert.equal(bomb[0].error, 'decompressed body cut at 2000000 bytes (limit per body)');
+  } finally {
+    removeDir(r.tmp);
+  }
+});
