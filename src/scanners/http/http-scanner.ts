@@ -136,7 +136,8 @@ class HttpFlowScan implements FlowScan {
     for (let i = 0; i < RESPONSE_MAGIC.length; i++) if (first[i] !== RESPONSE_MAGIC[i]) isResponse = false;
     this.role = isResponse ? Role.RESPONSE : Role.REQUEST;
     const f = this.flow;
-    this.connectionKey = isResponse ? flowKeyOf(f.dst, f.src, f.dport, f.sport) : f.key;
+    // The VLAN too: one 4-tuple on two VLANs (a SPAN port's tagged and untagged copies) is two connections.
+    this.connectionKey = `${isResponse ? flowKeyOf(f.dst, f.src, f.dport, f.sport) : f.key}#${f.tag}`;
     let c = this.connections.get(this.connectionKey);
     if (c === undefined) {
       c = new Connection();
