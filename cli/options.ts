@@ -11,7 +11,8 @@ import { Cli, Command, Option } from 'clipanion';
 import { EXIT, TcpflowError } from '../src/errors';
 import { getopt, GetoptOption } from './getopt';
 import { helpText, VERSION_TEXT } from './help';
-import { MAX_FLOWS_RANGE, WHOLE_NUMBER_OPTIONS, wholeNumber } from './values';
+import { DEFAULT_INFLATE_LIMITS } from '../src/scanners/http/inflate';
+import { HTTP_MAX_BODY_RANGE, HTTP_MAX_RATIO_RANGE, MAX_FLOWS_RANGE, WHOLE_NUMBER_OPTIONS, wholeNumber } from './values';
 import { PARAMS, type Features } from './usage';
 import type { ConsoleOptions, NamingStep, Options } from '../src/options';
 import { DEFAULT_MAX_SEEK } from '../src/flow/tcpdemux';
@@ -37,14 +38,14 @@ export type ParsedCommand =
  * caller decides; listed so that --help says it is missing).
  */
 export const NOT_IMPLEMENTED: ReadonlySet<string> = new Set([
-  ...'aEHipUxzZ',
+  ...'aEHipUxz',
   'live',
   'expression',
 ]);
 
 /** Names -e accepts (tcpflow 1.6.1 with wifi support), and those that work. */
 export const SCANNER_NAMES: readonly string[] = ['md5', 'http', 'netviz', 'tcpdemux', 'wifiviz', 'all'];
-export const IMPLEMENTED_SCANNERS: ReadonlySet<string> = new Set(['md5']);
+export const IMPLEMENTED_SCANNERS: ReadonlySet<string> = new Set(['md5', 'http']);
 
 /**
  * tcpflow's -S parameters whose feature is missing (idle timeout, flow commands and alert
@@ -100,6 +101,7 @@ const CANONICAL: Readonly<Record<string, { name: string; value?: string } | null
   0: { name: '--no-newline' },
   J: { name: '--json' },
   L: { name: '--lock' },
+  Z: { name: '--no-decompress' },
   // -P "no purge" (in the man page, refused by 1.6.1's getopt): accepted and ignored; flows
   // are always purged from memory when they close, as in tcpflow 1.6.1.
   P: null,
@@ -116,6 +118,12 @@ export function splitParam(arg: string): [string, string] {
   if (fields[fields.length - 1] === '') fields.pop();
   if (fields.length !== 2) throw new TcpflowError('USAGE', `Invalid paramter: ${arg}`, EXIT.USAGE); // sic
   return [fields[0], fields[1]];
+}
+
+/** -S http_max_body / http_max_ratio (the http scanner's decompression limits), default DEFAULT_INFLATE_LIMITS. */
+export function httpLimitParam(name: 'http_max_body' | 'http_max_ratio', text: string | undefined): number {
+  const fallback = name === 'http_max_body' ? DEFAULT_INFLATE_LIMITS.maxBytes : DEFAULT_INFLATE_LIMITS.maxRatio;
+  return text === undefined ? fallback : wholeNumber(`-S ${name}`, text, name === 'http_max_body' ? HTTP_MAX_BODY_RANGE : HTTP_MAX_RATIO_RANGE);
 }
 
 /** -S max_flows=N (the open-flow cap), default DEFAULT_MAX_FLOWS. */
@@ -156,6 +164,7 @@ class TcpflowCommand extends Command {
   noNewline = Option.Boolean('--no-newline', false);
   json = Option.Boolean('--json', false);
   lock = Option.String('--lock');
+  noDecompress = Option.Boolean('--no-decompress', false);
 
   override async execute(): Promise<void> {
     // Never run: clipanion is only used to parse (main.ts owns execution).
@@ -254,6 +263,7 @@ export function parseCommandLine(argv: readonly string[]): ParsedCommand {
       const [name, value] = splitParam(arg);
       if (NOT_IMPLEMENTED_PARAMS.has(name)) throw notImplemented(`-S ${name}`);
       if (name === 'max_flows') maxFlowsParam(value);
+      if (name === 'http_max_body' || name === 'http_max_ratio') httpLimitParam(name, value);
       if (name === 'tdelta' && !/^[+-]?\d{1,15}$/.test(value)) {
         throw new TcpflowError('USAGE', `-S tdelta: '${value}' is not a whole number of seconds`, EXIT.USAGE);
       }
@@ -296,6 +306,9 @@ export function parseCommandLine(argv: readonly string[]): ParsedCommand {
       keepPcaps: cmd.keepPcaps,
       maxFlows: maxFlowsParam(params.max_flows),
       jsonlPath: cmd.jsonl ?? null,
+      decompressHttp: !cmd.noDecompress,
+      httpMaxBody: httpLimitParam('http_max_body', params.http_max_body),
+      httpMaxRatio: httpLimitParam('http_max_ratio', params.http_max_ratio),
       console: cmd.consoleMode || cmd.consoleBare
         ? { header: !cmd.consoleBare && !cmd.json, hex: cmd.hex, json: cmd.json, color: cmd.color, binary: cmd.binary, newline: !cmd.noNewline }
         : null,

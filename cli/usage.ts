@@ -12,7 +12,8 @@ import { EXIT } from '../src/errors';
 import { DEFAULT_MAX_FLOWS } from '../src/flow/buckets';
 import { DEFAULT_MAX_SEEK } from '../src/flow/tcpdemux';
 import { DEFAULT_TEMPLATE } from '../src/output/template';
-import { MAX_FLOWS_RANGE, WHOLE_NUMBER_OPTIONS, type WholeRange } from './values';
+import { DEFAULT_INFLATE_LIMITS } from '../src/scanners/http/inflate';
+import { HTTP_MAX_BODY_RANGE, HTTP_MAX_RATIO_RANGE, MAX_FLOWS_RANGE, WHOLE_NUMBER_OPTIONS, type WholeRange } from './values';
 
 /** A space where a line must not break (`-S${NBSP}enable_report=YES`). */
 export const NBSP = '\u00a0';
@@ -107,7 +108,7 @@ export const OPTION_SECTIONS: readonly OptionSection[] = [
       },
       { key: 'P', flags: ['-P'], summary: 'no purge: accepted and ignored (closed flows are always purged from memory)' },
       { key: 'a', flags: ['-a'], summary: 'do ALL post-processing (every scanner)' },
-      { key: 'Z', flags: ['-Z'], summary: 'do not decompress gzip-compressed HTTP transactions' },
+      { key: 'Z', flags: ['-Z'], summary: 'do not decompress HTTP bodies (gzip, deflate, br): -e http writes them as sent' },
     ],
   },
   {
@@ -190,6 +191,8 @@ export const PARAMS: readonly ParamDoc[] = [
   { name: 'tcp_timeout', default: '0', summary: 'seconds of packet time after which an idle flow is closed (0: never)' },
   { name: 'tcp_cmd', default: '', summary: 'command run on each flow file when it is closed' },
   { name: 'tcp_alert_fd', default: '-1', summary: 'file descriptor told when each flow file is opened and closed' },
+  { name: 'http_max_body', default: String(DEFAULT_INFLATE_LIMITS.maxBytes), summary: 'bytes a decompressed HTTP body is cut at ({range}; http scanner)', range: HTTP_MAX_BODY_RANGE },
+  { name: 'http_max_ratio', default: String(DEFAULT_INFLATE_LIMITS.maxRatio), summary: 'a decompressed HTTP body is cut past this many times its compressed bytes, after its first MiB ({range}; http scanner)', range: HTTP_MAX_RATIO_RANGE },
   { name: 'http_cmd', default: '', summary: 'command run on each HTTP body file (http scanner)' },
   { name: 'http_alert_fd', default: '-1', summary: 'file descriptor told about each HTTP body file (http scanner)' },
   { name: 'netviz_histogram_dump', default: '0', summary: 'dump the histogram (netviz scanner)' },

@@ -31,6 +31,10 @@ export const WHOLE_NUMBER_OPTIONS: Readonly<Record<string, WholeRange>> = {
 
 /** -S max_flows=N: at least one open flow. */
 export const MAX_FLOWS_RANGE: WholeRange = { min: 1, max: Number.MAX_SAFE_INTEGER };
+/** -S http_max_body=BYTES: decoded bytes of one HTTP body at most. */
+export const HTTP_MAX_BODY_RANGE: WholeRange = { min: 1, max: Number.MAX_SAFE_INTEGER };
+/** -S http_max_ratio=N: decoded bytes per compressed byte at most (past the first MiB). */
+export const HTTP_MAX_RATIO_RANGE: WholeRange = { min: 1, max: 1_000_000 };
 
 /**
  * `text` as a whole number within `range`, or a usage error naming `option` as the user

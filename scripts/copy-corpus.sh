@@ -8,9 +8,9 @@
 #                                                 of every capture)
 #
 # usage: scripts/copy-corpus.sh [MODE...]
-#   MODE defaults to every mode the CLI implements: default FM md5 template findx b100 m1000
-#   console multi continue (also: $CORPUS_MODES, space-separated); not http (no http
-#   scanner yet) nor filter (no filter expressions yet).
+#   MODE defaults to every mode the CLI implements: default FM md5 http template findx b100 m1000
+#   console multi continue (also: $CORPUS_MODES, space-separated); not filter (no filter
+#   expressions yet).
 #   The shared corpus is ../shared/corpus next to the repository, or $TCPFLOW_TS_CORPUS.
 #   The selected modes replace what is in fixtures/corpus/ (stale files are removed), so
 #   list every mode the tests need (test/helpers/corpus.ts, CORPUS_MODES).
@@ -18,7 +18,7 @@ set -euo pipefail
 HERE=$(cd "$(dirname "$0")/.." && pwd)
 SRC=${TCPFLOW_TS_CORPUS:-$HERE/../shared/corpus}
 DEST=$HERE/fixtures/corpus
-if [ $# -gt 0 ]; then MODES=("$@"); else read -r -a MODES <<<"${CORPUS_MODES:-default FM md5 template findx b100 m1000 console multi continue}"; fi
+if [ $# -gt 0 ]; then MODES=("$@"); else read -r -a MODES <<<"${CORPUS_MODES:-default FM md5 http template findx b100 m1000 console multi continue}"; fi
 
 [ -d "$SRC/expected" ] && [ -d "$SRC/pcaps" ] && [ -f "$SRC/MANIFEST.md" ] ||
   { echo "copy-corpus: no corpus at $SRC (set TCPFLOW_TS_CORPUS)" >&2; exit 1; }

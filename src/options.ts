@@ -25,6 +25,9 @@ export interface Options {
   keepPcaps: boolean;         // -K: per-flow pcaps instead of flow files
   maxFlows: number;           // -S max_flows=N: open flows before the least recently seen are closed
   jsonlPath: string | null;   // --jsonl FILE: the report's records as JSON Lines
+  decompressHttp: boolean;    // false with -Z: http bodies are written as sent (gzip, deflate, br)
+  httpMaxBody: number;        // -S http_max_body=BYTES: a decompressed body is cut there
+  httpMaxRatio: number;       // -S http_max_ratio=N: ... or past N times its compressed bytes
   /** -T and -F letters in command-line order: they rewrite the template in turn (spec §2.3-2.4). */
   naming: NamingStep[];
   /** Console modes (-c, -C and their modifiers); null when flows go to files. */

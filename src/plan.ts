@@ -1,4 +1,5 @@
 import * as path from 'node:path';
+import { DEFAULT_INFLATE_LIMITS } from './scanners/http/inflate';
 import { EXIT, TcpflowError } from './errors';
 import { perBucketCap } from './flow/buckets';
 import type { Options } from './options';
@@ -113,6 +114,7 @@ export function planRun(opts: Options, openFileLimit: number): RunPlan {
       maxSeek: opts.maxSeek,
       maxBytes: opts.maxBytes,
       scanners,
+      scannerSettings: { httpDecompress: opts.decompressHttp, httpLimits: { ...DEFAULT_INFLATE_LIMITS, maxBytes: opts.httpMaxBody, maxRatio: opts.httpMaxRatio } },
       findx: opts.findx,
       tdelta,
       savedWindow: SAVED_WINDOW,

@@ -15,6 +15,13 @@ export function flowKey(buf: Uint8Array, d: DecodedPacket): string {
     `${u32(buf, a + 16)},${u32(buf, a + 20)},${u32(buf, a + 24)},${u32(buf, a + 28)}:${d.sport}>${d.dport}`;
 }
 
+/** The directional flow key (as flowKey) of a flow with these endpoints: a flow's own, or with the ends swapped its reverse's. */
+export function flowKeyOf(src: Uint8Array, dst: Uint8Array, sport: number, dport: number): string {
+  if (src.length === 4) return `${u32(src, 0)}>${u32(dst, 0)}:${sport}>${dport}`;
+  return `${u32(src, 0)},${u32(src, 4)},${u32(src, 8)},${u32(src, 12)}>` +
+    `${u32(dst, 0)},${u32(dst, 4)},${u32(dst, 8)},${u32(dst, 12)}:${sport}>${dport}`;
+}
+
 /** A 32-bit hash of the directional flow key, for the flow cache (no allocation). */
 export function flowHash(buf: Uint8Array, d: DecodedPacket): number {
   let h = Math.imul(d.sport ^ (d.dport << 16), 0x9e3779b1);

@@ -1,4 +1,4 @@
-import type { FlowRecord } from './flow-record';
+import type { ByteRun, FlowRecord } from './flow-record';
 import { escapeXml } from './xml-text';
 
 const attr = (name: string, v: string | number | undefined) => (v === undefined ? '' : ` ${name}='${v}'`);
@@ -17,7 +17,23 @@ export function renderFileobject(r: FlowRecord): string {
   s += ` srcport='${r.srcport}' dstport='${r.dstport}' packets='${r.packets}'`;
   s += `${attr('out_of_order_count', r.out_of_order_count)}${attr('violations', r.violations)} len='${r.len}'${attr('caplen', r.caplen)}`;
   s += ' />\n';
-  if (r.md5 !== undefined) s += `      <hashdigest type='MD5'>${r.md5}</hashdigest>\n`;
+  // Scanner output is one raw chunk at the children's indentation (spec §4.2): md5 then
+  // http, whose part starts with a line end, so http alone leaves a line of six spaces.
+  if (r.md5 !== undefined || r.byte_runs !== undefined) {
+    s += '      ';
+    if (r.md5 !== undefined) s += `<hashdigest type='MD5'>${r.md5}</hashdigest>`;
+    if (r.byte_runs !== undefined) s += renderByteRuns(r.byte_runs);
+    s += '\n';
+  }
   s += '    </fileobject>\n';
   return s;
+}
+
+function renderByteRuns(runs: readonly ByteRun[]): string {
+  let s = '\n    <byte_runs>\n';
+  for (const b of runs) {
+    s += `     <byte_run file_offset='${b.file_offset}'><fileobject><filename>${escapeXml(b.filename)}</filename>` +
+      `<filesize>${b.filesize}</filesize>${b.error === undefined ? '' : `<error>${escapeXml(b.error)}</error>`}</fileobject></byte_run>\n`;
+  }
+  return s + '    </byte_runs>';
 }

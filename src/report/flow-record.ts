@@ -6,6 +6,26 @@ import { isoTime } from './xml-text';
 export interface ScanFields {
   /** MD5 of the flow's content (-e md5, -FM): DFXML `<hashdigest type='MD5'>`. */
   md5?: string;
+  /**
+   * The http scanner's bodies of a response flow (DFXML `<byte_runs>`), in order; present
+   * (maybe empty) exactly when the flow was parsed as HTTP responses.
+   */
+  byte_runs?: ByteRun[];
+  /**
+   * MD5 of a flow the http scanner parsed, for the report merge to drop the bodies of a
+   * flow whose content repeats an earlier one's (tcpflow scans a content once per run);
+   * never in a report.
+   */
+  http_content_md5?: string;
+}
+
+/** One -HTTPBODY- file: where its first body byte is in the flow file, its name and size on disk. */
+export interface ByteRun {
+  file_offset: number;
+  filename: string;
+  filesize: number;
+  /** Why the file holds less than the body (a decompression limit, a write error); absent when it is whole. */
+  error?: string;
 }
 
 /**
@@ -69,6 +89,8 @@ export function flowRecord(flow: Flow, filename: string | null, scans: readonly 
     len: flow.len,
     caplen: flow.caplen !== flow.len ? flow.caplen : undefined,
     md5: undefined,
+    byte_runs: undefined,
+    http_content_md5: undefined,
   };
   for (let i = 0; i < scans.length; i++) Object.assign(r, scans[i]);
   return r;
@@ -116,10 +138,11 @@ const numOf = (v: string) => (v === '' ? undefined : Number(v));
 export function encodeRecord(r: FlowRecord): string {
   return `${text(r.filename)}\t${r.filesize}\t${r.startime}\t${r.endtime}\t${text(r.mac_daddr)}\t${text(r.mac_saddr)}\t` +
     `${r.family}\t${r.src_ipn}\t${r.dst_ipn}\t${r.srcport}\t${r.dstport}\t${r.packets}\t${num(r.out_of_order_count)}\t` +
-    `${num(r.violations)}\t${r.len}\t${num(r.caplen)}\t${text(r.md5)}`;
+    `${num(r.violations)}\t${r.len}\t${num(r.caplen)}\t${text(r.md5)}\t` +
+    `${r.byte_runs === undefined ? '' : escapeField(JSON.stringify(r.byte_runs))}\t${text(r.http_content_md5)}`;
 }
 
-const FIELD_COUNT = 17;
+const FIELD_COUNT = 19;
 
 /** The record of a spill line. */
 export function decodeRecord(line: string): FlowRecord {
@@ -130,5 +153,7 @@ export function decodeRecord(line: string): FlowRecord {
     mac_daddr: textOf(p[4]), mac_saddr: textOf(p[5]), family: Number(p[6]), src_ipn: p[7], dst_ipn: p[8],
     srcport: Number(p[9]), dstport: Number(p[10]), packets: Number(p[11]), out_of_order_count: numOf(p[12]),
     violations: numOf(p[13]), len: Number(p[14]), caplen: numOf(p[15]), md5: textOf(p[16]),
+    byte_runs: p[17] === '' ? undefined : JSON.parse(unescapeField(p[17])) as ByteRun[],
+    http_content_md5: textOf(p[18]),
   };
 }

@@ -1,4 +1,5 @@
 import * as fs from 'node:fs';
+import { HttpDuplicates } from '../scanners/http/duplicates';
 import { outputError } from '../errors';
 import { strerror } from '../util/strerror';
 import { freeSpace } from '../util/disk';
@@ -111,7 +112,9 @@ export function finishReports(files: readonly ReportFile[], sources: SpillSource
       for (const p of spillPaths) fs.rmSync(p, { force: true });
     }
     if (files.length > 0) {
+      const duplicates = new HttpDuplicates();
       mergeRecords(sources, (record) => {
+        duplicates.filter(record);
         for (let i = 0; i < files.length; i++) writers[i].add(files[i].render(record));
       });
     }

@@ -14,8 +14,11 @@ export interface StoredContent {
  */
 export interface Scanner {
   readonly name: string;
-  /** A session for one flow, started when the flow stores its first byte. */
-  open(flow: Flow): FlowScan;
+  /**
+   * A session for one flow, started when the flow stores its first byte; `path` is the
+   * flow file's (what the report names it), null when there is none.
+   */
+  open(flow: Flow, path: string | null): FlowScan;
 }
 
 export interface FlowScan {

@@ -72,7 +72,7 @@ export class FlowEnd implements FlowOutput {
 
   open(flow: Flow): FlowSink {
     const sink = this.sinks.open(flow);
-    return this.scanners.length === 0 ? sink : new ScanningSink(sink, this.scanners.map((s) => s.open(flow)));
+    return this.scanners.length === 0 ? sink : new ScanningSink(sink, this.scanners.map((s) => s.open(flow, sink.name)));
   }
 
   closed(flow: Flow, closePacket: number): void {

@@ -4,6 +4,7 @@ import type { ConsoleBatch } from '../output/console-output';
 import type { MessagePort } from 'node:worker_threads';
 import type { HeldRecords, RecordRoom } from '../report/record-spill';
 import type { ErrorInfo } from '../errors';
+import type { ScannerSettings } from '../scanners/registry';
 
 /**
  * What a worker does with its flows' bytes: flow files, console text (-c/-C), nothing but
@@ -23,6 +24,7 @@ export interface WorkerConfig {
   maxBytes: number;
   /** Scanners run on every flow that stores bytes (names of src/scanners/registry.ts). */
   scanners: string[];
+  scannerSettings: ScannerSettings;
   findx: boolean;
   tdelta: number;
   savedWindow: number;

@@ -10,7 +10,7 @@ import { FileSinks } from '../output/file-sinks';
 import { ConsoleSinks } from '../output/console-output';
 import type { FlowFileStore } from '../output/flow-files';
 import { RecordSpill } from '../report/record-spill';
-import { scannerNamed } from '../scanners/registry';
+import { createScanners } from '../scanners/registry';
 import { FlowEnd } from './flow-end';
 import { BUCKET_SHIFT, RECORD_MASK, Release, WorkerConfig, WorkerResult } from './protocol';
 import type { Logger } from '../util/log';
@@ -83,7 +83,7 @@ export class ShardProcessor {
         debugLevel: log.debugLevel,
         onDebug: (level, message) => log.at(level, message),
       },
-      new FlowEnd(sinks, config.scanners.map(scannerNamed), this.records),
+      new FlowEnd(sinks, createScanners(config.scanners, config.scannerSettings), this.records),
     );
   }
 

@@ -56,7 +56,19 @@ test('defaults', () => {
     params: {},
     warnings: [],
     lockName: null,
+    decompressHttp: true,
+    httpMaxBody: 268435456,
+    httpMaxRatio: 100,
   });
+});
+
+test('-Z: http bodies are written as sent', () => {
+  assert.equal(run(['-r', 'x', '-e', 'http', '-Z']).decompressHttp, false);
+  assert.deepEqual(run(['-r', 'x', '-ehttp', '-e', 'md5']).scanners, ['http', 'md5']);
+  const o = run(['-r', 'x', '-S', 'http_max_body=1000', '-S', 'http_max_ratio=7']);
+  assert.deepEqual([o.httpMaxBody, o.httpMaxRatio, o.warnings], [1000, 7, []]);
+  fails(['-r', 'x', '-S', 'http_max_body=0'], 'USAGE', "-S http_max_body: '0' is not a whole number from 1 to 9007199254740991");
+  fails(['-r', 'x', '-S', 'http_max_ratio=1e3'], 'USAGE', "-S http_max_ratio: '1e3' is not a whole number from 1 to 1000000");
 });
 
 test('-L NAME: the lock name, kept as given (last one wins)', () => {
@@ -247,7 +259,7 @@ test('-V / --version name the program, its version and tcpflow 1.6.1', () => {
 });
 
 test('every option not implemented yet is refused with its own letter', () => {
-  const letters = [...'aEHipUxzZ'];
+  const letters = [...'aEHipUxz'];
   for (const letter of letters) {
     const takesArg = TCPFLOW_OPTSTRING.includes(`${letter}:`);
     const argv = takesArg ? ['-r', 'x', `-${letter}`, 'val'] : ['-r', 'x', `-${letter}`];
@@ -262,7 +274,7 @@ test('every option not implemented yet is refused with its own letter', () => {
 
 test('every letter of the option string is implemented, refused, or -h/-V', () => {
   const handled = new Set(['h', 'V', 'r', 'R', 'l', 'o', 'X', 'd', 'v', 'q', 'f', 'e', 'S', 'b', 'm', 'I', 'T', 'F',
-    'c', 'C', 'D', 'g', 's', 'B', '0', 'J', 'L', 'P', 'w', 'K', 'A']);
+    'c', 'C', 'D', 'g', 's', 'B', '0', 'J', 'L', 'P', 'w', 'K', 'A', 'Z']);
   for (const letter of TCPFLOW_OPTSTRING.replace(/:/g, '')) {
     assert.ok(handled.has(letter) !== NOT_IMPLEMENTED.has(letter), `letter ${letter}`);
   }
@@ -270,14 +282,14 @@ test('every letter of the option string is implemented, refused, or -h/-V', () =
 
 test('-S parameters whose feature is missing are refused; unknown names are accepted', () => {
   for (const name of NOT_IMPLEMENTED_PARAMS) fails(['-r', 'x', '-S', `${name}=1`], 'NOT_IMPLEMENTED', `-S ${name} is not implemented yet`);
-  assert.deepEqual([...NOT_IMPLEMENTED_PARAMS].sort(), PARAMS.map((p) => p.name).filter((n) => !['enable_report', 'tdelta', 'max_flows', 'vlan_key'].includes(n)).sort());
+  assert.deepEqual([...NOT_IMPLEMENTED_PARAMS].sort(), PARAMS.map((p) => p.name).filter((n) => !['enable_report', 'tdelta', 'max_flows', 'vlan_key', 'http_max_body', 'http_max_ratio'].includes(n)).sort());
   assert.deepEqual(run(['-r', 'x', '-S', 'no_such_thing=1']).params, { no_such_thing: '1' });
 });
 
-test('-e: md5 works, other known scanners are not implemented, unknown names are invalid', () => {
+test('-e: md5 and http work, other known scanners are not implemented, unknown names are invalid', () => {
   assert.deepEqual(run(['-r', 'x', '-e', 'md5', '-emd5']).scanners, ['md5', 'md5']);
-  assert.ok(IMPLEMENTED_SCANNERS.has('md5'));
-  for (const name of ['http', 'netviz', 'tcpdemux', 'wifiviz', 'all']) {
+  assert.ok(IMPLEMENTED_SCANNERS.has('md5') && IMPLEMENTED_SCANNERS.has('http'));
+  for (const name of ['netviz', 'tcpdemux', 'wifiviz', 'all']) {
     fails(['-r', 'x', '-e', name], 'NOT_IMPLEMENTED', `option -e ${name} is not implemented yet`);
   }
   for (const name of ['python', 'MD5', 'bogus', '']) {

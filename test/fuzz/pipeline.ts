@@ -6,6 +6,7 @@
  * rendering. Every run checks the fuzzer's properties and throws a FuzzFailure naming
  * the one that broke.
  */
+import { DEFAULT_INFLATE_LIMITS } from '../../src/scanners/http/inflate';
 import { allocChunk, Chunk, CHUNK_BYTES, CHUNK_RECORDS } from '../../src/capture/chunk';
 import { CaptureReader, openCaptureBuffer, Truncation } from '../../src/capture/reader';
 import { captureSource, PacketSource, TruncatedInput } from '../../src/capture/source';
@@ -406,7 +407,7 @@ class CheckedSource implements PacketSource {
 function workerConfig(cfg: RunConfig): Omit<WorkerConfig, 'index' | 'spillPath'> {
   return {
     mode: 'files', outdir: '', template: DEFAULT_TEMPLATE, maxOpenFiles: 1 << 20, maxSeek: cfg.maxSeek,
-    maxBytes: cfg.maxBytes, scanners: cfg.md5 ? ['md5'] : [], findx: false, tdelta: 0,
+    maxBytes: cfg.maxBytes, scanners: cfg.md5 ? ['md5'] : [], scannerSettings: { httpDecompress: true, httpLimits: DEFAULT_INFLATE_LIMITS }, findx: false, tdelta: 0,
     savedWindow: cfg.savedWindow, maxFlowsPerBucket: perBucketCap(DEFAULT_MAX_FLOWS), mergeVlans: cfg.mergeVlans,
     records: true, recordRoom: DFXML_RECORD_ROOM,
     debugLevel: 0, console: null, unprocessed: false,

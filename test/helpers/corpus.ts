@@ -91,7 +91,7 @@ export interface OracleCase {
  * The modes whose oracle files fixtures/corpus holds (scripts/copy-corpus.sh): every mode
  * of the corpus the CLI implements, i.e. all but http and filter.
  */
-export const CORPUS_MODES = ['default', 'FM', 'md5', 'template', 'findx', 'b100', 'm1000', 'console', 'multi', 'continue'] as const;
+export const CORPUS_MODES = ['default', 'FM', 'md5', 'http', 'template', 'findx', 'b100', 'm1000', 'console', 'multi', 'continue'] as const;
 
 /** Oracle cases of the given modes, in file name order. */
 export function loadCases(modes: readonly string[] = CORPUS_MODES, dir = EXPECTED_DIR): OracleCase[] {

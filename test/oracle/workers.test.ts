@@ -1,7 +1,7 @@
 /**
  * Same input → same output, whatever --workers: every capture of fixtures/corpus/pcaps (and
  * the VLAN captures of fixtures/pcaps: one 4-tuple on several VLANs, tagged and not) is
- * run with `-e md5 -r CAPTURE -o OUT -w W --jsonl J` and --workers 1, 2 and 4. Everything a
+ * run with `-e md5 -e http -r CAPTURE -o OUT -w W --jsonl J` and --workers 1, 2 and 4. Everything a
  * run leaves must be the same for the three: the exit status, stderr (the temporary
  * directory's name aside), the output files (path, size, md5, and the modification time set
  * from packet times), report.xml (normalised flows with their hashes, the order of the
@@ -70,7 +70,7 @@ async function runWith(capture: string, workers: number): Promise<Outcome> {
     const out = path.join(tmp, 'out');
     const wfile = path.join(tmp, 'w.pcap');
     const jsonl = path.join(tmp, 'r.jsonl');
-    const args = ['--workers', String(workers), '-e', 'md5', '-r', capturePaths.get(capture) as string, '-o', out, '-w', wfile, '--jsonl', jsonl];
+    const args = ['--workers', String(workers), '-e', 'md5', '-e', 'http', '-r', capturePaths.get(capture) as string, '-o', out, '-w', wfile, '--jsonl', jsonl];
     const run = await runCli(args, { timeoutMs: RUN_TIMEOUT_MS });
     assert.ok(!run.timedOut, `tcpflow-ts ${args.join(' ')}: no exit within ${RUN_TIMEOUT_MS / 1000} s`);
     const act = collectResult(out, run, { keepOrder: true });
@@ -102,7 +102,7 @@ async function runWith(capture: string, workers: number): Promise<Outcome> {
   }
 }
 
-test('output does not depend on --workers (1, 2, 4; -e md5)', { concurrency: POOL_SIZE }, async (t) => {
+test('output does not depend on --workers (1, 2, 4; -e md5 -e http)', { concurrency: POOL_SIZE }, async (t) => {
   assert.ok(captures.length > 2, 'no captures in fixtures/corpus/pcaps (run scripts/copy-corpus.sh)');
   await Promise.all(captures.map((capture) => t.test(capture, async () => {
     const outcomes: Outcome[] = [];

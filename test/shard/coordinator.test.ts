@@ -1,4 +1,5 @@
 import { test } from 'node:test';
+import { DEFAULT_INFLATE_LIMITS } from '../../src/scanners/http/inflate';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -20,7 +21,8 @@ const silent: Logger = { error() {}, warn() {}, info() {}, debug() {}, trace() {
 function config(over: Partial<WorkerConfig> = {}): Omit<WorkerConfig, 'index' | 'spillPath'> {
   return {
     mode: 'console', outdir: '.', template: DEFAULT_TEMPLATE, maxOpenFiles: 100, maxSeek: DEFAULT_MAX_SEEK, maxBytes: -1,
-    scanners: [], findx: false, tdelta: 0, savedWindow: 100_000, maxFlowsPerBucket: perBucketCap(DEFAULT_MAX_FLOWS), mergeVlans: false,
+    scanners: [], scannerSettings: { httpDecompress: true, httpLimits: DEFAULT_INFLATE_LIMITS }, findx: false, tdelta: 0, savedWindow: 100_000,
+    maxFlowsPerBucket: perBucketCap(DEFAULT_MAX_FLOWS), mergeVlans: false,
     records: true, recordRoom: DFXML_RECORD_ROOM, debugLevel: 0,
     console: { header: true, hex: false, json: false, color: false, binary: false, newline: true }, unprocessed: false,
     ...over,

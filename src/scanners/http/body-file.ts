@@ -1,0 +1,87 @@
+import { closeSync, openSync, unlinkSync, writeSync, writevSync } from 'node:fs';
+
+/** Bytes gathered before they are written. */
+const BUFFER_BYTES = 64 * 1024;
+
+/**
+ * One -HTTPBODY- file being written. Bytes are gathered (copied: what the scanner is given
+ * lives in reused memory) and written with a short-lived descriptor, so bodies of any
+ * number of open flows hold no descriptor between writes (the flow files' -f budget stays
+ * theirs), and a small body costs one open. The file is created (truncated, 0644) with
+ * its first bytes; `finish` leaves no file when there were none.
+ */
+export class BodyFile {
+  private pieces: Uint8Array[] = [];
+  private used = 0;
+  private written = 0;
+  private created = false;
+  /** The first error writing the file (a full disk): later bytes are dropped, the size stays what is on disk. */
+  error: string | null = null;
+
+  constructor(readonly path: string) {}
+
+  append(bytes: Uint8Array): void {
+    if (this.error !== null || bytes.length === 0) return;
+    this.pieces.push(Uint8Array.prototype.slice.call(bytes));
+    this.used += bytes.length;
+    if (this.used >= BUFFER_BYTES) this.flush();
+  }
+
+  /** The body is complete: write what is gathered. Returns the size of the file (0: no file). */
+  finish(): number {
+    this.flush();
+    return this.written;
+  }
+
+  /** Drop the body: its file is removed whatever it holds. */
+  discard(): void {
+    this.pieces = [];
+    this.used = 0;
+    if (this.created) removeFile(this.path);
+    this.written = 0;
+  }
+
+  private flush(): void {
+    if (this.used === 0) return;
+    const pieces = this.pieces;
+    this.pieces = [];
+    this.used = 0;
+    if (this.error !== null) return;
+    let fd = -1;
+    let done = 0;
+    try {
+      fd = openSync(this.path, this.created ? 'a' : 'w', 0o644);
+      this.created = true;
+      done = writevSync(fd, pieces);
+      // A short write (a nearly full disk): go on piece by piece until it fails.
+      let skip = done;
+      for (const p of pieces) {
+        if (skip >= p.length) {
+          skip -= p.length;
+          continue;
+        }
+        for (let off = skip; off < p.length;) {
+          const k = writeSync(fd, p, off, p.length - off);
+          if (k <= 0) throw new Error('no room left');
+          off += k;
+          done += k;
+        }
+        skip = 0;
+      }
+    } catch (e) {
+      this.error = `cannot write ${this.path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`;
+    } finally {
+      this.written += done;
+      if (fd >= 0) closeSync(fd);
+    }
+  }
+}
+
+/** Remove a body file; one already gone is no error. */
+export function removeFile(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch {
+    // Nothing to remove.
+  }
+}

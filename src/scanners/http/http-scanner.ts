@@ -1,0 +1,261 @@
+import { createHash } from 'node:crypto';
+import type { Flow } from '../../flow/flow';
+import { flowKeyOf } from '../../flow/key';
+import type { ByteRun, ScanFields } from '../../report/flow-record';
+import type { HttpBodyListener } from '../http-body-listener';
+import type { FlowScan, Scanner, StoredContent } from '../scanner';
+import { BodyFile, removeFile } from './body-file';
+import { BodyInflater, type Coding, type InflateLimits } from './inflate';
+import { RequestStream, ResponseStream, type ResponseHead } from './message-stream';
+import { extensionFor } from './mime';
+
+export interface HttpScannerOptions {
+  /** Decode gzip, deflate and br bodies (off with -Z). */
+  decompress: boolean;
+  limits: InflateLimits;
+  listener: HttpBodyListener;
+}
+
+/** tcpflow only parses flow files of at least this many bytes (MIN_HTTP_BUFSIZE). */
+const MIN_RESPONSE_BYTES = 80;
+const RESPONSE_MAGIC = Buffer.from('HTTP/1.');
+const READ_STEP = 1 << 20;
+/** Requests remembered per connection for pairing; later responses are read by their own headers. */
+const MAX_REQUESTS = 100_000;
+
+/**
+ * The two directions of one connection, as far as the http scanner knows them: the
+ * client's requests, so that each response is read knowing its request (a response to
+ * HEAD has no body: spec B33). Both directions live in the same worker (the shard hash is
+ * symmetric) and are fed in packet order, so what a response sees of its requests is the
+ * same for any number of workers. An entry lives while a direction that joined it is open.
+ */
+class Connection {
+  requests: RequestStream | null = null;
+  sides = 0;
+}
+
+/**
+ * tcpflow's http scanner (spec §8.2): every response in a server→client flow (a flow file
+ * of at least 80 bytes that begins with "HTTP/1.") gets its body written to
+ * `<flow file>-HTTPBODY-NNN[.ext]`, chunked coding removed, gzip/deflate (and br) decoded
+ * unless -Z, each non-empty body listed in the report's <byte_runs>.
+ */
+export function httpScanner(options: HttpScannerOptions): Scanner {
+  const connections = new Map<string, Connection>();
+  return {
+    name: 'http',
+    open(flow: Flow, path: string | null): FlowScan {
+      return new HttpFlowScan(flow, path, options, connections);
+    },
+  };
+}
+
+const enum Role { UNKNOWN, RESPONSE, REQUEST }
+
+class HttpFlowScan implements FlowScan {
+  private role = Role.UNKNOWN;
+  /** The first bytes, when they come in pieces shorter than MIN_RESPONSE_BYTES. */
+  private prefix: Buffer | null = null;
+  private prefixLen = 0;
+  private connection: Connection | null = null;
+  private connectionKey = '';
+  private response: ResponseReader | null = null;
+
+  constructor(
+    private readonly flow: Flow,
+    private readonly path: string | null,
+    private readonly options: HttpScannerOptions,
+    private readonly connections: Map<string, Connection>,
+  ) {}
+
+  onData(_pos: number, bytes: Uint8Array): void {
+    this.take(bytes);
+  }
+
+  onClose(content: StoredContent, streamed: boolean): ScanFields | null {
+    if (!streamed) {
+      // Bytes stopped arriving in order: read what the flow file holds instead, from the start.
+      this.response?.abandon();
+      this.response = null;
+      this.leave();
+      this.role = Role.UNKNOWN;
+      this.prefixLen = 0;
+      for (let pos = 0; ; pos += READ_STEP) {
+        const b = content.read(pos, READ_STEP);
+        this.take(b);
+        if (b.length < READ_STEP) break;
+      }
+    }
+    const fields = this.finish();
+    this.leave();
+    return fields;
+  }
+
+  private take(bytes: Uint8Array): void {
+    if (this.role === Role.REQUEST) {
+      this.connection?.requests?.feed(bytes);
+      return;
+    }
+    if (this.response !== null) {
+      this.response.feed(bytes);
+      return;
+    }
+    if (this.prefixLen === 0 && bytes.length >= MIN_RESPONSE_BYTES) {
+      // The usual case: the first piece says it all, no need to gather.
+      this.decideRole(bytes);
+      this.startWith(bytes, null);
+      return;
+    }
+    // Gather the first bytes: 7 tell a response from a request, 80 start a response's parsing.
+    const prefix = this.prefix ??= Buffer.alloc(MIN_RESPONSE_BYTES);
+    const n = Math.min(bytes.length, MIN_RESPONSE_BYTES - this.prefixLen);
+    prefix.set(bytes.subarray(0, n), this.prefixLen);
+    this.prefixLen += n;
+    if (this.role === Role.UNKNOWN && this.prefixLen >= RESPONSE_MAGIC.length) this.decideRole(prefix);
+    if ((this.role as Role) === Role.REQUEST || this.prefixLen === MIN_RESPONSE_BYTES) {
+      this.startWith(prefix.subarray(0, this.prefixLen), bytes.subarray(n));
+    }
+  }
+
+  /** The role is known (and a response has its 80 bytes): hand over the bytes so far. */
+  private startWith(first: Uint8Array, rest: Uint8Array | null): void {
+    if (this.role === Role.REQUEST) {
+      this.connection?.requests?.feed(first);
+      if (rest !== null && rest.length > 0) this.connection?.requests?.feed(rest);
+      return;
+    }
+    if (this.role !== Role.RESPONSE || this.path === null) return;
+    this.response = new ResponseReader(this.path, this.options, this.connection);
+    this.response.feed(first);
+    if (rest !== null && rest.length > 0) this.response.feed(rest);
+  }
+
+  private decideRole(first: Uint8Array): void {
+    let isResponse = true;
+    for (let i = 0; i < RESPONSE_MAGIC.length; i++) if (first[i] !== RESPONSE_MAGIC[i]) isResponse = false;
+    this.role = isResponse ? Role.RESPONSE : Role.REQUEST;
+    const f = this.flow;
+    // The VLAN too: one 4-tuple on two VLANs (a SPAN port's tagged and untagged copies) is two connections.
+    this.connectionKey = `${isResponse ? flowKeyOf(f.dst, f.src, f.dport, f.sport) : f.key}#${f.tag}`;
+    let c = this.connections.get(this.connectionKey);
+    if (c === undefined) {
+      c = new Connection();
+      this.connections.set(this.connectionKey, c);
+    }
+    c.sides++;
+    if (!isResponse) c.requests = new RequestStream(MAX_REQUESTS);
+    this.connection = c;
+  }
+
+  private finish(): ScanFields | null {
+    if (this.role === Role.UNKNOWN && this.prefix !== null) {
+      // Fewer than 7 bytes in all: too short for a response; requests are told as such.
+      this.decideRole(this.prefix.subarray(0, this.prefixLen));
+      this.startWith(this.prefix.subarray(0, this.prefixLen), null);
+    }
+    if (this.role !== Role.RESPONSE) return null;
+    if (this.response === null) return null; // shorter than 80 bytes, or no file to name bodies after
+    return { byte_runs: this.response.finish(), http_content_md5: this.response.contentMd5() };
+  }
+
+  private leave(): void {
+    const c = this.connection;
+    if (c === null) return;
+    this.connection = null;
+    if (--c.sides === 0 && this.connections.get(this.connectionKey) === c) this.connections.delete(this.connectionKey);
+  }
+}
+
+/** The responses of one flow: the parser, each body's file and decoder, the byte runs so far. */
+class ResponseReader {
+  private readonly stream: ResponseStream;
+  private readonly runs: ByteRun[] = [];
+  private readonly hash = createHash('md5');
+  /** Final responses so far (1xx other than 101 answer no request): the next one answers request #answered. */
+  private answered = 0;
+  private body: BodyFile | null = null;
+  private bodyName = '';
+  private bodyOffset = -1;
+  private inflater: BodyInflater | null = null;
+  private coding: Coding | null = null;
+
+  constructor(private readonly path: string, private readonly options: HttpScannerOptions, private readonly connection: Connection | null) {
+    this.stream = new ResponseStream({
+      head: (number, head) => this.head(number, head),
+      body: (bytes, offset) => this.bodyBytes(bytes, offset),
+      end: () => this.end(),
+    });
+  }
+
+  feed(bytes: Uint8Array): void {
+    this.hash.update(bytes);
+    if (!this.stream.done) this.stream.feed(bytes);
+  }
+
+  /** MD5 of everything fed: the flow file's content. */
+  contentMd5(): string {
+    return this.hash.digest('hex');
+  }
+
+  finish(): ByteRun[] {
+    this.stream.finish();
+    return this.runs;
+  }
+
+  /** Streaming was given up: remove what was written, the flow is read again at its end. */
+  abandon(): void {
+    this.inflater?.end();
+    this.inflater = null;
+    this.body?.discard();
+    this.body = null;
+    for (const r of this.runs) removeFile(r.filename);
+  }
+
+  private head(number: number, head: ResponseHead): boolean {
+    const status = head.statusCode;
+    let method = '';
+    if (status >= 200 || status === 101) {
+      method = this.connection?.requests?.methods[this.answered] ?? '';
+      this.answered++;
+    }
+    const ext = extensionFor(head.contentType);
+    this.bodyName = `${this.path}-HTTPBODY-${String(number).padStart(3, '0')}${ext === '' ? '' : '.' + ext}`;
+    this.bodyOffset = -1;
+    const encoding = head.contentEncoding;
+    this.coding = !this.options.decompress ? null
+      : encoding === 'gzip' || encoding === 'deflate' || encoding === 'br' ? encoding : null;
+    return method === 'HEAD';
+  }
+
+  private bodyBytes(bytes: Uint8Array, offset: number): void {
+    if (this.bodyOffset < 0) {
+      this.bodyOffset = offset;
+      this.body = new BodyFile(this.bodyName);
+      this.options.listener.opened(this.bodyName);
+      if (this.coding !== null) {
+        const file = this.body;
+        this.inflater = new BodyInflater(this.coding, this.options.limits, (out) => file.append(out));
+      }
+    }
+    if (this.inflater !== null) this.inflater.write(bytes);
+    else this.body?.append(bytes);
+  }
+
+  private end(): void {
+    const file = this.body;
+    if (file === null) return;
+    const inflater = this.inflater;
+    inflater?.end();
+    this.body = null;
+    this.inflater = null;
+    const size = file.finish();
+    if (size === 0) return;
+    const error = file.error ?? inflater?.capped ?? undefined;
+    this.runs.push(error === undefined
+      ? { file_offset: this.bodyOffset, filename: this.bodyName, filesize: size }
+      : { file_offset: this.bodyOffset, filename: this.bodyName, filesize: size, error });
+    this.options.listener.closed(this.bodyName);
+  }
+}
+

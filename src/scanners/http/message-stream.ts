@@ -1,0 +1,262 @@
+import { HTTPParser, type HeaderInfo } from 'http-parser-js';
+
+/** A response's status line and headers, as the http scanner needs them. */
+export interface ResponseHead {
+  statusCode: number;
+  /** Content-Type and Content-Encoding ('' when absent); a repeated header counts with its last value (tcpflow's std::map). */
+  contentType: string;
+  contentEncoding: string;
+  /** 101 Switching Protocols with Upgrade: the rest of the stream is another protocol. */
+  upgrade: boolean;
+}
+
+export interface ResponseEvents {
+  /**
+   * A response's headers ended. `number` is tcpflow's NNN (1, 2, ... in this parser
+   * instance); true means it has no body whatever its headers say (a response to HEAD).
+   */
+  head(number: number, head: ResponseHead): boolean;
+  /** Body bytes (chunk framing removed, still content-coded) at `offset` from the start of this parser instance. */
+  body(bytes: Uint8Array, offset: number): void;
+  /** The current response ended (complete, or cut by an error or the end of the stream). */
+  end(): void;
+}
+
+const CR = 0x0d, LF = 0x0a;
+/** A chunk's data held back at most (see chunkData); past it, it is written at once. */
+const HOLD_LIMIT = 1 << 20;
+
+type Parser = InstanceType<typeof HTTPParser> & Record<number, unknown>;
+
+/**
+ * tcpflow's response parsing (spec §8.2), fed the response direction of a connection in
+ * pieces of any size: an HTTP/1.x parser (http-parser-js) over the stream, with tcpflow's
+ * rules around it. A message after one that closes the connection (HTTP/1.0 without
+ * keep-alive, `Connection: close`) starts a fresh parser there, whose numbering starts
+ * again at 1 and whose offsets count from there (http-parser stops at such a message and
+ * tcpflow restarts it). A parse error or an upgrade ends the parsing for good; the
+ * response being read is still ended, with what it had.
+ */
+export class ResponseStream {
+  private parser: Parser | null = null;
+  /** Absolute stream position where the current parser instance started. */
+  private base = 0;
+  /** Absolute stream position of the next byte fed. */
+  private pos = 0;
+  /** Absolute position of the first byte of what the parser is executing. */
+  private pieceStart = 0;
+  private number = 0;
+  private inMessage = false;
+  /** The message just ended leaves the parser no more to do: it closed the connection, or upgraded it. */
+  private halt = false;
+  private halted = false;
+  private upgraded = false;
+  private stopped = false;
+  private stopAtEnd = false;
+
+  constructor(private readonly events: ResponseEvents) {}
+
+  /** Nothing more is parsed (an error, an upgrade, or the end). */
+  get done(): boolean {
+    return this.stopped;
+  }
+
+  feed(bytes: Uint8Array): void {
+    let off = 0;
+    while (off < bytes.length && !this.stopped) {
+      if (this.parser === null) {
+        // Between a connection-closing message and the next one, http-parser skips line ends.
+        while (off < bytes.length && (bytes[off] === CR || bytes[off] === LF)) off++;
+        if (off === bytes.length) break;
+        this.start(this.pos + off);
+      }
+      const parser = this.parser as Parser;
+      this.pieceStart = this.pos + off;
+      const r = parser.execute(Buffer.from(bytes.buffer, bytes.byteOffset + off, bytes.length - off), 0, bytes.length - off);
+      if (r instanceof Error) {
+        this.stop();
+        break;
+      }
+      if (!this.halted) break;
+      // The parser stopped right after the message (tcpflow restarts a parser there).
+      this.halt = false;
+      this.halted = false;
+      this.parser = null;
+      off += r;
+      if (this.upgraded) this.stop();
+    }
+    this.pos += bytes.length;
+  }
+
+  /** End of the stream: a body that runs to the end of the connection is complete. */
+  finish(): void {
+    if (this.stopped) return;
+    if (this.parser !== null) this.parser.finish();
+    this.stopAtEnd = true;
+    this.stop();
+  }
+
+  private start(at: number): void {
+    const parser = new HTTPParser(HTTPParser.RESPONSE) as Parser;
+    this.parser = parser;
+    this.base = at;
+    this.number = 0;
+    parser[HTTPParser.kOnHeadersComplete] = (info: HeaderInfo) => this.onHead(info);
+    const parserRecord = parser as unknown as Record<string, unknown>;
+    const state = parser as unknown as { offset: number; state: string; chunk: Buffer };
+    parser[HTTPParser.kOnBody] = (chunk: Buffer, _o: number, length: number) => {
+      if (length === 0) return;
+      // http-parser-js hands the body slice while its read offset still points at it.
+      const offset = this.pieceStart + state.offset - this.base;
+      if (state.state === 'BODY_CHUNK') this.chunkData(chunk.subarray(0, length), offset);
+      else this.events.body(chunk.subarray(0, length), offset);
+    };
+    // tcpflow's http-parser (2.7.1) passes on a chunk's data when it reads the CR after it:
+    // when another byte stands there, the chunk's data is lost (spec B34, kept).
+    const chunkEnd = parserRecord.BODY_CHUNKEMPTYLINE as () => boolean | undefined;
+    parserRecord.BODY_CHUNKEMPTYLINE = () => {
+      if (this.held !== null) {
+        if (state.chunk[state.offset] !== CR) {
+          this.held = null;
+          throw new Error('chunk data not followed by CRLF');
+        }
+        this.releaseHeld();
+      }
+      this.passChunk = false;
+      return chunkEnd.call(parser);
+    };
+    parser[HTTPParser.kOnMessageComplete] = () => {
+      if (this.inMessage) {
+        this.inMessage = false;
+        this.events.end();
+      }
+    };
+    // After a message that halts it, the parser must not start another: a state whose step
+    // ends execute() (which then returns the bytes used so far).
+    parserRecord.reinitialize = (type: string) => {
+      if (this.halt) {
+        parserRecord.state = 'HALTED';
+        this.halted = true;
+      } else parser.initialize(type as 'RESPONSE');
+    };
+    parserRecord.HALTED = () => true;
+    strictHeaders(parserRecord);
+  }
+
+  /** Data of the chunk being read, held until the byte after it shows the chunk complete (at most HOLD_LIMIT bytes). */
+  private held: Uint8Array[] | null = null;
+  private heldBytes = 0;
+  private heldOffset = 0;
+  /** The current chunk outgrew HOLD_LIMIT: its data goes on at once. */
+  private passChunk = false;
+
+  private chunkData(bytes: Uint8Array, offset: number): void {
+    if (this.passChunk) return this.events.body(bytes, offset);
+    if (this.held === null) {
+      this.held = [];
+      this.heldBytes = 0;
+      this.heldOffset = offset;
+    }
+    this.held.push(Uint8Array.prototype.slice.call(bytes));
+    this.heldBytes += bytes.length;
+    if (this.heldBytes > HOLD_LIMIT) {
+      this.releaseHeld();
+      this.passChunk = true;
+    }
+  }
+
+  private releaseHeld(): void {
+    const held = this.held;
+    this.held = null;
+    if (held === null) return;
+    let offset = this.heldOffset;
+    for (const b of held) {
+      this.events.body(b, offset);
+      offset += b.length;
+    }
+  }
+
+  private onHead(info: HeaderInfo): number {
+    this.number++;
+    this.inMessage = true;
+    let contentType = '', contentEncoding = '', connection = '';
+    const h = info.headers;
+    for (let i = 0; i + 1 < h.length; i += 2) {
+      // Only three names matter: their lengths spare lower-casing the others.
+      const name = h[i].length === 12 || h[i].length === 16 || h[i].length === 10 ? h[i].toLowerCase() : '';
+      if (name === 'content-type') contentType = h[i + 1];
+      else if (name === 'content-encoding') contentEncoding = h[i + 1];
+      else if (name === 'connection') connection = h[i + 1];
+    }
+    const skip = this.events.head(this.number, { statusCode: info.statusCode, contentType, contentEncoding, upgrade: info.upgrade });
+    // http-parser-js decides keep-alive before knowing the body is skipped; http-parser
+    // (and so tcpflow) keeps a connection whose message needs no end-of-connection.
+    const keepAlive = skip ? connectionKeepsAlive(info, connection) : info.shouldKeepAlive;
+    if (info.upgrade) this.upgraded = true;
+    this.halt = info.upgrade || !keepAlive;
+    return skip ? 1 : 0;
+  }
+
+  private stop(): void {
+    // The stream ended (or broke elsewhere) right after a chunk's data: http-parser passes
+    // on what it has at the end of its input.
+    if (this.held !== null && this.stopAtEnd) this.releaseHeld();
+    this.held = null;
+    this.passChunk = false;
+    if (this.inMessage) {
+      this.inMessage = false;
+      this.events.end();
+    }
+    this.parser = null;
+    this.stopped = true;
+  }
+}
+
+/** http_should_keep_alive without the end-of-connection rule: HTTP/1.1 unless "close", HTTP/1.0 only with "keep-alive". */
+function connectionKeepsAlive(info: HeaderInfo, connectionHeader: string): boolean {
+  const connection = connectionHeader.toLowerCase();
+  if (info.versionMajor > 0 && info.versionMinor > 0) return !connection.includes('close');
+  return connection.includes('keep-alive');
+}
+
+/** RFC 7230 token characters: what http-parser accepts in a header name. */
+const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+const lenientParseHeader = (HTTPParser.prototype as unknown as { parseHeader: (line: string, headers: string[]) => void }).parseHeader;
+
+/**
+ * http-parser-js skips a header line it cannot read; http-parser (tcpflow's) stops at a
+ * header name that is not a token ("Name : value"), and the message's body is never
+ * read. A line starting with blanks continues the previous value (obs-fold).
+ */
+function strictHeaders(parser: Record<string, unknown>): void {
+  parser.parseHeader = (line: string, headers: string[]) => {
+    if (line.length > 0 && line[0] !== ' ' && line[0] !== '\t') {
+      const colon = line.indexOf(':');
+      if (colon <= 0 || !HEADER_NAME.test(line.slice(0, colon))) throw new Error('invalid header name');
+    }
+    lenientParseHeader.call(parser, line, headers);
+  };
+}
+
+/** The requests of a connection's client side, in order: what pairs each response with its request. */
+export class RequestStream {
+  private parser: Parser | null = new HTTPParser(HTTPParser.REQUEST) as Parser;
+  /** Method of each request, in order; capped so a flood of requests cannot grow it without end. */
+  readonly methods: string[] = [];
+
+  constructor(private readonly maxRequests: number) {
+    const parser = this.parser as Parser;
+    parser[HTTPParser.kOnHeadersComplete] = (info: HeaderInfo) => {
+      if (this.methods.length < this.maxRequests) this.methods.push(HTTPParser.methods[info.method] ?? '');
+      // A request has a body only when it says so; CONNECT tunnels: the rest is not HTTP.
+      return 0;
+    };
+  }
+
+  feed(bytes: Uint8Array): void {
+    const parser = this.parser;
+    if (parser === null) return;
+    const r = parser.execute(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length), 0, bytes.length);
+    if (r instanceof Error || this.methods[this.methods.length - 1] === 'CONNECT') this.parser = null;
+  }
+}
