@@ -11,11 +11,12 @@ import { Cli, Command, Option } from 'clipanion';
 import { EXIT, TcpflowError } from '../src/errors';
 import { getopt, GetoptOption } from './getopt';
 import { helpText, VERSION_TEXT } from './help';
-import { MAX_FLOWS_RANGE, WHOLE_NUMBER_OPTIONS, wholeNumber } from './values';
+import { DECOMPRESS_RANGE, MAX_FLOWS_RANGE, TCP_TIMEOUT_RANGE, WHOLE_NUMBER_OPTIONS, wholeNumber } from './values';
 import { PARAMS, type Features } from './usage';
 import type { ConsoleOptions, NamingStep, Options } from '../src/options';
 import { DEFAULT_MAX_SEEK } from '../src/flow/tcpdemux';
 import { DEFAULT_MAX_FLOWS } from '../src/flow/buckets';
+import { DEFAULT_MAX_DECOMPRESSED, DEFAULT_MAX_RATIO } from '../src/capture/decompress';
 
 export type { ConsoleOptions, NamingStep, Options };
 
@@ -47,13 +48,13 @@ export const SCANNER_NAMES: readonly string[] = ['md5', 'http', 'netviz', 'tcpde
 export const IMPLEMENTED_SCANNERS: ReadonlySet<string> = new Set(['md5']);
 
 /**
- * tcpflow's -S parameters whose feature is missing (idle timeout, flow commands and alert
+ * tcpflow's -S parameters whose feature is missing (flow commands and alert
  * descriptors, the http, netviz and wifiviz scanners, live capture): refused like options, as
  * accepting them would silently change nothing. Names tcpflow does not know stay accepted, as
  * in tcpflow, with a warning.
  */
 export const NOT_IMPLEMENTED_PARAMS: ReadonlySet<string> = new Set([
-  'tcp_timeout', 'tcp_cmd', 'tcp_alert_fd', 'http_cmd', 'http_alert_fd',
+  'tcp_cmd', 'tcp_alert_fd', 'http_cmd', 'http_alert_fd',
   'netviz_histogram_dump', 'netviz_histogram_size', 'check_fcs', 'packet-buffer-timeout',
 ]);
 
@@ -83,6 +84,7 @@ const CANONICAL: Readonly<Record<string, { name: string; value?: string } | null
   S: { name: '--param' },
   workers: { name: '--workers' },
   jsonl: { name: '--jsonl' },
+  'sort-inputs': { name: '--sort-inputs' },
   b: { name: '--max-bytes' },
   m: { name: '--max-seek' },
   I: { name: '--findx' },
@@ -123,6 +125,19 @@ export function maxFlowsParam(text: string | undefined): number {
   return text === undefined ? DEFAULT_MAX_FLOWS : wholeNumber('-S max_flows', text, MAX_FLOWS_RANGE);
 }
 
+/** Whole-number -S parameters other than max_flows: their ranges and defaults. */
+const NUMBER_PARAMS: Readonly<Record<string, { range: typeof MAX_FLOWS_RANGE; dflt: number }>> = {
+  tcp_timeout: { range: TCP_TIMEOUT_RANGE, dflt: 0 },
+  decompress_max_bytes: { range: DECOMPRESS_RANGE, dflt: DEFAULT_MAX_DECOMPRESSED },
+  decompress_max_ratio: { range: DECOMPRESS_RANGE, dflt: DEFAULT_MAX_RATIO },
+};
+
+/** A whole-number -S parameter of NUMBER_PARAMS: its value, checked, or its default. */
+export function numberParam(name: keyof typeof NUMBER_PARAMS, text: string | undefined): number {
+  const p = NUMBER_PARAMS[name];
+  return text === undefined ? p.dflt : wholeNumber(`-S ${name}`, text, p.range);
+}
+
 /** The implemented options, as clipanion parses them from the canonical argv. */
 class TcpflowCommand extends Command {
   static override paths = [Command.Default];
@@ -137,6 +152,7 @@ class TcpflowCommand extends Command {
   maxFds = Option.String('--max-fds');
   workers = Option.String('--workers');
   jsonl = Option.String('--jsonl');
+  sortInputs = Option.Boolean('--sort-inputs', false);
   scanners = Option.Array('--enable-scanner', []);
   params = Option.Array('--param', []);
   operands = Option.Array('--operand', []); // see canonicalArgv
@@ -254,6 +270,7 @@ export function parseCommandLine(argv: readonly string[]): ParsedCommand {
       const [name, value] = splitParam(arg);
       if (NOT_IMPLEMENTED_PARAMS.has(name)) throw notImplemented(`-S ${name}`);
       if (name === 'max_flows') maxFlowsParam(value);
+      if (name in NUMBER_PARAMS) numberParam(name, value);
       if (name === 'tdelta' && !/^[+-]?\d{1,15}$/.test(value)) {
         throw new TcpflowError('USAGE', `-S tdelta: '${value}' is not a whole number of seconds`, EXIT.USAGE);
       }
@@ -295,6 +312,9 @@ export function parseCommandLine(argv: readonly string[]): ParsedCommand {
       unprocessedPath: cmd.unprocessedPath ?? null,
       keepPcaps: cmd.keepPcaps,
       maxFlows: maxFlowsParam(params.max_flows),
+      tcpTimeout: numberParam('tcp_timeout', params.tcp_timeout),
+      decompress: { maxBytes: numberParam('decompress_max_bytes', params.decompress_max_bytes), maxRatio: numberParam('decompress_max_ratio', params.decompress_max_ratio) },
+      sortInputs: cmd.sortInputs,
       jsonlPath: cmd.jsonl ?? null,
       console: cmd.consoleMode || cmd.consoleBare
         ? { header: !cmd.consoleBare && !cmd.json, hex: cmd.hex, json: cmd.json, color: cmd.color, binary: cmd.binary, newline: !cmd.noNewline }

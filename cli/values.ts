@@ -32,6 +32,12 @@ export const WHOLE_NUMBER_OPTIONS: Readonly<Record<string, WholeRange>> = {
 /** -S max_flows=N: at least one open flow. */
 export const MAX_FLOWS_RANGE: WholeRange = { min: 1, max: Number.MAX_SAFE_INTEGER };
 
+/** -S tcp_timeout=SECONDS: 0 is tcpflow's "never". */
+export const TCP_TIMEOUT_RANGE: WholeRange = { min: 0, max: Number.MAX_SAFE_INTEGER };
+
+/** -S decompress_max_bytes=N and -S decompress_max_ratio=N: a compressed input may not grow past them. */
+export const DECOMPRESS_RANGE: WholeRange = { min: 1, max: Number.MAX_SAFE_INTEGER };
+
 /**
  * `text` as a whole number within `range`, or a usage error naming `option` as the user
  * would write it (`-b`, `--workers`, `-S max_flows`). Digits only: no sign, blanks, exponent

@@ -407,6 +407,7 @@ function workerConfig(cfg: RunConfig): Omit<WorkerConfig, 'index' | 'spillPath'>
   return {
     mode: 'files', outdir: '', template: DEFAULT_TEMPLATE, maxOpenFiles: 1 << 20, maxSeek: cfg.maxSeek,
     maxBytes: cfg.maxBytes, scanners: cfg.md5 ? ['md5'] : [], findx: false, tdelta: 0,
+    tcpTimeout: 0,
     savedWindow: cfg.savedWindow, maxFlowsPerBucket: perBucketCap(DEFAULT_MAX_FLOWS), mergeVlans: cfg.mergeVlans,
     records: true, recordRoom: DFXML_RECORD_ROOM,
     debugLevel: 0, console: null, unprocessed: false,
