@@ -145,7 +145,7 @@ class Run {
     for (const w of resolved.warnings) log.warn(w);
     for (const e of resolved.errors) this.inputProblem(e);
     const inputs = resolved.inputs;
-    const progress = Progress.forStderr(plan.debugLevel, plan.inputs.length);
+    const progress = Progress.forStderr(plan.debugLevel, plan.quiet, inputs.length, totalSize(inputs.map((i) => i.path)), (line) => log.info(line));
     const order = new InputOrderCheck((message) => { progress.clear(); log.warn(message); });
     for (const [index, spec] of inputs.entries()) {
       const { path: file, finishing } = spec;
@@ -162,7 +162,7 @@ class Run {
         if (first !== null) log.at(3, `looking for handler for datalink type ${first.linktype} for interface ${file}`);
         if (this.dump !== null && first !== null) this.dump.writeHeader(first, LINKTYPE.EN10MB);
         const r = await coordinator.feed(source, finishing, () => this.signal !== null,
-          (packets) => progress.update(index, file, source.progress?.done ?? 0, source.progress?.total ?? 0, packets));
+          (packets) => progress.update({ file: index, name: file, fileBytes: source.progress?.done ?? 0, packets, openFlows: coordinator.openFlows }));
         progress.fileDone(source.progress?.done ?? 0);
         progress.clear();
         for (const lt of r.unknownLinkTypes) {
@@ -252,6 +252,19 @@ class Run {
     if (f.fragments > 0) log.at(2, `IP fragments: ${fragmentText(f)}`);
     if (plan.worker.tcpTimeout > 0) log.at(2, `Flows closed idle (-S tcp_timeout=${plan.worker.tcpTimeout}): ${s.flowsTimedOut}`);
   }
+}
+
+/** Bytes of the files (those that are regular files), for progress over all inputs. */
+function totalSize(paths: readonly string[]): number {
+  let total = 0;
+  for (const p of paths) {
+    if (p === '-') continue;
+    try {
+      const st = fs.statSync(p);
+      if (st.isFile()) total += st.size;
+    } catch { /* reported when it is read */ }
+  }
+  return total;
 }
 
 /**

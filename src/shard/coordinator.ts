@@ -83,6 +83,8 @@ export class Coordinator {
    * record's time may close idle flows anywhere.
    */
   private everyWorker = false;
+  /** Flows open in each worker, as of its latest release (progress). */
+  private readonly flowsOpen: number[] = [];
 
   private constructor(private readonly host: WorkerHost, private readonly hasher: ShardHasher,
     slots: Chunk[], private readonly ordered: OrderedOutput, private readonly fragments: FragmentReassembler) {
@@ -119,6 +121,11 @@ export class Coordinator {
 
   get error(): TcpflowError | null {
     return this.failure;
+  }
+
+  /** Flows open in the workers, as of their latest releases. */
+  get openFlows(): number {
+    return this.flowsOpen.reduce((a, b) => a + b, 0);
   }
 
   /** Read every record of `source` and hand them out; the source's own error ends it. */
@@ -185,7 +192,10 @@ export class Coordinator {
   }
 
   private onMessage(worker: number, m: FromWorker): void {
-    if (m.type === 'release') this.onRelease(m);
+    if (m.type === 'release') {
+      this.flowsOpen[worker] = m.openFlows;
+      this.onRelease(m);
+    }
     else if (m.type === 'result') this.settle[worker](m.result);
     else this.fail(fromInfo(m));
   }

@@ -83,6 +83,8 @@ export interface Release {
    * the coordinator adds up all workers' changes in packet order for the true maximum.
    */
   openFiles: Int32Array | null;
+  /** Flows open in this worker after the chunk (for progress). */
+  openFlows: number;
 }
 
 /** Worker → coordinator, on the worker's own port; 'result' is always the last message. */
