@@ -87,7 +87,11 @@ function decompressor(kind: Compression, file: Readable): Readable {
     case 'bzip2': {
       // eslint-disable-next-line @typescript-eslint/no-require-imports
       const unbzip2 = require('unbzip2-stream') as () => NodeJS.ReadWriteStream;
-      return file.pipe(unbzip2()) as unknown as Readable;
+      // An old-style (`through`) stream: wrapped for pause/resume and backpressure.
+      const bz = file.pipe(unbzip2());
+      const out = new Readable({ highWaterMark: 1 << 20 }).wrap(bz);
+      bz.on('error', (e: Error) => out.destroy(e));
+      return out;
     }
     case 'xz': {
       // eslint-disable-next-line @typescript-eslint/no-require-imports
