@@ -75,7 +75,7 @@ export class Progress {
   line(state: ProgressState, now: number, width: number): string {
     const secs = Math.max(0.001, (now - this.started) / 1000);
     const done = this.bytesBefore + state.fileBytes;
-    const total = Math.max(this.totalBytes, done);
+    const total = this.totalBytes > 0 ? Math.max(this.totalBytes, done) : 0;
     const rate = done / secs;
     const pct = total > 0 ? Math.min(100, Math.floor((done * 100) / total)) : null;
     const eta = total > 0 && rate > 0 ? (total - done) / rate : null;
