@@ -270,7 +270,7 @@ export function parseCommandLine(argv: readonly string[]): ParsedCommand {
       const [name, value] = splitParam(arg);
       if (NOT_IMPLEMENTED_PARAMS.has(name)) throw notImplemented(`-S ${name}`);
       if (name === 'max_flows') maxFlowsParam(value);
-      if (name in NUMBER_PARAMS) numberParam(name, value);
+      if (Object.hasOwn(NUMBER_PARAMS, name)) numberParam(name, value);
       if (name === 'tdelta' && !/^[+-]?\d{1,15}$/.test(value)) {
         throw new TcpflowError('USAGE', `-S tdelta: '${value}' is not a whole number of seconds`, EXIT.USAGE);
       }

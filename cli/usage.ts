@@ -307,7 +307,7 @@ export function synopsisWords(): string[] {
   return [
     `[-${bundle}]`,
     ...short.filter((o) => o.arg !== undefined).map((o) => `[${o.flags[0]} ${o.arg}]`),
-    ...all.filter((o) => o.flags.length > 0 && o.flags[0].startsWith('--')).map((o) => `[${o.flags[0]} ${o.arg}]`),
+    ...all.filter((o) => o.flags.length > 0 && o.flags[0].startsWith('--')).map((o) => o.arg === undefined ? `[${o.flags[0]}]` : `[${o.flags[0]} ${o.arg}]`),
     '[expression]',
   ];
 }
