@@ -8,6 +8,7 @@
  * usage: node dist/scripts/gen-stream.js BYTES [SEGMENTS] [ACTIVE] | tcpflow-ts -r - ...
  */
 import * as fs from 'node:fs';
+import { pcapHeader } from '../test/helpers/pcap-write';
 
 const [bytesText, segText = '512', activeText = '200'] = process.argv.slice(2);
 const total = Number(bytesText), segments = Number(segText), active = Number(activeText);
@@ -43,13 +44,7 @@ function flush(): void {
   used = 0;
 }
 
-const header = Buffer.alloc(24);
-header.writeUInt32LE(0xa1b2c3d4, 0);
-header.writeUInt16LE(2, 4);
-header.writeUInt16LE(4, 6);
-header.writeUInt32LE(65535, 16);
-header.writeUInt32LE(1, 20);
-header.copy(out, 0);
+pcapHeader().copy(out, 0);
 used = 24;
 
 /** One frame: connection c's client (10.a.b.c:port) and the server 10.255.0.1:80. */

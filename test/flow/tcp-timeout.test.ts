@@ -13,7 +13,7 @@ import { ACK, FIN, PSH, SYN, ether, ipv4, tcp } from '../helpers/packets';
 import { type Frame, writePcap } from '../helpers/pcap-write';
 import { writeInterleavedFlows } from '../helpers/flowgen';
 import { makeTempDir, removeDir, runCli } from '../helpers/corpus';
-import { runOutcome } from '../helpers/outcome';
+import { assertSameOutcomes, runOutcome } from '../helpers/outcome';
 
 const A = '010.000.000.001.40000-010.000.000.002.00080';
 const B = '010.000.000.003.40001-010.000.000.002.00080';
@@ -34,13 +34,15 @@ async function flowFiles(tmp: string, name: string, frames: Frame[], args: strin
   return files;
 }
 
+const T = 1_600_000_000;
+/** Flow A's SYN at T and its first data at T + 1. */
+const OPENING = [seg('10.0.0.1', 40000, 1000, SYN, '', T), seg('10.0.0.1', 40000, 1001, ACK | PSH, 'first;', T + 1)];
+
 test('an idle flow is closed by a later packet of another flow; its next data starts …c1', async () => {
   const tmp = makeTempDir();
   try {
-    const T = 1_600_000_000;
     const frames = [
-      seg('10.0.0.1', 40000, 1000, SYN, '', T),
-      seg('10.0.0.1', 40000, 1001, ACK | PSH, 'first;', T + 1),
+      ...OPENING,
       seg('10.0.0.3', 40001, 5000, SYN, '', T + 100),
       seg('10.0.0.3', 40001, 5001, ACK | PSH, 'other;', T + 100),
       seg('10.0.0.1', 40000, 1007, ACK | PSH, 'second;', T + 101),
@@ -58,10 +60,8 @@ test('an idle flow is closed by a later packet of another flow; its next data st
 test('B17: a flow\'s own packet after a long silence closes it first (tcpflow would keep the flow going)', async () => {
   const tmp = makeTempDir();
   try {
-    const T = 1_600_000_000;
     const frames = [
-      seg('10.0.0.1', 40000, 1000, SYN, '', T),
-      seg('10.0.0.1', 40000, 1001, ACK | PSH, 'first;', T + 1),
+      ...OPENING,
       seg('10.0.0.1', 40000, 1007, ACK | PSH, 'late;', T + 200),
     ];
     assert.deepEqual(await flowFiles(tmp, 'own', frames, ['-S', 'tcp_timeout=50']), { [A]: 'first;', [`${A}c1`]: 'late;' });
@@ -107,13 +107,7 @@ test('connections idle past the timeout between their packets: identical output 
       await runOutcome(capture, ['--workers', '2', ...args]), await runOutcome(capture, ['--workers', '4', ...args])];
     assert.equal(base.exit, 0, base.stderr);
     assert.ok(base.files.filter((f) => /c1 /.test(f)).length > 1000, 'flows were closed by the timeout and went on in …c1');
-    rest.forEach((o, i) => {
-      const what = `--workers ${[2, 4][i]} vs --workers 1`;
-      assert.equal(o.exit, base.exit, `${what}: exit status\n${o.stderr}`);
-      assert.deepEqual(o.files, base.files, `${what}: output files (path, size, md5, mtime)`);
-      assert.equal(o.records, base.records, `${what}: report records and their order`);
-      assert.deepEqual(o.summary, base.summary, `${what}: report totals`);
-    });
+    assertSameOutcomes(base, rest);
     // Without the timeout, flows go on in their files (the few c1 are 4-tuples reused).
     const plain = await runOutcome(capture, ['--workers', '2']);
     assert.ok(plain.files.filter((f) => /c1 /.test(f)).length < 100);

@@ -61,3 +61,15 @@ export async function runOutcome(capture: string, args: string[]): Promise<Outco
     removeDir(tmp);
   }
 }
+
+/** Runs with --workers 2 and 4 (`rest`) against --workers 1 (`base`): the same exit status, files, records and their order, totals. */
+export function assertSameOutcomes(base: Outcome, rest: readonly Outcome[]): void {
+  rest.forEach((o, i) => {
+    const what = `--workers ${[2, 4][i]} vs --workers 1`;
+    assert.equal(o.exit, base.exit, `${what}: exit status\n${o.stderr}`);
+    assert.deepEqual(o.files, base.files, `${what}: output files (path, size, md5, mtime)`);
+    assert.equal(o.records, base.records, `${what}: report records and their order`);
+    assert.deepEqual(o.summary, base.summary, `${what}: report totals`);
+    assert.equal(o.purged, base.purged, `${what}: flows_purged`);
+  });
+}

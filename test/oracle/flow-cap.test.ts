@@ -17,7 +17,7 @@ import { FIN } from '../helpers/packets';
 import { FlowCapModel } from '../helpers/flowcap-model';
 import { forEachHalfOpenFrame, GenPacket, writeHalfOpenFlows, writeInterleavedFlows } from '../helpers/flowgen';
 import { makeTempDir, removeDir } from '../helpers/corpus';
-import { type Outcome, runOutcome } from '../helpers/outcome';
+import { assertSameOutcomes, type Outcome, runOutcome } from '../helpers/outcome';
 
 /** Peak RSS allowed for 100,000 half-open flows under a cap of 10,000 (measured: ~230-320 MB). */
 const HALF_OPEN_RSS_BOUND_KB = 600 * 1024;
@@ -82,14 +82,7 @@ test('cap hit: identical output for --workers 1, 2 and 4, purges counted as the 
     const warnings = [...base.stderr.matchAll(new RegExp(WARNING, 'gm'))];
     assert.equal(warnings.length, 1, base.stderr);
     assert.deepEqual([warnings[0][1], warnings[0][2]], [String(m.purged), String(MAX)]);
-    rest.forEach((o, i) => {
-      const what = `--workers ${[2, 4][i]} vs --workers 1`;
-      assert.equal(o.exit, base.exit, `${what}: exit status\n${o.stderr}`);
-      assert.deepEqual(o.files, base.files, `${what}: output files (path, size, md5, mtime)`);
-      assert.equal(o.records, base.records, `${what}: report records and their order`);
-      assert.deepEqual(o.summary, base.summary, `${what}: report totals`);
-      assert.equal(o.purged, base.purged, `${what}: flows_purged`);
-    });
+    assertSameOutcomes(base, rest);
 
     // Not hit (the default cap): no flows_purged element, no warning, every flow whole.
     const free = await runOutcome(capture, ['--workers', '2']);
