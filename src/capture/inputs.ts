@@ -156,9 +156,13 @@ function walk(dir: string, out: ResolvedInputs): string[] {
   return files;
 }
 
-/** Reads the first packet of files, through the same sources a run reads them with. */
+/**
+ * Reads the first packet of files, through the same sources a run reads them with, into a
+ * small chunk (a read fills its whole buffer), then a larger one for a first record that
+ * does not fit (snap lengths up to 262,144 and more).
+ */
 class Prober {
-  private chunk: Chunk | null = null;
+  private readonly chunks: Chunk[] = [];
   private readonly cache = new Map<string, Probed>();
 
   constructor(private readonly limits: DecompressLimits) {}
@@ -171,16 +175,20 @@ class Prober {
   async probe(file: string, out: ResolvedInputs, skipNonCaptures: boolean): Promise<Probed | null> {
     const known = this.cache.get(file);
     if (known !== undefined) return known;
-    // Big enough for any record of a real capture (snap length 262144); smaller records are read in one go.
-    this.chunk ??= allocChunk(1 << 20, 16);
     let result: Probed = { path: file, first: null };
     try {
-      const source = await openInput(file, this.limits);
-      try {
-        const n = await source.fill(this.chunk);
-        if (n !== null && n > 0) result = { path: file, first: [this.chunk.sec[0], this.chunk.usec[0]] };
-      } finally {
-        source.close();
+      for (const bytes of [64 << 10, 16 << 20]) {
+        const chunk = this.chunks.find((c) => c.input.length === bytes) ?? this.chunks[this.chunks.push(allocChunk(bytes, 16)) - 1];
+        const source = await openInput(file, this.limits);
+        try {
+          const n = await source.fill(chunk);
+          if (n !== null && n > 0) result = { path: file, first: [chunk.sec[0], chunk.usec[0]] };
+          break;
+        } catch (e) {
+          if (!(e instanceof TcpflowError && /does not fit in the read buffer/.test(e.message))) throw e;
+        } finally {
+          source.close();
+        }
       }
     } catch (e) {
       if (!(e instanceof TcpflowError)) throw e;
