@@ -177,7 +177,7 @@ export class ShardProcessor {
     const openFiles = this.opened > 0 ? (this.opens as Int32Array).slice(0, this.opened) : null;
     this.rejected = 0;
     this.opened = 0;
-    return { type: 'release', slot, console: this.console?.take() ?? null, unprocessed, openFiles, openFlows: this.demux?.flows.size ?? 0 };
+    return { type: 'release', slot, console: this.console?.take() ?? null, unprocessed, openFiles, openFlows: this.demux?.openFlows ?? 0 };
   }
 
   /** -d 10 and more: one line per packet (tcpflow prints `process_pkt...`). */
