@@ -38,6 +38,7 @@ export const TCPFLOW_LONGOPTS: readonly LongOption[] = [
   { name: 'version', hasArg: false, opt: 'V' },
   { name: 'workers', hasArg: true, opt: 'workers' }, // ours, no short form
   { name: 'jsonl', hasArg: true, opt: 'jsonl' }, // ours, no short form
+  { name: 'sort-inputs', hasArg: false, opt: 'sort-inputs' }, // ours, no short form
 ];
 
 // Messages are glibc's, without its "argv[0]: " prefix (the caller adds the program name).

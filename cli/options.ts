@@ -12,11 +12,12 @@ import { EXIT, TcpflowError } from '../src/errors';
 import { getopt, GetoptOption } from './getopt';
 import { helpText, VERSION_TEXT } from './help';
 import { DEFAULT_INFLATE_LIMITS } from '../src/scanners/http/inflate';
-import { HTTP_MAX_BODY_RANGE, HTTP_MAX_RATIO_RANGE, MAX_FLOWS_RANGE, WHOLE_NUMBER_OPTIONS, wholeNumber } from './values';
+import { DECOMPRESS_RANGE, HTTP_MAX_BODY_RANGE, HTTP_MAX_RATIO_RANGE, MAX_FLOWS_RANGE, TCP_TIMEOUT_RANGE, WHOLE_NUMBER_OPTIONS, wholeNumber } from './values';
 import { PARAMS, type Features } from './usage';
 import type { ConsoleOptions, NamingStep, Options } from '../src/options';
 import { DEFAULT_MAX_SEEK } from '../src/flow/tcpdemux';
 import { DEFAULT_MAX_FLOWS } from '../src/flow/buckets';
+import { DEFAULT_MAX_DECOMPRESSED, DEFAULT_MAX_RATIO } from '../src/capture/decompress';
 
 export type { ConsoleOptions, NamingStep, Options };
 
@@ -48,13 +49,13 @@ export const SCANNER_NAMES: readonly string[] = ['md5', 'http', 'netviz', 'tcpde
 export const IMPLEMENTED_SCANNERS: ReadonlySet<string> = new Set(['md5', 'http']);
 
 /**
- * tcpflow's -S parameters whose feature is missing (idle timeout, flow commands and alert
+ * tcpflow's -S parameters whose feature is missing (flow commands and alert
  * descriptors, the http, netviz and wifiviz scanners, live capture): refused like options, as
  * accepting them would silently change nothing. Names tcpflow does not know stay accepted, as
  * in tcpflow, with a warning.
  */
 export const NOT_IMPLEMENTED_PARAMS: ReadonlySet<string> = new Set([
-  'tcp_timeout', 'tcp_cmd', 'tcp_alert_fd', 'http_cmd', 'http_alert_fd',
+  'tcp_cmd', 'tcp_alert_fd', 'http_cmd', 'http_alert_fd',
   'netviz_histogram_dump', 'netviz_histogram_size', 'check_fcs', 'packet-buffer-timeout',
 ]);
 
@@ -84,6 +85,7 @@ const CANONICAL: Readonly<Record<string, { name: string; value?: string } | null
   S: { name: '--param' },
   workers: { name: '--workers' },
   jsonl: { name: '--jsonl' },
+  'sort-inputs': { name: '--sort-inputs' },
   b: { name: '--max-bytes' },
   m: { name: '--max-seek' },
   I: { name: '--findx' },
@@ -121,14 +123,24 @@ export function splitParam(arg: string): [string, string] {
 }
 
 /** -S http_max_body / http_max_ratio (the http scanner's decompression limits), default DEFAULT_INFLATE_LIMITS. */
-export function httpLimitParam(name: 'http_max_body' | 'http_max_ratio', text: string | undefined): number {
-  const fallback = name === 'http_max_body' ? DEFAULT_INFLATE_LIMITS.maxBytes : DEFAULT_INFLATE_LIMITS.maxRatio;
-  return text === undefined ? fallback : wholeNumber(`-S ${name}`, text, name === 'http_max_body' ? HTTP_MAX_BODY_RANGE : HTTP_MAX_RATIO_RANGE);
-}
-
 /** -S max_flows=N (the open-flow cap), default DEFAULT_MAX_FLOWS. */
 export function maxFlowsParam(text: string | undefined): number {
   return text === undefined ? DEFAULT_MAX_FLOWS : wholeNumber('-S max_flows', text, MAX_FLOWS_RANGE);
+}
+
+/** Whole-number -S parameters other than max_flows: their ranges and defaults. */
+const NUMBER_PARAMS: Readonly<Record<string, { range: typeof MAX_FLOWS_RANGE; dflt: number }>> = {
+  tcp_timeout: { range: TCP_TIMEOUT_RANGE, dflt: 0 },
+  decompress_max_bytes: { range: DECOMPRESS_RANGE, dflt: DEFAULT_MAX_DECOMPRESSED },
+  decompress_max_ratio: { range: DECOMPRESS_RANGE, dflt: DEFAULT_MAX_RATIO },
+  http_max_body: { range: HTTP_MAX_BODY_RANGE, dflt: DEFAULT_INFLATE_LIMITS.maxBytes },
+  http_max_ratio: { range: HTTP_MAX_RATIO_RANGE, dflt: DEFAULT_INFLATE_LIMITS.maxRatio },
+};
+
+/** A whole-number -S parameter of NUMBER_PARAMS: its value, checked, or its default. */
+export function numberParam(name: keyof typeof NUMBER_PARAMS, text: string | undefined): number {
+  const p = NUMBER_PARAMS[name];
+  return text === undefined ? p.dflt : wholeNumber(`-S ${name}`, text, p.range);
 }
 
 /** The implemented options, as clipanion parses them from the canonical argv. */
@@ -145,6 +157,7 @@ class TcpflowCommand extends Command {
   maxFds = Option.String('--max-fds');
   workers = Option.String('--workers');
   jsonl = Option.String('--jsonl');
+  sortInputs = Option.Boolean('--sort-inputs', false);
   scanners = Option.Array('--enable-scanner', []);
   params = Option.Array('--param', []);
   operands = Option.Array('--operand', []); // see canonicalArgv
@@ -263,7 +276,7 @@ export function parseCommandLine(argv: readonly string[]): ParsedCommand {
       const [name, value] = splitParam(arg);
       if (NOT_IMPLEMENTED_PARAMS.has(name)) throw notImplemented(`-S ${name}`);
       if (name === 'max_flows') maxFlowsParam(value);
-      if (name === 'http_max_body' || name === 'http_max_ratio') httpLimitParam(name, value);
+      if (Object.hasOwn(NUMBER_PARAMS, name)) numberParam(name, value);
       if (name === 'tdelta' && !/^[+-]?\d{1,15}$/.test(value)) {
         throw new TcpflowError('USAGE', `-S tdelta: '${value}' is not a whole number of seconds`, EXIT.USAGE);
       }
@@ -305,10 +318,13 @@ export function parseCommandLine(argv: readonly string[]): ParsedCommand {
       unprocessedPath: cmd.unprocessedPath ?? null,
       keepPcaps: cmd.keepPcaps,
       maxFlows: maxFlowsParam(params.max_flows),
+      tcpTimeout: numberParam('tcp_timeout', params.tcp_timeout),
+      decompress: { maxBytes: numberParam('decompress_max_bytes', params.decompress_max_bytes), maxRatio: numberParam('decompress_max_ratio', params.decompress_max_ratio) },
+      sortInputs: cmd.sortInputs,
       jsonlPath: cmd.jsonl ?? null,
       decompressHttp: !cmd.noDecompress,
-      httpMaxBody: httpLimitParam('http_max_body', params.http_max_body),
-      httpMaxRatio: httpLimitParam('http_max_ratio', params.http_max_ratio),
+      httpMaxBody: numberParam('http_max_body', params.http_max_body),
+      httpMaxRatio: numberParam('http_max_ratio', params.http_max_ratio),
       console: cmd.consoleMode || cmd.consoleBare
         ? { header: !cmd.consoleBare && !cmd.json, hex: cmd.hex, json: cmd.json, color: cmd.color, binary: cmd.binary, newline: !cmd.noNewline }
         : null,

@@ -13,7 +13,8 @@ import { DEFAULT_MAX_FLOWS } from '../src/flow/buckets';
 import { DEFAULT_MAX_SEEK } from '../src/flow/tcpdemux';
 import { DEFAULT_TEMPLATE } from '../src/output/template';
 import { DEFAULT_INFLATE_LIMITS } from '../src/scanners/http/inflate';
-import { HTTP_MAX_BODY_RANGE, HTTP_MAX_RATIO_RANGE, MAX_FLOWS_RANGE, WHOLE_NUMBER_OPTIONS, type WholeRange } from './values';
+import { DECOMPRESS_RANGE, HTTP_MAX_BODY_RANGE, HTTP_MAX_RATIO_RANGE, MAX_FLOWS_RANGE, TCP_TIMEOUT_RANGE, WHOLE_NUMBER_OPTIONS, type WholeRange } from './values';
+import { DEFAULT_MAX_DECOMPRESSED, DEFAULT_MAX_RATIO } from '../src/capture/decompress';
 
 /** A space where a line must not break (`-S${NBSP}enable_report=YES`). */
 export const NBSP = '\u00a0';
@@ -42,13 +43,17 @@ export const OPTION_SECTIONS: readonly OptionSection[] = [
     options: [
       {
         key: 'r', flags: ['-r'], arg: 'file',
-        summary: "read packets from a pcap or pcapng file, '-' for standard input (may be repeated)",
-        details: 'Several files are read as one stream, in command-line order: a connection may go on from one file to the next.',
+        summary: "read packets from a pcap or pcapng file, a directory of them, or '-' for standard input (may be repeated)",
+        details: 'Several files are read as one stream, in command-line order: a connection may go on from one file to the next. A file compressed with gzip, bzip2, xz or zstd is decompressed as it is read (recognised by its first bytes, not its name). A directory stands for every capture file below it, read in the order of their first packets (ties: by name); names starting with a dot are skipped, symbolic links followed, and other files skipped with a warning each. A warning says when a file starts before the end of the one read before it.',
       },
       {
         key: 'R', flags: ['-R'], arg: 'file',
-        summary: 'read file after all -r files, only to finish connections still open',
+        summary: 'read file (or directory) after all -r files, only to finish connections still open',
         details: 'Packets of connections not open at that point are ignored, so no new connection starts.',
+      },
+      {
+        key: 'sort-inputs', flags: ['--sort-inputs'],
+        summary: 'read the -r files and -l operands in the order of their first packets (ties: by name), as directories are; likewise the -R files',
       },
       { key: 'l', flags: ['-l'], summary: 'treat the operands as input files (after the -r files) rather than a filter expression' },
       { key: 'i', flags: ['-i'], arg: 'iface', summary: 'network interface on which to listen' },
@@ -182,13 +187,15 @@ export interface ParamDoc {
   range?: WholeRange;
 }
 
-/** -S parameters (tcpflow's, and max_flows, vlan_key). */
+/** -S parameters (tcpflow's, and max_flows, vlan_key and the decompression bound). */
 export const PARAMS: readonly ParamDoc[] = [
   { name: 'enable_report', default: 'YES', summary: 'write the report (report.xml or the -X file); NO in console modes' },
   { name: 'tdelta', default: '0', summary: 'whole seconds added to every packet time (flow and file times, names, report)' },
   { name: 'max_flows', default: String(DEFAULT_MAX_FLOWS), summary: 'open flows kept; past it the least recently seen are closed ({range})', range: MAX_FLOWS_RANGE },
   { name: 'vlan_key', default: 'YES', summary: "keep flows apart by VLAN (innermost tag): one 4-tuple on two VLANs gives two flows, '--10' and '--20'; NO merges them, as tcpflow does" },
-  { name: 'tcp_timeout', default: '0', summary: 'seconds of packet time after which an idle flow is closed (0: never)' },
+  { name: 'tcp_timeout', default: '0', summary: 'a flow with no packet for more than this many seconds of packet time is closed (0: never; {range})', range: TCP_TIMEOUT_RANGE },
+  { name: 'decompress_max_bytes', default: String(DEFAULT_MAX_DECOMPRESSED), summary: 'a compressed input may decompress to at most this many bytes ({range})', range: DECOMPRESS_RANGE },
+  { name: 'decompress_max_ratio', default: String(DEFAULT_MAX_RATIO), summary: 'a compressed input may decompress to at most this many times the compressed bytes read, past its first MiB ({range})', range: DECOMPRESS_RANGE },
   { name: 'tcp_cmd', default: '', summary: 'command run on each flow file when it is closed' },
   { name: 'tcp_alert_fd', default: '-1', summary: 'file descriptor told when each flow file is opened and closed' },
   { name: 'http_max_body', default: String(DEFAULT_INFLATE_LIMITS.maxBytes), summary: 'bytes a decompressed HTTP body is cut at ({range}; http scanner)', range: HTTP_MAX_BODY_RANGE },
@@ -303,7 +310,7 @@ export function synopsisWords(): string[] {
   return [
     `[-${bundle}]`,
     ...short.filter((o) => o.arg !== undefined).map((o) => `[${o.flags[0]} ${o.arg}]`),
-    ...all.filter((o) => o.flags.length > 0 && o.flags[0].startsWith('--')).map((o) => `[${o.flags[0]} ${o.arg}]`),
+    ...all.filter((o) => o.flags.length > 0 && o.flags[0].startsWith('--')).map((o) => o.arg === undefined ? `[${o.flags[0]}]` : `[${o.flags[0]} ${o.arg}]`),
     '[expression]',
   ];
 }

@@ -36,6 +36,12 @@ export const HTTP_MAX_BODY_RANGE: WholeRange = { min: 1, max: Number.MAX_SAFE_IN
 /** -S http_max_ratio=N: decoded bytes per compressed byte at most (past the first MiB). */
 export const HTTP_MAX_RATIO_RANGE: WholeRange = { min: 1, max: 1_000_000 };
 
+/** -S tcp_timeout=SECONDS: 0 is tcpflow's "never". */
+export const TCP_TIMEOUT_RANGE: WholeRange = { min: 0, max: Number.MAX_SAFE_INTEGER };
+
+/** -S decompress_max_bytes=N and -S decompress_max_ratio=N: a compressed input may not grow past them. */
+export const DECOMPRESS_RANGE: WholeRange = { min: 1, max: Number.MAX_SAFE_INTEGER };
+
 /**
  * `text` as a whole number within `range`, or a usage error naming `option` as the user
  * would write it (`-b`, `--workers`, `-S max_flows`). Digits only: no sign, blanks, exponent

@@ -2,11 +2,17 @@
 # npm run bench: time tcpflow-ts against the reference tcpflow on the shared benchmark
 # inputs (bulk, many, rotated), in alternation on this machine, with
 # ../shared/bench/run-bench.sh. Ratios (ours / tcpflow) for wall time and peak RSS
-# are printed at the end; flow file contents are compared as well.
+# are printed at the end; flow file contents are compared as well. Then:
+#   - rotated-dir: the rotated set read as `-r DIR` (one directory, files ordered by their
+#     first packets) against tcpflow given the 20 files as -r in order (alternating pairs,
+#     medians, same files and md5s checked), by scripts/bench-rotated-dir.py;
+#   - the peak RSS of a generated 1 GB and 20 GB capture piped into `-r -`
+#     (scripts/bench-rss.sh; ~15-20 min; BENCH_SKIP_RSS=1 leaves it out).
 #
 # usage: scripts/bench.sh [PCAPDIR] [extra run-bench.sh args, e.g. --pairs 3 --cases bulk]
 #   PCAPDIR defaults to $TCPFLOW_TS_BENCH_DIR or ../bench-data; it is built with
 #   ../shared/bench/make-bench-pcaps.sh when missing (about 3 GB, a few minutes).
+#   BENCH_PAIRS: pairs for rotated-dir (default 3).
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")/.." && pwd)
 SHARED=${TCPFLOW_TS_SHARED:-$HERE/../shared}
@@ -21,4 +27,8 @@ if [ ! -s "$PCAPDIR/MANIFEST" ]; then
   bash "$BENCH/make-bench-pcaps.sh" "$PCAPDIR"
 fi
 [ -f "$HERE/dist/cli/main.js" ] || (cd "$HERE" && npx tsc -p tsconfig.json)
-exec bash "$BENCH/run-bench.sh" "node $HERE/dist/cli/main.js" "$PCAPDIR" "$@"
+rc=0
+bash "$BENCH/run-bench.sh" "node $HERE/dist/cli/main.js" "$PCAPDIR" "$@" || rc=$?
+python3 "$HERE/scripts/bench-rotated-dir.py" "$BENCH" "node $HERE/dist/cli/main.js" "$PCAPDIR" "${BENCH_PAIRS:-3}" || rc=$?
+[ "${BENCH_SKIP_RSS:-0}" = 1 ] || bash "$HERE/scripts/bench-rss.sh" || rc=$?
+exit $rc

@@ -2,6 +2,8 @@
  * What the command line asks for, validated: cli/ builds it, the run plan (src/plan.ts)
  * reads it. Nothing below cli/ parses arguments.
  */
+import type { DecompressLimits } from './capture/decompress';
+
 /** -T and -F, in command-line order (they rewrite the file name template in turn). */
 export type NamingStep = { kind: 'template'; value: string } | { kind: 'format'; letters: string };
 
@@ -24,6 +26,10 @@ export interface Options {
   unprocessedPath: string | null; // -w FILE: packets not processed, as pcap
   keepPcaps: boolean;         // -K: per-flow pcaps instead of flow files
   maxFlows: number;           // -S max_flows=N: open flows before the least recently seen are closed
+  tcpTimeout: number;         // -S tcp_timeout=SECONDS: idle flows closed (0: never)
+  /** -S decompress_max_bytes / decompress_max_ratio: the bound on compressed inputs. */
+  decompress: DecompressLimits;
+  sortInputs: boolean;        // --sort-inputs: explicit inputs ordered by their first packet, as directories are
   jsonlPath: string | null;   // --jsonl FILE: the report's records as JSON Lines
   decompressHttp: boolean;    // false with -Z: http bodies are written as sent (gzip, deflate, br)
   httpMaxBody: number;        // -S http_max_body=BYTES: a decompressed body is cut there

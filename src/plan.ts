@@ -8,6 +8,7 @@ import { Template } from './output/template';
 import type { FlowMode, WorkerConfig } from './shard/protocol';
 import { DFXML_RECORD_ROOM } from './report/dfxml';
 import { JSONL_RECORD_ROOM } from './report/jsonl';
+import type { DecompressLimits } from './capture/decompress';
 
 /** Descriptors kept back for the runtime, inputs, the reports and their spill files. */
 const RESERVED_FDS = 32;
@@ -42,6 +43,10 @@ export interface RunPlan {
   unprocessedPath: string | null;
   /** -L NAME. */
   lockName: string | null;
+  /** --sort-inputs: the explicit inputs ordered by their first packets too. */
+  sortInputs: boolean;
+  /** The bound on compressed inputs. */
+  decompress: DecompressLimits;
   maxFlows: number;
   quiet: boolean;
   debugLevel: number;
@@ -92,6 +97,10 @@ export function planRun(opts: Options, openFileLimit: number): RunPlan {
     notes.push({ level: 2, text: `template ${template.source} can give different connections the same name: one worker thread` });
     workers = 1;
   }
+  if (opts.sortInputs && [...opts.readFiles, ...opts.finishFiles].includes('-')) {
+    throw new TcpflowError('USAGE', '--sort-inputs cannot order standard input (-r -): its first packet cannot be read ahead', EXIT.USAGE);
+  }
+  if (opts.tcpTimeout > 0 && mode === 'pcaps') warnings.push('-S tcp_timeout ignored: -K keeps each flow\'s pcap open to the end');
   const fileDescriptors = opts.maxFds ?? Math.max(workers, openFileLimit - RESERVED_FDS);
   const tdelta = Number(opts.params.tdelta ?? '0');
   if (opts.maxFds !== null) notes.push({ level: 1, text: `changing max_fds from ${openFileLimit - RESERVED_FDS} to ${opts.maxFds}` });
@@ -117,6 +126,7 @@ export function planRun(opts: Options, openFileLimit: number): RunPlan {
       scannerSettings: { httpDecompress: opts.decompressHttp, httpLimits: { ...DEFAULT_INFLATE_LIMITS, maxBytes: opts.httpMaxBody, maxRatio: opts.httpMaxRatio } },
       findx: opts.findx,
       tdelta,
+      tcpTimeout: opts.tcpTimeout,
       savedWindow: SAVED_WINDOW,
       maxFlowsPerBucket: perBucketCap(opts.maxFlows),
       mergeVlans: !paramTrue(opts.params.vlan_key, true),
@@ -129,6 +139,8 @@ export function planRun(opts: Options, openFileLimit: number): RunPlan {
     },
     unprocessedPath: opts.unprocessedPath,
     lockName: opts.lockName,
+    sortInputs: opts.sortInputs,
+    decompress: opts.decompress,
     maxFlows: opts.maxFlows,
     quiet: opts.quiet,
     debugLevel: opts.debugLevel,

@@ -1,5 +1,6 @@
 import * as fs from 'node:fs';
-import { openFileSource, type PacketSource } from './capture/source';
+import { openInput, type PacketSource } from './capture/source';
+import { InputOrderCheck, resolveInputs } from './capture/inputs';
 import { TcpflowError, EXIT, outputError } from './errors';
 import type { Options } from './options';
 import { planRun, type RunPlan } from './plan';
@@ -139,12 +140,19 @@ class Run {
 
   private async readInputs(coordinator: Coordinator): Promise<void> {
     const { plan, log } = this;
-    const progress = Progress.forStderr(plan.debugLevel, plan.inputs.length);
-    for (const [index, { path: file, finishing }] of plan.inputs.entries()) {
+    // Directories expanded, and ordered by first packets where asked (src/capture/inputs.ts).
+    const resolved = await resolveInputs(plan.inputs, plan.sortInputs, plan.decompress);
+    for (const w of resolved.warnings) log.warn(w);
+    for (const e of resolved.errors) this.inputProblem(e);
+    const inputs = resolved.inputs;
+    const progress = Progress.forStderr(plan.debugLevel, plan.quiet, inputs.length, totalSize(inputs.map((i) => i.path)), (line) => log.info(line));
+    const order = new InputOrderCheck((message) => { progress.clear(); log.warn(message); });
+    for (const [index, spec] of inputs.entries()) {
+      const { path: file, finishing } = spec;
       if (this.signal !== null || coordinator.error !== null) break;
       let source: PacketSource;
       try {
-        source = openFileSource(file);
+        source = order.watch(spec, await openInput(file, plan.decompress));
       } catch (e) {
         this.inputProblem(e);
         continue;
@@ -154,7 +162,7 @@ class Run {
         if (first !== null) log.at(3, `looking for handler for datalink type ${first.linktype} for interface ${file}`);
         if (this.dump !== null && first !== null) this.dump.writeHeader(first, LINKTYPE.EN10MB);
         const r = await coordinator.feed(source, finishing, () => this.signal !== null,
-          (packets) => progress.update(index, file, source.progress?.done ?? 0, source.progress?.total ?? 0, packets));
+          (packets) => progress.update({ file: index, name: file, fileBytes: source.progress?.done ?? 0, packets, openFlows: coordinator.openFlows }));
         progress.fileDone(source.progress?.done ?? 0);
         progress.clear();
         for (const lt of r.unknownLinkTypes) {
@@ -198,7 +206,7 @@ class Run {
   /** The records into every report, the summary, and tcpflow's end-of-run messages. */
   private finishReports(totals: RunTotals, error: string | null): void {
     const { plan, log } = this;
-    const s = { totalFlows: 0, totalPackets: 0, openFilesAtEnd: 0, flowsAtEnd: 0, flowsPurged: 0, records: 0 };
+    const s = { totalFlows: 0, totalPackets: 0, openFilesAtEnd: 0, flowsAtEnd: 0, flowsPurged: 0, flowsTimedOut: 0, records: 0 };
     const held = [];
     const lossReasons: string[] = [];
     for (const r of totals.results) {
@@ -207,6 +215,7 @@ class Run {
       s.openFilesAtEnd += r.openFilesAtEnd;
       s.flowsAtEnd += r.flowsAtEnd;
       s.flowsPurged += r.flowsPurged;
+      s.flowsTimedOut += r.flowsTimedOut;
       s.records += r.records;
       if (r.heldRecords !== null) {
         held.push(r.heldRecords);
@@ -241,7 +250,21 @@ class Run {
     log.at(2, `Total packets processed: ${s.totalPackets}`);
     const f = totals.fragments;
     if (f.fragments > 0) log.at(2, `IP fragments: ${fragmentText(f)}`);
+    if (plan.worker.tcpTimeout > 0) log.at(2, `Flows closed idle (-S tcp_timeout=${plan.worker.tcpTimeout}): ${s.flowsTimedOut}`);
   }
+}
+
+/** Bytes of the files (those that are regular files), for progress over all inputs. */
+function totalSize(paths: readonly string[]): number {
+  let total = 0;
+  for (const p of paths) {
+    if (p === '-') continue;
+    try {
+      const st = fs.statSync(p);
+      if (st.isFile()) total += st.size;
+    } catch { /* reported when it is read */ }
+  }
+  return total;
 }
 
 /**

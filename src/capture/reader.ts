@@ -38,9 +38,16 @@ export interface CaptureReader {
    * was truncated while being read); else null.
    */
   readonly shrankFrom: number | null;
-  /** Bytes consumed from the file so far, and its size (0 when not a regular file): for progress. */
+  /** Capture bytes consumed so far, and the capture's size (0 when not a regular file, or compressed). */
   readonly bytesRead: number;
   readonly size: number;
+  /** Bytes of the file itself read so far, and its size (0 when unknown): what progress counts (compressed inputs: the compressed bytes). */
+  readonly fileProgress: { done: number; total: number };
+  /**
+   * After fill() returned 0: a promise that settles once more input may be there (a
+   * decompressing input that has not produced the next bytes yet), else null (end of input).
+   */
+  more(): Promise<void> | null;
   /** File offset of chunk.input[0] as of the last fill (the fuzzer checks records against the file). */
   readonly base: number;
   close(): void;
@@ -73,22 +80,39 @@ export interface RecordParser {
 
 const sleepCell = new Int32Array(new SharedArrayBuffer(4));
 
-/** Where a Source's bytes come from: a file descriptor, or memory (tests, the fuzzer). */
-interface ByteInput {
-  /** Read up to `len` bytes into dst[off...]; 0 at end of input. */
+/**
+ * Where a Source's bytes come from: a file descriptor, memory (tests, the fuzzer), or a
+ * decompressor (src/capture/decompress.ts).
+ */
+export interface ByteInput {
+  /**
+   * Read up to `len` bytes into dst[off...]; 0 at end of input; NOT_YET when the input
+   * has no bytes ready now (an asynchronous producer): `more()` says when to try again.
+   */
   read(dst: Uint8Array, off: number, len: number): number;
-  /** Size of a regular file or buffer, else 0. */
+  /** Size of a regular file or buffer, else 0 (also for decompressed input: it is not known). */
   size(): number;
+  /** Bytes of the underlying file read so far and its size, for progress. */
+  fileProgress(): { done: number; total: number };
+  /** Settles when a read may return bytes again (only asked after NOT_YET). */
+  more?(): Promise<void>;
   close(): void;
 }
 
+/** ByteInput.read: nothing ready yet, not the end. */
+export const NOT_YET = -1;
+
 class FdInput implements ByteInput {
+  private done = 0;
+
   constructor(private readonly path: string, private readonly fd: number, private readonly owned: boolean) {}
 
   read(dst: Uint8Array, off: number, len: number): number {
     for (;;) {
       try {
-        return fs.readSync(this.fd, dst, off, len, null);
+        const n = fs.readSync(this.fd, dst, off, len, null);
+        this.done += n;
+        return n;
       } catch (err) {
         // A non-blocking stdin (pipe set O_NONBLOCK by someone else) has no data yet.
         if ((err as NodeJS.ErrnoException).code === 'EAGAIN') {
@@ -107,6 +131,10 @@ class FdInput implements ByteInput {
     } catch {
       return 0;
     }
+  }
+
+  fileProgress(): { done: number; total: number } {
+    return { done: this.done, total: this.size() };
   }
 
   close(): void {
@@ -130,6 +158,10 @@ class BufferInput implements ByteInput {
     return this.bytes.length;
   }
 
+  fileProgress(): { done: number; total: number } {
+    return { done: this.pos, total: this.bytes.length };
+  }
+
   close(): void {}
 }
 
@@ -137,6 +169,8 @@ class BufferInput implements ByteInput {
 export class Source {
   /** True once a read returned end of file. */
   eof = false;
+  /** True when the last load() stopped because the input had nothing ready (not the end). */
+  starved = false;
   /** File offset of chunk.data[0] after the last load(). */
   base = 0;
   private readPos = 0;                 // file offset of the next byte from the input
@@ -144,13 +178,22 @@ export class Source {
   private carryLen = 0;
   private closed = false;
 
-  private constructor(readonly path: string, private readonly input: ByteInput) {}
+  constructor(readonly path: string, private readonly input: ByteInput) {}
 
   get bytesRead(): number { return this.readPos; }
 
   /** Size of a regular file, else 0. */
   size(): number {
     return this.input.size();
+  }
+
+  fileProgress(): { done: number; total: number } {
+    return this.input.fileProgress();
+  }
+
+  /** After a starved load(): settles when the input may have bytes again. */
+  more(): Promise<void> | null {
+    return this.starved && !this.eof && this.input.more !== undefined ? this.input.more() : null;
   }
 
   static open(path: string): Source {
@@ -167,11 +210,16 @@ export class Source {
     return new Source(name, new BufferInput(bytes));
   }
 
-  /** Read up to `len` bytes into dst[off...]; fewer only at end of file. */
+  /** Read up to `len` bytes into dst[off...]; fewer only at end of file, or when the input has nothing ready (`starved`). */
   readFull(dst: Uint8Array, off: number, len: number): number {
     let got = 0;
+    this.starved = false;
     while (got < len && !this.eof) {
       const n = this.input.read(dst, off + got, len - got);
+      if (n === NOT_YET) {
+        this.starved = true;
+        break;
+      }
       if (n === 0) this.eof = true;
       got += n;
     }
@@ -226,6 +274,11 @@ class Reader implements CaptureReader {
   get bytesRead(): number { return this.src.bytesRead; }
   get base(): number { return this.src.base; }
   get format(): 'pcap' | 'pcapng' { return this.parser.format; }
+  get fileProgress(): { done: number; total: number } { return this.src.fileProgress(); }
+
+  more(): Promise<void> | null {
+    return this.done || this.failed ? null : this.src.more();
+  }
   get firstInterface(): CaptureInterface | null { return this.parser.firstInterface; }
 
   fill(chunk: Chunk): number {
@@ -264,6 +317,10 @@ class Reader implements CaptureReader {
       } else if (this.src.eof && chunk.count < max) {
         this.truncation = this.parser.incomplete(view, pos, end, base);
         this.ended();
+      } else if (this.src.starved) {
+        // The input has nothing more ready: hand out what is whole, come back for the rest.
+        this.src.keep(data, pos, end);
+        return;
       } else {
         // Parsers reject records larger than the buffer, so a full buffer always
         // yields progress; this guards against a parser bug looping forever.
@@ -293,6 +350,11 @@ const PCAPNG_SHB = 0x0a0d0d0a;
 
 export function openCapture(path: string): CaptureReader {
   return openSource(Source.open(path));
+}
+
+/** A capture read from `input` (a decompressor); `path` names it in messages. */
+export function openCaptureInput(path: string, input: ByteInput): CaptureReader {
+  return openSource(new Source(path, input));
 }
 
 /**

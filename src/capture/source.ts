@@ -1,6 +1,7 @@
 import type { Chunk } from './chunk';
-import { type CaptureInterface, type CaptureReader, openCapture, openCaptureBuffer, type Truncation } from './reader';
+import { type CaptureInterface, type CaptureReader, openCapture, openCaptureBuffer, openCaptureInput, type Truncation } from './reader';
 import { TcpflowError } from '../errors';
+import { DecompressedInput, detectCompression, type DecompressLimits, sniff } from './decompress';
 
 /**
  * Where packets come from, as the coordinator sees it: something that fills chunks with
@@ -19,7 +20,10 @@ export interface PacketSource {
    * before it have been handed out.
    */
   fill(chunk: Chunk): Promise<number | null>;
-  /** Optional, for progress: bytes consumed so far and the input's size (0 when unknown). */
+  /**
+   * Optional, for progress: bytes of the input file consumed so far and its size (0 when
+   * unknown); for a compressed file, compressed bytes.
+   */
   readonly progress?: { readonly done: number; readonly total: number };
   close(): void;
 }
@@ -40,12 +44,16 @@ class CaptureSource implements PacketSource {
   get name(): string { return this.reader.path; }
   get firstInterface(): CaptureInterface | null { return this.reader.firstInterface; }
   get progress(): { done: number; total: number } {
-    return { done: this.reader.bytesRead, total: this.reader.size };
+    return this.reader.fileProgress;
   }
 
   async fill(chunk: Chunk): Promise<number | null> {
     if (this.ended) return null;
-    const n = this.reader.fill(chunk);
+    let n = this.reader.fill(chunk);
+    for (let more = this.reader.more(); n === 0 && more !== null; more = this.reader.more()) {
+      await more;
+      n = this.reader.fill(chunk);
+    }
     if (n > 0) return n;
     this.ended = true;
     const r = this.reader;
@@ -73,6 +81,29 @@ export function captureSource(reader: CaptureReader): PacketSource {
 /** A capture file, or standard input for '-'. Throws a TcpflowError naming it when it cannot be opened or is no capture. */
 export function openFileSource(path: string): PacketSource {
   return new CaptureSource(openCapture(path));
+}
+
+/**
+ * A capture file that may be compressed (gzip, bzip2, xz, zstd: recognised by its first
+ * bytes, not its name), or standard input for '-' (read as it is). Rejects with a
+ * TcpflowError naming the file when it cannot be opened or holds no capture.
+ */
+export async function openInput(path: string, limits: DecompressLimits): Promise<PacketSource> {
+  const head = path === '-' ? null : sniff(path);
+  const kind = head === null ? null : detectCompression(head);
+  if (kind === null) return openFileSource(path);
+  const input = new DecompressedInput(path, kind, limits);
+  try {
+    // The capture's own header must be there before its format can be told.
+    await input.waitFor(24);
+    return new CaptureSource(openCaptureInput(path, input));
+  } catch (e) {
+    input.close();
+    if (e instanceof TcpflowError && e.code === 'INPUT_FORMAT') {
+      throw new TcpflowError('INPUT_FORMAT', `${path}: unknown file format inside its ${kind} compression`);
+    }
+    throw e;
+  }
 }
 
 /** A capture already in memory, read exactly as a file is; `name` stands for it in messages. */

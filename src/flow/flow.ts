@@ -47,6 +47,10 @@ export class Flow implements VlanChained<Flow> {
   /** The VLAN the flow is keyed on, and the flow of its 4-tuple on another VLAN (src/flow/vlan.ts). */
   tag: number;
   sibling: Flow | null = null;
+  /** -S tcp_timeout: the latest packet time (whole seconds) of the flow, its key in the idle heap, its place there (-1: none). */
+  idleFrom = 0;
+  idleKey = 0;
+  idleIndex = -1;
 
   constructor(
     readonly key: string,

@@ -38,6 +38,6 @@ export interface SinkFactory {
  */
 export interface FlowOutput {
   open(flow: Flow): FlowSink;
-  /** The flow ended (its last packet was `closePacket`, Infinity at end of input). */
+  /** The flow ended (its last packet was `closePacket`, Infinity at end of input; n - 0.5 when closed idle just before packet n: -S tcp_timeout). */
   closed(flow: Flow, closePacket: number): void;
 }

@@ -6,6 +6,7 @@ import { addrText } from '../util/address';
 import { FLOW_BUCKETS } from './buckets';
 import { flowOnVlan, unchain } from './vlan';
 import type { FlowOutput, FlowSink } from './sink';
+import { IdleHeap } from './idle-heap';
 
 /** Per-packet facts that do not come from the headers. */
 export interface PacketMeta {
@@ -69,6 +70,11 @@ export interface DemuxConfig {
    * one flow (tcpflow's behaviour). By default flows are kept apart by VLAN (src/flow/vlan.ts).
    */
   mergeVlans?: boolean;
+  /**
+   * -S tcp_timeout: a flow whose latest packet is more than this many whole seconds older
+   * than the packet time now (expireIdle) is closed; 0 or absent: never.
+   */
+  tcpTimeout?: number;
   onViolation?: (flow: Flow, message: string) => void;
   /** Debug messages of spec §6.6 at tcpflow level `level` (only built when `debugLevel` reaches it). */
   debugLevel?: number;
@@ -119,8 +125,14 @@ export class TcpDemux {
   totalPackets = 0;
   /** Flows closed early because their bucket was full (-S max_flows). */
   flowsPurged = 0;
+  /** Flows closed by -S tcp_timeout. */
+  flowsTimedOut = 0;
+  private readonly timeout: number;
+  private readonly idle: IdleHeap | null;
 
   constructor(private readonly config: DemuxConfig, private readonly out: FlowOutput) {
+    this.timeout = config.tcpTimeout ?? 0;
+    this.idle = this.timeout > 0 ? new IdleHeap() : null;
     this.bucketCap = config.maxFlowsPerBucket ?? Infinity;
     this.mergeVlans = config.mergeVlans ?? false;
     if (!(this.bucketCap >= 1)) throw new RangeError(`maxFlowsPerBucket must be at least 1, not ${this.bucketCap}`);
@@ -194,6 +206,7 @@ export class TcpDemux {
     flow.packets++;
     flow.lastSec = m.sec;
     flow.lastUsec = m.usec;
+    if (m.sec > flow.idleFrom) flow.idleFrom = m.sec;
     flow.lastPacket = m.packetNo;
     flow.len += m.origlen;
     flow.caplen += m.caplen;
@@ -275,11 +288,41 @@ export class TcpDemux {
     return this.mergeVlans ? head : flowOnVlan(head, vlan);
   }
 
+  /**
+   * Packet time: the first time after which some open flow may have been idle for longer
+   * than -S tcp_timeout (Infinity when none can). expireIdle need only be called past it.
+   */
+  idleLimit(): number {
+    return this.idle === null ? Infinity : this.idle.minKey() + this.timeout;
+  }
+
+  /**
+   * -S tcp_timeout: close every flow with no packet for more than the timeout at packet
+   * time `sec` (whole seconds, as tcpflow compares them), just before packet `packetNo`.
+   * Called for every packet of the input, before it is processed (spec B17: a flow's own
+   * late packet closes it too, and starts a new flow), whichever worker it belongs to.
+   */
+  expireIdle(sec: number, packetNo: number): void {
+    const idle = this.idle;
+    if (idle === null) return;
+    const expired: Flow[] = [];
+    for (let f = idle.idleBefore(sec - this.timeout); f !== null; f = idle.idleBefore(sec - this.timeout)) {
+      idle.remove(f);
+      expired.push(f);
+    }
+    // Records go out by (closing packet, first packet): the closing "packet" is the moment
+    // before packetNo, so these sort before whatever that packet itself closes.
+    expired.sort((a, b) => a.firstPacket - b.firstPacket);
+    this.flowsTimedOut += expired.length;
+    for (const f of expired) this.close(f, packetNo - 0.5);
+  }
+
   close(flow: Flow, closePacket: number): void {
     const rest = unchain(this.flows.get(flow.key) as Flow, flow);
     if (rest === null) this.flows.delete(flow.key);
     else this.flows.set(flow.key, rest);
     this.unlink(flow);
+    this.idle?.remove(flow);
     if (this.cache[flow.cacheSlot] === flow) this.cache[flow.cacheSlot] = undefined;
     this.out.closed(flow, closePacket);
     if (closePacket === Infinity) return; // end of input: nothing can straggle in any more
@@ -311,6 +354,8 @@ export class TcpDemux {
     flow.sessionId = this.find(reverseFlowKey(buf, d), flow.tag)?.sessionId ?? m.packetNo;
     flow.startSec = m.sec;
     flow.startUsec = m.usec;
+    flow.idleFrom = m.sec;
+    this.idle?.add(flow);
     this.totalFlows++;
     // A new flow heads its 4-tuple's chain (the others are on other VLANs).
     flow.sibling = this.flows.get(key) ?? null;

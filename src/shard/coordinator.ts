@@ -78,6 +78,13 @@ export class Coordinator {
   private maxOpenFiles = 0;
   /** -w records skipped because their link type differs from the -w file's. */
   unprocessedSkipped = 0;
+  /**
+   * -S tcp_timeout: every worker gets every chunk, its own records or none, since each
+   * record's time may close idle flows anywhere.
+   */
+  private everyWorker = false;
+  /** Flows open in each worker, as of its latest release (progress). */
+  private readonly flowsOpen: number[] = [];
 
   private constructor(private readonly host: WorkerHost, private readonly hasher: ShardHasher,
     slots: Chunk[], private readonly ordered: OrderedOutput, private readonly fragments: FragmentReassembler) {
@@ -97,6 +104,7 @@ export class Coordinator {
     reuse: { slots?: Chunk[]; hasher?: ShardHasher; fragments?: FragmentReassembler } = {}): Promise<Coordinator> {
     const slots = reuse.slots ?? Array.from({ length: Math.max(3, workers + 2) }, () => allocChunk());
     const c = new Coordinator(host, reuse.hasher ?? await ShardHasher.create(), slots, ordered, reuse.fragments ?? new FragmentReassembler());
+    c.everyWorker = config.tcpTimeout > 0;
     for (let i = 0; i < workers; i++) {
       c.results.push(new Promise((resolve) => c.settle.push(resolve)));
     }
@@ -113,6 +121,11 @@ export class Coordinator {
 
   get error(): TcpflowError | null {
     return this.failure;
+  }
+
+  /** Flows open in the workers, as of their latest releases. */
+  get openFlows(): number {
+    return this.flowsOpen.reduce((a, b) => a + b, 0);
   }
 
   /** Read every record of `source` and hand them out; the source's own error ends it. */
@@ -144,13 +157,13 @@ export class Coordinator {
       const seq = this.nextSeq++;
       this.slotSeq[slot] = seq;
       let remaining = 0;
-      for (let w = 0; w < shards; w++) if (out.sizes[w] > 0) remaining++;
+      for (let w = 0; w < shards; w++) if (out.sizes[w] > 0 || this.everyWorker) remaining++;
       const own = dump !== null && out.unprocessed !== null ? [out.unprocessed.subarray(0, out.unprocessedCount)] : [];
       this.pending.set(seq, { slot, remaining, batches: [], unprocessed: own, openFiles: [], restore: out.restore });
       for (let w = 0; w < shards; w++) {
-        if (out.sizes[w] === 0) continue;
+        if (out.sizes[w] === 0 && !this.everyWorker) continue;
         const records = out.lists[w];
-        this.links[w].send({ type: 'chunk', slot, records, count: out.sizes[w], base, finishing }, [records.buffer as ArrayBuffer]);
+        this.links[w].send({ type: 'chunk', slot, records, count: out.sizes[w], base, finishing, size: count }, [records.buffer as ArrayBuffer]);
       }
       if (remaining === 0 && dump === null) this.free.push(slot); // no worker has records of it
       this.flushOrdered();
@@ -179,7 +192,10 @@ export class Coordinator {
   }
 
   private onMessage(worker: number, m: FromWorker): void {
-    if (m.type === 'release') this.onRelease(m);
+    if (m.type === 'release') {
+      this.flowsOpen[worker] = m.openFlows;
+      this.onRelease(m);
+    }
     else if (m.type === 'result') this.settle[worker](m.result);
     else this.fail(fromInfo(m));
   }
@@ -228,7 +244,7 @@ export class Coordinator {
       const l = lists[w];
       this.maxOpenFiles = Math.max(this.maxOpenFiles, this.openFiles + l[k + 1]);
       this.openFiles += l[k + 2];
-    }, 3);
+    }, 3, true);
   }
 
   /** -w: the chunk's unprocessed records in packet order. */
@@ -276,14 +292,20 @@ export class Coordinator {
 /**
  * Visit the items of several ascending lists of packet numbers in one ascending order
  * (a k-way merge over a handful of lists: one per worker). With `stride` n, items are
- * n entries long and start with their packet number.
+ * n entries long and start with their packet number. `risesLast`: of open-file items
+ * (stride 3) at one packet, those that only close files come first: idle flows are closed
+ * before the packet is processed (-S tcp_timeout), wherever they are.
  */
-function inPacketOrder(lists: readonly ArrayLike<number>[], visit: (list: number, index: number) => void, stride = 1): void {
+function inPacketOrder(lists: readonly ArrayLike<number>[], visit: (list: number, index: number) => void, stride = 1, risesLast = false): void {
   const at = lists.map(() => 0);
+  const before = (b: number, best: number): boolean => {
+    const x = lists[b][at[b]], y = lists[best][at[best]];
+    return x < y || (x === y && risesLast && lists[b][at[b] + 1] === 0 && lists[best][at[best] + 1] !== 0);
+  };
   for (;;) {
     let best = -1;
     for (let b = 0; b < lists.length; b++) {
-      if (at[b] < lists[b].length && (best < 0 || lists[b][at[b]] < lists[best][at[best]])) best = b;
+      if (at[b] < lists[b].length && (best < 0 || before(b, best))) best = b;
     }
     if (best < 0) return;
     visit(best, at[best]);

@@ -27,6 +27,8 @@ export interface WorkerConfig {
   scannerSettings: ScannerSettings;
   findx: boolean;
   tdelta: number;
+  /** -S tcp_timeout: seconds of packet time after which an idle flow is closed; 0: never. */
+  tcpTimeout: number;
   savedWindow: number;
   /** Open flows allowed per flow bucket (-S max_flows / FLOW_BUCKETS, rounded up). */
   maxFlowsPerBucket: number;
@@ -62,7 +64,11 @@ if (CHUNK_RECORDS > RECORD_MASK + 1) throw new Error('chunk record indexes do no
 
 /** Coordinator → worker. */
 export type ToWorker =
-  | { type: 'chunk'; slot: number; records: Int32Array; count: number; base: number; finishing: boolean }
+  | {
+    type: 'chunk'; slot: number; records: Int32Array; count: number; base: number; finishing: boolean;
+    /** Records in the whole chunk (every worker's): with -S tcp_timeout each one advances packet time. */
+    size: number;
+  }
   | { type: 'end' };
 
 /** What a worker owes the coordinator for one chunk, sent when it is done with the chunk's memory. */
@@ -79,6 +85,8 @@ export interface Release {
    * the coordinator adds up all workers' changes in packet order for the true maximum.
    */
   openFiles: Int32Array | null;
+  /** Flows open in this worker after the chunk (for progress). */
+  openFlows: number;
 }
 
 /** Worker → coordinator, on the worker's own port; 'result' is always the last message. */
@@ -99,5 +107,7 @@ export interface WorkerResult {
   heldRecords: HeldRecords | null;
   /** Flows closed early because their bucket reached the open-flow cap (-S max_flows). */
   flowsPurged: number;
+  /** Flows closed by -S tcp_timeout. */
+  flowsTimedOut: number;
   error: ErrorInfo | null;
 }

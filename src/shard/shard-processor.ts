@@ -79,6 +79,7 @@ export class ShardProcessor {
         savedWindow: config.savedWindow,
         maxFlowsPerBucket: config.maxFlowsPerBucket,
         mergeVlans: config.mergeVlans,
+        tcpTimeout: config.tcpTimeout,
         onViolation: (_flow, message) => log.info(message),
         debugLevel: log.debugLevel,
         onDebug: (level, message) => log.at(level, message),
@@ -87,16 +88,22 @@ export class ShardProcessor {
     );
   }
 
-  /** Process records[0, count) (indexes into the chunk, with their bucket: protocol.ts) of one chunk. */
-  processChunk(chunk: Chunk, records: Int32Array, count: number, base: number, finishing: boolean): void {
+  /**
+   * Process records[0, count) (indexes into the chunk, with their bucket: protocol.ts) of
+   * one chunk of `size` records.
+   */
+  processChunk(chunk: Chunk, records: Int32Array, count: number, base: number, finishing: boolean, size: number): void {
     const d = this.decoded, m = this.meta;
     const data = chunk.data;
     const stats = this.store?.stats ?? null;
+    const timed = this.demux !== null && this.config.tcpTimeout > 0;
+    let clock = 0; // -S tcp_timeout: the chunk's records up to here have advanced packet time
     m.finishing = finishing;
     this.chunk = chunk;
     for (let k = 0; k < count; k++) {
       const r = records[k];
       const i = r & RECORD_MASK;
+      if (timed) clock = this.advanceClock(chunk, clock, i + 1, base);
       this.record = i;
       const cap = chunk.caplen[i];
       if (decodeFrame(data, chunk.offset[i], cap, chunk.linktype[i], d) !== Verdict.TCP) continue;
@@ -117,10 +124,33 @@ export class ShardProcessor {
       }
       if (stats !== null && (stats.peak !== before || stats.open !== before)) this.noteOpens(i, stats.peak - before, stats.open - before);
     }
+    if (timed) this.advanceClock(chunk, clock, size, base);
     this.record = -1;
     this.chunk = null;
     // Queued writes point into the chunk: they must be on disk before it is released.
     this.chunkDone();
+  }
+
+  /**
+   * -S tcp_timeout: the times of the chunk's records [from, to), every worker's, in packet
+   * order: idle flows are closed by the first record past their time, before it is
+   * processed (so by the same packet for any worker count). Returns `to`.
+   */
+  private advanceClock(chunk: Chunk, from: number, to: number, base: number): number {
+    const demux = this.demux as TcpDemux;
+    const tdelta = this.config.tdelta;
+    let limit = demux.idleLimit();
+    for (let j = from; j < to; j++) {
+      const sec = chunk.sec[j] + tdelta;
+      if (sec <= limit) continue;
+      const stats = this.store?.stats ?? null;
+      const before = stats !== null ? (stats.peak = stats.open) : 0;
+      this.record = j;
+      demux.expireIdle(sec, base + j);
+      if (stats !== null && stats.open !== before) this.noteOpens(j, 0, stats.open - before);
+      limit = demux.idleLimit();
+    }
+    return to;
   }
 
   /** Write out whatever still points into the current chunk. */
@@ -147,7 +177,7 @@ export class ShardProcessor {
     const openFiles = this.opened > 0 ? (this.opens as Int32Array).slice(0, this.opened) : null;
     this.rejected = 0;
     this.opened = 0;
-    return { type: 'release', slot, console: this.console?.take() ?? null, unprocessed, openFiles };
+    return { type: 'release', slot, console: this.console?.take() ?? null, unprocessed, openFiles, openFlows: this.demux?.openFlows ?? 0 };
   }
 
   /** -d 10 and more: one line per packet (tcpflow prints `process_pkt...`). */
@@ -187,6 +217,7 @@ export class ShardProcessor {
       flowsAtEnd,
       records: this.records?.count ?? 0,
       flowsPurged: demux?.flowsPurged ?? 0,
+      flowsTimedOut: demux?.flowsTimedOut ?? 0,
       error,
       heldRecords: this.records?.heldRecords() ?? null,
     };

@@ -33,7 +33,7 @@ export class WorkerSession {
     }
     if (this.failure === null) {
       try {
-        this.shard.processChunk(this.slots[msg.slot], msg.records, msg.count, msg.base, msg.finishing);
+        this.shard.processChunk(this.slots[msg.slot], msg.records, msg.count, msg.base, msg.finishing, msg.size);
       } catch (e) {
         this.failure = errorInfo(e);
         reply({ type: 'failed', ...this.failure }, []);

@@ -1,45 +1,111 @@
 import * as fs from 'node:fs';
 
+/** Where progress goes: a redrawn bar on a terminal, a periodic log line, or nowhere. */
+export type ProgressMode = 'bar' | 'log' | 'off';
+
+/** What the run knows at a point: the input being read and the totals so far. */
+export interface ProgressState {
+  /** Input being read, from 0. */
+  file: number;
+  name: string;
+  /** Bytes of that input's file read so far (compressed bytes for a compressed file). */
+  fileBytes: number;
+  /** Packets read so far, all inputs. */
+  packets: number;
+  /** Flows open in the workers (as of their latest answers). */
+  openFlows: number;
+}
+
+const BAR_EVERY_MS = 200;
+const LOG_EVERY_MS = 10_000;
+
 /**
- * A one-line progress display on stderr for long runs on a terminal: input number,
- * name, percentage of the file read, rate and packets. Redrawn at most 5 times a
- * second and only when stderr is a TTY, so logs and pipes never see it.
+ * Progress over all inputs of a run: files done of total, bytes read of total, packets/s,
+ * open flows and an estimate of the time left (from bytes: the rate so far over the bytes
+ * still to read). On a terminal, one line of stderr redrawn at most 5 times a second;
+ * at -d 2 and more, a log line every 10 s instead (it mixes with other messages); never
+ * with -q, off a terminal below -d 2, nor at -d 0.
  */
 export class Progress {
   private last = 0;
   private shown = false;
-  private readonly started = Date.now();
+  private readonly started: number;
+  /** Bytes of the inputs finished so far. */
   private bytesBefore = 0;
 
-  constructor(private readonly enabled: boolean, private readonly inputs: number) {}
-
-  static forStderr(debugLevel: number, inputs: number): Progress {
-    return new Progress(debugLevel >= 1 && process.stderr.isTTY === true, inputs);
+  constructor(readonly mode: ProgressMode, private readonly files: number, private readonly totalBytes: number,
+    private readonly write: (text: string) => void, private readonly now: () => number = Date.now) {
+    this.started = now();
   }
 
-  /** Report that `bytes` of input `index` (0-based, size `size` or 0 if unknown) are read. */
-  update(index: number, file: string, bytes: number, size: number, packets: number): void {
-    if (!this.enabled) return;
-    const now = Date.now();
-    if (now - this.last < 200) return;
+  /** The mode for a run's settings; `log` writes the periodic lines. */
+  static forStderr(debugLevel: number, quiet: boolean, files: number, totalBytes: number, log: (line: string) => void): Progress {
+    const mode: ProgressMode = quiet || debugLevel < 1 ? 'off' : debugLevel >= 2 ? 'log' : process.stderr.isTTY === true ? 'bar' : 'off';
+    const write = mode === 'bar' ? (text: string) => { try { fs.writeSync(2, text); } catch { /* stderr gone: no progress */ } } : log;
+    return new Progress(mode, files, totalBytes, write);
+  }
+
+  update(state: ProgressState): void {
+    if (this.mode === 'off') return;
+    const now = this.now();
+    if (now - this.last < (this.mode === 'bar' ? BAR_EVERY_MS : LOG_EVERY_MS)) return;
     this.last = now;
-    const secs = Math.max(0.001, (now - this.started) / 1000);
-    const total = this.bytesBefore + bytes;
-    const pct = size > 0 ? ` ${Math.min(100, Math.floor((bytes * 100) / size))}%` : '';
-    const line = `[${index + 1}/${this.inputs}] ${file}${pct}  ${(total / 1e6 / secs).toFixed(0)} MB/s  ${packets.toLocaleString('en-US')} packets`;
-    fs.writeSync(2, `\r\x1b[K${line}`);
-    this.shown = true;
+    if (this.mode === 'bar') {
+      const width = Math.max(40, (process.stderr.columns || 100) - 1);
+      this.write(`\r\x1b[K${this.line(state, now, width)}`);
+      this.shown = true;
+    } else {
+      this.write(`progress: ${this.line(state, now, 0)}`);
+    }
   }
 
-  /** An input is finished: its bytes count towards the overall rate. */
+  /** An input is finished: its bytes count as read. */
   fileDone(bytes: number): void {
     this.bytesBefore += bytes;
   }
 
-  /** Erase the line before anything else is printed and at the end. */
+  /** Erase the bar before anything else is printed, and at the end. */
   clear(): void {
     if (!this.shown) return;
-    fs.writeSync(2, '\r\x1b[K');
+    this.write('\r\x1b[K');
     this.shown = false;
   }
+
+  /** The text for `state`: a bar fitted to `width` columns, or (width 0) a log line. */
+  line(state: ProgressState, now: number, width: number): string {
+    const secs = Math.max(0.001, (now - this.started) / 1000);
+    const done = this.bytesBefore + state.fileBytes;
+    const total = this.totalBytes > 0 ? Math.max(this.totalBytes, done) : 0;
+    const rate = done / secs;
+    const pct = total > 0 ? Math.min(100, Math.floor((done * 100) / total)) : null;
+    const eta = total > 0 && rate > 0 ? (total - done) / rate : null;
+    const pps = Math.round(state.packets / secs);
+    const parts = [
+      `${Math.min(state.file + 1, this.files)}/${this.files} files`,
+      total > 0 ? `${bytesText(done)} of ${bytesText(total)}${pct !== null ? ` (${pct}%)` : ''}` : bytesText(done),
+      `${pps.toLocaleString('en-US')} packets/s`,
+      `${state.openFlows.toLocaleString('en-US')} open flows`,
+      eta !== null ? `ETA ${durationText(eta)}` : 'ETA unknown',
+    ];
+    if (width === 0) return `${parts.join(', ')}; reading ${state.name}`;
+    const text = parts.join('  ');
+    const room = width - text.length - 3;
+    if (pct === null || room < 10) return text.slice(0, width);
+    const barWidth = Math.min(30, room);
+    const filled = Math.round((pct / 100) * barWidth);
+    return `[${'#'.repeat(filled)}${'.'.repeat(barWidth - filled)}] ${text}`.slice(0, width);
+  }
+}
+
+function bytesText(n: number): string {
+  const units = ['B', 'kB', 'MB', 'GB', 'TB', 'PB'];
+  let u = 0;
+  while (n >= 1000 && u < units.length - 1) { n /= 1000; u++; }
+  return u === 0 ? `${n} B` : `${n.toFixed(n < 10 ? 2 : n < 100 ? 1 : 0)} ${units[u]}`;
+}
+
+function durationText(s: number): string {
+  const t = Math.ceil(s);
+  const h = Math.floor(t / 3600), m = Math.floor(t / 60) % 60, sec = t % 60;
+  return h > 0 ? `${h}:${String(m).padStart(2, '0')}:${String(sec).padStart(2, '0')}` : `${m}:${String(sec).padStart(2, '0')}`;
 }

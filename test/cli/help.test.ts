@@ -63,6 +63,7 @@ test('the usage line names every option', () => {
   const bundle = /\[-(\w+)\]/.exec(usage)?.[1] ?? '';
   for (const o of ALL_OPTIONS) {
     if (o.flags.length === 0) assert.ok(usage.includes(`[${o.arg}]`));
+    else if (o.arg === undefined && o.flags[0].startsWith('--')) assert.ok(usage.includes(`[${o.flags[0]}]`), o.flags[0]);
     else if (o.arg === undefined) assert.ok(bundle.includes(o.flags[0].slice(1)), o.flags[0]);
     else assert.ok(usage.replace(/\s+/g, ' ').includes(`[${o.flags[0]} ${o.arg}]`), o.flags[0]);
   }

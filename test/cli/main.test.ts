@@ -29,12 +29,17 @@ function intoHead(args: readonly string[], cwd: string): { status: number; stder
   };
 }
 
+/** BIG read twice starts before its own end: the order warning (src/capture/inputs.ts) may come first, nothing else. */
+function withoutOrderWarning(stderr: string): string {
+  return stderr.split('\n').filter((l) => !/: its first packet \(.*\) is earlier than the last packet of /.test(l)).join('\n');
+}
+
 test('console output into `| head -1` ends quietly with status 141', () => {
   const dir = makeTempDir();
   try {
     for (const mode of [['-c'], ['-C'], ['-c', '-D'], ['-c', '-J'], ['-c', '-B']]) {
       const r = intoHead([...mode, '-r', BIG, '-r', BIG], dir);
-      assert.equal(r.stderr, '', `${mode}: nothing on stderr`);
+      assert.equal(withoutOrderWarning(r.stderr), '', `${mode}: nothing on stderr`);
       assert.equal(r.status, EXIT.STDOUT_CLOSED, `${mode}`);
       assert.ok(r.head.length > 0 && r.head.endsWith('\n'), `${mode}: head got its line`);
     }
@@ -48,7 +53,7 @@ test('a report asked for in console mode is still completed when stdout closes, 
   try {
     const r = intoHead(['-c', '-S', 'enable_report=YES', '-o', 'out', '-r', BIG, '-r', BIG], dir);
     assert.equal(r.status, EXIT.STDOUT_CLOSED);
-    assert.equal(r.stderr, 'tcpflow-ts: reportfilename: out/report.xml\n');
+    assert.equal(withoutOrderWarning(r.stderr), 'tcpflow-ts: reportfilename: out/report.xml\n');
     const report = fs.readFileSync(path.join(dir, 'out', 'report.xml'));
     assertWellFormedXml(report);
     assert.match(report.toString(), /<error>standard output was closed by its reader: reading stopped<\/error>/);

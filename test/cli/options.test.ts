@@ -1,3 +1,4 @@
+import { DEFAULT_MAX_DECOMPRESSED, DEFAULT_MAX_RATIO } from '../../src/capture/decompress';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
@@ -49,6 +50,9 @@ test('defaults', () => {
     unprocessedPath: null,
     keepPcaps: false,
     maxFlows: DEFAULT_MAX_FLOWS,
+    tcpTimeout: 0,
+    decompress: { maxBytes: DEFAULT_MAX_DECOMPRESSED, maxRatio: DEFAULT_MAX_RATIO },
+    sortInputs: false,
     jsonlPath: null,
     naming: [],
     console: null,
@@ -282,7 +286,7 @@ test('every letter of the option string is implemented, refused, or -h/-V', () =
 
 test('-S parameters whose feature is missing are refused; unknown names are accepted', () => {
   for (const name of NOT_IMPLEMENTED_PARAMS) fails(['-r', 'x', '-S', `${name}=1`], 'NOT_IMPLEMENTED', `-S ${name} is not implemented yet`);
-  assert.deepEqual([...NOT_IMPLEMENTED_PARAMS].sort(), PARAMS.map((p) => p.name).filter((n) => !['enable_report', 'tdelta', 'max_flows', 'vlan_key', 'http_max_body', 'http_max_ratio'].includes(n)).sort());
+  assert.deepEqual([...NOT_IMPLEMENTED_PARAMS].sort(), PARAMS.map((p) => p.name).filter((n) => !['enable_report', 'tdelta', 'max_flows', 'vlan_key', 'tcp_timeout', 'decompress_max_bytes', 'decompress_max_ratio', 'http_max_body', 'http_max_ratio'].includes(n)).sort());
   assert.deepEqual(run(['-r', 'x', '-S', 'no_such_thing=1']).params, { no_such_thing: '1' });
 });
 

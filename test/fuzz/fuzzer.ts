@@ -75,6 +75,7 @@ function randomConfig(r: Rng): RunConfig {
     case 1: c.maxSeek = r.pick([0, 1, 1000, 70_000]); break;
     case 2: c.savedWindow = r.pick([0, 1, 5]); break;
     case 3: c.mergeVlans = true; break;
+    case 4: c.tcpTimeout = r.pick([1, 2]); break;
     default: break;
   }
   return c;

@@ -42,6 +42,8 @@ export interface RunConfig {
   maxSeek: number;
   /** Packets a closed flow is remembered for the straggler check. */
   savedWindow: number;
+  /** -S tcp_timeout (0: none): idle flows closed at every record's time, in every shard. */
+  tcpTimeout: number;
   /** -e md5 (a hashdigest in every fileobject). */
   md5: boolean;
   /** Also run with this many shards and require the same files and report records (1: no cross-check). */
@@ -56,7 +58,7 @@ export interface RunConfig {
 export const MAX_SAVED_WINDOW = 100_000;
 
 export const DEFAULT_CONFIG: RunConfig = {
-  chunk: 'big', maxBytes: -1, maxSeek: DEFAULT_MAX_SEEK, savedWindow: MAX_SAVED_WINDOW, md5: false, crossShards: 1, again: 'none',
+  chunk: 'big', maxBytes: -1, maxSeek: DEFAULT_MAX_SEEK, savedWindow: MAX_SAVED_WINDOW, tcpTimeout: 0, md5: false, crossShards: 1, again: 'none',
   mergeVlans: false,
 };
 
@@ -408,6 +410,7 @@ function workerConfig(cfg: RunConfig): Omit<WorkerConfig, 'index' | 'spillPath'>
   return {
     mode: 'files', outdir: '', template: DEFAULT_TEMPLATE, maxOpenFiles: 1 << 20, maxSeek: cfg.maxSeek,
     maxBytes: cfg.maxBytes, scanners: cfg.md5 ? ['md5'] : [], scannerSettings: { httpDecompress: true, httpLimits: DEFAULT_INFLATE_LIMITS }, findx: false, tdelta: 0,
+    tcpTimeout: cfg.tcpTimeout,
     savedWindow: cfg.savedWindow, maxFlowsPerBucket: perBucketCap(DEFAULT_MAX_FLOWS), mergeVlans: cfg.mergeVlans,
     records: true, recordRoom: DFXML_RECORD_ROOM,
     debugLevel: 0, console: null, unprocessed: false,

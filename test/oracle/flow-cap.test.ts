@@ -8,7 +8,6 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { decodeFrame, LINKTYPE } from '../../src/decode/link';
 import { newDecodedPacket, Verdict } from '../../src/decode/packet';
@@ -17,9 +16,9 @@ import { ShardHasher } from '../../src/shard/hash';
 import { FIN } from '../helpers/packets';
 import { FlowCapModel } from '../helpers/flowcap-model';
 import { forEachHalfOpenFrame, GenPacket, writeHalfOpenFlows, writeInterleavedFlows } from '../helpers/flowgen';
-import { makeTempDir, md5hex, removeDir, runCli, RunResult, walkFiles } from '../helpers/corpus';
+import { makeTempDir, removeDir } from '../helpers/corpus';
+import { assertSameOutcomes, type Outcome, runOutcome } from '../helpers/outcome';
 
-const RUN_TIMEOUT_MS = 120_000;
 /** Peak RSS allowed for 100,000 half-open flows under a cap of 10,000 (measured: ~230-320 MB). */
 const HALF_OPEN_RSS_BOUND_KB = 600 * 1024;
 
@@ -54,54 +53,6 @@ async function model(packets: GenPacket[], maxFlows: number): Promise<{ m: FlowC
   return { m, counted };
 }
 
-interface Outcome {
-  exit: number | null;
-  stderr: string;
-  /** Every output file: path, size, md5, mtime (packet time). */
-  files: string[];
-  /** The report's fileobjects, verbatim and in order. */
-  records: string;
-  summary: Record<string, string>;
-  purged: string | null;
-  maxrssKb: number;
-}
-
-async function runCapped(capture: string, args: string[]): Promise<Outcome> {
-  const tmp = makeTempDir('tcpflow-ts-flowcap-');
-  try {
-    // Relative -o in a directory of its own: report file names are the same for every run.
-    const run: RunResult = await runCli([...args, '-r', capture, '-o', 'out'], { cwd: tmp, timeoutMs: RUN_TIMEOUT_MS });
-    assert.ok(!run.timedOut, `${args.join(' ')}: no exit within ${RUN_TIMEOUT_MS / 1000} s`);
-    const out = path.join(tmp, 'out');
-    const files = walkFiles(out).filter((f) => f.rel !== 'report.xml').map((f) => {
-      const st = fs.statSync(f.abs, { bigint: true });
-      return `${f.rel} ${st.size} ${md5hex(fs.readFileSync(f.abs))} ${st.mtimeNs / 1000n}`;
-    }).sort();
-    const report = fs.readFileSync(path.join(out, 'report.xml'), 'latin1');
-    // Complete, and the count (if any) right after <total_packets> in the summary.
-    assert.ok(report.endsWith('</rusage>\n</dfxml>\n'), 'a complete report');
-    assert.match(report, /<\/total_packets>\n {2}(<flows_purged [^\n]*\n {2})?<rusage>/);
-    const second = report.indexOf('<configuration>', report.indexOf('<tdelta>'));
-    const end = report.lastIndexOf('</configuration>');
-    const summary: Record<string, string> = {};
-    for (const k of ['total_flows', 'flow_map_size', 'total_packets']) {
-      summary[k] = new RegExp(`<${k}>(\\d+)</${k}>`).exec(report)?.[1] ?? '(absent)';
-    }
-    const purged = /<flows_purged reason="max_flows" max_flows="\d+">(\d+)<\/flows_purged>/.exec(report);
-    return {
-      exit: run.code,
-      stderr: run.stderr,
-      files,
-      records: report.slice(second, end),
-      summary,
-      purged: purged === null ? (report.includes('flows_purged') ? 'malformed' : null) : purged[1],
-      maxrssKb: Number(/<maxrss>(\d+)<\/maxrss>/.exec(report)?.[1]),
-    };
-  } finally {
-    removeDir(tmp);
-  }
-}
-
 const WARNING = /^tcpflow-ts: (\d+) flows were closed early: the open-flow cap was reached \(-S max_flows=(\d+): .* Raise the cap with -S max_flows=N/m;
 
 test('cap hit: identical output for --workers 1, 2 and 4, purges counted as the model predicts', async () => {
@@ -117,7 +68,7 @@ test('cap hit: identical output for --workers 1, 2 and 4, purges counted as the 
     assert.ok(m.purged > 1000 && inProgress > 100, `the cap must be hit well (model: ${m.purged} purges, ${inProgress} in progress)`);
 
     const runs: Outcome[] = [];
-    for (const w of [1, 2, 4]) runs.push(await runCapped(capture, ['--workers', String(w), '-S', `max_flows=${MAX}`]));
+    for (const w of [1, 2, 4]) runs.push(await runOutcome(capture, ['--workers', String(w), '-S', `max_flows=${MAX}`]));
     const [base, ...rest] = runs;
     assert.equal(base.exit, 0, base.stderr);
     assert.equal(base.purged, String(m.purged), 'flows_purged in the report');
@@ -131,17 +82,10 @@ test('cap hit: identical output for --workers 1, 2 and 4, purges counted as the 
     const warnings = [...base.stderr.matchAll(new RegExp(WARNING, 'gm'))];
     assert.equal(warnings.length, 1, base.stderr);
     assert.deepEqual([warnings[0][1], warnings[0][2]], [String(m.purged), String(MAX)]);
-    rest.forEach((o, i) => {
-      const what = `--workers ${[2, 4][i]} vs --workers 1`;
-      assert.equal(o.exit, base.exit, `${what}: exit status\n${o.stderr}`);
-      assert.deepEqual(o.files, base.files, `${what}: output files (path, size, md5, mtime)`);
-      assert.equal(o.records, base.records, `${what}: report records and their order`);
-      assert.deepEqual(o.summary, base.summary, `${what}: report totals`);
-      assert.equal(o.purged, base.purged, `${what}: flows_purged`);
-    });
+    assertSameOutcomes(base, rest);
 
     // Not hit (the default cap): no flows_purged element, no warning, every flow whole.
-    const free = await runCapped(capture, ['--workers', '2']);
+    const free = await runOutcome(capture, ['--workers', '2']);
     assert.equal(free.exit, 0, free.stderr);
     assert.equal(free.purged, null);
     assert.doesNotMatch(free.stderr, /closed early/);
@@ -168,7 +112,7 @@ test('100,000 concurrent half-open flows, cap 10,000: exact purge count, bounded
     const expected = perBucket.reduce((s, n) => s + Math.max(0, n - cap), 0);
     const open = perBucket.reduce((s, n) => s + Math.min(n, cap), 0);
 
-    const r = await runCapped(capture, ['--workers', '2', '-q', '-S', `max_flows=${MAX}`]);
+    const r = await runOutcome(capture, ['--workers', '2', '-q', '-S', `max_flows=${MAX}`]);
     assert.equal(r.exit, 0, r.stderr);
     assert.equal(r.purged, String(expected));
     assert.deepEqual(r.summary, { total_flows: String(N), flow_map_size: String(open), total_packets: String(N) });

@@ -21,7 +21,7 @@ const silent: Logger = { error() {}, warn() {}, info() {}, debug() {}, trace() {
 function config(over: Partial<WorkerConfig> = {}): Omit<WorkerConfig, 'index' | 'spillPath'> {
   return {
     mode: 'console', outdir: '.', template: DEFAULT_TEMPLATE, maxOpenFiles: 100, maxSeek: DEFAULT_MAX_SEEK, maxBytes: -1,
-    scanners: [], scannerSettings: { httpDecompress: true, httpLimits: DEFAULT_INFLATE_LIMITS }, findx: false, tdelta: 0, savedWindow: 100_000,
+    scanners: [], scannerSettings: { httpDecompress: true, httpLimits: DEFAULT_INFLATE_LIMITS }, findx: false, tdelta: 0, tcpTimeout: 0, savedWindow: 100_000,
     maxFlowsPerBucket: perBucketCap(DEFAULT_MAX_FLOWS), mergeVlans: false,
     records: true, recordRoom: DFXML_RECORD_ROOM, debugLevel: 0,
     console: { header: true, hex: false, json: false, color: false, binary: false, newline: true }, unprocessed: false,
