@@ -32,14 +32,11 @@ export type ParsedCommand =
  * Features parsed but not implemented yet. Using one is an error, never silently ignored.
  * To implement an option: delete it here, map it in CANONICAL, add a field to TcpflowCommand
  * and to Options, check its description in usage.ts, then `npm run man` (-h and the man page
- * drop their "not implemented yet" by themselves). Pseudo-features: 'live' (capture without
- * input files) and 'expression' (the BPF filter: Options.filter is still filled in and the
- * caller decides; listed so that --help says it is missing).
+ * drop their "not implemented yet" by themselves). -z is refused: Node.js has no chroot(2)
+ * for a running process (see README).
  */
 export const NOT_IMPLEMENTED: ReadonlySet<string> = new Set([
-  ...'aEHipUxzZ',
-  'live',
-  'expression',
+  ...'aEHxzZ',
 ]);
 
 /** Names -e accepts (tcpflow 1.6.1 with wifi support), and those that work. */
@@ -54,7 +51,7 @@ export const IMPLEMENTED_SCANNERS: ReadonlySet<string> = new Set(['md5']);
  */
 export const NOT_IMPLEMENTED_PARAMS: ReadonlySet<string> = new Set([
   'tcp_timeout', 'tcp_cmd', 'tcp_alert_fd', 'http_cmd', 'http_alert_fd',
-  'netviz_histogram_dump', 'netviz_histogram_size', 'check_fcs', 'packet-buffer-timeout',
+  'netviz_histogram_dump', 'netviz_histogram_size', 'check_fcs',
 ]);
 
 /** What -h and the man page mark as not implemented yet. */
@@ -73,6 +70,9 @@ const CANONICAL: Readonly<Record<string, { name: string; value?: string } | null
   r: { name: '--read' },
   R: { name: '--finish' },
   l: { name: '--list-files' },
+  i: { name: '--interface' },
+  p: { name: '--no-promisc' },
+  U: { name: '--user' },
   o: { name: '--outdir' },
   X: { name: '--report' },
   d: { name: '--debug' },
@@ -123,12 +123,24 @@ export function maxFlowsParam(text: string | undefined): number {
   return text === undefined ? DEFAULT_MAX_FLOWS : wholeNumber('-S max_flows', text, MAX_FLOWS_RANGE);
 }
 
+/** -S packet-buffer-timeout=MS: libpcap's read timeout for live capture (tcpflow's default 10). */
+export function packetBufferTimeout(text: string | undefined): number {
+  if (text === undefined) return 10;
+  if (!/^\d{1,5}$/.test(text) || Number(text) < 1 || Number(text) > 10000) {
+    throw new TcpflowError('USAGE', `-S packet-buffer-timeout: '${text}' is not a whole number of milliseconds from 1 to 10000`, EXIT.USAGE);
+  }
+  return Number(text);
+}
+
 /** The implemented options, as clipanion parses them from the canonical argv. */
 class TcpflowCommand extends Command {
   static override paths = [Command.Default];
   readFiles = Option.Array('--read', []);
   finishFiles = Option.Array('--finish', []);
   listFiles = Option.Boolean('--list-files', false);
+  device = Option.String('--interface');
+  noPromisc = Option.Boolean('--no-promisc', false);
+  user = Option.String('--user');
   outdir = Option.String('--outdir', '.');
   reportPath = Option.String('--report');
   // Whole numbers arrive checked (wholeNumber, on the getopt list).
@@ -203,8 +215,8 @@ function canonicalArgv(options: readonly GetoptOption[], operands: readonly stri
 
 /**
  * `tcpflow-ts x.pcap`: without -r, -R or -l, tcpflow reads operands as a filter expression
- * for a live capture (and so do we), which is never what an existing file name means. Live
- * capture with an explicit -i would be another matter, but -i is refused before this.
+ * for a live capture (and so do we), which is never what an existing file name means unless
+ * an interface is named with -i (then the operands are taken as the expression they are).
  */
 function suggestInputs(operands: readonly string[]): void {
   const files = operands.filter((o) => fs.statSync(o, { throwIfNoEntry: false })?.isFile() ?? false);
@@ -242,6 +254,9 @@ export function parseCommandLine(argv: readonly string[]): ParsedCommand {
   }
 
   for (const { opt, arg = '' } of options) {
+    if (opt === 'z') {
+      throw new TcpflowError('NOT_IMPLEMENTED', `-z ${arg}: chroot is not available: Node.js cannot chroot(2) a running process; start tcpflow-ts inside the chroot (chroot(8), a container, systemd's RootDirectory=) and use -U to drop root`, EXIT.USAGE);
+    }
     if (NOT_IMPLEMENTED.has(opt)) throw notImplemented(`option -${opt}`);
     if (opt === 'e' && !SCANNER_NAMES.includes(arg)) {
       throw new TcpflowError('USAGE', `Invalid scanner name '${arg}'`, EXIT.USAGE);
@@ -254,6 +269,7 @@ export function parseCommandLine(argv: readonly string[]): ParsedCommand {
       const [name, value] = splitParam(arg);
       if (NOT_IMPLEMENTED_PARAMS.has(name)) throw notImplemented(`-S ${name}`);
       if (name === 'max_flows') maxFlowsParam(value);
+      if (name === 'packet-buffer-timeout') packetBufferTimeout(value);
       if (name === 'tdelta' && !/^[+-]?\d{1,15}$/.test(value)) {
         throw new TcpflowError('USAGE', `-S tdelta: '${value}' is not a whole number of seconds`, EXIT.USAGE);
       }
@@ -264,10 +280,10 @@ export function parseCommandLine(argv: readonly string[]): ParsedCommand {
 
   const cmd = parseCanonical(canonicalArgv(options, operands));
   const readFiles = cmd.listFiles ? [...cmd.readFiles, ...cmd.operands] : cmd.readFiles;
-  if (readFiles.length === 0 && cmd.finishFiles.length === 0) suggestInputs(cmd.operands);
-  if (readFiles.length === 0 && cmd.finishFiles.length === 0 && NOT_IMPLEMENTED.has('live')) {
-    throw notImplemented('live capture (no -r/-R/-l input)');
-  }
+  const live = readFiles.length === 0 && cmd.finishFiles.length === 0;
+  if (live && cmd.device === undefined) suggestInputs(cmd.operands);
+  if (!live && cmd.device !== undefined) warnings.push(`-i ${cmd.device} ignored: input files are given (-r, -R or -l)`);
+  if (!live && cmd.noPromisc) warnings.push('-p ignored: input files are given (-r, -R or -l)');
   const params: Record<string, string> = {};
   for (const p of cmd.params) {
     const [name, value] = splitParam(p);
@@ -279,6 +295,10 @@ export function parseCommandLine(argv: readonly string[]): ParsedCommand {
     options: {
       readFiles,
       finishFiles: cmd.finishFiles,
+      device: cmd.device ?? null,
+      promiscuous: !cmd.noPromisc,
+      user: cmd.user ?? null,
+      packetBufferTimeout: packetBufferTimeout(params['packet-buffer-timeout']),
       outdir: cmd.outdir,
       reportPath: cmd.reportPath ?? null,
       debugLevel: Number(cmd.debugLevel),

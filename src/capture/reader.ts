@@ -73,8 +73,8 @@ export interface RecordParser {
 
 const sleepCell = new Int32Array(new SharedArrayBuffer(4));
 
-/** Where a Source's bytes come from: a file descriptor, or memory (tests, the fuzzer). */
-interface ByteInput {
+/** Where a Source's bytes come from: a file descriptor, memory (tests, the fuzzer), or a stream already buffered. */
+export interface ByteInput {
   /** Read up to `len` bytes into dst[off...]; 0 at end of input. */
   read(dst: Uint8Array, off: number, len: number): number;
   /** Size of a regular file or buffer, else 0. */
@@ -165,6 +165,11 @@ export class Source {
   /** The bytes of a capture already in memory; `name` stands for the path in messages. */
   static fromBuffer(name: string, bytes: Uint8Array): Source {
     return new Source(name, new BufferInput(bytes));
+  }
+
+  /** Bytes from elsewhere (a child's output already queued); `name` stands for the path in messages. */
+  static fromInput(name: string, input: ByteInput): Source {
+    return new Source(name, input);
   }
 
   /** Read up to `len` bytes into dst[off...]; fewer only at end of file. */
@@ -301,6 +306,11 @@ export function openCapture(path: string): CaptureReader {
  */
 export function openCaptureBuffer(name: string, bytes: Uint8Array): CaptureReader {
   return openSource(Source.fromBuffer(name, bytes));
+}
+
+/** A capture read from `input` (whose read() must not come up short before its end). */
+export function openCaptureInput(name: string, input: ByteInput): CaptureReader {
+  return openSource(Source.fromInput(name, input));
 }
 
 function openSource(src: Source): CaptureReader {

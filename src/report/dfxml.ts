@@ -6,6 +6,7 @@ import type { ReportFormat } from './report-files';
 import type { RecordRoom } from './record-spill';
 
 import { PROGRAM_NAME, VERSION } from '../version';
+import type { CaptureStats } from '../capture/live';
 
 export interface RunInfo {
   commandLine: string;
@@ -26,6 +27,8 @@ export interface ReportSummary {
   maxFlows: number;
   /** Set when the run ended early; written as a comment-free element for tools to see. */
   error: string | null;
+  /** Live capture: what libpcap saw and what was lost (tcpflow reports none of it). */
+  capture?: CaptureStats | null;
 }
 
 const FRAGMENT_OPTS = { prettyPrint: true, indent: '  ', offset: 1 } as const;
@@ -96,6 +99,18 @@ export function dfxmlFooter(s: ReportSummary, startedAt: bigint): string {
   f.ele('total_packets').txt(String(s.totalPackets));
   // Only when the cap was hit: otherwise the summary stays tcpflow's.
   if (s.flowsPurged > 0) f.ele('flows_purged', { reason: 'max_flows', max_flows: String(s.maxFlows) }).txt(String(s.flowsPurged));
+  // Live capture only: pcap_stats(3) of the interface, and packets dropped because the workers fell behind.
+  if (s.capture) {
+    const c = s.capture;
+    f.ele('capture_stats', {
+      interface: builderText(c.interface),
+      captured: String(c.captured),
+      received: String(c.received),
+      kernel_dropped: String(c.dropped),
+      interface_dropped: String(c.ifdropped),
+      backlog_dropped: String(c.backlogDropped),
+    });
+  }
   f.ele('rusage')
     .ele('utime').txt(secs(ru.userCPUTime)).up()
     .ele('stime').txt(secs(ru.systemCPUTime)).up()

@@ -29,6 +29,7 @@ export interface JsonlSummary {
   flows_purged: number;
   max_flows: number;
   error?: string;
+  capture?: { interface: string; captured: number; received: number; kernel_dropped: number; interface_dropped: number; backlog_dropped: number };
 }
 
 function jsonlSummary(s: ReportSummary): JsonlSummary {
@@ -43,5 +44,9 @@ function jsonlSummary(s: ReportSummary): JsonlSummary {
     max_flows: s.maxFlows,
   };
   if (s.error !== null) out.error = s.error;
+  if (s.capture) {
+    const c = s.capture;
+    out.capture = { interface: c.interface, captured: c.captured, received: c.received, kernel_dropped: c.dropped, interface_dropped: c.ifdropped, backlog_dropped: c.backlogDropped };
+  }
   return out;
 }
