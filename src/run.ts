@@ -175,8 +175,11 @@ class Run {
   private dropPrivileges(): void {
     const p = this.privileges;
     if (p === null || p.done) return;
+    // Workers create their spill files as they boot, perhaps only now: made here first (without
+    // truncating one a worker has opened), a worker's later open keeps the owner given to USER.
     const spills = Array.from({ length: this.plan.workers }, (_, i) => this.spillPath(i))
-      .filter((f): f is string => f !== null && fs.existsSync(f));
+      .filter((f): f is string => f !== null);
+    for (const f of spills) fs.closeSync(fs.openSync(f, 'a', 0o600));
     dropPrivileges(p, [...this.reports.map((r) => r.path), ...spills, ...(this.dump !== null ? [this.dump.path] : [])]);
     this.log.warn(`dropped privs to ${p.user}`);
   }
