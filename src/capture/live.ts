@@ -43,6 +43,17 @@ export interface CaptureStats {
   backlogDropped: number;
 }
 
+function opensWithoutFilter(probe: BindingSession, opts: LiveOptions): boolean {
+  const noop = (): void => undefined;
+  try {
+    probe.open_live(opts.device, '', KERNEL_BUFFER, LIVE_SNAPLEN, '', noop, false, opts.timeoutMs, noop, false);
+  } catch {
+    return false;
+  }
+  release(probe);
+  return true;
+}
+
 export class LiveSource implements PacketSource {
   readonly firstInterface: CaptureInterface;
   private readonly session: BindingSession;
@@ -72,9 +83,10 @@ export class LiveSource implements PacketSource {
         false, opts.timeoutMs, () => undefined, opts.promiscuous);
     } catch (e) {
       const msg = pcapMessage(e);
-      // A filter libpcap cannot compile is tcpflow's "can't parse filter expression: ..." as it is.
-      const filterProblem = opts.filter !== '' && /filter|syntax|unknown host|parse/i.test(msg);
-      throw new TcpflowError(filterProblem ? 'FILTER' : 'LIVE', filterProblem ? msg : `${opts.device}: ${msg}`, EXIT.INPUT);
+      // libpcap's message for an expression it cannot compile stands alone (tcpflow prints it
+      // as it is); one about the device names it. Which it was: the device opens without it.
+      if (opts.filter !== '' && opensWithoutFilter(pcap.newSession(), opts)) throw new TcpflowError('FILTER', msg, EXIT.INPUT);
+      throw new TcpflowError('LIVE', `${opts.device}: ${msg}`, EXIT.INPUT);
     }
     this.firstInterface = { linktype: linktypeOf(type), snaplen: LIVE_SNAPLEN };
     this.session.read_callback = () => this.drain();
