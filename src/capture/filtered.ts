@@ -7,6 +7,7 @@
  * own reader first, so a missing or damaged file gets the same message as without a filter.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { allocChunk, type Chunk } from './chunk';
 import { type ByteInput, type CaptureInterface, type CaptureReader, openCaptureInput } from './reader';
@@ -127,7 +128,7 @@ class FilteredSource implements PacketSource {
  */
 async function damaged(file: string): Promise<TcpflowError> {
   const generic = new TcpflowError('INPUT_CORRUPT', `${file}: libpcap stopped reading before the end (damaged or truncated capture); packets before it are kept`, EXIT.INPUT);
-  if (file === '-') return generic;
+  if (file === '-' || !fs.statSync(file, { throwIfNoEntry: false })?.isFile()) return generic;
   const source = openFileSource(file);
   const scratch = allocChunk(1 << 20, 16384);
   try {
@@ -148,7 +149,8 @@ async function damaged(file: string): Promise<TcpflowError> {
 export function openFilteredSource(file: string, filter: string): PacketSource {
   const pcap = libpcap('a filter expression');
   let opened: CaptureInterface | null = null;
-  if (file !== '-') {
+  // Only a regular file can be read twice: a pipe (`-r <(zcat x.gz)`) goes to libpcap untouched.
+  if (file !== '-' && (fs.statSync(file, { throwIfNoEntry: false })?.isFile() ?? true)) {
     const own = openFileSource(file);
     opened = own.firstInterface;
     own.close();

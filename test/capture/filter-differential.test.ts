@@ -139,6 +139,10 @@ test('a filter on standard input and on a damaged capture', { skip: why ?? false
     const file = await runCli(['-r', CAPTURES[0], '-o', path.join(dir, 'f'), 'port', '80']);
     assert.equal(file.code, 0);
     assert.deepEqual(flowFiles(path.join(dir, 'in')), flowFiles(path.join(dir, 'f')));
+    // A named pipe is handed to libpcap unread (it cannot be read twice).
+    const viaPipe = spawnSync('bash', ['-c', `node "$0" -r <(cat "$2") -o "$1" port 80`, path.join(__dirname, '..', '..', 'cli', 'main.js'), path.join(dir, 'pipe'), CAPTURES[0]], { encoding: 'utf8' });
+    assert.equal(viaPipe.status, 0, viaPipe.stderr);
+    assert.deepEqual(flowFiles(path.join(dir, 'pipe')), flowFiles(path.join(dir, 'f')));
     // A capture cut inside a record: the same message as without a filter, records before it kept.
     const cut = path.join(PCAP_DIR, '..', '..', 'pcaps', 'derived__tcpreplay__test__cut.pcap');
     const plain = await runCli(['-r', cut, '-o', path.join(dir, 'c1')]);
