@@ -35,11 +35,10 @@ async function main(argv: string[]): Promise<number> {
   const opts = cmd.options;
   const log = createLogger(opts.debugLevel);
   for (const w of opts.warnings) log.warn(w);
-  if (opts.filter !== null) {
-    log.error(`filter expressions are not implemented yet: '${opts.filter}' (use -l to read operands as files)`);
-    return EXIT.USAGE;
-  }
   limitHeapGrowth();
+  // node_pcap frees a live handle only when a packet arrives after close(), so its poller
+  // would keep a quiet process alive: a live run exits explicitly (everything is written).
+  live = opts.readFiles.length === 0 && opts.finishFiles.length === 0;
   try {
     return await run(opts, argv, log);
   } catch (e) {
@@ -51,8 +50,13 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
+let live = false;
+
 main(process.argv.slice(2)).then(
-  (code) => { process.exitCode = code; },
+  (code) => {
+    process.exitCode = code;
+    if (live) process.exit(code);
+  },
   (e: unknown) => {
     process.stderr.write(`${PROGRAM_NAME}: internal error (please report): ${e instanceof Error ? e.stack : String(e)}\n`);
     process.exitCode = EXIT.WORKER;

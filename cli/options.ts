@@ -12,7 +12,7 @@ import { EXIT, TcpflowError } from '../src/errors';
 import { getopt, GetoptOption } from './getopt';
 import { helpText, VERSION_TEXT } from './help';
 import { DEFAULT_INFLATE_LIMITS } from '../src/scanners/http/inflate';
-import { DECOMPRESS_RANGE, HTTP_MAX_BODY_RANGE, HTTP_MAX_RATIO_RANGE, MAX_FLOWS_RANGE, TCP_TIMEOUT_RANGE, WHOLE_NUMBER_OPTIONS, wholeNumber } from './values';
+import { DECOMPRESS_RANGE, HTTP_MAX_BODY_RANGE, HTTP_MAX_RATIO_RANGE, MAX_FLOWS_RANGE, PACKET_BUFFER_TIMEOUT_RANGE, TCP_TIMEOUT_RANGE, WHOLE_NUMBER_OPTIONS, wholeNumber } from './values';
 import { PARAMS, type Features } from './usage';
 import type { ConsoleOptions, NamingStep, Options } from '../src/options';
 import { DEFAULT_MAX_SEEK } from '../src/flow/tcpdemux';
@@ -34,14 +34,11 @@ export type ParsedCommand =
  * Features parsed but not implemented yet. Using one is an error, never silently ignored.
  * To implement an option: delete it here, map it in CANONICAL, add a field to TcpflowCommand
  * and to Options, check its description in usage.ts, then `npm run man` (-h and the man page
- * drop their "not implemented yet" by themselves). Pseudo-features: 'live' (capture without
- * input files) and 'expression' (the BPF filter: Options.filter is still filled in and the
- * caller decides; listed so that --help says it is missing).
+ * drop their "not implemented yet" by themselves). -z is refused: Node.js has no chroot(2)
+ * for a running process (see README).
  */
 export const NOT_IMPLEMENTED: ReadonlySet<string> = new Set([
-  ...'aEHipUxz',
-  'live',
-  'expression',
+  ...'aEHxz',
 ]);
 
 /** Names -e accepts (tcpflow 1.6.1 with wifi support), and those that work. */
@@ -56,7 +53,7 @@ export const IMPLEMENTED_SCANNERS: ReadonlySet<string> = new Set(['md5', 'http']
  */
 export const NOT_IMPLEMENTED_PARAMS: ReadonlySet<string> = new Set([
   'tcp_cmd', 'tcp_alert_fd', 'http_cmd', 'http_alert_fd',
-  'netviz_histogram_dump', 'netviz_histogram_size', 'check_fcs', 'packet-buffer-timeout',
+  'netviz_histogram_dump', 'netviz_histogram_size', 'check_fcs',
 ]);
 
 /** What -h and the man page mark as not implemented yet. */
@@ -75,6 +72,9 @@ const CANONICAL: Readonly<Record<string, { name: string; value?: string } | null
   r: { name: '--read' },
   R: { name: '--finish' },
   l: { name: '--list-files' },
+  i: { name: '--interface' },
+  p: { name: '--no-promisc' },
+  U: { name: '--user' },
   o: { name: '--outdir' },
   X: { name: '--report' },
   d: { name: '--debug' },
@@ -135,6 +135,8 @@ const NUMBER_PARAMS: Readonly<Record<string, { range: typeof MAX_FLOWS_RANGE; df
   decompress_max_ratio: { range: DECOMPRESS_RANGE, dflt: DEFAULT_MAX_RATIO },
   http_max_body: { range: HTTP_MAX_BODY_RANGE, dflt: DEFAULT_INFLATE_LIMITS.maxBytes },
   http_max_ratio: { range: HTTP_MAX_RATIO_RANGE, dflt: DEFAULT_INFLATE_LIMITS.maxRatio },
+  // libpcap's live read timeout in milliseconds (tcpflow's default 10)
+  'packet-buffer-timeout': { range: PACKET_BUFFER_TIMEOUT_RANGE, dflt: 10 },
 };
 
 /** A whole-number -S parameter of NUMBER_PARAMS: its value, checked, or its default. */
@@ -149,6 +151,9 @@ class TcpflowCommand extends Command {
   readFiles = Option.Array('--read', []);
   finishFiles = Option.Array('--finish', []);
   listFiles = Option.Boolean('--list-files', false);
+  device = Option.String('--interface');
+  noPromisc = Option.Boolean('--no-promisc', false);
+  user = Option.String('--user');
   outdir = Option.String('--outdir', '.');
   reportPath = Option.String('--report');
   // Whole numbers arrive checked (wholeNumber, on the getopt list).
@@ -225,8 +230,8 @@ function canonicalArgv(options: readonly GetoptOption[], operands: readonly stri
 
 /**
  * `tcpflow-ts x.pcap`: without -r, -R or -l, tcpflow reads operands as a filter expression
- * for a live capture (and so do we), which is never what an existing file name means. Live
- * capture with an explicit -i would be another matter, but -i is refused before this.
+ * for a live capture (and so do we), which is never what an existing file name means unless
+ * an interface is named with -i (then the operands are taken as the expression they are).
  */
 function suggestInputs(operands: readonly string[]): void {
   const files = operands.filter((o) => fs.statSync(o, { throwIfNoEntry: false })?.isFile() ?? false);
@@ -264,6 +269,9 @@ export function parseCommandLine(argv: readonly string[]): ParsedCommand {
   }
 
   for (const { opt, arg = '' } of options) {
+    if (opt === 'z') {
+      throw new TcpflowError('NOT_IMPLEMENTED', `-z ${arg}: chroot is not available: Node.js cannot chroot(2) a running process; start tcpflow-ts inside the chroot (chroot(8), a container, systemd's RootDirectory=) and use -U to drop root`, EXIT.USAGE);
+    }
     if (NOT_IMPLEMENTED.has(opt)) throw notImplemented(`option -${opt}`);
     if (opt === 'e' && !SCANNER_NAMES.includes(arg)) {
       throw new TcpflowError('USAGE', `Invalid scanner name '${arg}'`, EXIT.USAGE);
@@ -287,10 +295,10 @@ export function parseCommandLine(argv: readonly string[]): ParsedCommand {
 
   const cmd = parseCanonical(canonicalArgv(options, operands));
   const readFiles = cmd.listFiles ? [...cmd.readFiles, ...cmd.operands] : cmd.readFiles;
-  if (readFiles.length === 0 && cmd.finishFiles.length === 0) suggestInputs(cmd.operands);
-  if (readFiles.length === 0 && cmd.finishFiles.length === 0 && NOT_IMPLEMENTED.has('live')) {
-    throw notImplemented('live capture (no -r/-R/-l input)');
-  }
+  const live = readFiles.length === 0 && cmd.finishFiles.length === 0;
+  if (live && cmd.device === undefined) suggestInputs(cmd.operands);
+  if (!live && cmd.device !== undefined) warnings.push(`-i ${cmd.device} ignored: input files are given (-r, -R or -l)`);
+  if (!live && cmd.noPromisc) warnings.push('-p ignored: input files are given (-r, -R or -l)');
   const params: Record<string, string> = {};
   for (const p of cmd.params) {
     const [name, value] = splitParam(p);
@@ -302,6 +310,10 @@ export function parseCommandLine(argv: readonly string[]): ParsedCommand {
     options: {
       readFiles,
       finishFiles: cmd.finishFiles,
+      device: cmd.device ?? null,
+      promiscuous: !cmd.noPromisc,
+      user: cmd.user ?? null,
+      packetBufferTimeout: numberParam('packet-buffer-timeout', params['packet-buffer-timeout']),
       outdir: cmd.outdir,
       reportPath: cmd.reportPath ?? null,
       debugLevel: Number(cmd.debugLevel),

@@ -56,12 +56,16 @@ export const OPTION_SECTIONS: readonly OptionSection[] = [
         summary: 'read the -r files and -l operands in the order of their first packets (ties: by name), as directories are; likewise the -R files',
       },
       { key: 'l', flags: ['-l'], summary: 'treat the operands as input files (after the -r files) rather than a filter expression' },
-      { key: 'i', flags: ['-i'], arg: 'iface', summary: 'network interface on which to listen' },
-      { key: 'p', flags: ['-p'], summary: "don't use promiscuous mode" },
+      {
+        key: 'i', flags: ['-i'], arg: 'iface',
+        summary: "capture live from iface when no -r, -R or -l input is given (default: libpcap's first device)",
+        details: "Needs libpcap through the optional 'pcap' package. Packets reach the workers within about 100 ms; SIGINT, SIGTERM or SIGHUP stop the capture, every flow is closed, the report is completed (with the kernel's drop count in <capture_stats>) and the exit status is 0. A second signal exits at once. On a terminal a status line shows packets/s, flow files open and drops.",
+      },
+      { key: 'p', flags: ['-p'], summary: "don't put the interface into promiscuous mode (live capture)" },
       {
         key: 'expression', flags: [], arg: 'expression',
-        summary: 'tcpdump-like filtering expression: the operands, unless -l is given',
-        details: 'Operands are joined by single spaces into one expression. When no input option is given and an operand names an existing file, the run stops and suggests -r.',
+        summary: 'pcap-filter(7) expression applied to every input and to a live capture: the operands, unless -l is given',
+        details: "Operands are joined by single spaces into one expression, compiled by libpcap (the optional 'pcap' package). A bad expression stops the run before anything is written, with libpcap's message (exit 1). When no input option and no -i is given and an operand names an existing file, the run stops and suggests -r.",
       },
     ],
   },
@@ -138,8 +142,12 @@ export const OPTION_SECTIONS: readonly OptionSection[] = [
   {
     title: 'Security',
     options: [
-      { key: 'U', flags: ['-U', '--relinquish-privileges'], arg: 'user', summary: 'relinquish privileges and become user (if running as root)' },
-      { key: 'z', flags: ['-z', '--chroot'], arg: 'dir', summary: 'chroot to dir (requires -U)' },
+      {
+        key: 'U', flags: ['-U', '--relinquish-privileges'], arg: 'user',
+        summary: 'become user once the capture and the first input are open (root only)',
+        details: 'The report files (and a freshly created output directory) are given to user first. Refused when not running as root.',
+      },
+      { key: 'z', flags: ['-z', '--chroot'], arg: 'dir', summary: 'chroot to dir (Node.js cannot chroot a running process: start tcpflow-ts inside the chroot instead)' },
     ],
   },
   {
@@ -205,7 +213,7 @@ export const PARAMS: readonly ParamDoc[] = [
   { name: 'netviz_histogram_dump', default: '0', summary: 'dump the histogram (netviz scanner)' },
   { name: 'netviz_histogram_size', default: '1000', summary: 'maximum histogram size (netviz scanner)' },
   { name: 'check_fcs', default: 'YES', summary: 'require a valid 802.11 frame check sequence (wifiviz scanner)' },
-  { name: 'packet-buffer-timeout', default: '10', summary: 'milliseconds between libpcap callbacks (live capture)' },
+  { name: 'packet-buffer-timeout', default: '10', summary: "libpcap's read timeout in milliseconds, 1 to 10000 (live capture)" },
 ];
 
 export const PARAM_NOTE = 'A yes/no value is yes when it starts with Y, y, T, t or 1.';
@@ -259,11 +267,11 @@ export const FLOW_NUMBER_NOTE = "A flow's number is the index (from 0) of its fi
 /** Exit statuses: [status(es), meaning]. */
 export const EXIT_STATUSES: readonly (readonly [string, string])[] = [
   [String(EXIT.OK), 'success (also after -h and -V)'],
-  [String(EXIT.INPUT), 'input error: missing, unreadable, corrupt or truncated capture, unknown link type (the other inputs are still read)'],
+  [String(EXIT.INPUT), 'input error: missing, unreadable, corrupt or truncated capture, unknown link type (the other inputs are still read), a bad filter expression, an interface that cannot be opened'],
   [String(EXIT.USAGE), 'usage error: bad option or value, or a feature not implemented yet'],
   [String(EXIT.OUTPUT), 'output error: the output directory, a file or the report cannot be written'],
   [String(EXIT.WORKER), 'a worker thread failed'],
-  [`${EXIT.SIGINT}/${EXIT.SIGTERM}`, 'interrupted by SIGINT/SIGTERM (flows seen so far are written)'],
+  [`${EXIT.SIGHUP}/${EXIT.SIGINT}/${EXIT.SIGTERM}`, 'reading files interrupted by SIGHUP/SIGINT/SIGTERM (flows seen so far are written); a live capture stopped by a signal exits 0'],
   [String(EXIT.STDOUT_CLOSED), 'standard output closed by its reader (| head): reading stops, quietly'],
 ];
 

@@ -39,6 +39,9 @@ export const HTTP_MAX_RATIO_RANGE: WholeRange = { min: 1, max: 1_000_000 };
 /** -S tcp_timeout=SECONDS: 0 is tcpflow's "never". */
 export const TCP_TIMEOUT_RANGE: WholeRange = { min: 0, max: Number.MAX_SAFE_INTEGER };
 
+/** -S packet-buffer-timeout=MS (live capture). */
+export const PACKET_BUFFER_TIMEOUT_RANGE: WholeRange = { min: 1, max: 10_000 };
+
 /** -S decompress_max_bytes=N and -S decompress_max_ratio=N: a compressed input may not grow past them. */
 export const DECOMPRESS_RANGE: WholeRange = { min: 1, max: Number.MAX_SAFE_INTEGER };
 

@@ -16,7 +16,11 @@ export type ErrorCode =
   | 'LOCK'           // the -L lock file cannot be created, read or removed
   | 'WORKER'         // a worker thread died
   | 'STDOUT_CLOSED'  // the reader of standard output went away (EPIPE)
-  | 'INTERRUPTED';
+  | 'INTERRUPTED'
+  | 'NO_LIBPCAP'     // live capture or a filter without the optional pcap package
+  | 'FILTER'         // libpcap refused the filter expression
+  | 'LIVE'           // the interface cannot be opened or read
+  | 'PRIVILEGES';    // -U / -z cannot be done
 
 /** Exit statuses (documented in the README). */
 export const EXIT = {
@@ -27,6 +31,7 @@ export const EXIT = {
   WORKER: 4,
   // 128 + SIGPIPE: what the shell reports for tcpflow, cat or grep cut off by `| head`.
   STDOUT_CLOSED: 141,
+  SIGHUP: 129,
   SIGINT: 130,
   SIGTERM: 143,
 } as const;

@@ -10,6 +10,10 @@ export type NamingStep = { kind: 'template'; value: string } | { kind: 'format';
 export interface Options {
   readFiles: string[];        // -r files in order, then -l operands
   finishFiles: string[];      // -R files in order
+  device: string | null;      // -i IFACE (live capture when no input file is given); null: libpcap's first device
+  promiscuous: boolean;       // false with -p
+  user: string | null;        // -U USER: privileges dropped once the capture and the first input are open
+  packetBufferTimeout: number; // -S packet-buffer-timeout (ms), libpcap's live read timeout
   outdir: string;             // -o, default '.'
   reportPath: string | null;  // -X (null = <outdir>/report.xml)
   debugLevel: number;         // -d N, -v → 10; default 1

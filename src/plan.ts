@@ -27,8 +27,22 @@ export interface InputSpec {
 }
 
 /** Everything a run will do, decided from the options before anything is read or written. */
+/** Live capture (no input file): where and how. */
+export interface LivePlan {
+  /** -i, or null: libpcap's first device. */
+  device: string | null;
+  promiscuous: boolean;
+  timeoutMs: number;
+}
+
 export interface RunPlan {
   inputs: InputSpec[];
+  /** Set when there is no input file: capture from an interface. */
+  live: LivePlan | null;
+  /** The filter expression applied to every input (operands joined by spaces), or null. */
+  filter: string | null;
+  /** -U USER. */
+  user: string | null;
   outdir: string;
   mode: FlowMode;
   /** Report files: tcpflow's DFXML report and the JSON Lines report (null: not written). */
@@ -105,11 +119,18 @@ export function planRun(opts: Options, openFileLimit: number): RunPlan {
   const tdelta = Number(opts.params.tdelta ?? '0');
   if (opts.maxFds !== null) notes.push({ level: 1, text: `changing max_fds from ${openFileLimit - RESERVED_FDS} to ${opts.maxFds}` });
 
+  const inputs = [
+    ...opts.readFiles.map((f) => ({ path: f, finishing: false })),
+    ...opts.finishFiles.map((f) => ({ path: f, finishing: true })),
+  ];
+  if (inputs.length === 0 && opts.unprocessedPath !== null) {
+    throw new TcpflowError('USAGE', 'currently the -w option requires the -r option', EXIT.USAGE);
+  }
   return {
-    inputs: [
-      ...opts.readFiles.map((f) => ({ path: f, finishing: false })),
-      ...opts.finishFiles.map((f) => ({ path: f, finishing: true })),
-    ],
+    inputs,
+    live: inputs.length > 0 ? null : { device: opts.device, promiscuous: opts.promiscuous, timeoutMs: opts.packetBufferTimeout },
+    filter: opts.filter,
+    user: opts.user,
     outdir: opts.outdir,
     mode,
     reports: { dfxml, jsonl },

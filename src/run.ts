@@ -1,6 +1,13 @@
 import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { openInput, type PacketSource } from './capture/source';
 import { InputOrderCheck, resolveInputs } from './capture/inputs';
+import { openFilteredSource } from './capture/filtered';
+import { type CaptureStats, LiveSource } from './capture/live';
+import { checkFilter, defaultDevice, libpcap } from './capture/libpcap';
+import { dropPrivileges, type Privileges, requireRoot } from './util/privileges';
+import { LiveStatus } from './util/progress';
 import { TcpflowError, EXIT, outputError } from './errors';
 import type { Options } from './options';
 import { planRun, type RunPlan } from './plan';
@@ -42,12 +49,25 @@ class Run {
   private dump: PcapDump | null = null;
   private reports: ReportFile[] = [];
   private readonly spillBase: string | null;
+  private live: LiveSource | null = null;
+  private captureStats: CaptureStats | null = null;
+  /** -U: done once the capture and the first input are open. */
+  private privileges: Privileges | null = null;
 
   constructor(private readonly plan: RunPlan, private readonly argv: readonly string[], private readonly log: Logger) {
     this.spillBase = plan.reports.dfxml ?? plan.reports.jsonl;
   }
 
   async execute(): Promise<number> {
+    try {
+      return await this.carryOut();
+    } finally {
+      // An open capture keeps the event loop alive: never leave one behind.
+      this.live?.close();
+    }
+  }
+
+  private async carryOut(): Promise<number> {
     const { plan, log } = this;
     log.at(10, VERSION_LINE);
     if (plan.mode === 'console') log.at(10, 'printing packets to console only');
@@ -63,12 +83,24 @@ class Run {
       lock.probe();
       log.at(2, `console writes locked with ${lock.path}`);
     }
-    prepareOutdir(plan.outdir);
+    // Everything that can refuse the run (libpcap missing, a bad expression, an interface
+    // that cannot be opened, -U without root) does so before any output exists.
+    if (plan.user !== null) this.privileges = requireRoot(plan.user);
+    if (plan.filter !== null) {
+      log.at(20, `filter expression: '${plan.filter}'`);
+      if (plan.live === null) validateFilter(plan.filter, plan.inputs.map((i) => i.path));
+    }
+    if (plan.live !== null) {
+      const device = plan.live.device ?? defaultDevice(libpcap('live capture'));
+      this.live = LiveSource.open({ device, promiscuous: plan.live.promiscuous, filter: plan.filter ?? '', timeoutMs: plan.live.timeoutMs });
+    }
+    const created = prepareOutdir(plan.outdir);
     if (plan.mode === 'pcaps') log.info('ensuring pcap core');
 
     const onSignal = (s: NodeJS.Signals) => this.onSignal(s);
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
+    process.on('SIGHUP', onSignal);
     // -w is opened before any input is read (tcpflow's start-up order); its header is
     // written from the first input's first interface (spec B13: any input format works).
     if (plan.unprocessedPath !== null) this.dump = PcapDump.create(plan.unprocessedPath);
@@ -86,25 +118,72 @@ class Run {
       await coordinator.finish();
       for (const r of this.reports) r.abandon();
       this.dump?.close();
+      this.live?.close();
       throw e;
     }
+    if (this.privileges !== null) this.privileges.outdir = created ? plan.outdir : null;
 
-    await this.readInputs(coordinator);
+    if (this.live !== null) await this.readLive(coordinator, this.live);
+    else await this.readInputs(coordinator);
     log.at(10, 'Cleaning up flows');
     const totals = await coordinator.finish();
     const dumpError = this.closeDump(coordinator);
     const fatal = coordinator.error ?? dumpError;
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+    process.off('SIGHUP', onSignal);
     if (fatal !== null) {
       // A closed stdout (`| head`) ends the run as quietly as it ends tcpflow; the report,
       // if one is written, still says why reading stopped.
       if (fatal.code !== 'STDOUT_CLOSED') log.error(fatal.message);
       this.exitCode = fatal.exitCode;
     }
-    if (this.signal !== null) this.exitCode = this.signal === 'SIGINT' ? EXIT.SIGINT : EXIT.SIGTERM;
-    this.finishReports(totals, fatal !== null ? fatal.message : this.signal !== null ? `interrupted by ${this.signal}` : null);
+    // A signal is how a live capture is meant to end (tcpflow exits 0 too); it cuts a file run short.
+    if (this.signal !== null && this.live === null) this.exitCode = signalStatus(this.signal);
+    const interrupted = this.signal !== null && this.live === null ? `interrupted by ${this.signal}` : null;
+    this.finishReports(totals, fatal !== null ? fatal.message : interrupted);
     return this.exitCode;
+  }
+
+  /** Live capture until a signal (or the interface fails), with a status line on a terminal. */
+  private async readLive(coordinator: Coordinator, live: LiveSource): Promise<void> {
+    const { log } = this;
+    log.info(`listening on ${live.name}`);
+    this.dropPrivileges();
+    const status = LiveStatus.forStderr(this.plan.debugLevel, live.name);
+    const tick = setInterval(() => status.update(live.stats(), coordinator.openFlowFiles), 500);
+    try {
+      const r = await coordinator.feed(live, false, () => false);
+      for (const lt of r.unknownLinkTypes) {
+        log.error(`${live.name}: sorry - unknown datalink type ${lt} (its packets are skipped)`);
+        this.exitCode = Math.max(this.exitCode, EXIT.INPUT);
+      }
+      if (r.error !== null) this.inputProblem(r.error);
+    } finally {
+      clearInterval(tick);
+      status.clear();
+      live.close();
+    }
+    const c = live.stats();
+    this.captureStats = c;
+    const lost = c.dropped + c.ifdropped + c.backlogDropped;
+    const line = `${c.interface}: ${c.captured} packets captured, ${c.received} received by filter, ` +
+      `${c.dropped} dropped by kernel, ${c.ifdropped} dropped by interface, ${c.backlogDropped} dropped because the workers fell behind`;
+    if (lost > 0) log.warn(line);
+    else log.info(line);
+  }
+
+  /** -U: once, after the capture or the first input is open. */
+  private dropPrivileges(): void {
+    const p = this.privileges;
+    if (p === null || p.done) return;
+    // Workers create their spill files as they boot, perhaps only now: made here first (without
+    // truncating one a worker has opened), a worker's later open keeps the owner given to USER.
+    const spills = Array.from({ length: this.plan.workers }, (_, i) => this.spillPath(i))
+      .filter((f): f is string => f !== null);
+    for (const f of spills) fs.closeSync(fs.openSync(f, 'a', 0o600));
+    dropPrivileges(p, [...this.reports.map((r) => r.path), ...spills, ...(this.dump !== null ? [this.dump.path] : [])]);
+    this.log.warn(`dropped privs to ${p.user}`);
   }
 
   private onSignal(s: NodeJS.Signals): void {
@@ -113,10 +192,11 @@ class Run {
       // on disk stays, flows still open are lost and the reports are left incomplete.
       const names = this.reports.map((r) => r.path).join(' and ');
       this.log.error(`${s} again: stopping at once; open flows are not written${names ? ` and ${names} ${this.reports.length > 1 ? 'are' : 'is'} incomplete` : ''}`);
-      process.exit(s === 'SIGINT' ? EXIT.SIGINT : EXIT.SIGTERM);
+      process.exit(signalStatus(s));
     }
     this.log.warn(`${s}: terminating orderly, flows seen so far are being written (a second signal stops at once)`);
     this.signal = s;
+    this.live?.stop();
   }
 
   /** Worker i's spill file for its records (null: no report wants them). */
@@ -152,12 +232,13 @@ class Run {
       if (this.signal !== null || coordinator.error !== null) break;
       let source: PacketSource;
       try {
-        source = order.watch(spec, await openInput(file, plan.decompress));
+        source = order.watch(spec, plan.filter === null ? await openInput(file, plan.decompress) : openFilteredSource(file, plan.filter));
       } catch (e) {
         this.inputProblem(e);
         continue;
       }
       try {
+        this.dropPrivileges();
         const first = source.firstInterface;
         if (first !== null) log.at(3, `looking for handler for datalink type ${first.linktype} for interface ${file}`);
         if (this.dump !== null && first !== null) this.dump.writeHeader(first, LINKTYPE.EN10MB);
@@ -233,6 +314,7 @@ class Run {
       maxFlows: plan.maxFlows,
       fragments: totals.fragments,
       error,
+      capture: this.captureStats,
     };
     const spills = Array.from({ length: plan.workers }, (_, i) => this.spillPath(i))
       .filter((p): p is string => p !== null && fs.existsSync(p));
@@ -306,7 +388,46 @@ function warnPurged(purged: number, maxFlows: number, log: Logger): void {
     `Raise the cap with -S max_flows=N (about ${(ESTABLISHED_FLOW_BYTES / 1000).toFixed(1)} KB of memory per open flow).`);
 }
 
-function prepareOutdir(outdir: string): void {
+function signalStatus(s: NodeJS.Signals): number {
+  return s === 'SIGINT' ? EXIT.SIGINT : s === 'SIGHUP' ? EXIT.SIGHUP : EXIT.SIGTERM;
+}
+
+/**
+ * Compile the expression before anything is written (tcpflow compiles it as each input is
+ * opened, after report.xml is started): against the first input file that can be opened, for
+ * its link type, or an empty Ethernet capture when the inputs are standard input or missing
+ * (their own errors come later, in order). Throws libpcap's message.
+ */
+function validateFilter(filter: string, inputs: readonly string[]): void {
+  const pcap = libpcap('a filter expression');
+  const first = inputs.find((f) => f !== '-' && fs.statSync(f, { throwIfNoEntry: false })?.isFile());
+  if (first !== undefined) {
+    try {
+      fs.accessSync(first, fs.constants.R_OK);
+      checkFilter(pcap, first, filter);
+      return;
+    } catch (e) {
+      if (e instanceof TcpflowError) throw e;
+    }
+  }
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tcpflow-ts-filter-'));
+  const empty = path.join(dir, 'empty.pcap');
+  try {
+    const header = Buffer.alloc(24);
+    header.writeUInt32LE(0xa1b2c3d4, 0);
+    header.writeUInt16LE(2, 4);
+    header.writeUInt16LE(4, 6);
+    header.writeUInt32LE(65535, 16);
+    header.writeUInt32LE(LINKTYPE.EN10MB, 20);
+    fs.writeFileSync(empty, header);
+    checkFilter(pcap, empty, filter);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Make sure outdir is a directory; true when this run created it. */
+function prepareOutdir(outdir: string): boolean {
   let st: fs.Stats | null = null;
   try {
     st = fs.statSync(outdir);
@@ -315,11 +436,12 @@ function prepareOutdir(outdir: string): void {
   }
   if (st !== null) {
     if (!st.isDirectory()) throw new TcpflowError('OUTPUT', `outdir is not a directory: ${outdir}`, EXIT.OUTPUT);
-    return;
+    return false;
   }
   try {
     fs.mkdirSync(outdir, 0o777);
   } catch (e) {
     throw new TcpflowError('OUTPUT', `cannot create ${outdir}: ${strerror(e)}`, EXIT.OUTPUT);
   }
+  return true;
 }

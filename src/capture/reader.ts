@@ -352,7 +352,7 @@ export function openCapture(path: string): CaptureReader {
   return openSource(Source.open(path));
 }
 
-/** A capture read from `input` (a decompressor); `path` names it in messages. */
+/** A capture read from `input` (a decompressor, a filter's pipe); `path` names it in messages. */
 export function openCaptureInput(path: string, input: ByteInput): CaptureReader {
   return openSource(new Source(path, input));
 }

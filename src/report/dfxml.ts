@@ -7,6 +7,7 @@ import type { RecordRoom } from './record-spill';
 
 import { PROGRAM_NAME, VERSION } from '../version';
 import { fragmentFields, type FragmentCounts } from '../shard/ip-fragments';
+import type { CaptureStats } from '../capture/live';
 
 export interface RunInfo {
   commandLine: string;
@@ -29,6 +30,8 @@ export interface ReportSummary {
   fragments: FragmentCounts;
   /** Set when the run ended early; written as a comment-free element for tools to see. */
   error: string | null;
+  /** Live capture: what libpcap saw and what was lost (tcpflow reports none of it). */
+  capture?: CaptureStats | null;
 }
 
 const FRAGMENT_OPTS = { prettyPrint: true, indent: '  ', offset: 1 } as const;
@@ -102,6 +105,18 @@ export function dfxmlFooter(s: ReportSummary, startedAt: bigint): string {
   // Only when the input had IP fragments (tcpflow reassembles none, spec B30).
   if (s.fragments.fragments > 0) {
     f.ele('ip_fragments', Object.fromEntries(Object.entries(fragmentFields(s.fragments)).map(([k, v]) => [k, String(v)])));
+  }
+  // Live capture only: pcap_stats(3) of the interface, and packets dropped because the workers fell behind.
+  if (s.capture) {
+    const c = s.capture;
+    f.ele('capture_stats', {
+      interface: builderText(c.interface),
+      captured: String(c.captured),
+      received: String(c.received),
+      kernel_dropped: String(c.dropped),
+      interface_dropped: String(c.ifdropped),
+      backlog_dropped: String(c.backlogDropped),
+    });
   }
   f.ele('rusage')
     .ele('utime').txt(secs(ru.userCPUTime)).up()

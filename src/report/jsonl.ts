@@ -32,6 +32,7 @@ export interface JsonlSummary {
   /** Only when the input had IP fragments: what the reassembler did (README, "IP fragments"). */
   ip_fragments?: Record<string, number>;
   error?: string;
+  capture?: { interface: string; captured: number; received: number; kernel_dropped: number; interface_dropped: number; backlog_dropped: number };
 }
 
 function jsonlSummary(s: ReportSummary): JsonlSummary {
@@ -47,5 +48,9 @@ function jsonlSummary(s: ReportSummary): JsonlSummary {
   };
   if (s.fragments.fragments > 0) out.ip_fragments = fragmentFields(s.fragments);
   if (s.error !== null) out.error = s.error;
+  if (s.capture) {
+    const c = s.capture;
+    out.capture = { interface: c.interface, captured: c.captured, received: c.received, kernel_dropped: c.dropped, interface_dropped: c.ifdropped, backlog_dropped: c.backlogDropped };
+  }
   return out;
 }

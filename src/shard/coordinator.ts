@@ -119,6 +119,11 @@ export class Coordinator {
     return c;
   }
 
+  /** Flow files open now, all workers together (as of the last chunk handled in order). */
+  get openFlowFiles(): number {
+    return this.openFiles;
+  }
+
   get error(): TcpflowError | null {
     return this.failure;
   }

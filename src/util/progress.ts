@@ -109,3 +109,38 @@ function durationText(s: number): string {
   const h = Math.floor(t / 3600), m = Math.floor(t / 60) % 60, sec = t % 60;
   return h > 0 ? `${h}:${String(m).padStart(2, '0')}:${String(sec).padStart(2, '0')}` : `${m}:${String(sec).padStart(2, '0')}`;
 }
+
+/**
+ * Live capture's one-line status on a terminal: packets/s, flow files open, packets lost
+ * (kernel, interface, and ours when the workers fall behind).
+ */
+export class LiveStatus {
+  private shown = false;
+  private lastPackets = 0;
+  private lastAt = Date.now();
+
+  constructor(private readonly enabled: boolean, private readonly device: string) {}
+
+  static forStderr(debugLevel: number, device: string): LiveStatus {
+    return new LiveStatus(debugLevel >= 1 && process.stderr.isTTY === true, device);
+  }
+
+  update(s: { captured: number; dropped: number; ifdropped: number; backlogDropped: number }, openFiles: number): void {
+    if (!this.enabled) return;
+    const now = Date.now();
+    const rate = ((s.captured - this.lastPackets) * 1000) / Math.max(1, now - this.lastAt);
+    this.lastPackets = s.captured;
+    this.lastAt = now;
+    const lost = s.dropped + s.ifdropped + s.backlogDropped;
+    const line = `${this.device}: ${s.captured.toLocaleString('en-US')} packets  ${Math.round(rate).toLocaleString('en-US')} packets/s  ` +
+      `${openFiles} flow files open  ${lost.toLocaleString('en-US')} dropped`;
+    fs.writeSync(2, `\r\x1b[K${line}`);
+    this.shown = true;
+  }
+
+  clear(): void {
+    if (!this.shown) return;
+    fs.writeSync(2, '\r\x1b[K');
+    this.shown = false;
+  }
+}

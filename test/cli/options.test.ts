@@ -37,6 +37,10 @@ test('defaults', () => {
   assert.deepEqual(run(['-r', 'f.pcap']), {
     readFiles: ['f.pcap'],
     finishFiles: [],
+    device: null,
+    promiscuous: true,
+    user: null,
+    packetBufferTimeout: 10,
     outdir: '.',
     reportPath: null,
     debugLevel: 1,
@@ -263,21 +267,24 @@ test('-V / --version name the program, its version and tcpflow 1.6.1', () => {
 });
 
 test('every option not implemented yet is refused with its own letter', () => {
-  const letters = [...'aEHipUxz'];
+  const letters = [...'aEHxz'];
   for (const letter of letters) {
     const takesArg = TCPFLOW_OPTSTRING.includes(`${letter}:`);
     const argv = takesArg ? ['-r', 'x', `-${letter}`, 'val'] : ['-r', 'x', `-${letter}`];
     fails(argv, 'NOT_IMPLEMENTED', `option -${letter} is not implemented yet`);
   }
   // long forms are refused under their letter
-  fails(['-r', 'x', '--chroot', '/'], 'NOT_IMPLEMENTED', 'option -z is not implemented yet');
-  fails(['-r', 'x', '--relinquish-privileges=nobody'], 'NOT_IMPLEMENTED', 'option -U is not implemented yet');
+  // -z (and --chroot) says why: Node.js has no chroot(2)
+  const chroot = "-z /: chroot is not available: Node.js cannot chroot(2) a running process; start tcpflow-ts inside the chroot (chroot(8), a container, systemd's RootDirectory=) and use -U to drop root";
+  fails(['-r', 'x', '-z', '/'], 'NOT_IMPLEMENTED', chroot);
+  fails(['-r', 'x', '--chroot', '/'], 'NOT_IMPLEMENTED', chroot);
+  assert.equal(run(['-r', 'x', '--relinquish-privileges=nobody']).user, 'nobody');
   // the first one on the command line is reported
   fails(['-r', 'x', '-Fk', '-x', 'f', '-a'], 'NOT_IMPLEMENTED', 'option -x is not implemented yet');
 });
 
 test('every letter of the option string is implemented, refused, or -h/-V', () => {
-  const handled = new Set(['h', 'V', 'r', 'R', 'l', 'o', 'X', 'd', 'v', 'q', 'f', 'e', 'S', 'b', 'm', 'I', 'T', 'F',
+  const handled = new Set(['h', 'V', 'r', 'R', 'l', 'i', 'p', 'U', 'o', 'X', 'd', 'v', 'q', 'f', 'e', 'S', 'b', 'm', 'I', 'T', 'F',
     'c', 'C', 'D', 'g', 's', 'B', '0', 'J', 'L', 'P', 'w', 'K', 'A', 'Z']);
   for (const letter of TCPFLOW_OPTSTRING.replace(/:/g, '')) {
     assert.ok(handled.has(letter) !== NOT_IMPLEMENTED.has(letter), `letter ${letter}`);
@@ -286,7 +293,7 @@ test('every letter of the option string is implemented, refused, or -h/-V', () =
 
 test('-S parameters whose feature is missing are refused; unknown names are accepted', () => {
   for (const name of NOT_IMPLEMENTED_PARAMS) fails(['-r', 'x', '-S', `${name}=1`], 'NOT_IMPLEMENTED', `-S ${name} is not implemented yet`);
-  assert.deepEqual([...NOT_IMPLEMENTED_PARAMS].sort(), PARAMS.map((p) => p.name).filter((n) => !['enable_report', 'tdelta', 'max_flows', 'vlan_key', 'tcp_timeout', 'decompress_max_bytes', 'decompress_max_ratio', 'http_max_body', 'http_max_ratio'].includes(n)).sort());
+  assert.deepEqual([...NOT_IMPLEMENTED_PARAMS].sort(), PARAMS.map((p) => p.name).filter((n) => !['enable_report', 'tdelta', 'max_flows', 'vlan_key', 'tcp_timeout', 'decompress_max_bytes', 'decompress_max_ratio', 'http_max_body', 'http_max_ratio', 'packet-buffer-timeout'].includes(n)).sort());
   assert.deepEqual(run(['-r', 'x', '-S', 'no_such_thing=1']).params, { no_such_thing: '1' });
 });
 
@@ -308,11 +315,22 @@ test('getopt errors surface unchanged', () => {
   fails(['-V', '-y'], 'USAGE', "invalid option -- 'y'"); // the whole line is checked first
 });
 
-test('no input at all is live capture, not implemented yet', () => {
-  const message = 'live capture (no -r/-R/-l input) is not implemented yet';
-  fails([], 'NOT_IMPLEMENTED', message);
-  fails(['-q', 'port', '80'], 'NOT_IMPLEMENTED', message);
-  fails(['-l'], 'NOT_IMPLEMENTED', message);
+test('no input at all is live capture: -i, -p, the expression, -S packet-buffer-timeout', () => {
+  const live = run([]);
+  assert.deepEqual([live.readFiles, live.finishFiles, live.device, live.promiscuous, live.filter], [[], [], null, true, null]);
+  assert.deepEqual(run(['-q', 'port', '80']).filter, 'port 80');
+  assert.deepEqual(run(['-l']).filter, null);
+  const i = run(['-p', '-i', 'eth1', 'tcp', 'port', '80']);
+  assert.deepEqual([i.device, i.promiscuous, i.filter], ['eth1', false, 'tcp port 80']);
+  // -i names the interface: an operand that is a file is still an expression word then
+  assert.equal(run(['-i', 'eth1', '/']).filter, '/');
+  assert.equal(run(['-S', 'packet-buffer-timeout=250']).packetBufferTimeout, 250);
+  for (const bad of ['0', '10001', '1.5', 'x']) {
+    fails(['-S', `packet-buffer-timeout=${bad}`], 'USAGE', `-S packet-buffer-timeout: '${bad}' is not a whole number of milliseconds from 1 to 10000`);
+  }
+  // with input files, -i and -p do nothing, and say so
+  assert.deepEqual(run(['-r', 'x', '-i', 'eth0', '-p']).warnings,
+    ['-i eth0 ignored: input files are given (-r, -R or -l)', '-p ignored: input files are given (-r, -R or -l)']);
 });
 
 test('an existing file as an operand without an input option: did you mean -r?', () => {
@@ -329,7 +347,7 @@ test('an existing file as an operand without an input option: did you mean -r?',
     assert.equal(run(['-r', file, file]).filter, file);
     assert.deepEqual(run(['-R', file, file]).finishFiles, [file]);
     assert.deepEqual(run(['-l', file]).readFiles, [file]);
-    fails([dir], 'NOT_IMPLEMENTED', 'live capture (no -r/-R/-l input) is not implemented yet');
+    assert.equal(run([dir]).filter, dir); // a directory is no capture: a (live) expression word
   } finally {
     removeDir(dir);
   }

@@ -1,0 +1,165 @@
+/**
+ * A capture file seen through a filter expression: libpcap selects the records in a child
+ * process (filter-child.ts) and our zero-copy reader parses what it selected from the pipe.
+ * node_pcap has no pcap_compile/pcap_offline_filter to run per record, and its offline
+ * session reads a whole file in one synchronous call; a child keeps memory bounded (the
+ * pipe is the back-pressure) and the filter exactly libpcap's. The file is opened by our
+ * own reader first, so a missing or damaged file gets the same message as without a filter.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { allocChunk, type Chunk } from './chunk';
+import { type ByteInput, type CaptureInterface, type CaptureReader, openCaptureInput } from './reader';
+import { openFileSource, type PacketSource } from './source';
+import { checkFilter, libpcap } from './libpcap';
+import { EXIT, TcpflowError } from '../errors';
+
+/** Bytes of the child's output held here at most before it is made to wait. */
+const HIGH_WATER = 16 * 1024 * 1024;
+
+/** The child's output, queued as it arrives; read() is only called once enough is queued. */
+class QueuedInput implements ByteInput {
+  private readonly parts: Buffer[] = [];
+  private head = 0;
+  queued = 0;
+  total = 0;
+  ended = false;
+  private wake: (() => void) | null = null;
+
+  constructor(private readonly stream: NodeJS.ReadableStream) {
+    stream.on('data', (b: Buffer) => {
+      this.parts.push(b);
+      this.queued += b.length;
+      this.total += b.length;
+      if (this.queued >= HIGH_WATER) stream.pause();
+      this.notify();
+    });
+    stream.on('end', () => { this.ended = true; this.notify(); });
+    stream.on('error', () => { this.ended = true; this.notify(); });
+  }
+
+  private notify(): void {
+    const w = this.wake;
+    this.wake = null;
+    w?.();
+  }
+
+  /** Resolves once `bytes` are queued or the stream has ended. */
+  async want(bytes: number): Promise<void> {
+    while (this.queued < bytes && !this.ended) {
+      this.stream.resume();
+      await new Promise<void>((resolve) => { this.wake = resolve; });
+    }
+  }
+
+  read(dst: Uint8Array, off: number, len: number): number {
+    let n = 0;
+    while (n < len && this.parts.length > 0) {
+      const b = this.parts[0];
+      const take = Math.min(len - n, b.length - this.head);
+      dst.set(b.subarray(this.head, this.head + take), off + n);
+      n += take;
+      this.head += take;
+      if (this.head === b.length) { this.parts.shift(); this.head = 0; }
+    }
+    this.queued -= n;
+    if (this.queued < HIGH_WATER / 2) this.stream.resume();
+    return n;
+  }
+
+  size(): number { return 0; }
+  /** The capture's own size is unknown here: only what the child has selected so far. */
+  fileProgress(): { done: number; total: number } { return { done: this.total, total: 0 }; }
+  close(): void {}
+}
+
+class FilteredSource implements PacketSource {
+  private reader: CaptureReader | null = null;
+  private readonly input: QueuedInput;
+  private readonly exited: Promise<{ code: number | null; stderr: string }>;
+  private done = false;
+
+  constructor(readonly name: string, private readonly child: ChildProcess, private readonly opened: CaptureInterface | null) {
+    this.input = new QueuedInput(child.stdout as NodeJS.ReadableStream);
+    let stderr = '';
+    child.stderr?.on('data', (b: Buffer) => { stderr += b.toString(); });
+    this.exited = new Promise((resolve) => child.on('close', (code) => resolve({ code, stderr })));
+  }
+
+  get firstInterface(): CaptureInterface | null {
+    return this.opened ?? this.reader?.firstInterface ?? null;
+  }
+
+  get progress(): { done: number; total: number } {
+    return { done: this.input.total, total: 0 };
+  }
+
+  async fill(chunk: Chunk): Promise<number | null> {
+    if (this.done) return null;
+    if (this.reader === null) {
+      await this.input.want(24);
+      if (this.input.queued === 0) return this.end();
+      this.reader = openCaptureInput(this.name, this.input);
+    }
+    await this.input.want(chunk.data.length);
+    const n = this.reader.fill(chunk);
+    return n > 0 ? n : this.end();
+  }
+
+  /** The child's verdict once its output is read to the end. */
+  private async end(): Promise<null> {
+    this.done = true;
+    const { code, stderr } = await this.exited;
+    const message = stderr.trim().split('\n')[0] ?? '';
+    if (code === 2) throw new TcpflowError('FILTER', message || `${this.name}: libpcap cannot read it`, EXIT.INPUT);
+    if (code === 3) throw await damaged(this.name);
+    if (code !== 0) throw new TcpflowError('INPUT_CORRUPT', `${this.name}: the filter process failed (${message || `exit status ${code}`})`, EXIT.INPUT);
+    return null;
+  }
+
+  close(): void {
+    this.reader?.close();
+    if (this.child.exitCode === null) this.child.kill();
+  }
+}
+
+/**
+ * libpcap stopped inside `file`: our reader says where and why (it reads the file again,
+ * only in this case); standard input cannot be read twice.
+ */
+async function damaged(file: string): Promise<TcpflowError> {
+  const generic = new TcpflowError('INPUT_CORRUPT', `${file}: libpcap stopped reading before the end (damaged or truncated capture); packets before it are kept`, EXIT.INPUT);
+  if (file === '-' || !fs.statSync(file, { throwIfNoEntry: false })?.isFile()) return generic;
+  const source = openFileSource(file);
+  const scratch = allocChunk(1 << 20, 16384);
+  try {
+    while (await source.fill(scratch) !== null);
+    return generic;
+  } catch (e) {
+    return e instanceof TcpflowError ? e : generic;
+  } finally {
+    source.close();
+  }
+}
+
+/**
+ * `file` ('-': stdin) filtered by `filter`. Throws, before any record is read, what
+ * reading the file without a filter would throw, or libpcap's message for an expression
+ * it cannot compile for this file's link type.
+ */
+export function openFilteredSource(file: string, filter: string): PacketSource {
+  const pcap = libpcap('a filter expression');
+  let opened: CaptureInterface | null = null;
+  // Only a regular file can be read twice: a pipe (`-r <(zcat x.gz)`) goes to libpcap untouched.
+  if (file !== '-' && (fs.statSync(file, { throwIfNoEntry: false })?.isFile() ?? true)) {
+    const own = openFileSource(file);
+    opened = own.firstInterface;
+    own.close();
+    checkFilter(pcap, file, filter);
+  }
+  const child = spawn(process.execPath, [path.join(__dirname, 'filter-child.js'), file, filter], {
+    stdio: [file === '-' ? 'inherit' : 'ignore', 'pipe', 'pipe'],
+  });
+  return new FilteredSource(file, child, opened);
+}
