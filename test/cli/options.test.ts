@@ -267,7 +267,7 @@ test('-V / --version name the program, its version and tcpflow 1.6.1', () => {
 });
 
 test('every option not implemented yet is refused with its own letter', () => {
-  const letters = [...'aEHxz'];
+  const letters = [...'aEHx'];
   for (const letter of letters) {
     const takesArg = TCPFLOW_OPTSTRING.includes(`${letter}:`);
     const argv = takesArg ? ['-r', 'x', `-${letter}`, 'val'] : ['-r', 'x', `-${letter}`];
@@ -326,7 +326,7 @@ test('no input at all is live capture: -i, -p, the expression, -S packet-buffer-
   assert.equal(run(['-i', 'eth1', '/']).filter, '/');
   assert.equal(run(['-S', 'packet-buffer-timeout=250']).packetBufferTimeout, 250);
   for (const bad of ['0', '10001', '1.5', 'x']) {
-    fails(['-S', `packet-buffer-timeout=${bad}`], 'USAGE', `-S packet-buffer-timeout: '${bad}' is not a whole number of milliseconds from 1 to 10000`);
+    fails(['-S', `packet-buffer-timeout=${bad}`], 'USAGE', `-S packet-buffer-timeout: '${bad}' is not a whole number from 1 to 10000`);
   }
   // with input files, -i and -p do nothing, and say so
   assert.deepEqual(run(['-r', 'x', '-i', 'eth0', '-p']).warnings,
