@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import { openInput, type PacketSource } from './capture/source';
 import { InputOrderCheck, resolveInputs } from './capture/inputs';
 import { openFilteredSource } from './capture/filtered';
+import { detectCompression, sniff } from './capture/decompress';
 import { type CaptureStats, LiveSource } from './capture/live';
 import { checkFilter, defaultDevice, libpcap } from './capture/libpcap';
 import { dropPrivileges, type Privileges, requireRoot } from './util/privileges';
@@ -401,7 +402,8 @@ function signalStatus(s: NodeJS.Signals): number {
 function validateFilter(filter: string, inputs: readonly string[]): void {
   const pcap = libpcap('a filter expression');
   const first = inputs.find((f) => f !== '-' && fs.statSync(f, { throwIfNoEntry: false })?.isFile());
-  if (first !== undefined) {
+  // A compressed input is refused with a filter later, with its own message (libpcap cannot read it).
+  if (first !== undefined && !isCompressed(first)) {
     try {
       fs.accessSync(first, fs.constants.R_OK);
       checkFilter(pcap, first, filter);
@@ -423,6 +425,15 @@ function validateFilter(filter: string, inputs: readonly string[]): void {
     checkFilter(pcap, empty, filter);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function isCompressed(file: string): boolean {
+  try {
+    const head = sniff(file);
+    return head !== null && detectCompression(head) !== null;
+  } catch {
+    return false;
   }
 }
 

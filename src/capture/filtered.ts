@@ -13,6 +13,7 @@ import { allocChunk, type Chunk } from './chunk';
 import { type ByteInput, type CaptureInterface, type CaptureReader, openCaptureInput } from './reader';
 import { openFileSource, type PacketSource } from './source';
 import { checkFilter, libpcap } from './libpcap';
+import { detectCompression, sniff } from './decompress';
 import { EXIT, TcpflowError } from '../errors';
 
 /** Bytes of the child's output held here at most before it is made to wait. */
@@ -150,6 +151,12 @@ async function damaged(file: string): Promise<TcpflowError> {
  */
 export function openFilteredSource(file: string, filter: string): PacketSource {
   const pcap = libpcap('a filter expression');
+  const head = file === '-' ? null : sniff(file);
+  const kind = head === null ? null : detectCompression(head);
+  // libpcap in the child reads the file itself and knows no compression.
+  if (kind !== null) {
+    throw new TcpflowError('INPUT_FORMAT', `${file}: a filter expression cannot be applied to a ${kind}-compressed input yet; decompress it into a pipe instead (e.g. -r <(zcat FILE))`, EXIT.INPUT);
+  }
   let opened: CaptureInterface | null = null;
   // Only a regular file can be read twice: a pipe (`-r <(zcat x.gz)`) goes to libpcap untouched.
   if (file !== '-' && (fs.statSync(file, { throwIfNoEntry: false })?.isFile() ?? true)) {
