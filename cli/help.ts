@@ -104,6 +104,28 @@ function exitLines(): string[] {
   return ['', 'Exit status:', ...EXIT_STATUSES.flatMap(([status, meaning]) => hang(INDENT + status, meaning, 12))];
 }
 
+/**
+ * -H: each scanner with its flags, description and parameters (tcpflow prints a block per
+ * scanner, then the settable parameters and the two scanner lists), then the -S names of
+ * this command line that no scanner knows.
+ */
+export function scannerHelpText(features: Features, unknownParams: readonly string[]): string {
+  const lines = [VERSION_LINE];
+  for (const sc of SCANNERS) {
+    lines.push('', `Scanner Name: ${sc.name}${features.implementedScanners.has(sc.name) ? '' : NOT_IMPLEMENTED_NOTE}`);
+    lines.push(`flags:  ${sc.enabledByDefault ? 'SCANNER_ENABLED' : 'SCANNER_DISABLED'}${sc.tcpflow ? '' : ' (tcpflow-ts only)'}`);
+    lines.push(...hang('Description: ', sc.description, 15));
+    const params = PARAMS.filter((p) => p.scanner === sc.name);
+    lines.push(params.length === 0 ? 'Parameters: none' : 'Parameters:');
+    for (const p of params) lines.push(...hang(`${INDENT}-S ${p.name}=${p.default}`, paramSummary(p, features), 36));
+  }
+  lines.push(...paramLines(features));
+  if (unknownParams.length > 0) {
+    lines.push('', 'Parameters given that no scanner knows (ignored):', ...unknownParams.map((p) => `${INDENT}-S ${p}`));
+  }
+  return lines.map((l) => l.trimEnd().replaceAll(NBSP, ' ') + '\n').join('');
+}
+
 /** The usage text for -h repeated `level` times (2 and more add the -hh parts), ending in a newline. */
 export function helpText(level: number, features: Features): string {
   const lines = [

@@ -10,10 +10,18 @@ import { availableParallelism } from 'node:os';
 import { Cli, Command, Option } from 'clipanion';
 import { EXIT, TcpflowError } from '../src/errors';
 import { getopt, GetoptOption } from './getopt';
-import { helpText, VERSION_TEXT } from './help';
+import { helpText, scannerHelpText, VERSION_TEXT } from './help';
 import { DEFAULT_INFLATE_LIMITS } from '../src/scanners/http/inflate';
-import { DECOMPRESS_RANGE, HTTP_MAX_BODY_RANGE, HTTP_MAX_RATIO_RANGE, MAX_FLOWS_RANGE, PACKET_BUFFER_TIMEOUT_RANGE, TCP_TIMEOUT_RANGE, WHOLE_NUMBER_OPTIONS, wholeNumber } from './values';
+import {
+  ALERT_FD_RANGE, DECOMPRESS_RANGE, HTTP_MAX_BODY_RANGE, HTTP_MAX_RATIO_RANGE, MAX_FLOWS_RANGE, NETVIZ_ADDRESSES_RANGE, PACKET_BUFFER_TIMEOUT_RANGE,
+  TCP_TIMEOUT_RANGE,
+  WHOLE_NUMBER_OPTIONS, wholeNumber,
+} from './values';
+import { selectScanners, type ScannerCommand } from '../src/scanners/selection';
+import { DEFAULT_PLUGIN_FUNCTION } from '../src/scanners/js-plugin';
+import { DEFAULT_NETVIZ_ADDRESSES } from '../src/netviz/collector';
 import { PARAMS, type Features } from './usage';
+import { shellWord } from '../src/util/shell';
 import type { ConsoleOptions, NamingStep, Options } from '../src/options';
 import { DEFAULT_MAX_SEEK } from '../src/flow/tcpdemux';
 import { DEFAULT_MAX_FLOWS } from '../src/flow/buckets';
@@ -38,23 +46,41 @@ export type ParsedCommand =
  * for a running process (see README).
  */
 export const NOT_IMPLEMENTED: ReadonlySet<string> = new Set([
-  ...'aEHxz',
+  ...'z',
 ]);
 
-/** Names -e accepts (tcpflow 1.6.1 with wifi support), and those that work. */
-export const SCANNER_NAMES: readonly string[] = ['md5', 'http', 'netviz', 'tcpdemux', 'wifiviz', 'all'];
-export const IMPLEMENTED_SCANNERS: ReadonlySet<string> = new Set(['md5', 'http']);
+/** Names -e, -E and -x accept (tcpflow 1.6.1 with wifi support, and the js plugin scanner), and those that work. */
+export const SCANNER_NAMES: readonly string[] = ['md5', 'http', 'netviz', 'tcpdemux', 'wifiviz', 'js', 'all'];
+export const IMPLEMENTED_SCANNERS: ReadonlySet<string> = new Set(['md5', 'http', 'netviz', 'tcpdemux', 'js', 'all']);
 
 /**
- * tcpflow's -S parameters whose feature is missing (flow commands and alert
- * descriptors, the http, netviz and wifiviz scanners, live capture): refused like options, as
- * accepting them would silently change nothing. Names tcpflow does not know stay accepted, as
- * in tcpflow, with a warning.
+ * tcpflow's -S parameters whose feature is missing (the wifiviz scanner, live capture):
+ * refused like options, as accepting them would silently change nothing. Names tcpflow
+ * does not know stay accepted, as in tcpflow, with a warning.
  */
 export const NOT_IMPLEMENTED_PARAMS: ReadonlySet<string> = new Set([
-  'tcp_cmd', 'tcp_alert_fd', 'http_cmd', 'http_alert_fd',
-  'netviz_histogram_dump', 'netviz_histogram_size', 'check_fcs',
+  'check_fcs',
 ]);
+
+/** Digests -S hash may name. */
+export const HASH_NAMES: readonly string[] = ['md5', 'sha256'];
+
+/** -S hash=LIST: the digests named, each once. */
+export function hashParam(text: string | undefined): string[] {
+  if (text === undefined) return [];
+  const names = text.split(',');
+  for (const n of names) {
+    if (!HASH_NAMES.includes(n)) {
+      throw new TcpflowError('USAGE', `-S hash: '${text}' is not a list of ${HASH_NAMES.join(', ')} (comma-separated)`, EXIT.USAGE);
+    }
+  }
+  return [...new Set(names)];
+}
+
+/** -S tcp_alert_fd / http_alert_fd: a descriptor, or null for -1 (tcpflow's "none"). */
+export function alertFdParam(name: string, text: string | undefined): number | null {
+  return text === undefined || text === '-1' ? null : wholeNumber(`-S ${name}`, text, ALERT_FD_RANGE);
+}
 
 /** What -h and the man page mark as not implemented yet. */
 export const FEATURES: Features = {
@@ -81,7 +107,11 @@ const CANONICAL: Readonly<Record<string, { name: string; value?: string } | null
   v: { name: '--debug', value: '10' },
   q: { name: '--quiet' },
   f: { name: '--max-fds' },
-  e: { name: '--enable-scanner' },
+  // -e, -E, -x and -a are applied in command-line order from the getopt list (selectScanners).
+  e: null,
+  E: null,
+  x: null,
+  a: null,
   S: { name: '--param' },
   workers: { name: '--workers' },
   jsonl: { name: '--jsonl' },
@@ -137,6 +167,8 @@ const NUMBER_PARAMS: Readonly<Record<string, { range: typeof MAX_FLOWS_RANGE; df
   http_max_ratio: { range: HTTP_MAX_RATIO_RANGE, dflt: DEFAULT_INFLATE_LIMITS.maxRatio },
   // libpcap's live read timeout in milliseconds (tcpflow's default 10)
   'packet-buffer-timeout': { range: PACKET_BUFFER_TIMEOUT_RANGE, dflt: 10 },
+  netviz_histogram_size: { range: NETVIZ_ADDRESSES_RANGE, dflt: DEFAULT_NETVIZ_ADDRESSES },
+  netviz_histogram_dump: { range: { min: 0, max: 2 ** 31 - 1 }, dflt: 0 },
 };
 
 /** A whole-number -S parameter of NUMBER_PARAMS: its value, checked, or its default. */
@@ -163,7 +195,6 @@ class TcpflowCommand extends Command {
   workers = Option.String('--workers');
   jsonl = Option.String('--jsonl');
   sortInputs = Option.Boolean('--sort-inputs', false);
-  scanners = Option.Array('--enable-scanner', []);
   params = Option.Array('--param', []);
   operands = Option.Array('--operand', []); // see canonicalArgv
   maxBytes = Option.String('--max-bytes');
@@ -240,10 +271,6 @@ function suggestInputs(operands: readonly string[]): void {
   throw new TcpflowError('USAGE', `no input: operands are a filter expression unless -l is given; did you mean ${suggestion}?`, EXIT.USAGE);
 }
 
-/** `text` as one word for a POSIX shell, quoted only when needed. */
-function shellWord(text: string): string {
-  return /^[A-Za-z0-9_./:@%+=,-]+$/.test(text) ? text : `'${text.replace(/'/g, `'\\''`)}'`;
-}
 
 function notImplemented(what: string): TcpflowError {
   return new TcpflowError('NOT_IMPLEMENTED', `${what} is not implemented yet`, EXIT.USAGE);
@@ -256,27 +283,36 @@ export function parseCommandLine(argv: readonly string[]): ParsedCommand {
   // What tcpflow does while parsing, in order: -V exits at once, -S is checked.
   const warnings: string[] = [];
   let helpLevel = 0;
+  let scannerHelp = false;
+  const unknownParams: string[] = [];
   for (const { opt, arg = '' } of options) {
     if (opt === 'V') return { kind: 'version', text: VERSION_TEXT };
     if (opt === 'h') helpLevel++;
-    if (opt === 'S') splitParam(arg);
+    if (opt === 'H') scannerHelp = true;
+    if (opt === 'S' && !PARAM_NAMES.has(splitParam(arg)[0])) unknownParams.push(arg);
     if (opt === 'A') warnings.push('-A has been deprecated and is ignored');
   }
+  // tcpflow loads its scanners, then answers -H, then -h (spec §1.7).
+  if (scannerHelp) return { kind: 'help', level: 0, text: scannerHelpText(FEATURES, unknownParams) };
   // Help comes before refusing unimplemented options, so "-h -c" still shows help.
   if (helpLevel > 0) {
     const text = helpText(helpLevel, FEATURES);
     return { kind: 'help', level: helpLevel, text };
   }
 
+  const scannerCommands: ScannerCommand[] = [];
   for (const { opt, arg = '' } of options) {
     if (opt === 'z') {
       throw new TcpflowError('NOT_IMPLEMENTED', `-z ${arg}: chroot is not available: Node.js cannot chroot(2) a running process; start tcpflow-ts inside the chroot (chroot(8), a container, systemd's RootDirectory=) and use -U to drop root`, EXIT.USAGE);
     }
     if (NOT_IMPLEMENTED.has(opt)) throw notImplemented(`option -${opt}`);
-    if (opt === 'e' && !SCANNER_NAMES.includes(arg)) {
-      throw new TcpflowError('USAGE', `Invalid scanner name '${arg}'`, EXIT.USAGE);
+    if (opt === 'e' || opt === 'E' || opt === 'x') {
+      if (!SCANNER_NAMES.includes(arg)) throw new TcpflowError('USAGE', `Invalid scanner name '${arg}'`, EXIT.USAGE);
+      // Turning off a scanner that does not work yet is harmless; asking for it is not.
+      if (opt !== 'x' && !IMPLEMENTED_SCANNERS.has(arg)) throw notImplemented(`option -${opt} ${arg}`);
+      scannerCommands.push({ op: opt === 'e' ? 'enable' : opt === 'E' ? 'only' : 'disable', name: arg });
     }
-    if (opt === 'e' && !IMPLEMENTED_SCANNERS.has(arg)) throw notImplemented(`option -e ${arg}`);
+    if (opt === 'a') scannerCommands.push({ op: 'all' });
     // Every occurrence is checked, the overridden ones too: a mistake is never hidden.
     const range = WHOLE_NUMBER_OPTIONS[opt];
     if (range !== undefined) wholeNumber(opt.length === 1 ? `-${opt}` : `--${opt}`, arg, range);
@@ -285,6 +321,8 @@ export function parseCommandLine(argv: readonly string[]): ParsedCommand {
       if (NOT_IMPLEMENTED_PARAMS.has(name)) throw notImplemented(`-S ${name}`);
       if (name === 'max_flows') maxFlowsParam(value);
       if (Object.hasOwn(NUMBER_PARAMS, name)) numberParam(name, value);
+      if (name === 'hash') hashParam(value);
+      if (name === 'tcp_alert_fd' || name === 'http_alert_fd') alertFdParam(name, value);
       if (name === 'tdelta' && !/^[+-]?\d{1,15}$/.test(value)) {
         throw new TcpflowError('USAGE', `-S tdelta: '${value}' is not a whole number of seconds`, EXIT.USAGE);
       }
@@ -305,6 +343,13 @@ export function parseCommandLine(argv: readonly string[]): ParsedCommand {
     // defineProperty, so that "-S __proto__=x" is a parameter, not a prototype change.
     Object.defineProperty(params, name, { value, enumerable: true, writable: true, configurable: true });
   }
+  const selection = selectScanners(scannerCommands, IMPLEMENTED_SCANNERS);
+  if (selection.scanners.includes('js') && params.js_module === undefined) {
+    throw new TcpflowError('USAGE', '-e js needs -S js_module=PATH: the module whose function runs on every flow', EXIT.USAGE);
+  }
+  if (!selection.scanners.includes('js')) {
+    for (const name of ['js_module', 'js_function']) if (params[name] !== undefined) warnings.push(`-S ${name} ignored: the js scanner is not enabled (-e js)`);
+  }
   return {
     kind: 'run',
     options: {
@@ -321,7 +366,21 @@ export function parseCommandLine(argv: readonly string[]): ParsedCommand {
       maxFds: cmd.maxFds === undefined ? null : Number(cmd.maxFds),
       workers: cmd.workers === undefined ? Math.min(availableParallelism(), WHOLE_NUMBER_OPTIONS.workers.max) : Number(cmd.workers),
       filter: cmd.listFiles || cmd.operands.length === 0 ? null : cmd.operands.join(' '),
-      scanners: cmd.scanners,
+      scanners: selection.scanners,
+      tcpdemux: selection.tcpdemux,
+      digests: hashParam(params.hash),
+      plugin: selection.scanners.includes('js')
+        ? { module: params.js_module, function: params.js_function ?? DEFAULT_PLUGIN_FUNCTION } : null,
+      hooks: {
+        tcpAlertFd: alertFdParam('tcp_alert_fd', params.tcp_alert_fd),
+        tcpCmd: params.tcp_cmd ?? null,
+        httpAlertFd: alertFdParam('http_alert_fd', params.http_alert_fd),
+        httpCmd: params.http_cmd ?? null,
+      },
+      netviz: {
+        maxAddresses: numberParam('netviz_histogram_size', params.netviz_histogram_size),
+        dump: numberParam('netviz_histogram_dump', params.netviz_histogram_dump) !== 0,
+      },
       params,
       warnings,
       maxBytes: cmd.maxBytes === undefined ? -1 : Number(cmd.maxBytes),

@@ -13,8 +13,13 @@ import { DEFAULT_MAX_FLOWS } from '../src/flow/buckets';
 import { DEFAULT_MAX_SEEK } from '../src/flow/tcpdemux';
 import { DEFAULT_TEMPLATE } from '../src/output/template';
 import { DEFAULT_INFLATE_LIMITS } from '../src/scanners/http/inflate';
-import { DECOMPRESS_RANGE, HTTP_MAX_BODY_RANGE, HTTP_MAX_RATIO_RANGE, MAX_FLOWS_RANGE, TCP_TIMEOUT_RANGE, WHOLE_NUMBER_OPTIONS, type WholeRange } from './values';
+import {
+  DECOMPRESS_RANGE, HTTP_MAX_BODY_RANGE, HTTP_MAX_RATIO_RANGE, MAX_FLOWS_RANGE, NETVIZ_ADDRESSES_RANGE, TCP_TIMEOUT_RANGE, WHOLE_NUMBER_OPTIONS,
+  type WholeRange,
+} from './values';
 import { DEFAULT_MAX_DECOMPRESSED, DEFAULT_MAX_RATIO } from '../src/capture/decompress';
+import { DEFAULT_NETVIZ_ADDRESSES } from '../src/netviz/collector';
+import { DEFAULT_PLUGIN_FUNCTION } from '../src/scanners/js-plugin';
 
 /** A space where a line must not break (`-S${NBSP}enable_report=YES`). */
 export const NBSP = '\u00a0';
@@ -116,7 +121,10 @@ export const OPTION_SECTIONS: readonly OptionSection[] = [
         details: 'The least recently used file is closed, and opened again when its flow goes on; the output is the same.',
       },
       { key: 'P', flags: ['-P'], summary: 'no purge: accepted and ignored (closed flows are always purged from memory)' },
-      { key: 'a', flags: ['-a'], summary: 'do ALL post-processing (every scanner)' },
+      {
+        key: 'a', flags: ['-a'], summary: 'do ALL post-processing: every built-in scanner that works (not js)',
+        details: 'The same as -e all, followed by -e md5: so md5 stays on even after a later -x md5, as in tcpflow. The js plugin scanner runs only when named (-e js).',
+      },
       { key: 'Z', flags: ['-Z'], summary: 'do not decompress HTTP bodies (gzip, deflate, br): -e http writes them as sent' },
     ],
   },
@@ -134,7 +142,7 @@ export const OPTION_SECTIONS: readonly OptionSection[] = [
         details: 'The output does not depend on it. A template that lets different connections share a name runs one worker whatever is asked.',
       },
       { key: 'h', flags: ['-h', '--help'], summary: 'print this help and exit (-hh: also parameters, -F letters and template escapes)' },
-      { key: 'H', flags: ['-H'], summary: 'print detailed information about each scanner and exit' },
+      { key: 'H', flags: ['-H'], summary: 'print each scanner with its parameters, then every parameter, and exit' },
       { key: 'V', flags: ['-V', '--version'], summary: 'print the program name, its version and the tcpflow version it follows, and exit' },
       { key: 'A', flags: ['-A'], arg: 'x', summary: 'deprecated (in tcpflow too): a warning, no other effect' },
     ],
@@ -154,14 +162,20 @@ export const OPTION_SECTIONS: readonly OptionSection[] = [
     title: 'Control of scanners',
     options: [
       {
-        key: 'e', flags: ['-e'], arg: 'scanner', summary: 'enable scanner (working: {scanners}; -hh lists them all)',
-        details: 'md5 adds the MD5 of every flow file to the report.',
+        key: 'e', flags: ['-e'], arg: 'scanner', summary: 'enable scanner (working: {scanners}; all: every built-in one; -H describes them)',
+        details: '-e, -E, -x and -a apply in command-line order: -a -x http leaves http off, -x http -a turns it back on. md5 adds the MD5 of every flow file to the report; netviz draws outdir/report.svg and report.html; js runs a JavaScript function on every flow (-S js_module, -S js_function).',
       },
-      { key: 'E', flags: ['-E'], arg: 'scanner', summary: 'turn off all scanners except scanner' },
-      { key: 'x', flags: ['-x'], arg: 'scanner', summary: 'turn off scanner' },
+      {
+        key: 'E', flags: ['-E'], arg: 'scanner', summary: 'turn off all scanners except scanner (flows are still written)',
+        details: 'tcpdemux, which writes the flows, stays on: -E md5 writes every flow and its MD5.',
+      },
+      {
+        key: 'x', flags: ['-x'], arg: 'scanner', summary: 'turn off scanner (-x all: every scanner but tcpdemux)',
+        details: '-x tcpdemux turns off TCP processing: no flow is written (netviz still sees every packet).',
+      },
       {
         key: 'S', flags: ['-S'], arg: 'name=value', summary: 'set a parameter (-hh lists them)',
-        details: 'The argument must split into exactly one name and one value. Unknown names are accepted and have no effect, as in tcpflow.',
+        details: 'The argument must split into exactly one name and one value. Unknown names are accepted with a warning and have no effect; -H lists them.',
       },
     ],
   },
@@ -193,26 +207,31 @@ export interface ParamDoc {
   default: string;
   summary: string;
   range?: WholeRange;
+  /** The scanner the parameter belongs to (-H lists it under that scanner). */
+  scanner?: string;
 }
 
-/** -S parameters (tcpflow's, and max_flows, vlan_key and the decompression bound). */
+/** -S parameters (tcpflow's, and tcpflow-ts's own: max_flows, vlan_key, the decompression bounds, hash, js_module, js_function). */
 export const PARAMS: readonly ParamDoc[] = [
   { name: 'enable_report', default: 'YES', summary: 'write the report (report.xml or the -X file); NO in console modes' },
   { name: 'tdelta', default: '0', summary: 'whole seconds added to every packet time (flow and file times, names, report)' },
   { name: 'max_flows', default: String(DEFAULT_MAX_FLOWS), summary: 'open flows kept; past it the least recently seen are closed ({range})', range: MAX_FLOWS_RANGE },
   { name: 'vlan_key', default: 'YES', summary: "keep flows apart by VLAN (innermost tag): one 4-tuple on two VLANs gives two flows, '--10' and '--20'; NO merges them, as tcpflow does" },
-  { name: 'tcp_timeout', default: '0', summary: 'a flow with no packet for more than this many seconds of packet time is closed (0: never; {range})', range: TCP_TIMEOUT_RANGE },
+  { name: 'tcp_timeout', default: '0', summary: 'a flow with no packet for more than this many seconds of packet time is closed (0: never; {range})', range: TCP_TIMEOUT_RANGE, scanner: 'tcpdemux' },
   { name: 'decompress_max_bytes', default: String(DEFAULT_MAX_DECOMPRESSED), summary: 'a compressed input may decompress to at most this many bytes ({range})', range: DECOMPRESS_RANGE },
   { name: 'decompress_max_ratio', default: String(DEFAULT_MAX_RATIO), summary: 'a compressed input may decompress to at most this many times the compressed bytes read, past its first MiB ({range})', range: DECOMPRESS_RANGE },
-  { name: 'tcp_cmd', default: '', summary: 'command run on each flow file when it is closed' },
-  { name: 'tcp_alert_fd', default: '-1', summary: 'file descriptor told when each flow file is opened and closed' },
-  { name: 'http_max_body', default: String(DEFAULT_INFLATE_LIMITS.maxBytes), summary: 'bytes a decompressed HTTP body is cut at ({range}; http scanner)', range: HTTP_MAX_BODY_RANGE },
-  { name: 'http_max_ratio', default: String(DEFAULT_INFLATE_LIMITS.maxRatio), summary: 'a decompressed HTTP body is cut past this many times its compressed bytes, after its first MiB ({range}; http scanner)', range: HTTP_MAX_RATIO_RANGE },
-  { name: 'http_cmd', default: '', summary: 'command run on each HTTP body file (http scanner)' },
-  { name: 'http_alert_fd', default: '-1', summary: 'file descriptor told about each HTTP body file (http scanner)' },
-  { name: 'netviz_histogram_dump', default: '0', summary: 'dump the histogram (netviz scanner)' },
-  { name: 'netviz_histogram_size', default: '1000', summary: 'maximum histogram size (netviz scanner)' },
-  { name: 'check_fcs', default: 'YES', summary: 'require a valid 802.11 frame check sequence (wifiviz scanner)' },
+  { name: 'tcp_cmd', default: '', summary: 'shell command run as "cmd path" on each flow file when its flow is closed (at most 10 at once)', scanner: 'tcpdemux' },
+  { name: 'tcp_alert_fd', default: '-1', summary: 'file descriptor that gets "open<TAB>path" and "close<TAB>path" lines for flow files', scanner: 'tcpdemux' },
+  { name: 'http_max_body', default: String(DEFAULT_INFLATE_LIMITS.maxBytes), summary: 'bytes a decompressed HTTP body is cut at ({range}; http scanner)', range: HTTP_MAX_BODY_RANGE, scanner: 'http' },
+  { name: 'http_max_ratio', default: String(DEFAULT_INFLATE_LIMITS.maxRatio), summary: 'a decompressed HTTP body is cut past this many times its compressed bytes, after its first MiB ({range}; http scanner)', range: HTTP_MAX_RATIO_RANGE, scanner: 'http' },
+  { name: 'http_cmd', default: '', summary: 'shell command run as "cmd path" on each non-empty HTTP body file', scanner: 'http' },
+  { name: 'http_alert_fd', default: '-1', summary: 'file descriptor that gets "open<TAB>path" and "close<TAB>path" lines for HTTP body files', scanner: 'http' },
+  { name: 'hash', default: '', summary: 'digests of every flow file added to the report: sha256, md5 or md5,sha256 (no -e md5 needed)', scanner: 'md5' },
+  { name: 'netviz_histogram_dump', default: '0', summary: 'when not 0, print the histograms as text to standard output at the end', scanner: 'netviz' },
+  { name: 'netviz_histogram_size', default: String(DEFAULT_NETVIZ_ADDRESSES), summary: 'distinct addresses each worker counts exactly, per direction ({range}; tcpflow: tree size 1000)', range: NETVIZ_ADDRESSES_RANGE, scanner: 'netviz' },
+  { name: 'js_module', default: '', summary: 'JavaScript module (CommonJS or ES) whose function the js scanner calls on every flow', scanner: 'js' },
+  { name: 'js_function', default: DEFAULT_PLUGIN_FUNCTION, summary: "the module's exported function the js scanner calls", scanner: 'js' },
+  { name: 'check_fcs', default: 'YES', summary: 'require a valid 802.11 frame check sequence', scanner: 'wifiviz' },
   { name: 'packet-buffer-timeout', default: '10', summary: "libpcap's read timeout in milliseconds, 1 to 10000 (live capture)" },
 ];
 
@@ -221,14 +240,20 @@ export const PARAM_NOTE = 'A yes/no value is yes when it starts with Y, y, T, t 
 export interface ScannerDoc {
   name: string;
   enabledByDefault: boolean;
+  /** -H's description. */
+  description: string;
+  /** tcpflow's scanner (true) or one of tcpflow-ts's own. */
+  tcpflow: boolean;
 }
 
+/** Every scanner, in processing order (tcpflow's load order, then the plugin scanner). */
 export const SCANNERS: readonly ScannerDoc[] = [
-  { name: 'http', enabledByDefault: false },
-  { name: 'md5', enabledByDefault: false },
-  { name: 'netviz', enabledByDefault: false },
-  { name: 'wifiviz', enabledByDefault: false },
-  { name: 'tcpdemux', enabledByDefault: true },
+  { name: 'md5', enabledByDefault: false, tcpflow: true, description: 'MD5 (and with -S hash, SHA-256) of every flow file, in the report' },
+  { name: 'http', enabledByDefault: false, tcpflow: true, description: 'HTTP bodies of each response as -HTTPBODY-nnn files, decompressed unless -Z' },
+  { name: 'netviz', enabledByDefault: false, tcpflow: true, description: 'one-page picture of the traffic: outdir/report.svg and report.html' },
+  { name: 'tcpdemux', enabledByDefault: true, tcpflow: true, description: 'TCP reassembly: writes the flows (turning it off writes none)' },
+  { name: 'wifiviz', enabledByDefault: false, tcpflow: true, description: '802.11 beacon counts in the report' },
+  { name: 'js', enabledByDefault: false, tcpflow: false, description: 'calls a JavaScript function on every flow; its result goes in the report' },
 ];
 
 /** -F letters: [letter, meaning]. */
@@ -289,7 +314,7 @@ export const NOT_IMPLEMENTED_NOTE = ' (not implemented yet)';
 
 /** A summary with `{range}` and `{scanners}` filled in. */
 export function fillSummary(text: string, range: WholeRange | undefined, features: Features): string {
-  const scanners = [...features.implementedScanners].sort().join(', ') || 'none';
+  const scanners = [...features.implementedScanners].filter((s) => s !== 'all' && s !== 'tcpdemux').sort().join(', ') || 'none';
   return text.replace('{range}', range === undefined ? '' : `${range.min} to ${range.max}`).replace('{scanners}', scanners);
 }
 

@@ -57,3 +57,9 @@ export function wholeNumber(option: string, text: string, range: WholeRange): nu
   }
   return n;
 }
+
+/** -S netviz_histogram_size=N: distinct addresses counted exactly per worker and direction. */
+export const NETVIZ_ADDRESSES_RANGE: WholeRange = { min: 1, max: 100_000_000 };
+
+/** -S tcp_alert_fd / http_alert_fd: a descriptor number (-1, tcpflow's default, is "none"). */
+export const ALERT_FD_RANGE: WholeRange = { min: 0, max: INT_MAX };

@@ -5,6 +5,8 @@
 import type { DecompressLimits } from './capture/decompress';
 
 /** -T and -F, in command-line order (they rewrite the file name template in turn). */
+import type { PluginSpec } from './scanners/js-plugin';
+
 export type NamingStep = { kind: 'template'; value: string } | { kind: 'format'; letters: string };
 
 export interface Options {
@@ -21,7 +23,12 @@ export interface Options {
   maxFds: number | null;      // -f N (at least 1), null = default
   workers: number;            // --workers N, default: CPU count (ranges: cli/values.ts)
   filter: string | null;      // without -l: operands joined by single spaces, null if none
-  scanners: string[];         // -e NAME in order
+  scanners: string[];         // post-processing scanners -e/-E/-x/-a turn on, in processing order (src/scanners/selection.ts)
+  tcpdemux: boolean;          // TCP reassembly: off after -x tcpdemux
+  digests: string[];          // -S hash=LIST: digests of every flow on top of -e md5 ('md5', 'sha256')
+  plugin: PluginSpec | null;  // -e js: -S js_module, -S js_function
+  hooks: FlowHookOptions;     // -S tcp_alert_fd, tcp_cmd, http_alert_fd, http_cmd
+  netviz: NetvizOptions;      // -S netviz_histogram_size, netviz_histogram_dump
   params: Record<string, string>; // -S name=value
   warnings: string[];         // non-fatal messages to print on stderr
   maxBytes: number;           // -b N; default -1: unlimited
@@ -44,6 +51,21 @@ export interface Options {
   console: ConsoleOptions | null;
   /** -L NAME: tcpflow's semaphore name, here the name of a lock file (src/util/lock-file.ts). */
   lockName: string | null;
+}
+
+/** tcpflow's per-file hooks; null: not set. */
+export interface FlowHookOptions {
+  tcpAlertFd: number | null;
+  tcpCmd: string | null;
+  httpAlertFd: number | null;
+  httpCmd: string | null;
+}
+
+export interface NetvizOptions {
+  /** Distinct addresses each worker counts exactly, per direction. */
+  maxAddresses: number;
+  /** Print the histograms as text on standard output at the end. */
+  dump: boolean;
 }
 
 export interface ConsoleOptions {

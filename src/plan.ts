@@ -2,7 +2,9 @@ import * as path from 'node:path';
 import { DEFAULT_INFLATE_LIMITS } from './scanners/http/inflate';
 import { EXIT, TcpflowError } from './errors';
 import { perBucketCap } from './flow/buckets';
-import type { Options } from './options';
+import type { FlowHookOptions, NetvizOptions, Options } from './options';
+import { MAX_CHILDREN } from './hooks/commands';
+import type { PluginSpec } from './scanners/js-plugin';
 import { buildNaming, namesKeepConnectionsApart } from './output/naming';
 import { Template } from './output/template';
 import type { FlowMode, WorkerConfig } from './shard/protocol';
@@ -64,6 +66,12 @@ export interface RunPlan {
   maxFlows: number;
   quiet: boolean;
   debugLevel: number;
+  /** -e netviz: the picture (outdir/report.svg, report.html) and its settings; null: off. */
+  netviz: NetvizOptions | null;
+  /** -e js: the plugin, loaded once before anything is written (a bad module stops the run there). */
+  plugin: PluginSpec | null;
+  /** The hooks that will run (those the mode makes useless are dropped, with a warning). */
+  hooks: FlowHookOptions;
   /** Warnings to print before the run starts (option combinations that do less than asked). */
   warnings: string[];
   /** tcpflow's debug notes, with their -d levels. */
@@ -83,14 +91,31 @@ export function planRun(opts: Options, openFileLimit: number): RunPlan {
   const template = new Template(naming.template);
   const mode: FlowMode = opts.keepPcaps ? 'pcaps' : opts.console !== null ? 'console' : naming.storeFiles ? 'files' : 'report-only';
 
-  const scanners = [...new Set([...opts.scanners, ...(naming.md5 ? ['md5'] : [])])];
-  if (opts.scanners.length > 0 && mode === 'report-only') {
+  // Content scanners read flow files, in processing order; netviz counts packets in any mode.
+  const post = opts.scanners;
+  const scanners = [
+    ...(post.includes('md5') || naming.md5 || opts.digests.includes('md5') ? ['md5'] : []),
+    ...(opts.digests.includes('sha256') ? ['sha256'] : []),
+    ...post.filter((n) => n === 'http' || n === 'js'),
+  ];
+  const asked = [...post.filter((n) => n !== 'netviz'), ...opts.digests];
+  if (asked.length > 0 && mode === 'report-only') {
     throw new TcpflowError('USAGE', 'post-processing (-e) requires storing output (not -FX)', EXIT.USAGE);
   }
   if (scanners.length > 0 && (mode === 'console' || mode === 'pcaps')) {
-    warnings.push(`${scanners.map((s) => `-e ${s}`).join(', ')} ignored: ${mode === 'console' ? 'console output (-c/-C)' : '-K'} stores no flow files to scan`);
+    warnings.push(`${scanners.map((s) => s === 'sha256' ? '-S hash=sha256' : `-e ${s}`).join(', ')} ignored: ${mode === 'console' ? 'console output (-c/-C)' : '-K'} stores no flow files to scan`);
     scanners.length = 0;
   }
+  const hooks = { ...opts.hooks };
+  if ((hooks.tcpAlertFd !== null || hooks.tcpCmd !== null) && mode !== 'files') {
+    warnings.push(`-S tcp_alert_fd and -S tcp_cmd ignored: ${mode === 'console' ? 'console output (-c/-C)' : mode === 'pcaps' ? '-K' : '-FX'} writes no flow files`);
+    hooks.tcpAlertFd = hooks.tcpCmd = null;
+  }
+  if ((hooks.httpAlertFd !== null || hooks.httpCmd !== null) && !scanners.includes('http')) {
+    warnings.push('-S http_alert_fd and -S http_cmd ignored: the http scanner is not enabled (-e http)');
+    hooks.httpAlertFd = hooks.httpCmd = null;
+  }
+  if (!opts.tcpdemux) notes.push({ level: 1, text: '-x tcpdemux: TCP is not processed, no flow is written' });
 
   // Console modes write no report unless asked to (later tcpflow; spec B21).
   const reportEnabled = paramTrue(opts.params.enable_report, mode !== 'console');
@@ -145,6 +170,10 @@ export function planRun(opts: Options, openFileLimit: number): RunPlan {
       maxBytes: opts.maxBytes,
       scanners,
       scannerSettings: { httpDecompress: opts.decompressHttp, httpLimits: { ...DEFAULT_INFLATE_LIMITS, maxBytes: opts.httpMaxBody, maxRatio: opts.httpMaxRatio } },
+      tcpdemux: opts.tcpdemux,
+      netviz: post.includes('netviz') ? { maxAddresses: opts.netviz.maxAddresses } : null,
+      plugin: scanners.includes('js') ? opts.plugin : null,
+      hooks: { ...hooks, commandLimit: Math.max(1, Math.floor(MAX_CHILDREN / workers)) },
       findx: opts.findx,
       tdelta,
       tcpTimeout: opts.tcpTimeout,
@@ -165,6 +194,9 @@ export function planRun(opts: Options, openFileLimit: number): RunPlan {
     maxFlows: opts.maxFlows,
     quiet: opts.quiet,
     debugLevel: opts.debugLevel,
+    netviz: post.includes('netviz') ? opts.netviz : null,
+    plugin: scanners.includes('js') ? opts.plugin : null,
+    hooks,
     warnings,
     notes,
   };

@@ -29,6 +29,9 @@ import { LINKTYPE } from './decode/link';
 import { LockFile, lockPath } from './util/lock-file';
 import { writeStdout } from './util/stdout';
 import { ESTABLISHED_FLOW_BYTES, FLOW_BUCKETS, perBucketCap } from './flow/buckets';
+import { checkAlertFd } from './hooks/alert-fd';
+import { loadPlugin } from './scanners/js-plugin';
+import { writeNetviz } from './netviz/output';
 
 /**
  * One whole run: options → plan (src/plan.ts), then the plan's lifecycle. Returns the
@@ -77,6 +80,11 @@ class Run {
     if (plan.worker.maxBytes >= 0) log.at(10, `max bytes per flow: ${plan.worker.maxBytes}`);
     for (const w of plan.warnings) log.warn(w);
     for (const n of plan.notes) log.at(n.level, n.text);
+    // What could stop the run is checked before anything is written: the alert
+    // descriptors, and the plugin module (loaded here once; each worker loads it again).
+    if (plan.hooks.tcpAlertFd !== null) checkAlertFd('tcp_alert_fd', plan.hooks.tcpAlertFd);
+    if (plan.hooks.httpAlertFd !== null) checkAlertFd('http_alert_fd', plan.hooks.httpAlertFd);
+    if (plan.plugin !== null) await loadPlugin(plan.plugin);
     // -L: set up where tcpflow opens its semaphore (before the outdir), whatever the mode;
     // only console writes take it, as in tcpflow.
     const lock = plan.lockName === null ? null : new LockFile(lockPath(plan.lockName));
@@ -143,6 +151,8 @@ class Run {
     if (this.signal !== null && this.live === null) this.exitCode = signalStatus(this.signal);
     const interrupted = this.signal !== null && this.live === null ? `interrupted by ${this.signal}` : null;
     this.finishReports(totals, fatal !== null ? fatal.message : interrupted);
+    this.reportCommands(totals);
+    if (this.plan.netviz !== null) this.finishNetviz(totals);
     return this.exitCode;
   }
 
@@ -187,6 +197,33 @@ class Run {
     this.log.warn(`dropped privs to ${p.user}`);
   }
 
+  /** -e netviz: every worker's counts and the coordinator's, merged, drawn into outdir. */
+  private finishNetviz(totals: RunTotals): void {
+    const { plan } = this;
+    const parts = [...totals.results.map((r) => r.netviz), totals.netviz].filter((c) => c !== null);
+    try {
+      const dump = writeNetviz(parts, plan.outdir, plan.inputs.map((i) => i.path));
+      if (plan.netviz?.dump === true) writeStdout(dump);
+    } catch (e) {
+      if (!(e instanceof TcpflowError)) throw e;
+      this.log.error(e.message);
+      this.exitCode = Math.max(this.exitCode, e.exitCode);
+    }
+  }
+
+  /** tcp_cmd / http_cmd: how many commands failed (each one was warned about as it ended). */
+  private reportCommands(totals: RunTotals): void {
+    for (const [param, key] of [['tcp_cmd', 'tcpCmd'], ['http_cmd', 'httpCmd']] as const) {
+      let run = 0, failed = 0;
+      for (const r of totals.results) {
+        run += r.hooks[key]?.run ?? 0;
+        failed += r.hooks[key]?.failed ?? 0;
+      }
+      if (failed > 0) this.log.warn(`-S ${param}: ${failed} of ${run} commands failed`);
+      else if (run > 0) this.log.at(2, `-S ${param}: ${run} commands run`);
+    }
+  }
+
   private onSignal(s: NodeJS.Signals): void {
     if (this.signal !== null) {
       // The way out of a run that cannot finish (a stuck worker, a hung disk): what is
@@ -214,7 +251,7 @@ class Run {
         startTime: new Date(),
         config: { workers: this.plan.workers, outdir: this.plan.outdir },
         tdelta: this.plan.worker.tdelta,
-      }, this.startedAt)));
+      }, this.startedAt, this.plan.plugin)));
     }
     if (jsonl !== null) this.reports.push(ReportFile.open(jsonl, jsonlFormat()));
   }

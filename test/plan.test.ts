@@ -92,3 +92,36 @@ test('-S tdelta: a whole number of seconds, signed', () => {
       (e: unknown) => e instanceof TcpflowError && e.exitCode === EXIT.USAGE && e.message === `-S tdelta: '${bad}' is not a whole number of seconds`, bad);
   }
 });
+
+test('scanners: content scanners in processing order; -FM, -S hash add digests; netviz counts packets in every mode', () => {
+  assert.deepEqual(plan(['-r', 'x', '-a', '-S', 'hash=sha256']).worker.scanners, ['md5', 'sha256', ...(plan(['-r', 'x', '-a']).worker.scanners.includes('http') ? ['http'] : [])]);
+  assert.deepEqual(plan(['-r', 'x', '-S', 'hash=sha256']).worker.scanners, ['sha256']);
+  assert.deepEqual(plan(['-r', 'x', '-FM', '-S', 'hash=sha256']).worker.scanners, ['md5', 'sha256']);
+  assert.deepEqual(plan(['-r', 'x', '-e', 'js', '-S', 'js_module=m.js', '-e', 'md5']).worker.scanners, ['md5', 'js']);
+  assert.deepEqual(plan(['-r', 'x', '-e', 'js', '-S', 'js_module=m.js']).worker.plugin, { module: 'm.js', function: 'scan' });
+  assert.deepEqual(plan(['-r', 'x', '-e', 'netviz', '-S', 'netviz_histogram_size=7']).worker.netviz, { maxAddresses: 7 });
+  assert.equal(plan(['-r', 'x', '-e', 'md5']).worker.netviz, null);
+  // netviz needs no flow files: fine with -FX, -c and -K; the content scanners are not
+  const fx = plan(['-r', 'x', '-FX', '-e', 'netviz']);
+  assert.deepEqual([fx.worker.scanners, fx.netviz !== null, fx.warnings], [[], true, []]);
+  for (const asked of [['-e', 'md5'], ['-S', 'hash=sha256'], ['-a']]) {
+    assert.throws(() => plan(['-r', 'x', '-FX', ...asked]), (e: unknown) => e instanceof TcpflowError && e.exitCode === EXIT.USAGE &&
+      e.message === 'post-processing (-e) requires storing output (not -FX)');
+  }
+  const c = plan(['-r', 'x', '-c', '-e', 'netviz', '-S', 'hash=sha256', '-e', 'md5']);
+  assert.deepEqual([c.worker.scanners, c.worker.netviz !== null], [[], true]);
+  assert.deepEqual(c.warnings, ['-e md5, -S hash=sha256 ignored: console output (-c/-C) stores no flow files to scan']);
+  assert.equal(plan(['-r', 'x', '-x', 'tcpdemux']).worker.tcpdemux, false);
+});
+
+test('hooks: tcp ones need flow files, http ones the http scanner; commands are shared out, 10 at once in all', () => {
+  const p = plan(['-r', 'x', '-S', 'tcp_alert_fd=3', '-S', 'tcp_cmd=echo']);
+  assert.deepEqual(p.worker.hooks, { tcpAlertFd: 3, tcpCmd: 'echo', httpAlertFd: null, httpCmd: null, commandLimit: 2 });
+  const c = plan(['-r', 'x', '-c', '-S', 'tcp_cmd=echo', '-S', 'http_alert_fd=4']);
+  assert.deepEqual(c.worker.hooks, { tcpAlertFd: null, tcpCmd: null, httpAlertFd: null, httpCmd: null, commandLimit: 2 });
+  assert.deepEqual(c.warnings, ['-S tcp_alert_fd and -S tcp_cmd ignored: console output (-c/-C) writes no flow files',
+    '-S http_alert_fd and -S http_cmd ignored: the http scanner is not enabled (-e http)']);
+  const one = parseCommandLine(['-r', 'x', '--workers', '1', '-S', 'tcp_cmd=echo']);
+  if (one.kind !== 'run') throw new Error('not a run');
+  assert.equal(planRun(one.options, 1024).worker.hooks.commandLimit, 10);
+});

@@ -1,15 +1,19 @@
 import type { ToWorker, WorkerTask } from '../src/shard/protocol';
 import { WorkerSession } from '../src/shard/worker-session';
 import { createLogger } from '../src/util/log';
+import { loadPlugin } from '../src/scanners/js-plugin';
 
 /**
  * Piscina task: one long-lived task per worker thread. It owns a shard of the flows and
  * answers the coordinator's messages on its port until 'end', whose answer (the result)
  * is the last message; the task then settles.
  */
-export default function flowWorker(task: WorkerTask): Promise<void> {
+export default async function flowWorker(task: WorkerTask): Promise<void> {
   const { port, slots, config } = task;
-  const session = new WorkerSession(slots, config, createLogger(config.debugLevel));
+  // The port keeps the coordinator's messages until a listener is attached. The main
+  // thread loaded the module once already, so a failure here is not the user's.
+  const plugin = config.plugin === null ? null : await loadPlugin(config.plugin);
+  const session = new WorkerSession(slots, config, createLogger(config.debugLevel), null, plugin);
   return new Promise((resolve) => {
     port.on('message', (msg: ToWorker) => {
       // Fault injection for the tests: this worker thread dies as a crash would, or never
@@ -18,8 +22,10 @@ export default function flowWorker(task: WorkerTask): Promise<void> {
         if (process.env.TCPFLOW_TS_FAULT === 'worker-exit') process.exit(70);
         if (process.env.TCPFLOW_TS_FAULT === 'worker-hang') Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0);
       }
-      session.handle(msg, (m, transfer) => port.postMessage(m, transfer));
-      if (msg.type === 'end') resolve();
+      session.handle(msg, (m, transfer) => {
+        port.postMessage(m, transfer);
+        if (m.type === 'result') resolve();
+      });
     });
   });
 }

@@ -1,7 +1,7 @@
 import * as os from 'node:os';
 import type * as XB from 'xmlbuilder2';
 import { builderText } from './xml-text';
-import { renderFileobject } from './fileobject';
+import { renderFileobject, type PluginNames } from './fileobject';
 import type { ReportFormat } from './report-files';
 import type { RecordRoom } from './record-spill';
 
@@ -147,10 +147,10 @@ function safeUserInfo(): { uid: number; username: string } {
 export const DFXML_RECORD_ROOM: RecordRoom = { perChar: 2, perRecord: 400 };
 
 /** tcpflow's DFXML report (report.xml, -X): records become <fileobject> elements. */
-export function dfxmlFormat(info: RunInfo, startedAt: bigint): ReportFormat {
+export function dfxmlFormat(info: RunInfo, startedAt: bigint, plugin: PluginNames | null = null): ReportFormat {
   return {
     header: dfxmlHeader(info),
-    render: (record) => Buffer.from(renderFileobject(record)),
+    render: (record) => Buffer.from(renderFileobject(record, plugin)),
     footer: (summary) => dfxmlFooter(summary, startedAt),
   };
 }

@@ -3,12 +3,19 @@ import { escapeXml } from './xml-text';
 
 const attr = (name: string, v: string | number | undefined) => (v === undefined ? '' : ` ${name}='${v}'`);
 
+/** The js plugin the run uses, named in each of its results (as tcpflow's python scanner named its module). */
+export interface PluginNames {
+  module: string;
+  function: string;
+}
+
 /**
  * One flow's <fileobject> (spec §4.2), rendered from its record by the coordinator's
  * DFXML sink. Addresses, MACs and times are made of safe characters; only the file
- * name, which a template and the output directory shape, needs escaping.
+ * name, which a template and the output directory shape, and a plugin's result need
+ * escaping.
  */
-export function renderFileobject(r: FlowRecord): string {
+export function renderFileobject(r: FlowRecord, plugin: PluginNames | null = null): string {
   let s = '    <fileobject>\n';
   if (r.filename !== undefined) s += `      <filename>${escapeXml(r.filename)}</filename>\n`;
   s += `      <filesize>${r.filesize}</filesize>\n`;
@@ -25,6 +32,8 @@ export function renderFileobject(r: FlowRecord): string {
     if (r.byte_runs !== undefined) s += renderByteRuns(r.byte_runs);
     s += '\n';
   }
+  if (r.sha256 !== undefined) s += `      <hashdigest type='SHA256'>${r.sha256}</hashdigest>\n`;
+  if (r.js !== undefined || r.js_error !== undefined) s += pluginResult(r, plugin);
   s += '    </fileobject>\n';
   return s;
 }
@@ -36,4 +45,17 @@ function renderByteRuns(runs: readonly ByteRun[]): string {
       `<filesize>${b.filesize}</filesize>${b.error === undefined ? '' : `<error>${escapeXml(b.error)}</error>`}</fileobject></byte_run>\n`;
   }
   return s + '    </byte_runs>';
+}
+
+/**
+ * tcpflow's scanner result element (spec §8.4: `<tcpflow:result scan="python" ...>`), with
+ * its namespace declared on it, as the report's root declares none. A string result is
+ * its text; any other value its JSON; a failure an `error` attribute and no text.
+ */
+function pluginResult(r: FlowRecord, plugin: PluginNames | null): string {
+  const names = plugin === null ? '' : ` module='${escapeXml(plugin.module)}' function='${escapeXml(plugin.function)}'`;
+  const open = `      <tcpflow:result xmlns:tcpflow='http://afflib.org/tcpflow/' scan='js'${names}`;
+  if (r.js_error !== undefined) return `${open} error='${escapeXml(r.js_error)}' />\n`;
+  const text = typeof r.js === 'string' ? r.js : JSON.stringify(r.js);
+  return `${open}>${escapeXml(text)}</tcpflow:result>\n`;
 }

@@ -17,6 +17,12 @@ export interface ScanFields {
    * never in a report.
    */
   http_content_md5?: string;
+  /** SHA-256 of the flow's content (-S hash=sha256): DFXML `<hashdigest type='SHA256'>`. */
+  sha256?: string;
+  /** What the js plugin returned for the flow (a string, or any JSON value): DFXML `<tcpflow:result scan='js'>`. */
+  js?: JsonValue;
+  /** Why the js plugin gave no result for the flow (it threw, or returned what cannot be reported). */
+  js_error?: string;
 }
 
 /** One -HTTPBODY- file: where its first body byte is in the flow file, its name and size on disk. */
@@ -27,6 +33,9 @@ export interface ByteRun {
   /** Why the file holds less than the body (a decompression limit, a write error); absent when it is whole. */
   error?: string;
 }
+
+/** A value JSON can carry: what a js plugin's result is reduced to. */
+export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
 
 /**
  * One flow direction as both reports give it: the file name and size, then every
@@ -91,6 +100,9 @@ export function flowRecord(flow: Flow, filename: string | null, scans: readonly 
     md5: undefined,
     byte_runs: undefined,
     http_content_md5: undefined,
+    sha256: undefined,
+    js: undefined,
+    js_error: undefined,
   };
   for (let i = 0; i < scans.length; i++) Object.assign(r, scans[i]);
   return r;
@@ -139,10 +151,11 @@ export function encodeRecord(r: FlowRecord): string {
   return `${text(r.filename)}\t${r.filesize}\t${r.startime}\t${r.endtime}\t${text(r.mac_daddr)}\t${text(r.mac_saddr)}\t` +
     `${r.family}\t${r.src_ipn}\t${r.dst_ipn}\t${r.srcport}\t${r.dstport}\t${r.packets}\t${num(r.out_of_order_count)}\t` +
     `${num(r.violations)}\t${r.len}\t${num(r.caplen)}\t${text(r.md5)}\t` +
-    `${r.byte_runs === undefined ? '' : escapeField(JSON.stringify(r.byte_runs))}\t${text(r.http_content_md5)}`;
+    `${r.byte_runs === undefined ? '' : escapeField(JSON.stringify(r.byte_runs))}\t${text(r.http_content_md5)}\t${text(r.sha256)}\t` +
+    `${r.js === undefined ? '' : escapeField(JSON.stringify(r.js))}\t${text(r.js_error)}`;
 }
 
-const FIELD_COUNT = 19;
+const FIELD_COUNT = 22;
 
 /** The record of a spill line. */
 export function decodeRecord(line: string): FlowRecord {
@@ -155,5 +168,6 @@ export function decodeRecord(line: string): FlowRecord {
     violations: numOf(p[13]), len: Number(p[14]), caplen: numOf(p[15]), md5: textOf(p[16]),
     byte_runs: p[17] === '' ? undefined : JSON.parse(unescapeField(p[17])) as ByteRun[],
     http_content_md5: textOf(p[18]),
+    sha256: textOf(p[19]), js: p[20] === '' ? undefined : JSON.parse(unescapeField(p[20])) as JsonValue, js_error: textOf(p[21]),
   };
 }

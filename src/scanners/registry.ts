@@ -1,7 +1,8 @@
 import type { HttpBodyListener } from './http-body-listener';
 import { httpScanner } from './http/http-scanner';
 import type { InflateLimits } from './http/inflate';
-import { md5Scanner } from './md5';
+import { jsScanner, type PluginFunction } from './js-plugin';
+import { md5Scanner, sha256Scanner } from './md5';
 import type { Scanner } from './scanner';
 
 /** What scanners are told about the run (workers get it in their WorkerConfig). */
@@ -14,13 +15,18 @@ export interface ScannerSettings {
 const NO_LISTENER: HttpBodyListener = { opened: () => undefined, closed: () => undefined };
 
 /**
- * The scanners tcpflow-ts has, by their -e name, made for one worker (a scanner may keep
- * state across the worker's flows: http pairs a connection's two directions).
+ * The content scanners tcpflow-ts has, by name (-e md5, http, js; sha256 comes from -S
+ * hash), made for one worker (a scanner may keep state across the worker's flows: http
+ * pairs a connection's two directions). `plugin` is the js scanner's function, loaded
+ * from its module by the worker; netviz sees packets, not flows (src/netviz/).
  */
-export function createScanners(names: readonly string[], settings: ScannerSettings, httpBodies: HttpBodyListener = NO_LISTENER): Scanner[] {
+export function createScanners(names: readonly string[], settings: ScannerSettings, httpBodies: HttpBodyListener = NO_LISTENER,
+  plugin: PluginFunction | null = null): Scanner[] {
   return names.map((name) => {
     if (name === md5Scanner.name) return md5Scanner;
+    if (name === sha256Scanner.name) return sha256Scanner;
     if (name === 'http') return httpScanner({ decompress: settings.httpDecompress, limits: settings.httpLimits, listener: httpBodies });
-    throw new Error(`internal: no scanner named ${name}`);
+    if (name === 'js' && plugin !== null) return jsScanner(plugin);
+    throw new Error(`internal: no scanner named ${name}${name === 'js' ? ' without its plugin function' : ''}`);
   });
 }

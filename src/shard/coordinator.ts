@@ -9,6 +9,9 @@ import type { FromWorker, Release, ToWorker, WorkerConfig, WorkerResult } from '
 import type { WorkerHost, WorkerLink } from './hosts';
 import type { ConsoleBatch } from '../output/console-output';
 import type { PcapDump } from '../output/pcap-file';
+import { NetvizCollector } from '../netviz/collector';
+import { LINKTYPE } from '../decode/link';
+import { Verdict } from '../decode/packet';
 
 /**
  * What one chunk still owes in packet order (console text, -w records, open-file
@@ -44,6 +47,8 @@ export interface FeedResult {
 /** What the workers say at the end, and what the coordinator adds up over the run. */
 export interface RunTotals {
   results: WorkerResult[];
+  /** -e netviz: the counts of the packets no worker got. */
+  netviz: NetvizCollector['counts'] | null;
   /** The most flow files open at once over the run, all workers together, packet by packet. */
   maxOpenFiles: number;
   /** What the IP fragment reassembler did. */
@@ -85,6 +90,16 @@ export class Coordinator {
   private everyWorker = false;
   /** Flows open in each worker, as of its latest release (progress). */
   private readonly flowsOpen: number[] = [];
+  /** -e netviz: counts of the packets no worker gets. */
+  private netviz: NetvizCollector | null = null;
+  private tdelta = 0;
+  private readonly countOther = (i: number, verdict: Verdict, decoded: boolean): void => {
+    const chunk = this.currentChunk as Chunk, off = chunk.offset[i], lt = chunk.linktype[i];
+    const ethernet = decoded && (lt === LINKTYPE.EN10MB || lt === LINKTYPE.IEEE802) ? off : -1;
+    (this.netviz as NetvizCollector).other(chunk.data, this.decoded, verdict === Verdict.NOT_PROCESSED, off + chunk.caplen[i], ethernet,
+      (chunk.sec[i] + this.tdelta) * 1e6 + chunk.usec[i], chunk.origlen[i]);
+  };
+  private currentChunk: Chunk | null = null;
 
   private constructor(private readonly host: WorkerHost, private readonly hasher: ShardHasher,
     slots: Chunk[], private readonly ordered: OrderedOutput, private readonly fragments: FragmentReassembler) {
@@ -108,6 +123,8 @@ export class Coordinator {
     for (let i = 0; i < workers; i++) {
       c.results.push(new Promise((resolve) => c.settle.push(resolve)));
     }
+    if (config.netviz !== null) c.netviz = new NetvizCollector(config.netviz.maxAddresses);
+    c.tdelta = config.tdelta;
     c.links = host.start(workers, c.slots, (i) => ({ ...config, index: i, spillPath: spillPath(i) }), {
       message: (i, m) => c.onMessage(i, m),
       // A worker that dies (crash, kill) never sends its result: stop feeding at once.
@@ -155,7 +172,8 @@ export class Coordinator {
       if (count === 0) { this.free.push(slot); continue; }
       const dump = this.ordered.unprocessed;
       if (dump !== null && !dump.hasHeader) dump.writeHeader(source.firstInterface, chunk.linktype[0]);
-      const out = dispatch(chunk, shards, this.hasher, this.decoded, this.fragments);
+      this.currentChunk = chunk;
+      const out = dispatch(chunk, shards, this.hasher, this.decoded, this.fragments, this.netviz === null ? null : this.countOther);
       for (const lt of out.unknownLinkTypes) unknown.add(lt);
       const base = this.packetNo;
       this.packetNo += count;
@@ -193,7 +211,7 @@ export class Coordinator {
       results.push(r);
       if (r.error !== null) this.fail(fromInfo(r.error));
     }
-    return { results, maxOpenFiles: this.maxOpenFiles, fragments: this.fragments.counts };
+    return { results, netviz: this.netviz?.counts ?? null, maxOpenFiles: this.maxOpenFiles, fragments: this.fragments.counts };
   }
 
   private onMessage(worker: number, m: FromWorker): void {

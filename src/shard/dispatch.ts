@@ -28,10 +28,13 @@ export interface Dispatched {
  * fragments `frags` holds from earlier chunks: IP fragments go to it, and the record of
  * one that completes a datagram is rewritten to that datagram and dispatched in its
  * place. Without a reassembler fragments are not processed. The coordinator and the
- * fuzzer run this same code.
+ * fuzzer run this same code. `other` hears of every record no worker gets (netviz counts
+ * them), with `d` as decoding left it; `decoded` is false for a link type that is not
+ * decoded. A fragment that completes a datagram is the datagram's record: a worker or
+ * `other` gets it once.
  */
 export function dispatch(chunk: Chunk, shards: number, hasher: ShardHasher, d: DecodedPacket,
-  frags: FragmentReassembler | null = null): Dispatched {
+  frags: FragmentReassembler | null = null, other: ((i: number, verdict: Verdict, decoded: boolean) => void) | null = null): Dispatched {
   const count = chunk.count;
   const lists = Array.from({ length: shards }, () => new Int32Array(count));
   const sizes = new Int32Array(shards);
@@ -46,22 +49,32 @@ export function dispatch(chunk: Chunk, shards: number, hasher: ShardHasher, d: D
       lastOk = isSupportedLinkType(lt);
       if (!lastOk && !unknown.includes(lt)) unknown.push(lt);
     }
-    if (!lastOk) continue;
+    if (!lastOk) {
+      other?.(i, Verdict.LINK_DROP, false);
+      continue;
+    }
     let v = decodeFrame(chunk.data, chunk.offset[i], chunk.caplen[i], lt, d);
     if (v === Verdict.FRAGMENT) {
       // -w gets the fragments after the first, reassembled or not, as tcpflow writes them.
       if (d.fragOffset !== 0) (unprocessed ??= new Int32Array(count))[unprocessedCount++] = i;
-      if (frags === null || !frags.add(chunk, i, d)) continue;
+      if (frags === null || !frags.add(chunk, i, d)) {
+        other?.(i, Verdict.NOT_PROCESSED, true);
+        continue;
+      }
       v = decodeFrame(chunk.data, chunk.offset[i], chunk.caplen[i], chunk.linktype[i], d);
-      if (v !== Verdict.TCP) continue;
+      if (v !== Verdict.TCP) {
+        other?.(i, v, true);
+        continue;
+      }
     }
     if (v === Verdict.TCP) {
       const b = hasher.bucketOf(chunk.data, d);
       const w = b % shards;
       lists[w][sizes[w]++] = i | (b << BUCKET_SHIFT);
-    } else if (v === Verdict.NOT_PROCESSED) {
-      (unprocessed ??= new Int32Array(count))[unprocessedCount++] = i;
+      continue;
     }
+    if (v === Verdict.NOT_PROCESSED) (unprocessed ??= new Int32Array(count))[unprocessedCount++] = i;
+    other?.(i, v, true);
   }
   return { lists, sizes, unprocessed, unprocessedCount, unknownLinkTypes: unknown, restore: frags?.restoreList() ?? null };
 }

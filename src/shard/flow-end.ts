@@ -2,6 +2,7 @@ import type { Flow } from '../flow/flow';
 import type { FlowOutput, FlowSink, SinkFactory } from '../flow/sink';
 import { flowRecord, type RecordOutput, type ScanFields } from '../report/flow-record';
 import type { FlowScan, Scanner } from '../scanners/scanner';
+import type { FlowFileListener } from '../hooks/flow-hooks';
 
 /**
  * A sink that also hands the flow's bytes to the scanners' sessions while they arrive in
@@ -60,18 +61,21 @@ const NO_SCANS: readonly ScanFields[] = [];
 /**
  * What happens in a worker when a flow direction ends, in one place for every output
  * mode: its scanners finish (reading the content while its file is still open), the sink
- * is closed, and the flow's record goes to the spill. Scanners only see flows that
- * stored bytes; a flow whose file cannot be completed (a full disk) is still reported.
+ * is closed, the flow's record goes to the spill, then the file's listener hears of it
+ * (tcp_alert_fd, tcp_cmd: spec §3.5's order). Scanners only see flows that stored bytes;
+ * a flow whose file cannot be completed (a full disk) is still reported.
  */
 export class FlowEnd implements FlowOutput {
   constructor(
     private readonly sinks: SinkFactory,
     private readonly scanners: readonly Scanner[],
     private readonly records: RecordOutput | null,
+    private readonly files: FlowFileListener | null = null,
   ) {}
 
   open(flow: Flow): FlowSink {
     const sink = this.sinks.open(flow);
+    if (this.files !== null && sink.name !== null) this.files.opened(sink.name);
     return this.scanners.length === 0 ? sink : new ScanningSink(sink, this.scanners.map((s) => s.open(flow, sink.name)));
   }
 
@@ -87,5 +91,6 @@ export class FlowEnd implements FlowOutput {
     } finally {
       this.records?.add(closePacket, flow.firstPacket, flowRecord(flow, sink !== null ? sink.name : this.sinks.nameOf(flow), scans));
     }
+    if (this.files !== null && sink !== null && sink.name !== null) this.files.closed(sink.name);
   }
 }

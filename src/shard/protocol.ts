@@ -5,6 +5,9 @@ import type { MessagePort } from 'node:worker_threads';
 import type { HeldRecords, RecordRoom } from '../report/record-spill';
 import type { ErrorInfo } from '../errors';
 import type { ScannerSettings } from '../scanners/registry';
+import type { HookConfig, HookStats } from '../hooks/flow-hooks';
+import type { NetvizCounts } from '../netviz/collector';
+import type { PluginSpec } from '../scanners/js-plugin';
 
 /**
  * What a worker does with its flows' bytes: flow files, console text (-c/-C), nothing but
@@ -22,9 +25,17 @@ export interface WorkerConfig {
   maxOpenFiles: number;
   maxSeek: number;
   maxBytes: number;
-  /** Scanners run on every flow that stores bytes (names of src/scanners/registry.ts). */
+  /** Scanners run on every flow that stores bytes (names of src/scanners/registry.ts, and 'js'). */
   scanners: string[];
   scannerSettings: ScannerSettings;
+  /** TCP reassembly (off with -x tcpdemux: packets are only counted). */
+  tcpdemux: boolean;
+  /** -e netviz: count every packet, keeping at most this many distinct addresses per direction; null: off. */
+  netviz: { maxAddresses: number } | null;
+  /** -e js: the plugin's module and function (the worker loads it before its first chunk). */
+  plugin: PluginSpec | null;
+  /** tcp_alert_fd, tcp_cmd, http_alert_fd, http_cmd. */
+  hooks: HookConfig;
   findx: boolean;
   tdelta: number;
   /** -S tcp_timeout: seconds of packet time after which an idle flow is closed; 0: never. */
@@ -109,5 +120,9 @@ export interface WorkerResult {
   flowsPurged: number;
   /** Flows closed by -S tcp_timeout. */
   flowsTimedOut: number;
+  /** -e netviz: this worker's counts. */
+  netviz: NetvizCounts | null;
+  /** What the tcp_cmd / http_cmd commands of this worker did (all finished). */
+  hooks: HookStats;
   error: ErrorInfo | null;
 }

@@ -11,6 +11,9 @@ import { ConsoleSinks } from '../output/console-output';
 import type { FlowFileStore } from '../output/flow-files';
 import { RecordSpill } from '../report/record-spill';
 import { createScanners } from '../scanners/registry';
+import type { PluginFunction } from '../scanners/js-plugin';
+import { Hooks } from '../hooks/flow-hooks';
+import { NetvizCollector } from '../netviz/collector';
 import { FlowEnd } from './flow-end';
 import { BUCKET_SHIFT, RECORD_MASK, Release, WorkerConfig, WorkerResult } from './protocol';
 import type { Logger } from '../util/log';
@@ -46,9 +49,17 @@ export class ShardProcessor {
   /** The chunk and record being processed, else null and -1 (tests check what a write reads against them). */
   chunk: Chunk | null = null;
   record = -1;
+  /** -e netviz: this worker's packet counts. */
+  private readonly netviz: NetvizCollector | null;
+  /** tcp_alert_fd, tcp_cmd, http_alert_fd, http_cmd. */
+  readonly hooks: Hooks;
 
-  constructor(private readonly config: WorkerConfig, private readonly log: Logger, sinks: SinkFactory | null = null) {
+  /** `plugin`: the js scanner's function, loaded by the caller (config.plugin names it). */
+  constructor(private readonly config: WorkerConfig, private readonly log: Logger, sinks: SinkFactory | null = null,
+    plugin: PluginFunction | null = null) {
     this.records = config.records ? new RecordSpill(config.spillPath, { room: config.recordRoom }) : null;
+    this.netviz = config.netviz === null ? null : new NetvizCollector(config.netviz.maxAddresses);
+    this.hooks = new Hooks(config.hooks, log);
     if (config.mode === 'pcaps' && sinks === null) {
       this.pcaps = new FlowPcaps({
         outdir: config.outdir, template: config.template, maxOpenFiles: config.maxOpenFiles, mergeVlans: config.mergeVlans,
@@ -84,7 +95,8 @@ export class ShardProcessor {
         debugLevel: log.debugLevel,
         onDebug: (level, message) => log.at(level, message),
       },
-      new FlowEnd(sinks, createScanners(config.scanners, config.scannerSettings), this.records),
+      new FlowEnd(sinks, createScanners(config.scanners, config.scannerSettings, this.hooks.httpBodies ?? undefined, plugin), this.records,
+        this.hooks.flowFiles),
     );
   }
 
@@ -113,6 +125,8 @@ export class ShardProcessor {
       m.usec = chunk.usec[i];
       m.packetNo = base + i;
       m.bucket = r >>> BUCKET_SHIFT;
+      this.netviz?.tcp(data, d, m.sec * 1e6 + m.usec, m.origlen, m.packetNo);
+      if (!this.config.tcpdemux) continue;
       if (this.log.debugLevel >= 10) this.logPacket(data, m.packetNo);
       if (this.pcaps !== null) {
         this.pcaps.add(chunk, i, d, m.packetNo, m.sec, finishing);
@@ -218,6 +232,8 @@ export class ShardProcessor {
       records: this.records?.count ?? 0,
       flowsPurged: demux?.flowsPurged ?? 0,
       flowsTimedOut: demux?.flowsTimedOut ?? 0,
+      netviz: this.netviz?.counts ?? null,
+      hooks: this.hooks.stats(),
       error,
       heldRecords: this.records?.heldRecords() ?? null,
     };

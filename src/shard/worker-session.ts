@@ -1,6 +1,7 @@
 import type { Chunk } from '../capture/chunk';
 import { errorInfo, type ErrorInfo } from '../errors';
 import type { SinkFactory } from '../flow/sink';
+import type { PluginFunction } from '../scanners/js-plugin';
 import type { Logger } from '../util/log';
 import type { FromWorker, ToWorker, WorkerConfig } from './protocol';
 import { ShardProcessor } from './shard-processor';
@@ -17,8 +18,9 @@ export class WorkerSession {
   private readonly shard: ShardProcessor;
   private failure: ErrorInfo | null = null;
 
-  constructor(private readonly slots: readonly Chunk[], config: WorkerConfig, log: Logger, sinks: SinkFactory | null = null) {
-    this.shard = new ShardProcessor(config, log, sinks);
+  constructor(private readonly slots: readonly Chunk[], config: WorkerConfig, log: Logger, sinks: SinkFactory | null = null,
+    plugin: PluginFunction | null = null) {
+    this.shard = new ShardProcessor(config, log, sinks, plugin);
   }
 
   /** The processor, for in-process tests that look at the record being processed. */
@@ -28,7 +30,12 @@ export class WorkerSession {
 
   handle(msg: ToWorker, reply: Reply): void {
     if (msg.type === 'end') {
-      reply({ type: 'result', result: this.shard.finish(this.failure) }, []);
+      // The result waits for the flows' commands (tcp_cmd, http_cmd): none outlives the run.
+      const result = this.shard.finish(this.failure);
+      void this.shard.hooks.drain().then(() => {
+        result.hooks = this.shard.hooks.stats();
+        reply({ type: 'result', result }, []);
+      });
       return;
     }
     if (this.failure === null) {

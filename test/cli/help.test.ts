@@ -80,8 +80,9 @@ test('what is not implemented yet says so, and only that', () => {
   }
   assert.equal(entry(text, '-e md5'), '-e md5');
   assert.equal(entry(text, '-e http'), '-e http');
-  assert.equal(entry(text, '-e netviz'), '-e netviz (not implemented yet)');
-  assert.match(entry(text, '-e scanner'), /\(working: http, md5;/);
+  assert.equal(entry(text, '-e netviz'), '-e netviz');
+  assert.equal(entry(text, '-e wifiviz'), '-e wifiviz (not implemented yet)');
+  assert.match(entry(text, '-e scanner'), /\(working: http, js, md5, netviz;/);
 });
 
 test('ranges: the values each whole-number option accepts, as enforced', () => {

@@ -61,6 +61,11 @@ test('defaults', () => {
     naming: [],
     console: null,
     scanners: [],
+    tcpdemux: true,
+    digests: [],
+    plugin: null,
+    hooks: { tcpAlertFd: null, tcpCmd: null, httpAlertFd: null, httpCmd: null },
+    netviz: { maxAddresses: 200_000, dump: false },
     params: {},
     warnings: [],
     lockName: null,
@@ -267,7 +272,7 @@ test('-V / --version name the program, its version and tcpflow 1.6.1', () => {
 });
 
 test('every option not implemented yet is refused with its own letter', () => {
-  const letters = [...'aEHx'];
+  const letters = [...'z'];
   for (const letter of letters) {
     const takesArg = TCPFLOW_OPTSTRING.includes(`${letter}:`);
     const argv = takesArg ? ['-r', 'x', `-${letter}`, 'val'] : ['-r', 'x', `-${letter}`];
@@ -280,11 +285,11 @@ test('every option not implemented yet is refused with its own letter', () => {
   fails(['-r', 'x', '--chroot', '/'], 'NOT_IMPLEMENTED', chroot);
   assert.equal(run(['-r', 'x', '--relinquish-privileges=nobody']).user, 'nobody');
   // the first one on the command line is reported
-  fails(['-r', 'x', '-Fk', '-x', 'f', '-a'], 'NOT_IMPLEMENTED', 'option -x is not implemented yet');
+  fails(['-r', 'x', '-Fk', '-Z', '-p'], 'NOT_IMPLEMENTED', 'option -Z is not implemented yet');
 });
 
 test('every letter of the option string is implemented, refused, or -h/-V', () => {
-  const handled = new Set(['h', 'V', 'r', 'R', 'l', 'i', 'p', 'U', 'o', 'X', 'd', 'v', 'q', 'f', 'e', 'S', 'b', 'm', 'I', 'T', 'F',
+  const handled = new Set(['h', 'V', 'H', 'a', 'E', 'x', 'r', 'R', 'l', 'i', 'p', 'U', 'o', 'X', 'd', 'v', 'q', 'f', 'e', 'S', 'b', 'm', 'I', 'T', 'F',
     'c', 'C', 'D', 'g', 's', 'B', '0', 'J', 'L', 'P', 'w', 'K', 'A', 'Z']);
   for (const letter of TCPFLOW_OPTSTRING.replace(/:/g, '')) {
     assert.ok(handled.has(letter) !== NOT_IMPLEMENTED.has(letter), `letter ${letter}`);
@@ -293,19 +298,71 @@ test('every letter of the option string is implemented, refused, or -h/-V', () =
 
 test('-S parameters whose feature is missing are refused; unknown names are accepted', () => {
   for (const name of NOT_IMPLEMENTED_PARAMS) fails(['-r', 'x', '-S', `${name}=1`], 'NOT_IMPLEMENTED', `-S ${name} is not implemented yet`);
-  assert.deepEqual([...NOT_IMPLEMENTED_PARAMS].sort(), PARAMS.map((p) => p.name).filter((n) => !['enable_report', 'tdelta', 'max_flows', 'vlan_key', 'tcp_timeout', 'decompress_max_bytes', 'decompress_max_ratio', 'http_max_body', 'http_max_ratio', 'packet-buffer-timeout'].includes(n)).sort());
+  assert.deepEqual([...NOT_IMPLEMENTED_PARAMS].sort(), ['check_fcs']);
+  assert.ok([...NOT_IMPLEMENTED_PARAMS].every((n) => PARAMS.some((p) => p.name === n)));
   assert.deepEqual(run(['-r', 'x', '-S', 'no_such_thing=1']).params, { no_such_thing: '1' });
 });
 
-test('-e: md5 and http work, other known scanners are not implemented, unknown names are invalid', () => {
-  assert.deepEqual(run(['-r', 'x', '-e', 'md5', '-emd5']).scanners, ['md5', 'md5']);
-  assert.ok(IMPLEMENTED_SCANNERS.has('md5') && IMPLEMENTED_SCANNERS.has('http'));
-  for (const name of ['netviz', 'tcpdemux', 'wifiviz', 'all']) {
+test('-e, -E, -x, -a: applied in command-line order; scanners not implemented yet and unknown names refused', () => {
+  assert.deepEqual(run(['-r', 'x', '-e', 'md5', '-emd5']).scanners, ['md5']);
+  assert.deepEqual(run(['-r', 'x', '-e', 'netviz', '-e', 'md5']).scanners, ['md5', 'netviz']);
+  assert.deepEqual(run(['-r', 'x', '-a', '-x', 'netviz']).scanners, allBut('netviz'));
+  assert.deepEqual(run(['-r', 'x', '-x', 'netviz', '-a']).scanners, allBut());
+  assert.deepEqual(run(['-r', 'x', '-e', 'md5', '-E', 'netviz']).scanners, ['netviz']);
+  // -a's md5 comes after every other command (tcpflow's queue)
+  assert.deepEqual(run(['-r', 'x', '-a', '-E', 'netviz']).scanners, ['md5', 'netviz']);
+  assert.deepEqual(run(['-r', 'x', '-e', 'all', '-x', 'all']).scanners, []);
+  const off = run(['-r', 'x', '-x', 'tcpdemux', '-x', 'wifiviz']);
+  assert.deepEqual([off.scanners, off.tcpdemux], [[], false]);
+  assert.ok(IMPLEMENTED_SCANNERS.has('md5') && IMPLEMENTED_SCANNERS.has('netviz') && IMPLEMENTED_SCANNERS.has('js'));
+  for (const name of ['wifiviz', ...(IMPLEMENTED_SCANNERS.has('http') ? [] : ['http'])]) {
     fails(['-r', 'x', '-e', name], 'NOT_IMPLEMENTED', `option -e ${name} is not implemented yet`);
+    fails(['-r', 'x', '-E', name], 'NOT_IMPLEMENTED', `option -E ${name} is not implemented yet`);
   }
   for (const name of ['python', 'MD5', 'bogus', '']) {
-    fails(['-r', 'x', '-e', name], 'USAGE', `Invalid scanner name '${name}'`);
+    for (const opt of ['-e', '-E', '-x']) fails(['-r', 'x', opt, name], 'USAGE', `Invalid scanner name '${name}'`);
   }
+  fails(['-r', 'x', '-e', 'js'], 'USAGE', '-e js needs -S js_module=PATH: the module whose function runs on every flow');
+  assert.deepEqual(run(['-r', 'x', '-e', 'js', '-S', 'js_module=m.js']).plugin, { module: 'm.js', function: 'scan' });
+  assert.deepEqual(run(['-r', 'x', '-e', 'js', '-S', 'js_module=m.js', '-S', 'js_function=f']).plugin, { module: 'm.js', function: 'f' });
+  assert.deepEqual(run(['-r', 'x', '-S', 'js_module=m.js']).warnings, ['-S js_module ignored: the js scanner is not enabled (-e js)']);
+});
+
+/** -a's scanners (md5, http when it works, netviz) without `but`. */
+function allBut(...but: string[]): string[] {
+  return ['md5', 'http', 'netviz'].filter((n) => IMPLEMENTED_SCANNERS.has(n) && !but.includes(n));
+}
+
+test('scanner parameters: hash, alert descriptors, commands, netviz; bad values refused in one line', () => {
+  assert.deepEqual(run(['-r', 'x', '-S', 'hash=sha256']).digests, ['sha256']);
+  assert.deepEqual(run(['-r', 'x', '-S', 'hash=md5,sha256,md5']).digests, ['md5', 'sha256']);
+  for (const bad of ['sha1', 'md5,', 'SHA256', 'md5;sha256']) {
+    fails(['-r', 'x', '-S', `hash=${bad}`], 'USAGE', `-S hash: '${bad}' is not a list of md5, sha256 (comma-separated)`);
+  }
+  const hooks = run(['-r', 'x', '-S', 'tcp_alert_fd=3', '-S', 'http_alert_fd=-1', '-S', 'tcp_cmd=echo', '-S', 'http_cmd=ls -l']).hooks;
+  assert.deepEqual(hooks, { tcpAlertFd: 3, tcpCmd: 'echo', httpAlertFd: null, httpCmd: 'ls -l' });
+  fails(['-r', 'x', '-S', 'tcp_alert_fd=x'], 'USAGE', "-S tcp_alert_fd: 'x' is not a whole number from 0 to 2147483647");
+  fails(['-r', 'x', '-S', 'http_alert_fd=-2'], 'USAGE', "-S http_alert_fd: '-2' is not a whole number from 0 to 2147483647");
+  assert.deepEqual(run(['-r', 'x', '-S', 'netviz_histogram_size=10', '-S', 'netviz_histogram_dump=1']).netviz, { maxAddresses: 10, dump: true });
+  assert.deepEqual(run(['-r', 'x', '-S', 'netviz_histogram_dump=0']).netviz, { maxAddresses: 200_000, dump: false });
+  fails(['-r', 'x', '-S', 'netviz_histogram_size=0'], 'USAGE', "-S netviz_histogram_size: '0' is not a whole number from 1 to 100000000");
+});
+
+test('-H: every scanner with its parameters, then all parameters; -S names no scanner knows are listed', () => {
+  const help = parseCommandLine(['-H', '-S', 'bogus=1', '-S', 'hash=sha256', '-c']);
+  assert.equal(help.kind, 'help');
+  const text = (help as { text: string }).text;
+  for (const name of ['md5', 'http', 'netviz', 'tcpdemux', 'wifiviz', 'js']) assert.match(text, new RegExp(`^Scanner Name: ${name}`, 'm'));
+  assert.match(text, /Scanner Name: tcpdemux\nflags:  SCANNER_ENABLED\n/);
+  assert.match(text, /Scanner Name: js\nflags:  SCANNER_DISABLED \(tcpflow-ts only\)\n/);
+  assert.match(text, /Scanner Name: wifiviz \(not implemented yet\)/);
+  for (const p of PARAMS.filter((q) => q.scanner !== undefined)) {
+    const block = text.slice(text.indexOf(`Scanner Name: ${p.scanner}`)).split('\n\n')[0];
+    assert.ok(block.includes(`-S ${p.name}=`), `${p.name} under ${p.scanner}`);
+  }
+  assert.match(text, /Parameters given that no scanner knows \(ignored\):\n   -S bogus=1\n$/);
+  assert.equal(parseCommandLine(['-h', '-H']).kind, 'help');
+  assert.ok(!(parseCommandLine(['-H']) as { text: string }).text.includes('no scanner knows'));
 });
 
 test('getopt errors surface unchanged', () => {

@@ -26,6 +26,7 @@ import { mergeRecords, spillSources } from '../../src/report/record-spill';
 import { Coordinator } from '../../src/shard/coordinator';
 import { ShardHasher } from '../../src/shard/hash';
 import { InProcessHost } from '../../src/shard/hosts';
+import { NO_HOOKS } from '../../src/hooks/flow-hooks';
 import type { WorkerConfig } from '../../src/shard/protocol';
 import type { ShardProcessor } from '../../src/shard/shard-processor';
 import type { Logger } from '../../src/util/log';
@@ -409,7 +410,8 @@ class CheckedSource implements PacketSource {
 function workerConfig(cfg: RunConfig): Omit<WorkerConfig, 'index' | 'spillPath'> {
   return {
     mode: 'files', outdir: '', template: DEFAULT_TEMPLATE, maxOpenFiles: 1 << 20, maxSeek: cfg.maxSeek,
-    maxBytes: cfg.maxBytes, scanners: cfg.md5 ? ['md5'] : [], scannerSettings: { httpDecompress: true, httpLimits: DEFAULT_INFLATE_LIMITS }, findx: false, tdelta: 0,
+    maxBytes: cfg.maxBytes, scanners: cfg.md5 ? ['md5'] : [], scannerSettings: { httpDecompress: true, httpLimits: DEFAULT_INFLATE_LIMITS },
+    tcpdemux: true, netviz: null, plugin: null, hooks: NO_HOOKS, findx: false, tdelta: 0,
     tcpTimeout: cfg.tcpTimeout,
     savedWindow: cfg.savedWindow, maxFlowsPerBucket: perBucketCap(DEFAULT_MAX_FLOWS), mergeVlans: cfg.mergeVlans,
     records: true, recordRoom: DFXML_RECORD_ROOM,

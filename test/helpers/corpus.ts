@@ -155,7 +155,7 @@ export interface RunResult {
 }
 
 /** Runs `node dist/cli/main.js ARGS` in its own process group, killed after timeoutMs. */
-export function runCli(args: readonly string[], opts: { timeoutMs?: number; cwd?: string } = {}): Promise<RunResult> {
+export function runCli(args: readonly string[], opts: { timeoutMs?: number; cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<RunResult> {
   const timeoutMs = opts.timeoutMs ?? 60_000;
   return new Promise((resolve) => {
     const start = Date.now();
@@ -163,7 +163,7 @@ export function runCli(args: readonly string[], opts: { timeoutMs?: number; cwd?
       cwd: opts.cwd ?? REPO_ROOT,
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true,
-      env: childEnv(),
+      env: { ...childEnv(), ...opts.env },
     });
     const out: Buffer[] = [];
     const err: Buffer[] = [];

@@ -42,13 +42,17 @@ export function checkJsonlMatchesReport(lines: readonly JsonLine[], flows: reado
     assert.equal(name, x.filename, `${what} record ${i}: filename`);
     assert.equal(line.filesize, Number(x.filesize), `${what} record ${i}: filesize`);
     const attrs = Object.fromEntries(Object.entries(line)
-      .filter(([k]) => !['type', 'filename', 'filesize', 'md5', 'byte_runs'].includes(k))
+      .filter(([k]) => !['type', 'filename', 'filesize', 'md5', 'byte_runs', 'sha256', 'js', 'js_error'].includes(k))
       .map(([k, v]) => [k, String(v)]));
     assert.deepEqual(attrs, x.tcpflow, `${what} record ${i}: the <tcpflow> attributes`);
     for (const [k, v] of Object.entries(line)) {
       if (NUMBERS.has(k)) assert.equal(typeof v, 'number', `${what} record ${i}: ${k} is a number`);
     }
-    assert.deepEqual(line.md5 === undefined ? [] : [{ type: 'MD5', value: line.md5 }], x.hashdigest ?? [], `${what} record ${i}: md5`);
+    const digests = [
+      ...(line.md5 === undefined ? [] : [{ type: 'MD5', value: line.md5 }]),
+      ...(line.sha256 === undefined ? [] : [{ type: 'SHA256', value: line.sha256 }]),
+    ];
+    assert.deepEqual(digests, x.hashdigest ?? [], `${what} record ${i}: md5 and sha256`);
     const runs = (line.byte_runs as { file_offset: number; filename: string; filesize: number }[] | undefined ?? [])
       .map((b) => ({ file_offset: String(b.file_offset), filename: path.relative(out, b.filename), filesize: b.filesize }));
     assert.deepEqual(runs, x.byte_runs ?? [], `${what} record ${i}: byte_runs`);

@@ -1,7 +1,10 @@
 /**
  * Same input → same output, whatever --workers: every capture of fixtures/corpus/pcaps (and
  * the VLAN captures of fixtures/pcaps: one 4-tuple on several VLANs, tagged and not) is
- * run with `-e md5 -e http -r CAPTURE -o OUT -w W --jsonl J` and --workers 1, 2 and 4. Everything a
+ * run with `-a -S hash=sha256 -e js -S js_module=examples/tls-sni.js -r CAPTURE -o OUT -w W
+ * --jsonl J` (every scanner: md5, http bodies, and SHA-256 digests, netviz's report.svg and report.html
+ * with SOURCE_DATE_EPOCH fixing their date, the example plugin's results) and --workers
+ * 1, 2 and 4. Everything a
  * run leaves must be the same for the three: the exit status, stderr (the temporary
  * directory's name aside), the output files (path, size, md5, and the modification time set
  * from packet times), report.xml (normalised flows with their hashes, the order of the
@@ -21,6 +24,7 @@ import {
   PCAP_DIR,
   POOL_SIZE,
   removeDir,
+  REPO_ROOT,
   runCli,
   md5hex,
 } from '../helpers/corpus';
@@ -29,6 +33,7 @@ import { checkJsonlMatchesReport, readJsonl, reportCounters } from '../helpers/j
 import { TCPFLOW_PCAP_OUTPUTS, UNPROCESSED_FIXED } from '../helpers/pcap-tools';
 
 const WORKER_COUNTS = [1, 2, 4];
+const PLUGIN = path.join(REPO_ROOT, 'examples', 'tls-sni.js');
 const RUN_TIMEOUT_MS = 60_000;
 /** The report's run summary, each element once at most; rusage and clocktime are run-dependent. */
 const TOTALS = ['error', 'open_fds_at_end', 'max_open_flows', 'total_flows', 'flow_map_size', 'total_packets', 'flows_purged'];
@@ -70,8 +75,9 @@ async function runWith(capture: string, workers: number): Promise<Outcome> {
     const out = path.join(tmp, 'out');
     const wfile = path.join(tmp, 'w.pcap');
     const jsonl = path.join(tmp, 'r.jsonl');
-    const args = ['--workers', String(workers), '-e', 'md5', '-e', 'http', '-r', capturePaths.get(capture) as string, '-o', out, '-w', wfile, '--jsonl', jsonl];
-    const run = await runCli(args, { timeoutMs: RUN_TIMEOUT_MS });
+    const args = ['--workers', String(workers), '-a', '-S', 'hash=sha256', '-e', 'js', '-S', `js_module=${PLUGIN}`,
+      '-r', capturePaths.get(capture) as string, '-o', out, '-w', wfile, '--jsonl', jsonl];
+    const run = await runCli(args, { timeoutMs: RUN_TIMEOUT_MS, env: { SOURCE_DATE_EPOCH: '1700000000' } });
     assert.ok(!run.timedOut, `tcpflow-ts ${args.join(' ')}: no exit within ${RUN_TIMEOUT_MS / 1000} s`);
     const act = collectResult(out, run, { keepOrder: true });
     const label = (f: FlowRecord) =>
@@ -102,7 +108,7 @@ async function runWith(capture: string, workers: number): Promise<Outcome> {
   }
 }
 
-test('output does not depend on --workers (1, 2, 4; -e md5 -e http)', { concurrency: POOL_SIZE }, async (t) => {
+test('output does not depend on --workers (1, 2, 4; -a, sha256, js plugin)', { concurrency: POOL_SIZE }, async (t) => {
   assert.ok(captures.length > 2, 'no captures in fixtures/corpus/pcaps (run scripts/copy-corpus.sh)');
   await Promise.all(captures.map((capture) => t.test(capture, async () => {
     const outcomes: Outcome[] = [];

@@ -42,6 +42,19 @@ test('file names with any characters survive the spill: tabs, newlines, backslas
   }
 });
 
+test('scanner results survive the spill: sha256, any JSON value or string from a plugin, its error text', () => {
+  const f = new Flow('k', ip4('10.0.0.1'), ip4('10.0.0.2'), 1, 2, -1, null, 0);
+  const values = ['plain', 'tab\there\nnewline\\', '\ud800 lone', '', 0, -1.5, true, false, null, [], [1, 'a\tb', { x: null }],
+    { sni: 'example.com', alpn: ['h2'], nested: { deep: ['\u0000', '😀'] } }];
+  for (const js of values) {
+    const r = flowRecord(f, 'out/x', [{ sha256: 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855' }, { js }]);
+    const line = encodeRecord(r);
+    assert.equal(json(decodeRecord(Buffer.from(line).toString('utf8'))), json(r), JSON.stringify(js));
+  }
+  const err = flowRecord(f, 'out/x', [{ js_error: 'TypeError: bad\tthing\n at line 2' }]);
+  assert.equal(json(decodeRecord(encodeRecord(err))), json(err));
+});
+
 test('a line with the wrong number of fields is refused', () => {
   assert.throws(() => decodeRecord('a\tb'), /fields/);
 });

@@ -12,6 +12,7 @@ import { DEFAULT_TEMPLATE } from '../../src/output/template';
 import { Coordinator } from '../../src/shard/coordinator';
 import { DFXML_RECORD_ROOM } from '../../src/report/dfxml';
 import { InProcessHost, type WorkerHost } from '../../src/shard/hosts';
+import { NO_HOOKS } from '../../src/hooks/flow-hooks';
 import type { WorkerConfig } from '../../src/shard/protocol';
 import type { Logger } from '../../src/util/log';
 import { PCAP_DIR } from '../helpers/corpus';
@@ -21,8 +22,8 @@ const silent: Logger = { error() {}, warn() {}, info() {}, debug() {}, trace() {
 function config(over: Partial<WorkerConfig> = {}): Omit<WorkerConfig, 'index' | 'spillPath'> {
   return {
     mode: 'console', outdir: '.', template: DEFAULT_TEMPLATE, maxOpenFiles: 100, maxSeek: DEFAULT_MAX_SEEK, maxBytes: -1,
-    scanners: [], scannerSettings: { httpDecompress: true, httpLimits: DEFAULT_INFLATE_LIMITS }, findx: false, tdelta: 0, tcpTimeout: 0, savedWindow: 100_000,
-    maxFlowsPerBucket: perBucketCap(DEFAULT_MAX_FLOWS), mergeVlans: false,
+    scanners: [], scannerSettings: { httpDecompress: true, httpLimits: DEFAULT_INFLATE_LIMITS }, tcpdemux: true, netviz: null, plugin: null,
+    hooks: NO_HOOKS, findx: false, tdelta: 0, tcpTimeout: 0, savedWindow: 100_000, maxFlowsPerBucket: perBucketCap(DEFAULT_MAX_FLOWS), mergeVlans: false,
     records: true, recordRoom: DFXML_RECORD_ROOM, debugLevel: 0,
     console: { header: true, hex: false, json: false, color: false, binary: false, newline: true }, unprocessed: false,
     ...over,
