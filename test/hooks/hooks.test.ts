@@ -91,6 +91,25 @@ test('tcp_cmd: "cmd path" for every closed flow file, all finished before the ru
   }
 });
 
+test('-e http with http_alert_fd and http_cmd: every body file the scanner writes is announced, and its command run', async () => {
+  const tmp = makeTempDir('tcpflow-ts-httphooks-');
+  try {
+    const out = path.join(tmp, 'out'), alerts = path.join(tmp, 'alerts'), ran = path.join(tmp, 'ran');
+    const cmd = script(tmp, 'body.sh', `echo "$(wc -c < "$1") $1" >> '${ran}'`);
+    const run = await cli(['-r', JPEGS, '-o', out, '--workers', '2', '-e', 'http', '-S', 'http_alert_fd=3', '-S', `http_cmd=${cmd}`], alerts);
+    assert.equal(run.code, 0, run.stderr);
+    const bodies = fs.readdirSync(out).filter((f) => f.includes('-HTTPBODY-')).map((f) => path.join(out, f)).sort();
+    assert.equal(bodies.length, 14);
+    const lines = fs.readFileSync(alerts, 'utf8').trim().split('\n');
+    assert.deepEqual(lines.filter((l) => l.startsWith('open\t')).map((l) => l.slice(5)).sort(), bodies);
+    assert.deepEqual(lines.filter((l) => l.startsWith('close\t')).map((l) => l.slice(6)).sort(), bodies);
+    for (const b of bodies) assert.ok(lines.indexOf(`open\t${b}`) < lines.indexOf(`close\t${b}`), b);
+    assert.deepEqual(fs.readFileSync(ran, 'utf8').trim().split('\n').sort(), bodies.map((b) => `${fs.statSync(b).size} ${b}`).sort());
+  } finally {
+    removeDir(tmp);
+  }
+});
+
 test('the command runner: at most `limit` at once, the rest queued without waiting; a name with spaces is one word', async () => {
   const tmp = makeTempDir('tcpflow-ts-runner-');
   try {
