@@ -39,6 +39,8 @@ export const TCPFLOW_LONGOPTS: readonly LongOption[] = [
   { name: 'workers', hasArg: true, opt: 'workers' }, // ours, no short form
   { name: 'jsonl', hasArg: true, opt: 'jsonl' }, // ours, no short form
   { name: 'sort-inputs', hasArg: false, opt: 'sort-inputs' }, // ours, no short form
+  { name: 'shard', hasArg: true, opt: 'shard' }, // ours
+  { name: 'shards', hasArg: true, opt: 'shards' }, // ours
 ];
 
 // Messages are glibc's, without its "argv[0]: " prefix (the caller adds the program name).

@@ -7,7 +7,7 @@
 import { VERSION_LINE } from '../src/version';
 import {
   EXIT_STATUSES, FLOW_NUMBER_NOTE, FORMAT_LETTERS, OPTION_SECTIONS, PARAM_NOTE, PARAMS, SCANNERS, TEMPLATE_ESCAPES,
-  NBSP, NOT_IMPLEMENTED_NOTE, optionSummary, paramSummary, synopsisWords, type Features,
+  MERGE_REPORTS, NBSP, NOT_IMPLEMENTED_NOTE, optionSummary, paramSummary, synopsisWords, type Features,
 } from './usage';
 import { DEFAULT_TEMPLATE } from '../src/output/template';
 
@@ -126,6 +126,28 @@ export function scannerHelpText(features: Features, unknownParams: readonly stri
   return lines.map((l) => l.trimEnd().replaceAll(NBSP, ' ') + '\n').join('');
 }
 
+function subcommandLines(): string[] {
+  return ['', 'Subcommands:', ...hang(`${INDENT}merge-reports`, `${MERGE_REPORTS.summary} (tcpflow-ts merge-reports -h)`, SUMMARY_COLUMN)];
+}
+
+/** merge-reports -h. */
+export function mergeHelpText(): string {
+  const lines = [
+    VERSION_LINE,
+    '',
+    `usage: tcpflow-ts merge-reports ${MERGE_REPORTS.synopsis.join(' ')}`,
+    '',
+    ...hang('', MERGE_REPORTS.summary + '.', 0),
+    '',
+    'Options:',
+    ...MERGE_REPORTS.options.flatMap(([tag, text]) => hang(INDENT + tag, text, SUMMARY_COLUMN)),
+    ...MERGE_REPORTS.details.flatMap((d) => ['', ...hang('', d, 0)]),
+    '',
+    ...hang('', MERGE_REPORTS.exit, 0),
+  ];
+  return lines.map((l) => l.trimEnd() + '\n').join('');
+}
+
 /** The usage text for -h repeated `level` times (2 and more add the -hh parts), ending in a newline. */
 export function helpText(level: number, features: Features): string {
   const lines = [
@@ -134,6 +156,7 @@ export function helpText(level: number, features: Features): string {
     ...usageLines(),
     ...optionLines(features),
     ...(level >= 2 ? [...paramLines(features), ...namingLines()] : []),
+    ...subcommandLines(),
     ...exitLines(),
     '',
     'See the man page (man tcpflow-ts) for more, and for what differs from tcpflow.',

@@ -5,12 +5,15 @@ import { createLogger, PROGRAM_NAME } from '../src/util/log';
 import { run } from '../src/run';
 import { limitHeapGrowth } from '../src/util/heap';
 import { writeStdout } from '../src/util/stdout';
+import { MERGE_COMMAND, parseMergeCommand } from './merge';
+import { mergeReports } from '../src/report/merge';
 
 /**
  * Entry point: parse, run, exit with a meaningful status. Errors meant for users are one
  * line naming the file and the problem; anything else is a bug and says so.
  */
 async function main(argv: string[]): Promise<number> {
+  if (argv[0] === MERGE_COMMAND) return mergeMain(argv.slice(1));
   let cmd;
   try {
     cmd = parseCommandLine(argv);
@@ -47,6 +50,26 @@ async function main(argv: string[]): Promise<number> {
       return e.exitCode;
     }
     throw e;
+  }
+}
+
+/** `tcpflow-ts merge-reports ...`: exit 0 merged, 1 bad report, 2 usage, 3 output error. */
+function mergeMain(argv: string[]): number {
+  const log = createLogger(1);
+  try {
+    const cmd = parseMergeCommand(argv);
+    if (cmd.kind === 'help') {
+      writeStdout(cmd.text);
+      return EXIT.OK;
+    }
+    mergeReports(cmd, (w) => log.warn(w));
+    return EXIT.OK;
+  } catch (e) {
+    if (!(e instanceof TcpflowError)) throw e;
+    if (e.code === 'STDOUT_CLOSED') return e.exitCode;
+    log.error(e.message);
+    if (e.code === 'USAGE') process.stderr.write(`Try '${PROGRAM_NAME} merge-reports --help' for more information.\n`);
+    return e.exitCode;
   }
 }
 

@@ -6,7 +6,7 @@
 import { PROGRAM_NAME, TCPFLOW_VERSION, VERSION } from '../src/version';
 import { DEFAULT_TEMPLATE } from '../src/output/template';
 import {
-  EXIT_STATUSES, FLOW_NUMBER_NOTE, FORMAT_LETTERS, NBSP, OPTION_SECTIONS, PARAM_NOTE, PARAMS, SCANNERS, TEMPLATE_ESCAPES,
+  EXIT_STATUSES, FLOW_NUMBER_NOTE, FORMAT_LETTERS, MERGE_REPORTS, NBSP, OPTION_SECTIONS, PARAM_NOTE, PARAMS, SCANNERS, TEMPLATE_ESCAPES,
   NOT_IMPLEMENTED_NOTE, optionSummary, paramSummary, synopsisWords, type Features, type OptionDoc,
 } from './usage';
 
@@ -101,6 +101,11 @@ export function manPage(features: Features): string {
   out.push('.PP', roff('The -T escapes:'));
   for (const [escape, meaning] of TEMPLATE_ESCAPES) out.push(...tagged(bold(escape), meaning + '.'));
   out.push('.PP', roff(FLOW_NUMBER_NOTE));
+  out.push('.SH SUBCOMMANDS', ...tagged(`${bold('merge-reports')} ${roff(MERGE_REPORTS.synopsis.join(' '))}`, MERGE_REPORTS.summary + '.'));
+  out.push('.RS');
+  for (const [tag, text] of MERGE_REPORTS.options) out.push(...tagged(bold(tag), text + '.'));
+  out.push('.RE');
+  for (const d of [...MERGE_REPORTS.details, MERGE_REPORTS.exit]) out.push('.IP', roff(d));
   out.push('.SH EXIT STATUS');
   for (const [status, meaning] of EXIT_STATUSES) out.push(...tagged(bold(status), meaning + '.'));
   out.push(

@@ -26,6 +26,7 @@ import type { ConsoleOptions, NamingStep, Options } from '../src/options';
 import { DEFAULT_MAX_SEEK } from '../src/flow/tcpdemux';
 import { DEFAULT_MAX_FLOWS } from '../src/flow/buckets';
 import { DEFAULT_MAX_DECOMPRESSED, DEFAULT_MAX_RATIO } from '../src/capture/decompress';
+import { parseShard, shardFromEnvironment, type ShardSlice } from '../src/shard/slice';
 
 export type { ConsoleOptions, NamingStep, Options };
 
@@ -116,6 +117,8 @@ const CANONICAL: Readonly<Record<string, { name: string; value?: string } | null
   workers: { name: '--workers' },
   jsonl: { name: '--jsonl' },
   'sort-inputs': { name: '--sort-inputs' },
+  shard: { name: '--shard' },
+  shards: { name: '--shards' },
   b: { name: '--max-bytes' },
   m: { name: '--max-seek' },
   I: { name: '--findx' },
@@ -195,6 +198,8 @@ class TcpflowCommand extends Command {
   workers = Option.String('--workers');
   jsonl = Option.String('--jsonl');
   sortInputs = Option.Boolean('--sort-inputs', false);
+  shard = Option.String('--shard');
+  shards = Option.String('--shards');
   params = Option.Array('--param', []);
   operands = Option.Array('--operand', []); // see canonicalArgv
   maxBytes = Option.String('--max-bytes');
@@ -276,8 +281,22 @@ function notImplemented(what: string): TcpflowError {
   return new TcpflowError('NOT_IMPLEMENTED', `${what} is not implemented yet`, EXIT.USAGE);
 }
 
-/** Parses the user's arguments (process.argv.slice(2)). Throws TcpflowError (exit EXIT.USAGE). */
-export function parseCommandLine(argv: readonly string[]): ParsedCommand {
+/** --shard K/N or --shards N (K from the environment); one of them, once. */
+function shardOption(options: readonly GetoptOption[], env: NodeJS.ProcessEnv): ShardSlice | null {
+  const given = options.filter((o) => o.opt === 'shard' || o.opt === 'shards');
+  if (given.length === 0) return null;
+  if (given.length > 1) {
+    throw new TcpflowError('USAGE', `--${given[0].opt} ${given[0].arg} and --${given[1].opt} ${given[1].arg}: give one shard option, once`, EXIT.USAGE);
+  }
+  const { opt, arg = '' } = given[0];
+  return opt === 'shard' ? parseShard(arg) : shardFromEnvironment(arg, env);
+}
+
+/**
+ * Parses the user's arguments (process.argv.slice(2)). Throws TcpflowError (exit EXIT.USAGE).
+ * `env` is read for --shards N only.
+ */
+export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): ParsedCommand {
   const { options, operands } = getopt(argv);
 
   // What tcpflow does while parsing, in order: -V exits at once, -S is checked.
@@ -331,6 +350,7 @@ export function parseCommandLine(argv: readonly string[]): ParsedCommand {
     }
   }
 
+  const shard = shardOption(options, env);
   const cmd = parseCanonical(canonicalArgv(options, operands));
   const readFiles = cmd.listFiles ? [...cmd.readFiles, ...cmd.operands] : cmd.readFiles;
   const live = readFiles.length === 0 && cmd.finishFiles.length === 0;
@@ -402,6 +422,7 @@ export function parseCommandLine(argv: readonly string[]): ParsedCommand {
       naming: options.flatMap((o): NamingStep[] => o.opt === 'T' ? [{ kind: 'template', value: o.arg ?? '' }]
         : o.opt === 'F' ? [{ kind: 'format', letters: o.arg ?? '' }] : []),
       lockName: cmd.lock ?? null,
+      shard,
     },
   };
 }

@@ -141,6 +141,16 @@ export const OPTION_SECTIONS: readonly OptionSection[] = [
         key: 'workers', flags: ['--workers'], arg: 'N', summary: 'worker threads ({range}; default: the number of CPUs)',
         details: 'The output does not depend on it. A template that lets different connections share a name runs one worker whatever is asked.',
       },
+      {
+        key: 'shard', flags: ['--shard'], arg: 'K/N',
+        summary: "keep only the connections in slice K (from 0) of N of the flow hash: one machine's part of a cluster job",
+        details: "The files written are exactly those a run without --shard writes for these connections (same names, c1 counters, contents and times), so N runs into one shared directory, one per K, write the files of one run; tcpflow-ts merge-reports then merges their reports into that run's report. Report and -w paths get .shard-K-of-N before their extension (out/report.shard-0-of-4.xml), so one command line serves every shard. Packets of no connection (-w) go to shard 0. Refused with a template that lets different connections share a name. Where the open-flow cap (-S max_flows) is reached, each shard applies it to its own connections.",
+      },
+      {
+        key: 'shards', flags: ['--shards'], arg: 'N',
+        summary: '--shard K/N with K from JOB_COMPLETION_INDEX (Kubernetes Indexed Job) or else SLURM_ARRAY_TASK_ID (Slurm job array)',
+        details: 'A missing index, or one that is not a whole number below N, stops the run with exit status 2.',
+      },
       { key: 'h', flags: ['-h', '--help'], summary: 'print this help and exit (-hh: also parameters, -F letters and template escapes)' },
       { key: 'H', flags: ['-H'], summary: 'print each scanner with its parameters, then every parameter, and exit' },
       { key: 'V', flags: ['-V', '--version'], summary: 'print the program name, its version and the tcpflow version it follows, and exit' },
@@ -201,6 +211,23 @@ export const OPTION_SECTIONS: readonly OptionSection[] = [
     ],
   },
 ];
+
+/** The merge-reports subcommand: its synopsis, description and options (its -h and the man page). */
+export const MERGE_REPORTS = {
+  synopsis: ['[-o merged]', '[--jsonl merged.jsonl]', 'report...'],
+  summary: 'merge the reports of the runs of one --shard K/N job (DFXML, JSON Lines, or both) into the report of one run',
+  details: [
+    'The records come out in the order one run over all the connections gives them, the totals are added up, and max_open_flows and open_fds_at_end are counted again packet by packet over all shards; shard extensions (tcpflow-ts:shard, tcpflow-ts:record, the first JSON line and the first_packet, file_packet and close_packet fields) are left out, so the merged report has the flows and totals of one run.',
+    'The reports must be every shard of one job (same inputs, input sizes, options and version; each index once): anything else stops the merge with exit status 1 and nothing written. The format of each report is read from its content. The merged file is written beside the target and renamed into place.',
+    'Warnings: a shard that ended early (its error is carried into the merged report), and a shard where the open-flow cap closed flows (each shard applies -S max_flows to its own connections, so the merged report can then differ from one run\'s).',
+  ],
+  options: [
+    ['-o merged', 'write the merged DFXML report to merged (or the merged JSON Lines report, when every input is JSON Lines and --jsonl is not given)'],
+    ['--jsonl merged.jsonl', 'write the merged JSON Lines report to merged.jsonl'],
+    ['-h, --help', 'print this help and exit'],
+  ] as readonly (readonly [string, string])[],
+  exit: 'Exit status: 0 merged, 1 a report cannot be read or is not a shard of the job, 2 usage error, 3 the output cannot be written.',
+} as const;
 
 export interface ParamDoc {
   name: string;

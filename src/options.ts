@@ -3,6 +3,7 @@
  * reads it. Nothing below cli/ parses arguments.
  */
 import type { DecompressLimits } from './capture/decompress';
+import type { ShardSlice } from './shard/slice';
 
 /** -T and -F, in command-line order (they rewrite the file name template in turn). */
 import type { PluginSpec } from './scanners/js-plugin';
@@ -51,6 +52,8 @@ export interface Options {
   console: ConsoleOptions | null;
   /** -L NAME: tcpflow's semaphore name, here the name of a lock file (src/util/lock-file.ts). */
   lockName: string | null;
+  /** --shard K/N, or --shards N with K from the environment: this run's slice of the connections. */
+  shard: ShardSlice | null;
 }
 
 /** tcpflow's per-file hooks; null: not set. */

@@ -11,6 +11,7 @@ import type { FlowMode, WorkerConfig } from './shard/protocol';
 import { DFXML_RECORD_ROOM } from './report/dfxml';
 import { JSONL_RECORD_ROOM } from './report/jsonl';
 import type { DecompressLimits } from './capture/decompress';
+import { shardPath, type ShardSlice } from './shard/slice';
 
 /** Descriptors kept back for the runtime, inputs, the reports and their spill files. */
 const RESERVED_FDS = 32;
@@ -63,6 +64,8 @@ export interface RunPlan {
   sortInputs: boolean;
   /** The bound on compressed inputs. */
   decompress: DecompressLimits;
+  /** --shard K/N (report and -w paths then carry `.shard-K-of-N`). */
+  shard: ShardSlice | null;
   maxFlows: number;
   quiet: boolean;
   debugLevel: number;
@@ -122,8 +125,10 @@ export function planRun(opts: Options, openFileLimit: number): RunPlan {
   if (!reportEnabled && opts.reportPath !== null) {
     warnings.push(`-X ${opts.reportPath} ignored: ${mode === 'console' ? 'console output (-c/-C) writes no report unless -S enable_report=YES' : '-S enable_report is off'}`);
   }
-  const dfxml = reportEnabled ? opts.reportPath ?? path.join(opts.outdir, 'report.xml') : null;
-  let jsonl = opts.jsonlPath;
+  // Every shard of one command line writes its own reports and -w file (a shared directory).
+  const own = (p: string | null) => (p === null || opts.shard === null ? p : shardPath(p, opts.shard));
+  const dfxml = own(reportEnabled ? opts.reportPath ?? path.join(opts.outdir, 'report.xml') : null);
+  let jsonl = own(opts.jsonlPath);
   if (jsonl !== null && mode === 'console') {
     warnings.push(`--jsonl ${jsonl} ignored: console output (-c/-C) reports no flow files`);
     jsonl = null;
@@ -131,8 +136,13 @@ export function planRun(opts: Options, openFileLimit: number): RunPlan {
 
   // Where names of different connections may coincide, the c1, c2 ... counters depend on
   // the order of file creation over all flows: one worker keeps it tcpflow's.
+  const apart = namesKeepConnectionsApart(template);
+  if (opts.shard !== null && (mode === 'files' || mode === 'pcaps') && !apart) {
+    throw new TcpflowError('USAGE', `--shard: template ${template.source} can give different connections the same name, ` +
+      "so a name's c1, c2 ... counter would depend on other shards' flows; use a template with %A, %a, %B and %b", EXIT.USAGE);
+  }
   let workers = opts.workers;
-  if (workers > 1 && (mode === 'files' || mode === 'pcaps') && !namesKeepConnectionsApart(template)) {
+  if (workers > 1 && (mode === 'files' || mode === 'pcaps') && !apart) {
     notes.push({ level: 2, text: `template ${template.source} can give different connections the same name: one worker thread` });
     workers = 1;
   }
@@ -186,11 +196,13 @@ export function planRun(opts: Options, openFileLimit: number): RunPlan {
       debugLevel: opts.debugLevel,
       console: mode === 'console' ? opts.console : null,
       unprocessed: opts.unprocessedPath !== null,
+      shard: opts.shard,
     },
-    unprocessedPath: opts.unprocessedPath,
+    unprocessedPath: own(opts.unprocessedPath),
     lockName: opts.lockName,
     sortInputs: opts.sortInputs,
     decompress: opts.decompress,
+    shard: opts.shard,
     maxFlows: opts.maxFlows,
     quiet: opts.quiet,
     debugLevel: opts.debugLevel,

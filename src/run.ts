@@ -21,7 +21,9 @@ import { jsonlFormat } from './report/jsonl';
 import { ReportFile, finishReports } from './report/report-files';
 import { spillSources } from './report/record-spill';
 import type { Logger } from './util/log';
-import { VERSION_LINE } from './version';
+import { VERSION, VERSION_LINE } from './version';
+import { runDigest, type ShardInfo } from './report/shard-info';
+import type { ShardSlice } from './shard/slice';
 import { openFileLimit } from './util/limits';
 import { Progress } from './util/progress';
 import { PcapDump } from './output/pcap-file';
@@ -38,7 +40,20 @@ import { writeNetviz } from './netviz/output';
  * exit status.
  */
 export async function run(opts: Options, argv: readonly string[], log: Logger): Promise<number> {
-  return new Run(planRun(opts, openFileLimit()), argv, log).execute();
+  const plan = planRun(opts, openFileLimit());
+  return new Run(plan, argv, log, plan.shard === null ? null : shardInfo(opts, plan)).execute();
+}
+
+/**
+ * A --shard run's identity in its reports: its slice, and a digest of the inputs (path and
+ * size) and of every option that shapes files and reports, which all shards of one job share.
+ */
+function shardInfo(opts: Options, plan: RunPlan): ShardInfo {
+  const inputs = plan.inputs.map((i) => ({ path: i.path, size: fs.statSync(i.path, { throwIfNoEntry: false })?.size ?? -1, finishing: i.finishing }));
+  // Left out: what does not change a file or a record (threads, messages, where reports go, -f, -L).
+  const { workers: _w, debugLevel: _d, quiet: _q, warnings: _x, shard: _s, reportPath: _r, jsonlPath: _j,
+    unprocessedPath: _u, lockName: _l, maxFds: _f, readFiles: _rf, finishFiles: _ff, ...shaping } = opts;
+  return { ...(plan.shard as ShardSlice), run: runDigest(VERSION, inputs, shaping), fdLimit: plan.fileDescriptors };
 }
 
 /**
@@ -58,7 +73,8 @@ class Run {
   /** -U: done once the capture and the first input are open. */
   private privileges: Privileges | null = null;
 
-  constructor(private readonly plan: RunPlan, private readonly argv: readonly string[], private readonly log: Logger) {
+  constructor(private readonly plan: RunPlan, private readonly argv: readonly string[], private readonly log: Logger,
+    private readonly shard: ShardInfo | null) {
     this.spillBase = plan.reports.dfxml ?? plan.reports.jsonl;
   }
 
@@ -251,9 +267,10 @@ class Run {
         startTime: new Date(),
         config: { workers: this.plan.workers, outdir: this.plan.outdir },
         tdelta: this.plan.worker.tdelta,
+        shard: this.shard,
       }, this.startedAt, this.plan.plugin)));
     }
-    if (jsonl !== null) this.reports.push(ReportFile.open(jsonl, jsonlFormat()));
+    if (jsonl !== null) this.reports.push(ReportFile.open(jsonl, jsonlFormat(this.shard)));
   }
 
   private async readInputs(coordinator: Coordinator): Promise<void> {
@@ -356,7 +373,7 @@ class Run {
     };
     const spills = Array.from({ length: plan.workers }, (_, i) => this.spillPath(i))
       .filter((p): p is string => p !== null && fs.existsSync(p));
-    const problems = finishReports(this.reports, spillSources(spills, held), spills, s.records, summary, lossReasons);
+    const problems = finishReports(this.reports, spillSources(spills, held), spills, s.records, summary, lossReasons, this.shard !== null);
     for (const p of problems) log.error(p);
     if (problems.length > 0) this.exitCode = Math.max(this.exitCode, EXIT.OUTPUT);
     if (!plan.quiet && s.flowsPurged > 0) warnPurged(s.flowsPurged, plan.maxFlows, log);

@@ -36,6 +36,8 @@ export class Flow implements VlanChained<Flow> {
   caplen = 0;
   flowId = 0;
   sessionId = 0;
+  /** Global number of the packet whose bytes opened the flow's sink (-1: none yet). */
+  sinkPacket = -1;
   /** Where the bytes go, from the first byte stored on (null before, and for flows that store none). */
   sink: FlowSink | null = null;
   /** Where the flow sits in the demultiplexer's lookup cache (its key's hash slot). */

@@ -8,6 +8,7 @@ import type { RecordRoom } from './record-spill';
 import { PROGRAM_NAME, VERSION } from '../version';
 import { fragmentFields, type FragmentCounts } from '../shard/ip-fragments';
 import type { CaptureStats } from '../capture/live';
+import { dfxmlShardLine, SHARD_NS, SHARD_PREFIX, type ShardInfo } from './shard-info';
 
 export interface RunInfo {
   commandLine: string;
@@ -15,6 +16,8 @@ export interface RunInfo {
   /** Echoed in the first <configuration> element. */
   config: Record<string, string | number>;
   tdelta: number;
+  /** --shard runs: what merge-reports needs (null: a normal run, tcpflow's layout). */
+  shard?: ShardInfo | null;
 }
 
 export interface ReportSummary {
@@ -79,19 +82,48 @@ export function dfxmlHeader(info: RunInfo): string {
   const config = fragment().ele('configuration');
   for (const [k, v] of Object.entries(info.config)) config.ele(k).txt(builderText(String(v)));
   return "<?xml version='1.0' encoding='UTF-8'?>\n" +
-    "<dfxml xmloutputversion='1.0'>\n" +
+    (info.shard == null ? "<dfxml xmloutputversion='1.0'>\n" : `<dfxml xmloutputversion='1.0' xmlns:${SHARD_PREFIX}='${SHARD_NS}'>\n`) +
     metadata.end(FRAGMENT_OPTS) + '\n' +
     creator.end(FRAGMENT_OPTS) + '\n' +
     config.up().end(FRAGMENT_OPTS) + '\n' +
+    (info.shard == null ? '' : dfxmlShardLine(info.shard)) +
     `  <tdelta>${info.tdelta}</tdelta>\n` +
     '  <configuration>\n';
 }
 
+/** The report's <rusage> values (times in seconds). */
+export interface Rusage {
+  utime: number;
+  stime: number;
+  maxrss: number;
+  minflt: number;
+  majflt: number;
+  nswap: number;
+  inblock: number;
+  oublock: number;
+  clocktime: number;
+}
+
+export const RUSAGE_FIELDS: readonly (keyof Rusage)[] = ['utime', 'stime', 'maxrss', 'minflt', 'majflt', 'nswap', 'inblock', 'oublock', 'clocktime'];
+const RUSAGE_SECONDS: ReadonlySet<keyof Rusage> = new Set(['utime', 'stime', 'clocktime']);
+
+/** This process's resource usage, and the wall time since `startedAt`. */
+function currentRusage(startedAt: bigint): Rusage {
+  const ru = process.resourceUsage();
+  return {
+    utime: ru.userCPUTime / 1e6, stime: ru.systemCPUTime / 1e6, maxrss: ru.maxRSS, minflt: ru.minorPageFault,
+    majflt: ru.majorPageFault, nswap: ru.swappedOut, inblock: ru.fsRead, oublock: ru.fsWrite,
+    clocktime: Number(process.hrtime.bigint() - startedAt) / 1e9,
+  };
+}
+
 /** Everything after the last fileobject. */
 export function dfxmlFooter(s: ReportSummary, startedAt: bigint): string {
-  const ru = process.resourceUsage();
-  const clock = Number(process.hrtime.bigint() - startedAt) / 1e9;
-  const secs = (us: number) => (us / 1e6).toFixed(6);
+  return dfxmlFooterWith(s, currentRusage(startedAt));
+}
+
+/** Everything after the last fileobject, with the given resource usage (merge-reports adds up the shards'). */
+export function dfxmlFooterWith(s: ReportSummary, ru: Rusage): string {
   const f = fragment();
   if (s.error !== null) f.ele('error').txt(builderText(s.error));
   f.ele('summary');
@@ -118,16 +150,8 @@ export function dfxmlFooter(s: ReportSummary, startedAt: bigint): string {
       backlog_dropped: String(c.backlogDropped),
     });
   }
-  f.ele('rusage')
-    .ele('utime').txt(secs(ru.userCPUTime)).up()
-    .ele('stime').txt(secs(ru.systemCPUTime)).up()
-    .ele('maxrss').txt(String(ru.maxRSS)).up()
-    .ele('minflt').txt(String(ru.minorPageFault)).up()
-    .ele('majflt').txt(String(ru.majorPageFault)).up()
-    .ele('nswap').txt(String(ru.swappedOut)).up()
-    .ele('inblock').txt(String(ru.fsRead)).up()
-    .ele('oublock').txt(String(ru.fsWrite)).up()
-    .ele('clocktime').txt(clock.toFixed(6)).up();
+  const rusage = f.ele('rusage');
+  for (const k of RUSAGE_FIELDS) rusage.ele(k).txt(RUSAGE_SECONDS.has(k) ? ru[k].toFixed(6) : String(ru[k]));
   return '  </configuration>\n' + f.end(FRAGMENT_OPTS) + '\n</dfxml>\n';
 }
 

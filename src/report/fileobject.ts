@@ -1,5 +1,6 @@
 import type { ByteRun, FlowRecord } from './flow-record';
 import { escapeXml } from './xml-text';
+import { SHARD_PREFIX } from './shard-info';
 
 const attr = (name: string, v: string | number | undefined) => (v === undefined ? '' : ` ${name}='${v}'`);
 
@@ -34,6 +35,10 @@ export function renderFileobject(r: FlowRecord, plugin: PluginNames | null = nul
   }
   if (r.sha256 !== undefined) s += `      <hashdigest type='SHA256'>${r.sha256}</hashdigest>\n`;
   if (r.js !== undefined || r.js_error !== undefined) s += pluginResult(r, plugin);
+  // --shard runs: where the record goes in the merged report (merge-reports drops the line).
+  if (r.first_packet !== undefined) {
+    s += `      <${SHARD_PREFIX}:record first_packet='${r.first_packet}'${attr('file_packet', r.file_packet)}${attr('close_packet', r.close_packet)}/>\n`;
+  }
   s += '    </fileobject>\n';
   return s;
 }

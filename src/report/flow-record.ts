@@ -62,6 +62,15 @@ export interface FlowRecord extends ScanFields {
   violations?: number;
   len: number;
   caplen?: number;
+  /**
+   * --shard runs only (merge-reports needs them, and leaves them out of the merged
+   * report): the global numbers (from 0, over all inputs) of the packet that created the
+   * flow, of the one that opened its flow file, and of the one that closed it (absent:
+   * still open at the end of input).
+   */
+  first_packet?: number;
+  file_packet?: number;
+  close_packet?: number;
 }
 
 /** Where finished flows' records go (a worker's spill), with their place in the report's order. */
@@ -103,6 +112,9 @@ export function flowRecord(flow: Flow, filename: string | null, scans: readonly 
     sha256: undefined,
     js: undefined,
     js_error: undefined,
+    first_packet: undefined,
+    file_packet: undefined,
+    close_packet: undefined,
   };
   for (let i = 0; i < scans.length; i++) Object.assign(r, scans[i]);
   return r;
@@ -152,10 +164,10 @@ export function encodeRecord(r: FlowRecord): string {
     `${r.family}\t${r.src_ipn}\t${r.dst_ipn}\t${r.srcport}\t${r.dstport}\t${r.packets}\t${num(r.out_of_order_count)}\t` +
     `${num(r.violations)}\t${r.len}\t${num(r.caplen)}\t${text(r.md5)}\t` +
     `${r.byte_runs === undefined ? '' : escapeField(JSON.stringify(r.byte_runs))}\t${text(r.http_content_md5)}\t${text(r.sha256)}\t` +
-    `${r.js === undefined ? '' : escapeField(JSON.stringify(r.js))}\t${text(r.js_error)}`;
+    `${r.js === undefined ? '' : escapeField(JSON.stringify(r.js))}\t${text(r.js_error)}\t${num(r.file_packet)}`;
 }
 
-const FIELD_COUNT = 22;
+const FIELD_COUNT = 23;
 
 /** The record of a spill line. */
 export function decodeRecord(line: string): FlowRecord {
@@ -169,5 +181,6 @@ export function decodeRecord(line: string): FlowRecord {
     byte_runs: p[17] === '' ? undefined : JSON.parse(unescapeField(p[17])) as ByteRun[],
     http_content_md5: textOf(p[18]),
     sha256: textOf(p[19]), js: p[20] === '' ? undefined : JSON.parse(unescapeField(p[20])) as JsonValue, js_error: textOf(p[21]),
+    first_packet: undefined, file_packet: numOf(p[22]), close_packet: undefined,
   };
 }

@@ -2,6 +2,7 @@ import type { ReportSummary } from './dfxml';
 import type { ReportFormat } from './report-files';
 import type { RecordRoom } from './record-spill';
 import { fragmentFields } from '../shard/ip-fragments';
+import { jsonlShardLine, type ShardInfo } from './shard-info';
 
 /** Room a record takes in the JSON Lines report at most (see DFXML_RECORD_ROOM): about 250 characters of keys and quotes. */
 export const JSONL_RECORD_ROOM: RecordRoom = { perChar: 2, perRecord: 320 };
@@ -12,9 +13,10 @@ export const JSONL_RECORD_ROOM: RecordRoom = { perChar: 2, perRecord: 320 };
  * left out), then one summary line with the run's totals. Only what does not depend on the machine or the moment is in it, so
  * the same input gives the same file.
  */
-export function jsonlFormat(): ReportFormat {
+export function jsonlFormat(shard: ShardInfo | null = null): ReportFormat {
   return {
-    header: '',
+    // --shard runs: a first line saying which shard of which run (merge-reports reads it).
+    header: shard === null ? '' : jsonlShardLine(shard),
     render: (record) => Buffer.from(JSON.stringify(record) + '\n'),
     footer: (s) => JSON.stringify(jsonlSummary(s)) + '\n',
   };

@@ -310,8 +310,11 @@ class SpillReader {
   }
 }
 
-/** Merge the workers' records into `write`, in (close packet, first packet) order. */
-export function mergeRecords(sources: readonly SpillSource[], write: (record: FlowRecord) => void): void {
+/**
+ * Merge the workers' records into `write`, in (close packet, first packet) order; `close`
+ * is END_OF_INPUT for flows still open at the end.
+ */
+export function mergeRecords(sources: readonly SpillSource[], write: (record: FlowRecord, close: number, first: number) => void): void {
   const readers = sources.map((s) => new SpillReader(s)).filter((r) => { r.next(); return r.record !== null; });
   // Few workers: a linear scan for the minimum beats a heap.
   while (readers.length > 0) {
@@ -321,7 +324,7 @@ export function mergeRecords(sources: readonly SpillSource[], write: (record: Fl
       if (a.close < b.close || (a.close === b.close && a.first < b.first)) best = i;
     }
     const r = readers[best];
-    write(r.record as FlowRecord);
+    write(r.record as FlowRecord, r.close, r.first);
     r.next();
     if (r.record === null) readers.splice(best, 1);
   }

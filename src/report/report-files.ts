@@ -5,7 +5,7 @@ import { strerror } from '../util/strerror';
 import { freeSpace } from '../util/disk';
 import type { ReportSummary } from './dfxml';
 import type { FlowRecord } from './flow-record';
-import { loadSources, mergeRecords, type SpillSource, sourceBytes } from './record-spill';
+import { END_OF_INPUT, loadSources, mergeRecords, type SpillSource, sourceBytes } from './record-spill';
 import { REPORT_RESERVE, ReportWriter, reserveSpace } from './report-writer';
 
 /** Most bytes of records read into memory to make room on a full disk. */
@@ -96,9 +96,10 @@ export class ReportFile {
  * memory) into every report file in report order, then write each footer. The spill
  * files are deleted. `lossReasons` are the workers' reasons for records they could not
  * keep. Returns one problem line per report file that misses records or is incomplete.
+ * `orderKeys` (--shard runs): each record carries its place in the report's order.
  */
 export function finishReports(files: readonly ReportFile[], sources: SpillSource[], spillPaths: readonly string[],
-  expected: number, summary: ReportSummary, lossReasons: readonly string[]): string[] {
+  expected: number, summary: ReportSummary, lossReasons: readonly string[], orderKeys = false): string[] {
   const writers = files.map((f) => f.writer());
   const reasons = [...lossReasons];
   try {
@@ -113,8 +114,12 @@ export function finishReports(files: readonly ReportFile[], sources: SpillSource
     }
     if (files.length > 0) {
       const duplicates = new HttpDuplicates();
-      mergeRecords(sources, (record) => {
+      mergeRecords(sources, (record, close, first) => {
         duplicates.filter(record);
+        if (orderKeys) {
+          record.first_packet = first;
+          record.close_packet = close === END_OF_INPUT ? undefined : close;
+        }
         for (let i = 0; i < files.length; i++) writers[i].add(files[i].render(record));
       });
     }

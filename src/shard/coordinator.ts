@@ -118,7 +118,7 @@ export class Coordinator {
     spillPath: (i: number) => string | null, ordered: OrderedOutput = { print: null, unprocessed: null },
     reuse: { slots?: Chunk[]; hasher?: ShardHasher; fragments?: FragmentReassembler } = {}): Promise<Coordinator> {
     const slots = reuse.slots ?? Array.from({ length: Math.max(3, workers + 2) }, () => allocChunk());
-    const c = new Coordinator(host, reuse.hasher ?? await ShardHasher.create(), slots, ordered, reuse.fragments ?? new FragmentReassembler());
+    const c = new Coordinator(host, reuse.hasher ?? await ShardHasher.create(config.shard), slots, ordered, reuse.fragments ?? new FragmentReassembler());
     c.everyWorker = config.tcpTimeout > 0;
     for (let i = 0; i < workers; i++) {
       c.results.push(new Promise((resolve) => c.settle.push(resolve)));

@@ -32,6 +32,8 @@ export interface Dispatched {
  * them), with `d` as decoding left it; `decoded` is false for a link type that is not
  * decoded. A fragment that completes a datagram is the datagram's record: a worker or
  * `other` gets it once.
+ * With --shard, records of connections outside the run's slice go nowhere, and records
+ * of no connection (-w) to shard 0 only.
  */
 export function dispatch(chunk: Chunk, shards: number, hasher: ShardHasher, d: DecodedPacket,
   frags: FragmentReassembler | null = null, other: ((i: number, verdict: Verdict, decoded: boolean) => void) | null = null): Dispatched {
@@ -69,11 +71,12 @@ export function dispatch(chunk: Chunk, shards: number, hasher: ShardHasher, d: D
     }
     if (v === Verdict.TCP) {
       const b = hasher.bucketOf(chunk.data, d);
+      if (b < 0) continue; // another shard's connection (--shard)
       const w = b % shards;
       lists[w][sizes[w]++] = i | (b << BUCKET_SHIFT);
       continue;
     }
-    if (v === Verdict.NOT_PROCESSED) (unprocessed ??= new Int32Array(count))[unprocessedCount++] = i;
+    if (v === Verdict.NOT_PROCESSED && hasher.keepsUnowned) (unprocessed ??= new Int32Array(count))[unprocessedCount++] = i;
     other?.(i, v, true);
   }
   return { lists, sizes, unprocessed, unprocessedCount, unknownLinkTypes: unknown, restore: frags?.restoreList() ?? null };

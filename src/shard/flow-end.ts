@@ -66,14 +66,21 @@ const NO_SCANS: readonly ScanFields[] = [];
  * a flow whose file cannot be completed (a full disk) is still reported.
  */
 export class FlowEnd implements FlowOutput {
+  /**
+   * `filePackets` (--shard runs writing flow files): each record says which packet opened
+   * its file, from which merge-reports counts open files over all shards.
+   */
   constructor(
     private readonly sinks: SinkFactory,
     private readonly scanners: readonly Scanner[],
     private readonly records: RecordOutput | null,
     private readonly files: FlowFileListener | null = null,
+    private readonly filePackets = false,
   ) {}
 
   open(flow: Flow): FlowSink {
+    // A sink is opened while the flow's latest packet is processed.
+    flow.sinkPacket = flow.lastPacket;
     const sink = this.sinks.open(flow);
     if (this.files !== null && sink.name !== null) this.files.opened(sink.name);
     return this.scanners.length === 0 ? sink : new ScanningSink(sink, this.scanners.map((s) => s.open(flow, sink.name)));
@@ -89,7 +96,11 @@ export class FlowEnd implements FlowOutput {
         sink?.close();
       }
     } finally {
-      this.records?.add(closePacket, flow.firstPacket, flowRecord(flow, sink !== null ? sink.name : this.sinks.nameOf(flow), scans));
+      if (this.records !== null) {
+        const record = flowRecord(flow, sink !== null ? sink.name : this.sinks.nameOf(flow), scans);
+        if (this.filePackets && sink !== null) record.file_packet = flow.sinkPacket;
+        this.records.add(closePacket, flow.firstPacket, record);
+      }
     }
     if (this.files !== null && sink !== null && sink.name !== null) this.files.closed(sink.name);
   }

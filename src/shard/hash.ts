@@ -1,6 +1,7 @@
 import xxhash from 'xxhash-wasm';
 import type { DecodedPacket } from '../decode/packet';
 import { FLOW_BUCKETS } from '../flow/buckets';
+import { sliceOf, type ShardSlice } from './slice';
 
 type H32Raw = (input: Uint8Array, seed?: number) => number;
 
@@ -25,15 +26,25 @@ export class ShardHasher {
   private previousLen = 0;
   private previousBucket = 0;
 
-  private constructor(private readonly h32: H32Raw) {
+  /**
+   * `slice` (--shard K/N): connections outside it get bucket -1. The bucket is the hash's
+   * low bits, the slice its high bits, so a slice still spreads over every bucket.
+   */
+  private constructor(private readonly h32: H32Raw, private readonly slice: ShardSlice | null) {
     this.scratch.v4 = this.scratch.all.subarray(0, 12);
     this.previous.v4 = this.previous.all.subarray(0, 12);
   }
 
-  static async create(): Promise<ShardHasher> {
-    return new ShardHasher((await xxhash()).h32Raw);
+  static async create(slice: ShardSlice | null = null): Promise<ShardHasher> {
+    return new ShardHasher((await xxhash()).h32Raw, slice);
   }
 
+  /** Whether this run keeps the records no connection owns (-w: not TCP): one shard of N does. */
+  get keepsUnowned(): boolean {
+    return this.slice === null || this.slice.index === 0;
+  }
+
+  /** The segment's flow bucket, or -1 when its connection is outside this run's slice. */
   bucketOf(buf: Uint8Array, d: DecodedPacket): number {
     const n = d.addrLen, a = d.addrOffset, b = a + n;
     // Compare (src, sport) with (dst, dport) to pick the canonical order.
@@ -53,7 +64,9 @@ export class ShardHasher {
       while (i < len && s[i] === p[i]) i++;
       if (i === len) return this.previousBucket;
     }
-    const bucket = (this.h32(len === 12 ? scratch.v4 : s, 0x7cf10) >>> 0) % FLOW_BUCKETS;
+    const hash = this.h32(len === 12 ? scratch.v4 : s, 0x7cf10) >>> 0;
+    const slice = this.slice;
+    const bucket = slice !== null && sliceOf(hash, slice.count) !== slice.index ? -1 : hash % FLOW_BUCKETS;
     this.scratch = this.previous;
     this.previous = scratch;
     this.previousLen = len;

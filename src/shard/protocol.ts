@@ -8,6 +8,7 @@ import type { ScannerSettings } from '../scanners/registry';
 import type { HookConfig, HookStats } from '../hooks/flow-hooks';
 import type { NetvizCounts } from '../netviz/collector';
 import type { PluginSpec } from '../scanners/js-plugin';
+import type { ShardSlice } from './slice';
 
 /**
  * What a worker does with its flows' bytes: flow files, console text (-c/-C), nothing but
@@ -56,6 +57,8 @@ export interface WorkerConfig {
   console: ConsoleOptions | null;
   /** -w: report the records the flow table rejects (tcpflow's "SYN TO IGNORE"). */
   unprocessed: boolean;
+  /** --shard K/N: only that slice's connections are dispatched; records carry what merge-reports needs. */
+  shard: ShardSlice | null;
 }
 
 export interface WorkerTask {

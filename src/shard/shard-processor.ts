@@ -96,7 +96,7 @@ export class ShardProcessor {
         onDebug: (level, message) => log.at(level, message),
       },
       new FlowEnd(sinks, createScanners(config.scanners, config.scannerSettings, this.hooks.httpBodies ?? undefined, plugin), this.records,
-        this.hooks.flowFiles),
+        this.hooks.flowFiles, config.shard !== null && config.mode === 'files'),
     );
   }
 

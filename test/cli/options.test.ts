@@ -72,6 +72,7 @@ test('defaults', () => {
     decompressHttp: true,
     httpMaxBody: 268435456,
     httpMaxRatio: 100,
+    shard: null,
   });
 });
 

@@ -415,7 +415,7 @@ function workerConfig(cfg: RunConfig): Omit<WorkerConfig, 'index' | 'spillPath'>
     tcpTimeout: cfg.tcpTimeout,
     savedWindow: cfg.savedWindow, maxFlowsPerBucket: perBucketCap(DEFAULT_MAX_FLOWS), mergeVlans: cfg.mergeVlans,
     records: true, recordRoom: DFXML_RECORD_ROOM,
-    debugLevel: 0, console: null, unprocessed: false,
+    debugLevel: 0, console: null, unprocessed: false, shard: null,
   };
 }
 

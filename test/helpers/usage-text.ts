@@ -46,7 +46,7 @@ export function helpListing(text: string): Listing {
     if (/^\S.*:$/.test(line)) {
       kind = /^Parameters/.test(line) ? 'params' : /^File name prefixes/.test(line) ? 'letters'
         : /^File name template/.test(line) ? 'escapes' : /^Exit status/.test(line) ? 'statuses'
-        : /^Scanners/.test(line) ? null : 'options';
+        : /^Scanners|^Subcommands/.test(line) ? null : 'options';
       continue;
     }
     const m = /^ {3}(\S(?:\S| (?! ))*)/.exec(line);

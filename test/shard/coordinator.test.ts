@@ -25,7 +25,7 @@ function config(over: Partial<WorkerConfig> = {}): Omit<WorkerConfig, 'index' | 
     scanners: [], scannerSettings: { httpDecompress: true, httpLimits: DEFAULT_INFLATE_LIMITS }, tcpdemux: true, netviz: null, plugin: null,
     hooks: NO_HOOKS, findx: false, tdelta: 0, tcpTimeout: 0, savedWindow: 100_000, maxFlowsPerBucket: perBucketCap(DEFAULT_MAX_FLOWS), mergeVlans: false,
     records: true, recordRoom: DFXML_RECORD_ROOM, debugLevel: 0,
-    console: { header: true, hex: false, json: false, color: false, binary: false, newline: true }, unprocessed: false,
+    console: { header: true, hex: false, json: false, color: false, binary: false, newline: true }, unprocessed: false, shard: null,
     ...over,
   };
 }
