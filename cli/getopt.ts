@@ -41,6 +41,7 @@ export const TCPFLOW_LONGOPTS: readonly LongOption[] = [
   { name: 'sort-inputs', hasArg: false, opt: 'sort-inputs' }, // ours, no short form
   { name: 'shard', hasArg: true, opt: 'shard' }, // ours
   { name: 'shards', hasArg: true, opt: 'shards' }, // ours
+  { name: 'resume', hasArg: false, opt: 'resume' }, // ours
 ];
 
 // Messages are glibc's, without its "argv[0]: " prefix (the caller adds the program name).

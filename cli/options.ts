@@ -119,6 +119,7 @@ const CANONICAL: Readonly<Record<string, { name: string; value?: string } | null
   'sort-inputs': { name: '--sort-inputs' },
   shard: { name: '--shard' },
   shards: { name: '--shards' },
+  resume: { name: '--resume' },
   b: { name: '--max-bytes' },
   m: { name: '--max-seek' },
   I: { name: '--findx' },
@@ -200,6 +201,7 @@ class TcpflowCommand extends Command {
   sortInputs = Option.Boolean('--sort-inputs', false);
   shard = Option.String('--shard');
   shards = Option.String('--shards');
+  resume = Option.Boolean('--resume', false);
   params = Option.Array('--param', []);
   operands = Option.Array('--operand', []); // see canonicalArgv
   maxBytes = Option.String('--max-bytes');
@@ -423,6 +425,7 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
         : o.opt === 'F' ? [{ kind: 'format', letters: o.arg ?? '' }] : []),
       lockName: cmd.lock ?? null,
       shard,
+      resume: cmd.resume,
     },
   };
 }

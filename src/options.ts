@@ -54,6 +54,8 @@ export interface Options {
   lockName: string | null;
   /** --shard K/N, or --shards N with K from the environment: this run's slice of the connections. */
   shard: ShardSlice | null;
+  /** --resume: keep a journal in the output directory, and go on from where a stopped run left it. */
+  resume: boolean;
 }
 
 /** tcpflow's per-file hooks; null: not set. */

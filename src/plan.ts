@@ -18,6 +18,26 @@ const RESERVED_FDS = 32;
 /** How long (in packets) a closed flow is remembered for the straggler check. */
 export const SAVED_WINDOW = 100_000;
 
+/** The --resume journal's directory, in the output directory. */
+export const RESUME_DIR = '.tcpflow-ts-resume';
+
+/**
+ * What --resume cannot take back after a crash: text already printed, -w and -K files
+ * (written in packet order, not per flow), standard input and live capture (not read
+ * again), scanners other than md5 (whose results a resumed run cannot take again from a
+ * flow's file).
+ */
+function refuseForResume(opts: Options, mode: FlowMode, scanners: readonly string[]): void {
+  const refuse = (what: string) => new TcpflowError('USAGE', `--resume cannot be used with ${what}`, EXIT.USAGE);
+  if (mode === 'console') throw refuse('console output (-c/-C)');
+  if (mode === 'pcaps') throw refuse('-K');
+  if (opts.unprocessedPath !== null) throw refuse('-w');
+  if (opts.readFiles.length === 0 && opts.finishFiles.length === 0) throw refuse('live capture (no input file)');
+  if ([...opts.readFiles, ...opts.finishFiles].includes('-')) throw refuse("standard input ('-')");
+  const other = scanners.find((s) => s !== 'md5');
+  if (other !== undefined) throw refuse(`-e ${other}`);
+}
+
 /** tcpflow's boolean parameter rule: true when the value starts with Y, y, T, t or 1. */
 function paramTrue(v: string | undefined, dflt: boolean): boolean {
   return v === undefined ? dflt : /^[YyTt1]/.test(v);
@@ -66,6 +86,8 @@ export interface RunPlan {
   decompress: DecompressLimits;
   /** --shard K/N (report and -w paths then carry `.shard-K-of-N`). */
   shard: ShardSlice | null;
+  /** --resume: the journal's directory (in the output directory), else null. */
+  resumeDir: string | null;
   maxFlows: number;
   quiet: boolean;
   debugLevel: number;
@@ -136,6 +158,7 @@ export function planRun(opts: Options, openFileLimit: number): RunPlan {
 
   // Where names of different connections may coincide, the c1, c2 ... counters depend on
   // the order of file creation over all flows: one worker keeps it tcpflow's.
+  if (opts.resume) refuseForResume(opts, mode, scanners);
   const apart = namesKeepConnectionsApart(template);
   if (opts.shard !== null && (mode === 'files' || mode === 'pcaps') && !apart) {
     throw new TcpflowError('USAGE', `--shard: template ${template.source} can give different connections the same name, ` +
@@ -197,12 +220,14 @@ export function planRun(opts: Options, openFileLimit: number): RunPlan {
       console: mode === 'console' ? opts.console : null,
       unprocessed: opts.unprocessedPath !== null,
       shard: opts.shard,
+      resume: null,
     },
     unprocessedPath: own(opts.unprocessedPath),
     lockName: opts.lockName,
     sortInputs: opts.sortInputs,
     decompress: opts.decompress,
     shard: opts.shard,
+    resumeDir: opts.resume ? own(path.join(opts.outdir, RESUME_DIR)) : null,
     maxFlows: opts.maxFlows,
     quiet: opts.quiet,
     debugLevel: opts.debugLevel,

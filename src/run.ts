@@ -1,4 +1,5 @@
 import * as fs from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { openInput, type PacketSource } from './capture/source';
@@ -23,7 +24,7 @@ import { spillSources } from './report/record-spill';
 import type { Logger } from './util/log';
 import { VERSION, VERSION_LINE } from './version';
 import { runDigest, type ShardInfo } from './report/shard-info';
-import type { ShardSlice } from './shard/slice';
+import { addFragments, fileMd5, finishJournal, recordCheckpoint, startResume, type Journal, type ResumeStart } from './resume/journal';
 import { openFileLimit } from './util/limits';
 import { Progress } from './util/progress';
 import { PcapDump } from './output/pcap-file';
@@ -36,24 +37,35 @@ import { loadPlugin } from './scanners/js-plugin';
 import { writeNetviz } from './netviz/output';
 
 /**
+ * Tests of --resume (test/resume/): a run kills itself with SIGKILL once it has read this
+ * many packets, a crash at a chosen point of a run ...
+ */
+const KILL_AT = Number(process.env.TCPFLOW_TS_TEST_KILL_AT_PACKET ?? Infinity);
+/** ... or once the workers have checkpointed input N (from 1), before the journal says so. */
+const KILL_AT_CHECKPOINT = Number(process.env.TCPFLOW_TS_TEST_KILL_AT_CHECKPOINT ?? Infinity);
+
+/**
  * One whole run: options → plan (src/plan.ts), then the plan's lifecycle. Returns the
  * exit status.
  */
 export async function run(opts: Options, argv: readonly string[], log: Logger): Promise<number> {
   const plan = planRun(opts, openFileLimit());
-  return new Run(plan, argv, log, plan.shard === null ? null : shardInfo(opts, plan)).execute();
+  const identity = plan.shard !== null || plan.resumeDir !== null ? runIdentity(opts, plan) : '';
+  const shard = plan.shard === null ? null : { ...plan.shard, run: identity, fdLimit: plan.fileDescriptors };
+  return new Run(plan, argv, log, shard, identity).execute();
 }
 
 /**
- * A --shard run's identity in its reports: its slice, and a digest of the inputs (path and
- * size) and of every option that shapes files and reports, which all shards of one job share.
+ * A run's identity, for --shard reports and the --resume journal: a digest of the inputs
+ * (path and size) and of every option that shapes files and reports, which all shards of
+ * one job share, and a resumed run must have.
  */
-function shardInfo(opts: Options, plan: RunPlan): ShardInfo {
+function runIdentity(opts: Options, plan: RunPlan): string {
   const inputs = plan.inputs.map((i) => ({ path: i.path, size: fs.statSync(i.path, { throwIfNoEntry: false })?.size ?? -1, finishing: i.finishing }));
   // Left out: what does not change a file or a record (threads, messages, where reports go, -f, -L).
   const { workers: _w, debugLevel: _d, quiet: _q, warnings: _x, shard: _s, reportPath: _r, jsonlPath: _j,
-    unprocessedPath: _u, lockName: _l, maxFds: _f, readFiles: _rf, finishFiles: _ff, ...shaping } = opts;
-  return { ...(plan.shard as ShardSlice), run: runDigest(VERSION, inputs, shaping), fdLimit: plan.fileDescriptors };
+    unprocessedPath: _u, lockName: _l, maxFds: _f, readFiles: _rf, finishFiles: _ff, resume: _c, ...shaping } = opts;
+  return runDigest(VERSION, inputs, shaping);
 }
 
 /**
@@ -67,6 +79,9 @@ class Run {
   private signal: NodeJS.Signals | null = null;
   private dump: PcapDump | null = null;
   private reports: ReportFile[] = [];
+  /** --resume: how this run started (a fresh journal, or the one of the run it resumes), and the journal now. */
+  private resume: ResumeStart | null = null;
+  private journal: Journal | null = null;
   private readonly spillBase: string | null;
   private live: LiveSource | null = null;
   private captureStats: CaptureStats | null = null;
@@ -74,7 +89,7 @@ class Run {
   private privileges: Privileges | null = null;
 
   constructor(private readonly plan: RunPlan, private readonly argv: readonly string[], private readonly log: Logger,
-    private readonly shard: ShardInfo | null) {
+    private readonly shard: ShardInfo | null, private readonly identity: string) {
     this.spillBase = plan.reports.dfxml ?? plan.reports.jsonl;
   }
 
@@ -121,6 +136,18 @@ class Run {
     }
     const created = prepareOutdir(plan.outdir);
     if (plan.mode === 'pcaps') log.info('ensuring pcap core');
+    if (plan.resumeDir !== null) {
+      const spills = Array.from({ length: plan.workers }, (_, i) => this.spillPath(i)).filter((p): p is string => p !== null);
+      const md5 = plan.worker.scanners.includes('md5');
+      this.resume = startResume(plan.resumeDir, this.identity, plan.workers, spills, (f): Record<string, string> => (md5 ? { md5: fileMd5(f) } : {}));
+      if (this.resume === null) {
+        log.warn(`--resume: the journal in ${plan.resumeDir} says this run finished: nothing to do (remove it, or use another output directory, to run again)`);
+        return EXIT.OK;
+      }
+      this.journal = this.resume.journal;
+      this.exitCode = this.journal.exitCode;
+      for (const n of this.resume.notes) log.info(n);
+    }
 
     const onSignal = (s: NodeJS.Signals) => this.onSignal(s);
     process.on('SIGINT', onSignal);
@@ -130,12 +157,14 @@ class Run {
     // written from the first input's first interface (spec B13: any input format works).
     if (plan.unprocessedPath !== null) this.dump = PcapDump.create(plan.unprocessedPath);
 
-    const coordinator = await Coordinator.start(new ThreadHost(), plan.workers, plan.worker, (i) => this.spillPath(i), {
+    const worker = this.journal === null ? plan.worker : { ...plan.worker, resume: { dir: plan.resumeDir as string, attempt: this.journal.attempt } };
+    const coordinator = await Coordinator.start(new ThreadHost(), plan.workers, worker, (i) => this.spillPath(i), {
       print: plan.mode !== 'console' ? null
         // The coordinator prints whole segments per call, so the lock keeps every segment whole.
         : lock === null ? writeStdout : (text) => lock.hold(() => writeStdout(text)),
       unprocessed: this.dump,
     }, { fragments: new FragmentReassembler(DEFAULT_LIMITS, log.debugLevel >= 5 ? (m) => log.at(5, m) : null) });
+    if (this.journal !== null) coordinator.continueFrom(this.journal.packets, this.journal.maxOpenFiles);
     try {
       // Opened while the worker threads boot (xmlbuilder2 alone takes ~70 ms to load).
       this.openReports();
@@ -241,6 +270,11 @@ class Run {
   }
 
   private onSignal(s: NodeJS.Signals): void {
+    if (this.journal !== null) {
+      // What a crash would leave, on purpose: the journal says where to go on from.
+      this.log.warn(`${s}: stopping; ${this.journal.inputsDone} of ${this.plan.inputs.length} inputs are done: run the same command with --resume to go on`);
+      process.exit(s === 'SIGINT' ? EXIT.SIGINT : EXIT.SIGTERM);
+    }
     if (this.signal !== null) {
       // The way out of a run that cannot finish (a stuck worker, a hung disk): what is
       // on disk stays, flows still open are lost and the reports are left incomplete.
@@ -285,6 +319,11 @@ class Run {
     for (const [index, spec] of inputs.entries()) {
       const { path: file, finishing } = spec;
       if (this.signal !== null || coordinator.error !== null) break;
+      if (this.journal !== null && index < this.journal.inputsDone) {
+        // Done before the run was stopped: the same file (directories are listed again).
+        if (this.journal.done[index] !== file) throw resumeMismatch(this.journal.done[index], file);
+        continue;
+      }
       let source: PacketSource;
       try {
         source = order.watch(spec, plan.filter === null ? await openInput(file, plan.decompress) : openFilteredSource(file, plan.filter));
@@ -297,8 +336,10 @@ class Run {
         const first = source.firstInterface;
         if (first !== null) log.at(3, `looking for handler for datalink type ${first.linktype} for interface ${file}`);
         if (this.dump !== null && first !== null) this.dump.writeHeader(first, LINKTYPE.EN10MB);
-        const r = await coordinator.feed(source, finishing, () => this.signal !== null,
-          (packets) => progress.update({ file: index, name: file, fileBytes: source.progress?.done ?? 0, packets, openFlows: coordinator.openFlows }));
+        const r = await coordinator.feed(source, finishing, () => this.signal !== null, (packets) => {
+          progress.update({ file: index, name: file, fileBytes: source.progress?.done ?? 0, packets, openFlows: coordinator.openFlows });
+          if (packets >= KILL_AT) process.kill(process.pid, 'SIGKILL');
+        });
         progress.fileDone(source.progress?.done ?? 0);
         progress.clear();
         for (const lt of r.unknownLinkTypes) {
@@ -306,11 +347,27 @@ class Run {
           this.exitCode = Math.max(this.exitCode, EXIT.INPUT);
         }
         if (r.error !== null) this.inputProblem(r.error);
+        if (this.signal === null) await this.checkpoint(coordinator, inputs, index);
       } finally {
         progress.clear();
         source.close();
       }
     }
+  }
+
+  /** --resume: input `index` is done; the workers checkpoint and the journal says so. */
+  private async checkpoint(coordinator: Coordinator, inputs: readonly { path: string }[], index: number): Promise<void> {
+    const { resume, journal } = this;
+    if (resume === null || journal === null) return;
+    const answers = await coordinator.checkpoint(index);
+    if (answers === null) return; // the run failed: it says so at its end
+    if (answers.some((a) => a.spilled < 0)) {
+      this.log.warn(`--resume: no checkpoint after ${inputs[index].path}: flow records could not be written to disk`);
+      return;
+    }
+    if (index + 1 === KILL_AT_CHECKPOINT) process.kill(process.pid, 'SIGKILL');
+    const done = { inputs: index + 1, paths: inputs.slice(0, index + 1).map((i) => i.path), exitCode: this.exitCode, packets: coordinator.packets, maxOpenFiles: coordinator.maxOpen, fragments: coordinator.fragmentsSoFar };
+    this.journal = recordCheckpoint(this.plan.resumeDir as string, journal, resume.journal, done, answers, () => syncFileSystem(this.plan.outdir));
   }
 
   /** An input that cannot be (fully) read: one line, the run goes on with the next one. */
@@ -359,6 +416,14 @@ class Run {
       }
     }
     // Open flow files as one process under the -f limit has them (every worker has its share of it).
+    // A resumed run: what the attempts before it did, up to their last checkpoint.
+    const before = this.resume?.journal.totals ?? null;
+    if (before !== null) {
+      s.totalFlows += before.totalFlows;
+      s.totalPackets += before.totalPackets;
+      s.flowsPurged += before.flowsPurged;
+      s.records += before.records;
+    }
     const summary: ReportSummary = {
       openFdsAtEnd: Math.min(plan.fileDescriptors, s.openFilesAtEnd),
       maxOpenFlows: Math.min(plan.fileDescriptors, totals.maxOpenFiles),
@@ -367,13 +432,19 @@ class Run {
       totalPackets: s.totalPackets,
       flowsPurged: s.flowsPurged,
       maxFlows: plan.maxFlows,
-      fragments: totals.fragments,
+      fragments: this.resume === null ? totals.fragments : addFragments(this.resume.journal.fragments, totals.fragments),
       error,
       capture: this.captureStats,
     };
     const spills = Array.from({ length: plan.workers }, (_, i) => this.spillPath(i))
       .filter((p): p is string => p !== null && fs.existsSync(p));
-    const problems = finishReports(this.reports, spillSources(spills, held), spills, s.records, summary, lossReasons, this.shard !== null);
+    const sources = [...spillSources(spills, held), ...(this.resume?.kept ?? [])];
+    // With a journal, spills go once it says the run is finished: a crash before that resumes with them.
+    const problems = finishReports(this.reports, sources, this.journal === null ? spills : [], s.records, summary, lossReasons, this.shard !== null);
+    if (this.journal !== null) {
+      finishJournal(this.plan.resumeDir as string, this.journal);
+      for (const p of spills) fs.rmSync(p, { force: true });
+    }
     for (const p of problems) log.error(p);
     if (problems.length > 0) this.exitCode = Math.max(this.exitCode, EXIT.OUTPUT);
     if (!plan.quiet && s.flowsPurged > 0) warnPurged(s.flowsPurged, plan.maxFlows, log);
@@ -489,6 +560,19 @@ function isCompressed(file: string): boolean {
   } catch {
     return false;
   }
+}
+
+/** A resumed run whose inputs (a directory listed again, say) are not the ones the journal says were done. */
+function resumeMismatch(journal: string | undefined, now: string): TcpflowError {
+  return new TcpflowError('USAGE', `--resume: the inputs changed: the journal says ${journal ?? '(nothing)'} was read, now ${now} comes at its place; use another output directory`, EXIT.USAGE);
+}
+
+/**
+ * --resume checkpoints: flow files on disk before the journal says so (a reboot keeps what
+ * was synced). Node has no syncfs(2): coreutils' `sync -f` does it, plain sync otherwise.
+ */
+function syncFileSystem(dir: string): void {
+  if (spawnSync('sync', ['-f', dir], { stdio: 'ignore' }).status !== 0) spawnSync('sync', [], { stdio: 'ignore' });
 }
 
 /** Make sure outdir is a directory; true when this run created it. */

@@ -49,6 +49,18 @@ export class IntervalSet {
     e.splice(first, last - first, newEnd);
   }
 
+  /** The positions not received in [0, end), as [start, end) pairs (--resume checkpoints). */
+  gaps(end: number): [number, number][] {
+    const out: [number, number][] = [];
+    let at = 0;
+    for (let i = 0; i < this.starts.length && at < end; i++) {
+      if (this.starts[i] > at) out.push([at, Math.min(this.starts[i], end)]);
+      at = Math.max(at, this.ends[i]);
+    }
+    if (at < end) out.push([at, end]);
+    return out;
+  }
+
   /** Move every position up by `delta` (front insertion). */
   shift(delta: number): void {
     for (let i = 0; i < this.starts.length; i++) { this.starts[i] += delta; this.ends[i] += delta; }

@@ -22,6 +22,19 @@ export interface FlowSink {
   read(pos: number, len: number): Uint8Array;
   /** No more writes: flush and let go of resources (descriptors). */
   close(): void;
+  /** --resume checkpoints: write out everything queued and say what the file holds now (flow files only). */
+  checkpoint?(): SinkCheckpoint;
+}
+
+/** A flow file at a checkpoint: what a resumed run cuts it back to. */
+export interface SinkCheckpoint {
+  /** Absolute path. */
+  path: string;
+  size: number;
+  /** Size of its -I index, or null without -I. */
+  findx: number | null;
+  /** The time its flow's end stamps on it (seconds), or null for none. */
+  mtime: number | null;
 }
 
 /** Where a worker's flows store their bytes: flow files, console text, memory in tests. */

@@ -12,6 +12,8 @@ export interface FileSinksConfig {
   findx: boolean;
   /** Debug level 5 messages (file created, reopened, closed), or null when not wanted. */
   onDebug: ((message: string) => void) | null;
+  /** --resume: where every file is named before it is created (FlowFileStore). */
+  createdLog?: string | null;
 }
 
 /** Flow files: each flow that stores a byte gets a file named by the template, in the output directory. */
@@ -21,7 +23,7 @@ export class FileSinks implements SinkFactory {
   private readonly prefix: string;
 
   constructor(private readonly config: FileSinksConfig) {
-    this.store = new FlowFileStore(config.maxOpenFiles, config.onDebug);
+    this.store = new FlowFileStore(config.maxOpenFiles, config.onDebug, config.createdLog ?? null);
     this.template = new Template(config.template);
     this.prefix = outdirPrefix(config.outdir);
   }

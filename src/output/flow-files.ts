@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { outputError } from '../errors';
-import type { FlowSink } from '../flow/sink';
+import type { FlowSink, SinkCheckpoint } from '../flow/sink';
 
 const { O_CREAT, O_EXCL, O_RDWR, O_TRUNC } = fs.constants;
 
@@ -124,6 +124,18 @@ export class FlowFile implements FlowSink {
     }
   }
 
+  /** Everything queued written out (file and -I index); what the file holds now. */
+  checkpoint(): SinkCheckpoint {
+    this.store.flush(this);
+    this.flushFindx();
+    return {
+      path: path.resolve(this.path),
+      size: this.size,
+      findx: this.findx === null ? null : fs.statSync(this.path + '.findx').size,
+      mtime: this.mtime(),
+    };
+  }
+
   /** Create the (empty) index beside a new file. */
   startFindx(): void {
     if (this.findx !== null) writeFindx(this.path + '.findx', '', 'w');
@@ -187,8 +199,54 @@ export class FlowFileStore {
   private readonly madeDirs = new Set<string>();
   readonly stats: FlowFileStats = { descriptors: 0, maxDescriptors: 0, open: 0, peak: 0 };
 
-  /** `onDebug` gets tcpflow's level-5 notes (file created, reopened, closed). */
-  constructor(private readonly maxOpen: number, private readonly onDebug: ((message: string) => void) | null = null) {}
+  /** --resume: the log of files created (absolute paths as JSON strings, one a line), and its length. */
+  private createdLog: { fd: number; path: string; bytes: number } | null = null;
+
+  /**
+   * `onDebug` gets tcpflow's level-5 notes (file created, reopened, closed). `createdLog`
+   * (--resume): every file is named there before it is created, so that a resumed run can
+   * remove the files made after the last checkpoint.
+   */
+  constructor(private readonly maxOpen: number, private readonly onDebug: ((message: string) => void) | null = null,
+    createdLog: string | null = null) {
+    if (createdLog !== null) {
+      try {
+        this.createdLog = { fd: fs.openSync(createdLog, 'a', 0o600), path: createdLog, bytes: 0 };
+      } catch (e) {
+        throw outputError(createdLog, e);
+      }
+    }
+  }
+
+  /** --resume: close the creation log (end of run). */
+  closeCreatedLog(): void {
+    if (this.createdLog !== null) fs.closeSync(this.createdLog.fd);
+    this.createdLog = null;
+  }
+
+  /** --resume: the creation log synced; its length. */
+  syncCreated(): number {
+    const log = this.createdLog;
+    if (log === null) return 0;
+    try {
+      fs.fsyncSync(log.fd);
+    } catch (e) {
+      throw outputError(log.path, e);
+    }
+    return log.bytes;
+  }
+
+  private logCreation(p: string): void {
+    const log = this.createdLog as { fd: number; path: string; bytes: number };
+    const b = Buffer.from(JSON.stringify(path.resolve(p)) + '\n');
+    try {
+      // Written (not synced) before the file exists: a killed run's log names every file it made.
+      for (let off = 0; off < b.length;) off += fs.writeSync(log.fd, b, off, b.length - off);
+    } catch (e) {
+      throw outputError(log.path, e);
+    }
+    log.bytes += b.length;
+  }
 
   /**
    * A new flow file: the first name from `nameFor(0)`, `nameFor(1)`, ... that does not
@@ -198,6 +256,7 @@ export class FlowFileStore {
   create(nameFor: (count: number) => string, clock: FileClock, findx: boolean): FlowFile {
     for (let count = 0; ; count++) {
       const p = nameFor(count);
+      if (this.createdLog !== null && fs.lstatSync(p, { throwIfNoEntry: false }) === undefined) this.logCreation(p);
       const fd = this.openWithRetry(p, O_CREAT | O_EXCL | O_RDWR, true);
       if (fd < 0) continue;
       const ff = this.adopt(new FlowFile(this, p, clock, findx), fd);

@@ -133,6 +133,22 @@ export class RecordSpill implements RecordOutput {
     this.bufCount = 0;
   }
 
+  /**
+   * --resume checkpoints: flush and sync the spill file; the bytes of whole records in it,
+   * or -1 when records are held in memory instead (they would not survive a crash).
+   */
+  sync(): number {
+    this.flush();
+    if (this.held !== null || this.padding) return -1;
+    try {
+      fs.fsyncSync(this.fd);
+    } catch (e) {
+      this.stopSpilling(e);
+      return -1;
+    }
+    return this.spilled;
+  }
+
   /** Flush and close the spill file. A failed spill does not throw (see heldRecords()). */
   close(): void {
     this.flush();

@@ -5,7 +5,7 @@ import { TcpflowError, EXIT, type ErrorInfo } from '../errors';
 import { dispatch } from './dispatch';
 import { ShardHasher } from './hash';
 import { FragmentReassembler, type FragmentCounts } from './ip-fragments';
-import type { FromWorker, Release, ToWorker, WorkerConfig, WorkerResult } from './protocol';
+import type { FromWorker, Release, ToWorker, WorkerCheckpoint, WorkerConfig, WorkerResult } from './protocol';
 import type { WorkerHost, WorkerLink } from './hosts';
 import type { ConsoleBatch } from '../output/console-output';
 import type { PcapDump } from '../output/pcap-file';
@@ -100,6 +100,9 @@ export class Coordinator {
       (chunk.sec[i] + this.tdelta) * 1e6 + chunk.usec[i], chunk.origlen[i]);
   };
   private currentChunk: Chunk | null = null;
+  /** Workers' answers awaited by checkpoint(), and its way out when the run fails meanwhile. */
+  private checkpoints: ((c: WorkerCheckpoint | null) => void)[] = [];
+  private onFailure: (() => void) | null = null;
 
   private constructor(private readonly host: WorkerHost, private readonly hasher: ShardHasher,
     slots: Chunk[], private readonly ordered: OrderedOutput, private readonly fragments: FragmentReassembler) {
@@ -220,7 +223,46 @@ export class Coordinator {
       this.onRelease(m);
     }
     else if (m.type === 'result') this.settle[worker](m.result);
+    else if (m.type === 'checkpointed') this.checkpoints[worker]?.(m.checkpoint);
     else this.fail(fromInfo(m));
+  }
+
+  /**
+   * --resume, after an input: every worker's checkpoint (src/resume/journal.ts), taken once
+   * it has processed every chunk sent before; null if a worker could not take one.
+   */
+  async checkpoint(seq: number): Promise<WorkerCheckpoint[] | null> {
+    if (this.failure !== null) return null;
+    const answers = this.links.map((_, i) => new Promise<WorkerCheckpoint | null>((resolve) => { this.checkpoints[i] = resolve; }));
+    for (const link of this.links) link.send({ type: 'checkpoint', seq } satisfies ToWorker, []);
+    // A worker that dies never answers: the run's failure ends the wait.
+    const died = new Promise<null>((resolve) => { this.onFailure = () => resolve(null); });
+    const all = await Promise.race([Promise.all(answers), died]);
+    this.checkpoints = [];
+    this.onFailure = null;
+    return all === null || all.some((c) => c === null) || this.failure !== null ? null : all as WorkerCheckpoint[];
+  }
+
+  /** Packets read so far, over all inputs (global packet numbers continue from here). */
+  get packets(): number {
+    return this.packetNo;
+  }
+
+  /** A resumed run: go on with the packet numbers, and the most open files, of the run it resumes. */
+  continueFrom(packetNo: number, maxOpenFiles: number): void {
+    this.packetNo = packetNo;
+    this.maxOpenFiles = maxOpenFiles;
+  }
+
+  /** IP fragment counts as the end of input would give them now (datagrams still pending: incomplete). */
+  get fragmentsSoFar(): FragmentCounts {
+    const f = this.fragments;
+    return { ...f.counts, incomplete: f.counts.incomplete + f.pendingDatagrams };
+  }
+
+  /** The most flow files open at once so far. */
+  get maxOpen(): number {
+    return this.maxOpenFiles;
   }
 
   private onRelease(m: Release): void {
@@ -298,6 +340,7 @@ export class Coordinator {
 
   private fail(e: TcpflowError): void {
     if (this.failure === null) this.failure = e;
+    this.onFailure?.();
     const w = this.waiter;
     this.waiter = null;
     w?.();

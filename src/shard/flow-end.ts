@@ -1,5 +1,5 @@
 import type { Flow } from '../flow/flow';
-import type { FlowOutput, FlowSink, SinkFactory } from '../flow/sink';
+import type { FlowOutput, FlowSink, SinkCheckpoint, SinkFactory } from '../flow/sink';
 import { flowRecord, type RecordOutput, type ScanFields } from '../report/flow-record';
 import type { FlowScan, Scanner } from '../scanners/scanner';
 import type { FlowFileListener } from '../hooks/flow-hooks';
@@ -43,6 +43,11 @@ class ScanningSink implements FlowSink {
 
   close(): void {
     this.inner.close();
+  }
+
+  checkpoint(): SinkCheckpoint {
+    if (this.inner.checkpoint === undefined) throw new Error('internal: checkpoint of a sink that is not a flow file');
+    return this.inner.checkpoint();
   }
 
   /** Every scanner's findings, once the flow has ended. */

@@ -59,6 +59,23 @@ export interface WorkerConfig {
   unprocessed: boolean;
   /** --shard K/N: only that slice's connections are dispatched; records carry what merge-reports needs. */
   shard: ShardSlice | null;
+  /** --resume: the run's journal directory and this attempt's number (the worker's files there carry both). */
+  resume?: { dir: string; attempt: number } | null;
+}
+
+/** A worker at a --resume checkpoint (after an input is complete). */
+export interface WorkerCheckpoint {
+  /** Bytes of whole records in its spill file, synced (-1: the spill failed, no checkpoint is possible). */
+  spilled: number;
+  /** Bytes of its creation log, synced. */
+  created: number;
+  totalFlows: number;
+  totalPackets: number;
+  flowsPurged: number;
+  /** Records in its spill so far. */
+  records: number;
+  /** Its flows still open, as a resumed run closes them (src/resume/cut.ts), or null when none is. */
+  cut: string | null;
 }
 
 export interface WorkerTask {
@@ -83,6 +100,7 @@ export type ToWorker =
     /** Records in the whole chunk (every worker's): with -S tcp_timeout each one advances packet time. */
     size: number;
   }
+  | { type: 'checkpoint'; seq: number }
   | { type: 'end' };
 
 /** What a worker owes the coordinator for one chunk, sent when it is done with the chunk's memory. */
@@ -107,6 +125,7 @@ export interface Release {
 export type FromWorker =
   | Release
   | ({ type: 'failed' } & ErrorInfo)
+  | { type: 'checkpointed'; checkpoint: WorkerCheckpoint | null }
   | { type: 'result'; result: WorkerResult };
 
 export interface WorkerResult {

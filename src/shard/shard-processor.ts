@@ -15,7 +15,10 @@ import type { PluginFunction } from '../scanners/js-plugin';
 import { Hooks } from '../hooks/flow-hooks';
 import { NetvizCollector } from '../netviz/collector';
 import { FlowEnd } from './flow-end';
-import { BUCKET_SHIFT, RECORD_MASK, Release, WorkerConfig, WorkerResult } from './protocol';
+import { BUCKET_SHIFT, RECORD_MASK, Release, WorkerCheckpoint, WorkerConfig, WorkerResult } from './protocol';
+import { encodeRecord, flowRecord } from '../report/flow-record';
+import { writeCutFile, type CutFlow } from '../resume/cut';
+import { createdLogPath, cutFilePath } from '../resume/paths';
 import type { Logger } from '../util/log';
 import { errorInfo, type ErrorInfo } from '../errors';
 
@@ -74,6 +77,7 @@ export class ShardProcessor {
         const files = new FileSinks({
           outdir: config.outdir, template: config.template, maxOpenFiles: config.maxOpenFiles, findx: config.findx,
           onDebug: log.debugLevel >= 5 ? (message) => log.at(5, message) : null,
+          createdLog: config.resume ? createdLogPath(config.resume.dir, config.resume.attempt, config.index) : null,
         });
         this.store = files.store;
         sinks = files;
@@ -194,6 +198,36 @@ export class ShardProcessor {
     return { type: 'release', slot, console: this.console?.take() ?? null, unprocessed, openFiles, openFlows: this.demux?.openFlows ?? 0 };
   }
 
+  /**
+   * --resume, after an input is complete (every chunk of it processed): records and the
+   * creation log synced, and the flows still open written down as a resumed run would end
+   * them (src/resume/cut.ts).
+   */
+  checkpoint(seq: number): WorkerCheckpoint {
+    const resume = this.config.resume;
+    const demux = this.demux;
+    if (!resume || demux === null) throw new Error('internal: a checkpoint without --resume or a flow table');
+    this.chunkDone();
+    const cut: CutFlow[] = [];
+    for (const flow of demux.flows.values()) {
+      const file = flow.sink?.checkpoint?.() ?? null;
+      const record = flowRecord(flow, flow.sink?.name ?? null, []);
+      if (this.config.shard !== null && file !== null) record.file_packet = flow.sinkPacket;
+      cut.push({ first: flow.firstPacket, record: encodeRecord(record), file, gaps: file === null ? [] : flow.seen.gaps(file.size) });
+    }
+    const cutPath = cut.length === 0 ? null : cutFilePath(resume.dir, resume.attempt, seq, this.config.index);
+    if (cutPath !== null) writeCutFile(cutPath, cut);
+    return {
+      spilled: this.records?.sync() ?? 0,
+      created: this.store?.syncCreated() ?? 0,
+      totalFlows: demux.totalFlows,
+      totalPackets: demux.totalPackets,
+      flowsPurged: demux.flowsPurged,
+      records: this.records?.count ?? 0,
+      cut: cutPath,
+    };
+  }
+
   /** -d 10 and more: one line per packet (tcpflow prints `process_pkt...`). */
   private logPacket(data: Uint8Array, packetNo: number): void {
     const d = this.decoded, a = d.addrOffset, n = d.addrLen;
@@ -221,6 +255,7 @@ export class ShardProcessor {
     }
     try {
       this.records?.close();
+      this.store?.closeCreatedLog();
     } catch (e) {
       error ??= errorInfo(e);
     }

@@ -38,6 +38,19 @@ export class WorkerSession {
       });
       return;
     }
+    if (msg.type === 'checkpoint') {
+      let checkpoint = null;
+      if (this.failure === null) {
+        try {
+          checkpoint = this.shard.checkpoint(msg.seq);
+        } catch (e) {
+          this.failure = errorInfo(e);
+          reply({ type: 'failed', ...this.failure }, []);
+        }
+      }
+      reply({ type: 'checkpointed', checkpoint }, []);
+      return;
+    }
     if (this.failure === null) {
       try {
         this.shard.processChunk(this.slots[msg.slot], msg.records, msg.count, msg.base, msg.finishing, msg.size);

@@ -73,6 +73,7 @@ test('defaults', () => {
     httpMaxBody: 268435456,
     httpMaxRatio: 100,
     shard: null,
+    resume: false,
   });
 });
 
