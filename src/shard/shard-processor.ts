@@ -209,7 +209,7 @@ export class ShardProcessor {
     if (!resume || demux === null) throw new Error('internal: a checkpoint without --resume or a flow table');
     this.chunkDone();
     const cut: CutFlow[] = [];
-    for (const flow of demux.flows.values()) {
+    for (const flow of demux.openFlowList()) {
       const file = flow.sink?.checkpoint?.() ?? null;
       const record = flowRecord(flow, flow.sink?.name ?? null, []);
       if (this.config.shard !== null && file !== null) record.file_packet = flow.sinkPacket;
