@@ -58,7 +58,7 @@ export function dispatch(chunk: Chunk, shards: number, hasher: ShardHasher, d: D
     let v = decodeFrame(chunk.data, chunk.offset[i], chunk.caplen[i], lt, d);
     if (v === Verdict.FRAGMENT) {
       // -w gets the fragments after the first, reassembled or not, as tcpflow writes them.
-      if (d.fragOffset !== 0) (unprocessed ??= new Int32Array(count))[unprocessedCount++] = i;
+      if (d.fragOffset !== 0 && hasher.keepsUnowned) (unprocessed ??= new Int32Array(count))[unprocessedCount++] = i;
       if (frags === null || !frags.add(chunk, i, d)) {
         other?.(i, Verdict.NOT_PROCESSED, true);
         continue;

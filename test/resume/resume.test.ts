@@ -18,6 +18,8 @@ import { parseCommandLine } from '../../cli/options';
 import { planRun } from '../../src/plan';
 
 const INPUTS = [
+  // IP fragments first: their counts must carry over a resumption too.
+  path.join(PCAP_DIR, 'pcapplusplus__frag_http_req.pcap'),
   ...[1, 2, 3].map((i) => path.join(PCAP_DIR, `derived__tcpflow__jpegs__part${i}.pcap`)),
   ...[1, 2, 3].map((i) => path.join(PCAP_DIR, `derived__pcapplusplus__http-packets2__part${i}.pcap`)),
 ];
@@ -29,7 +31,7 @@ interface Report {
   fileobjects: string;
   totals: Record<string, number>;
   jsonlFlows: string;
-  jsonlSummary: Record<string, number>;
+  jsonlSummary: Record<string, unknown>;
 }
 
 function files(out: string): string[] {
@@ -54,7 +56,7 @@ function readReport(dir: string, xml: string, jsonl: string): Omit<Report, 'file
     fileobjects,
     totals,
     jsonlFlows: lines.slice(0, -1).join('\n'),
-    jsonlSummary: JSON.parse(lines[lines.length - 1]) as Record<string, number>,
+    jsonlSummary: JSON.parse(lines[lines.length - 1]) as Record<string, unknown>,
   };
 }
 
@@ -85,7 +87,7 @@ async function reference(cuts: readonly number[], workers: number): Promise<Repo
     }
     const last = parts[parts.length - 1];
     const sum = (t: string) => parts.reduce((a, p) => a + p.totals[t], 0);
-    const jsum = (t: string) => parts.reduce((a, p) => a + p.jsonlSummary[t], 0);
+    const jsum = (t: string) => parts.reduce((a, p) => a + (p.jsonlSummary[t] as number), 0);
     return {
       files: files(path.join(tmp, 'out')),
       fileobjects: parts.map((p) => p.fileobjects).join(''),
@@ -96,12 +98,22 @@ async function reference(cuts: readonly number[], workers: number): Promise<Repo
       jsonlFlows: parts.map((p) => p.jsonlFlows).filter((f) => f !== '').join('\n'),
       jsonlSummary: {
         ...last.jsonlSummary, total_flows: jsum('total_flows'), total_packets: jsum('total_packets'), flows_purged: jsum('flows_purged'),
-        max_open_flows: Math.max(...parts.map((p) => p.jsonlSummary.max_open_flows)),
+        max_open_flows: Math.max(...parts.map((p) => p.jsonlSummary.max_open_flows as number)),
+        ...fragmentSum(parts.map((p) => p.jsonlSummary)),
       },
     };
   } finally {
     removeDir(tmp);
   }
+}
+
+/** The runs' ip_fragments counts added up (absent when no run had fragments). */
+function fragmentSum(summaries: readonly Record<string, unknown>[]): { ip_fragments?: Record<string, number> } {
+  const all = summaries.map((s) => s.ip_fragments as Record<string, number> | undefined).filter((f) => f !== undefined);
+  if (all.length === 0) return {};
+  const sum: Record<string, number> = {};
+  for (const f of all) for (const [k, v] of Object.entries(f)) sum[k] = (sum[k] ?? 0) + v;
+  return { ip_fragments: sum };
 }
 
 function resumedReport(tmp: string): Report {
