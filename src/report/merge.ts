@@ -173,7 +173,7 @@ class DfxmlShard implements ShardReport {
       const l = this.r.next();
       if (l === null) throw this.bad('truncated inside a fileobject');
       if (l.startsWith(`      <${SHARD_PREFIX}:record `)) {
-        order = /^ {6}<tcpflow-ts:record first_packet='(\d+)'(?: file_packet='(\d+)')?(?: close_packet='(\d+)')?\/>$/.exec(l);
+        order = /^ {6}<tcpflow-ts:record first_packet='(\d+)'(?: file_packet='(\d+)')?(?: close_packet='(\d+(?:\.5)?)')?\/>$/.exec(l);
         if (order === null) throw this.bad('a tcpflow-ts:record element that cannot be read');
         continue;
       }
@@ -311,7 +311,8 @@ class JsonlShard implements ShardReport {
  * most at once, and how many were open at the end of input. Within one packet (whose
  * flows are all of one connection, so of one shard) a run closes the flows that packet
  * ends before it opens a new file, and closes a flow opened by the packet itself (a FIN
- * with data) after: the keys sort events in that order.
+ * with data) after: the keys sort events in that order. A flow closed idle just before
+ * packet n (-S tcp_timeout) has closing packet n - 0.5: after packet n - 1, before n.
  */
 class OpenFileCount {
   private events = new Float64Array(1024);

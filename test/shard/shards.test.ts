@@ -25,6 +25,9 @@ const CASES: { name: string; args: string[] }[] = [
   { name: 'http-packets2 in 3 files', args: [1, 2, 3].flatMap((i) => ['-r', pcap(`derived__pcapplusplus__http-packets2__part${i}.pcap`)]) },
   { name: 'test1 -r part 1 -R part 2', args: ['-r', pcap('derived__tcpflow__test1__part1.pcap'), '-R', pcap('derived__tcpflow__test1__part2.pcap')] },
   { name: 'tcp-reassembly with -f 2 -Fk', args: ['-f', '2', '-Fk', '-r', pcap('pcapplusplus__tcp-reassembly.pcap')] },
+  // Idle flows closed by packet time: every shard's workers see every packet's time.
+  { name: 'jpegs with -S tcp_timeout=1', args: ['-S', 'tcp_timeout=1', '-r', pcap('tcpflow__jpegs.cap')] },
+  { name: 'a directory of rotated pieces', args: ['-r', path.join(PCAP_DIR, '..', '..', 'rotated')] },
   // IP fragments are reassembled before sharding: every shard counts them all, the merge once.
   { name: 'IP fragments', args: ['-r', pcap('pcapplusplus__frag_http_req.pcap'), '-r', pcap('tcpflow__test1.pcap')] },
 ];
