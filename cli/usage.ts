@@ -154,7 +154,7 @@ export const OPTION_SECTIONS: readonly OptionSection[] = [
       {
         key: 'resume', flags: ['--resume'],
         summary: 'keep a journal in the output directory and, after a crash, kill -9 or reboot, go on from the inputs it marks complete',
-        details: "After each input the journal is replaced (written, synced, renamed). Run again with the same command line and --resume: the files made after the last complete input are removed, the flows still open at its end end there (their files cut back to what they held, their records written as at the end of input), and the remaining inputs are read as by a new run into the same directory; the report has the records and totals of both. SIGINT and SIGTERM stop at once, leaving the journal. A finished run is not redone. Not with -c, -C, -K, -w, standard input or scanners other than md5.",
+        details: "After each input the journal is replaced (written, synced, renamed). Run again with the same command line and --resume: the files made after the last complete input are removed, the flows still open at its end end there (their files cut back to what they held, their records written as at the end of input), and the remaining inputs are read as by a new run into the same directory; the report has the records and totals of both. SIGINT and SIGTERM stop at once, leaving the journal. A finished run is not redone. Not with -c, -C, -K, -w, standard input, live capture or scanners other than md5.",
       },
       { key: 'h', flags: ['-h', '--help'], summary: 'print this help and exit (-hh: also parameters, -F letters and template escapes)' },
       { key: 'H', flags: ['-H'], summary: 'print each scanner with its parameters, then every parameter, and exit' },
