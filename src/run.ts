@@ -590,6 +590,8 @@ function prepareOutdir(outdir: string): boolean {
   try {
     fs.mkdirSync(outdir, 0o777);
   } catch (e) {
+    // Made meanwhile by another run (the shards of a job start together): fine if a directory.
+    if ((e as NodeJS.ErrnoException).code === 'EEXIST' && fs.statSync(outdir, { throwIfNoEntry: false })?.isDirectory()) return false;
     throw new TcpflowError('OUTPUT', `cannot create ${outdir}: ${strerror(e)}`, EXIT.OUTPUT);
   }
   return true;
