@@ -4,14 +4,15 @@ import { closeSync, openSync, unlinkSync, writeSync, writevSync } from 'node:fs'
 const BUFFER_BYTES = 64 * 1024;
 
 /**
- * One -HTTPBODY- file being written. Bytes are gathered (copied: what the scanner is given
- * lives in reused memory) and written with a short-lived descriptor, so bodies of any
+ * One -HTTPBODY- file being written. Bytes are gathered and written with a short-lived descriptor, so bodies of any
  * number of open flows hold no descriptor between writes (the flow files' -f budget stays
  * theirs), and a small body costs one open. The file is created (truncated, 0644) with
  * its first bytes; `finish` leaves no file when there were none.
  */
 export class BodyFile {
   private pieces: Uint8Array[] = [];
+  /** pieces[lent...] are the caller's memory (see lend), not yet copied; -1: none. */
+  private lent = -1;
   private used = 0;
   private written = 0;
   private created = false;
@@ -20,9 +21,33 @@ export class BodyFile {
 
   constructor(readonly path: string) {}
 
+  /** Bytes the caller may reuse as soon as this returns: copied. */
   append(bytes: Uint8Array): void {
     if (this.error !== null || bytes.length === 0) return;
-    this.pieces.push(Uint8Array.prototype.slice.call(bytes));
+    this.add(Uint8Array.prototype.slice.call(bytes));
+  }
+
+  /**
+   * Bytes that stay valid until the caller's next `settle()`: kept as they are, so a body
+   * that ends before then (the usual small body, complete in one packet's data) is
+   * written straight from where it lies, never copied.
+   */
+  lend(bytes: Uint8Array): void {
+    if (this.error !== null || bytes.length === 0) return;
+    if (this.lent < 0) this.lent = this.pieces.length;
+    this.add(bytes);
+  }
+
+  /** The lent bytes are about to be reused: copy those still waiting to be written. */
+  settle(): void {
+    const pieces = this.pieces;
+    if (this.lent < 0) return;
+    for (let i = this.lent; i < pieces.length; i++) pieces[i] = Uint8Array.prototype.slice.call(pieces[i]);
+    this.lent = -1;
+  }
+
+  private add(bytes: Uint8Array): void {
+    this.pieces.push(bytes);
     this.used += bytes.length;
     if (this.used >= BUFFER_BYTES) this.flush();
   }
@@ -36,6 +61,7 @@ export class BodyFile {
   /** Drop the body: its file is removed whatever it holds. */
   discard(): void {
     this.pieces = [];
+    this.lent = -1;
     this.used = 0;
     if (this.created) removeFile(this.path);
     this.written = 0;
@@ -45,6 +71,7 @@ export class BodyFile {
     if (this.used === 0) return;
     const pieces = this.pieces;
     this.pieces = [];
+    this.lent = -1;
     this.used = 0;
     if (this.error !== null) return;
     let fd = -1;
@@ -52,7 +79,7 @@ export class BodyFile {
     try {
       fd = openSync(this.path, this.created ? 'a' : 'w', 0o644);
       this.created = true;
-      done = writevSync(fd, pieces);
+      done = pieces.length === 1 ? writeSync(fd, pieces[0]) : writevSync(fd, pieces);
       // A short write (a nearly full disk): go on piece by piece until it fails.
       let skip = done;
       for (const p of pieces) {

@@ -6,7 +6,7 @@ import type { HttpBodyListener } from '../http-body-listener';
 import type { FlowScan, Scanner, StoredContent } from '../scanner';
 import { BodyFile, removeFile } from './body-file';
 import { BodyInflater, type Coding, type InflateLimits } from './inflate';
-import { RequestStream, ResponseStream, type ResponseHead } from './message-stream';
+import { RequestStream, ResponseStream, type ResponseEvents, type ResponseHead } from './message-stream';
 import { extensionFor } from './mime';
 
 export interface HttpScannerOptions {
@@ -168,29 +168,28 @@ class HttpFlowScan implements FlowScan {
 }
 
 /** The responses of one flow: the parser, each body's file and decoder, the byte runs so far. */
-class ResponseReader {
+class ResponseReader implements ResponseEvents {
   private readonly stream: ResponseStream;
   private readonly runs: ByteRun[] = [];
   private readonly hash = createHash('md5');
   /** Final responses so far (1xx other than 101 answer no request): the next one answers request #answered. */
   private answered = 0;
-  private body: BodyFile | null = null;
+  private file: BodyFile | null = null;
   private bodyName = '';
   private bodyOffset = -1;
   private inflater: BodyInflater | null = null;
   private coding: Coding | null = null;
 
   constructor(private readonly path: string, private readonly options: HttpScannerOptions, private readonly connection: Connection | null) {
-    this.stream = new ResponseStream({
-      head: (number, head) => this.head(number, head),
-      body: (bytes, offset) => this.bodyBytes(bytes, offset),
-      end: () => this.end(),
-    });
+    this.stream = new ResponseStream(this);
   }
 
   feed(bytes: Uint8Array): void {
     this.hash.update(bytes);
-    if (!this.stream.done) this.stream.feed(bytes);
+    if (this.stream.done) return;
+    this.stream.feed(bytes);
+    // Body bytes were lent from `bytes`, which the caller reuses.
+    this.file?.settle();
   }
 
   /** MD5 of everything fed: the flow file's content. */
@@ -207,12 +206,12 @@ class ResponseReader {
   abandon(): void {
     this.inflater?.end();
     this.inflater = null;
-    this.body?.discard();
-    this.body = null;
+    this.file?.discard();
+    this.file = null;
     for (const r of this.runs) removeFile(r.filename);
   }
 
-  private head(number: number, head: ResponseHead): boolean {
+  head(number: number, head: ResponseHead): boolean {
     const status = head.statusCode;
     let method = '';
     if (status >= 200 || status === 101) {
@@ -228,26 +227,26 @@ class ResponseReader {
     return method === 'HEAD';
   }
 
-  private bodyBytes(bytes: Uint8Array, offset: number): void {
+  body(bytes: Uint8Array, offset: number): void {
     if (this.bodyOffset < 0) {
       this.bodyOffset = offset;
-      this.body = new BodyFile(this.bodyName);
+      this.file = new BodyFile(this.bodyName);
       this.options.listener.opened(this.bodyName);
       if (this.coding !== null) {
-        const file = this.body;
+        const file = this.file;
         this.inflater = new BodyInflater(this.coding, this.options.limits, (out) => file.append(out));
       }
     }
     if (this.inflater !== null) this.inflater.write(bytes);
-    else this.body?.append(bytes);
+    else this.file?.lend(bytes);
   }
 
-  private end(): void {
-    const file = this.body;
+  end(): void {
+    const file = this.file;
     if (file === null) return;
     const inflater = this.inflater;
     inflater?.end();
-    this.body = null;
+    this.file = null;
     this.inflater = null;
     const size = file.finish();
     if (size === 0) return;

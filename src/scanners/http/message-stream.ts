@@ -26,7 +26,83 @@ const CR = 0x0d, LF = 0x0a;
 /** A chunk's data held back at most (see chunkData); past it, it is written at once. */
 const HOLD_LIMIT = 1 << 20;
 
-type Parser = InstanceType<typeof HTTPParser> & Record<number, unknown>;
+/** http-parser-js's parser with the internals this module overrides (see ResponseParser). */
+interface ParserCore {
+  state: string;
+  offset: number;
+  chunk: Buffer;
+  isUserCall: boolean;
+  execute(chunk: Buffer, start: number, length: number): number | Error;
+  finish(): void | Error;
+  initialize(type: 'REQUEST' | 'RESPONSE'): void;
+  parseHeader(line: string, headers: string[]): void;
+}
+type ParserClass = new (type: 'REQUEST' | 'RESPONSE') => ParserCore;
+const Parser = HTTPParser as unknown as ParserClass;
+const core = HTTPParser.prototype as unknown as Record<string, (this: ParserCore, ...args: never[]) => unknown>;
+const chunkEmptyLine = core.BODY_CHUNKEMPTYLINE as (this: ParserCore) => boolean | undefined;
+const lenientParseHeader = core.parseHeader as (this: ParserCore, line: string, headers: string[]) => void;
+
+/** http-parser-js's userCall hands a fresh closure to each callback's result; one per parser does. */
+abstract class CallbackParser extends Parser {
+  private readonly endUserCall = (ret: unknown): unknown => {
+    this.isUserCall = false;
+    return ret;
+  };
+
+  userCall(): (ret: unknown) => unknown {
+    this.isUserCall = true;
+    return this.endUserCall;
+  }
+}
+
+/**
+ * The response parser of a ResponseStream: http-parser-js with tcpflow's rules, its
+ * callbacks and overrides on the prototype (a parser per flow then costs no closures, and
+ * every parser has one shape). Numeric keys are http-parser-js's kOn* callback slots.
+ */
+class ResponseParser extends CallbackParser {
+  constructor(private readonly stream: ResponseStream) {
+    super(HTTPParser.RESPONSE);
+  }
+
+  [HTTPParser.kOnHeadersComplete](info: HeaderInfo): number {
+    return this.stream.onHead(info);
+  }
+
+  [HTTPParser.kOnBody](chunk: Buffer, _o: number, length: number): void {
+    if (length === 0) return;
+    // http-parser-js hands the body slice while its read offset still points at it.
+    this.stream.onBody(chunk.subarray(0, length), this.offset, this.state === 'BODY_CHUNK');
+  }
+
+  [HTTPParser.kOnMessageComplete](): void {
+    this.stream.onMessageComplete();
+  }
+
+  // tcpflow's http-parser (2.7.1) passes on a chunk's data when it reads the CR after it:
+  // when another byte stands there, the chunk's data is lost (spec B34, kept).
+  BODY_CHUNKEMPTYLINE(): boolean | undefined {
+    this.stream.onChunkEnd(this.chunk[this.offset]);
+    return chunkEmptyLine.call(this);
+  }
+
+  // After a message that halts it, the parser must not start another: a state whose step
+  // ends execute() (which then returns the bytes used so far).
+  reinitialize(type: 'RESPONSE'): void {
+    if (this.stream.halting()) this.state = 'HALTED';
+    else this.initialize(type);
+  }
+
+  HALTED(): boolean {
+    return true;
+  }
+
+  override parseHeader(line: string, headers: string[]): void {
+    strictHeader(line);
+    lenientParseHeader.call(this, line, headers);
+  }
+}
 
 /**
  * tcpflow's response parsing (spec §8.2), fed the response direction of a connection in
@@ -38,7 +114,7 @@ type Parser = InstanceType<typeof HTTPParser> & Record<number, unknown>;
  * response being read is still ended, with what it had.
  */
 export class ResponseStream {
-  private parser: Parser | null = null;
+  private parser: ResponseParser | null = null;
   /** Absolute stream position where the current parser instance started. */
   private base = 0;
   /** Absolute stream position of the next byte fed. */
@@ -70,7 +146,7 @@ export class ResponseStream {
         if (off === bytes.length) break;
         this.start(this.pos + off);
       }
-      const parser = this.parser as Parser;
+      const parser = this.parser as ResponseParser;
       this.pieceStart = this.pos + off;
       const r = parser.execute(Buffer.from(bytes.buffer, bytes.byteOffset + off, bytes.length - off), 0, bytes.length - off);
       if (r instanceof Error) {
@@ -97,53 +173,44 @@ export class ResponseStream {
   }
 
   private start(at: number): void {
-    const parser = new HTTPParser(HTTPParser.RESPONSE) as Parser;
-    this.parser = parser;
+    this.parser = new ResponseParser(this);
     this.base = at;
     this.number = 0;
-    parser[HTTPParser.kOnHeadersComplete] = (info: HeaderInfo) => this.onHead(info);
-    const parserRecord = parser as unknown as Record<string, unknown>;
-    const state = parser as unknown as { offset: number; state: string; chunk: Buffer };
-    parser[HTTPParser.kOnBody] = (chunk: Buffer, _o: number, length: number) => {
-      if (length === 0) return;
-      // http-parser-js hands the body slice while its read offset still points at it.
-      const offset = this.pieceStart + state.offset - this.base;
-      if (state.state === 'BODY_CHUNK') this.chunkData(chunk.subarray(0, length), offset);
-      else this.events.body(chunk.subarray(0, length), offset);
-    };
-    // tcpflow's http-parser (2.7.1) passes on a chunk's data when it reads the CR after it:
-    // when another byte stands there, the chunk's data is lost (spec B34, kept).
-    const chunkEnd = parserRecord.BODY_CHUNKEMPTYLINE as () => boolean | undefined;
-    parserRecord.BODY_CHUNKEMPTYLINE = () => {
-      if (this.held !== null) {
-        if (state.chunk[state.offset] !== CR) {
-          this.held = null;
-          throw new Error('chunk data not followed by CRLF');
-        }
-        this.releaseHeld();
-      }
-      this.passChunk = false;
-      return chunkEnd.call(parser);
-    };
-    parser[HTTPParser.kOnMessageComplete] = () => {
-      if (this.inMessage) {
-        this.inMessage = false;
-        this.events.end();
-      }
-    };
-    // After a message that halts it, the parser must not start another: a state whose step
-    // ends execute() (which then returns the bytes used so far).
-    parserRecord.reinitialize = (type: string) => {
-      if (this.halt) {
-        parserRecord.state = 'HALTED';
-        this.halted = true;
-      } else parser.initialize(type as 'RESPONSE');
-    };
-    parserRecord.HALTED = () => true;
-    strictHeaders(parserRecord);
   }
 
-  /** Data of the chunk being read, held until the byte after it shows the chunk complete (at most HOLD_LIMIT bytes). */
+  /** Body bytes at `readOffset` in the piece being executed; a chunk's data is held (B34). */
+  onBody(bytes: Uint8Array, readOffset: number, inChunk: boolean): void {
+    const offset = this.pieceStart + readOffset - this.base;
+    if (inChunk) this.chunkData(bytes, offset);
+    else this.events.body(bytes, offset);
+  }
+
+  /** The parser reads what follows a chunk's data: `next` must be the CR of its CRLF. */
+  onChunkEnd(next: number | undefined): void {
+    if (this.held !== null) {
+      if (next !== CR) {
+        this.held = null;
+        throw new Error('chunk data not followed by CRLF');
+      }
+      this.releaseHeld();
+    }
+    this.passChunk = false;
+  }
+
+  onMessageComplete(): void {
+    if (this.inMessage) {
+      this.inMessage = false;
+      this.events.end();
+    }
+  }
+
+  /** Asked when a message ends: true when the parser must stop there. */
+  halting(): boolean {
+    if (this.halt) this.halted = true;
+    return this.halt;
+  }
+
+/** Data of the chunk being read, held until the byte after it shows the chunk complete (at most HOLD_LIMIT bytes). */
   private held: Uint8Array[] | null = null;
   private heldBytes = 0;
   private heldOffset = 0;
@@ -176,7 +243,7 @@ export class ResponseStream {
     }
   }
 
-  private onHead(info: HeaderInfo): number {
+  onHead(info: HeaderInfo): number {
     this.number++;
     this.inMessage = true;
     let contentType = '', contentEncoding = '', connection = '';
@@ -221,36 +288,42 @@ function connectionKeepsAlive(info: HeaderInfo, connectionHeader: string): boole
 
 /** RFC 7230 token characters: what http-parser accepts in a header name. */
 const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-const lenientParseHeader = (HTTPParser.prototype as unknown as { parseHeader: (line: string, headers: string[]) => void }).parseHeader;
 
 /**
  * http-parser-js skips a header line it cannot read; http-parser (tcpflow's) stops at a
  * header name that is not a token ("Name : value"), and the message's body is never
  * read. A line starting with blanks continues the previous value (obs-fold).
  */
-function strictHeaders(parser: Record<string, unknown>): void {
-  parser.parseHeader = (line: string, headers: string[]) => {
-    if (line.length > 0 && line[0] !== ' ' && line[0] !== '\t') {
-      const colon = line.indexOf(':');
-      if (colon <= 0 || !HEADER_NAME.test(line.slice(0, colon))) throw new Error('invalid header name');
-    }
-    lenientParseHeader.call(parser, line, headers);
-  };
+function strictHeader(line: string): void {
+  if (line.length > 0 && line[0] !== ' ' && line[0] !== '\t') {
+    const colon = line.indexOf(':');
+    if (colon <= 0 || !HEADER_NAME.test(line.slice(0, colon))) throw new Error('invalid header name');
+  }
+}
+
+/** The request parser of a RequestStream (its header names read leniently, as before: only the method matters). */
+class RequestParser extends CallbackParser {
+  constructor(private readonly stream: RequestStream) {
+    super(HTTPParser.REQUEST);
+  }
+
+  [HTTPParser.kOnHeadersComplete](info: HeaderInfo): number {
+    this.stream.onHead(info.method);
+    // A request has a body only when it says so; CONNECT tunnels: the rest is not HTTP.
+    return 0;
+  }
 }
 
 /** The requests of a connection's client side, in order: what pairs each response with its request. */
 export class RequestStream {
-  private parser: Parser | null = new HTTPParser(HTTPParser.REQUEST) as Parser;
+  private parser: RequestParser | null = new RequestParser(this);
   /** Method of each request, in order; capped so a flood of requests cannot grow it without end. */
   readonly methods: string[] = [];
 
-  constructor(private readonly maxRequests: number) {
-    const parser = this.parser as Parser;
-    parser[HTTPParser.kOnHeadersComplete] = (info: HeaderInfo) => {
-      if (this.methods.length < this.maxRequests) this.methods.push(HTTPParser.methods[info.method] ?? '');
-      // A request has a body only when it says so; CONNECT tunnels: the rest is not HTTP.
-      return 0;
-    };
+  constructor(private readonly maxRequests: number) {}
+
+  onHead(method: number): void {
+    if (this.methods.length < this.maxRequests) this.methods.push(HTTPParser.methods[method] ?? '');
   }
 
   feed(bytes: Uint8Array): void {
