@@ -1,4 +1,5 @@
 import { HTTPParser, type HeaderInfo } from 'http-parser-js';
+import { copyOf } from './body-file';
 
 /** A response's status line and headers, as the http scanner needs them. */
 export interface ResponseHead {
@@ -224,7 +225,7 @@ export class ResponseStream {
       this.heldBytes = 0;
       this.heldOffset = offset;
     }
-    this.held.push(Uint8Array.prototype.slice.call(bytes));
+    this.held.push(copyOf(bytes));
     this.heldBytes += bytes.length;
     if (this.heldBytes > HOLD_LIMIT) {
       this.releaseHeld();
