@@ -100,8 +100,7 @@ class ResponseParser extends CallbackParser {
   }
 
   override parseHeader(line: string, headers: string[]): void {
-    strictHeader(line);
-    lenientParseHeader.call(this, line, headers);
+    if (!plainHeader(line, headers, true)) lenientParseHeader.call(this, line, headers);
   }
 }
 
@@ -287,25 +286,52 @@ function connectionKeepsAlive(info: HeaderInfo, connectionHeader: string): boole
   return connection.includes('keep-alive');
 }
 
+const SP = 0x20, TAB = 0x09;
 /** RFC 7230 token characters: what http-parser accepts in a header name. */
-const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+const TOKEN = new Uint8Array(128);
+for (const c of "!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz") TOKEN[c.charCodeAt(0)] = 1;
 
 /**
- * http-parser-js skips a header line it cannot read; http-parser (tcpflow's) stops at a
- * header name that is not a token ("Name : value"), and the message's body is never
- * read. A line starting with blanks continues the previous value (obs-fold).
+ * A `Name: value` header line read as http-parser-js's parseHeader reads it (the name up
+ * to the first colon, the value without the blanks around it), without its regular
+ * expression and match array. False: not that plain case (a continuation line, blanks in
+ * the name, a CR), which the library's parseHeader reads (or rejects) instead.
+ * `strict` (responses): http-parser-js skips a header line it cannot read; http-parser
+ * (tcpflow's) stops at a header name that is not a token ("Name : value"), and the
+ * message's body is never read. A line starting with blanks continues the previous
+ * value (obs-fold).
  */
-function strictHeader(line: string): void {
-  if (line.length > 0 && line[0] !== ' ' && line[0] !== '\t') {
-    const colon = line.indexOf(':');
-    if (colon <= 0 || !HEADER_NAME.test(line.slice(0, colon))) throw new Error('invalid header name');
+export function plainHeader(line: string, headers: string[], strict: boolean): boolean {
+  const first = line.charCodeAt(0);
+  if (line.length === 0 || first === SP || first === TAB) return false;
+  const colon = line.indexOf(':');
+  for (let i = 0; i < colon; i++) {
+    const c = line.charCodeAt(i);
+    if (strict ? c >= 128 || TOKEN[c] === 0 : c === SP || c === TAB) {
+      if (strict) throw new Error('invalid header name');
+      return false;
+    }
   }
+  if (colon <= 0) {
+    if (strict) throw new Error('invalid header name');
+    return false;
+  }
+  if (line.indexOf('\r') !== -1) return false;
+  let start = colon + 1, end = line.length;
+  while (start < end && (line.charCodeAt(start) === SP || line.charCodeAt(start) === TAB)) start++;
+  while (end > start && (line.charCodeAt(end - 1) === SP || line.charCodeAt(end - 1) === TAB)) end--;
+  headers.push(line.slice(0, colon), line.slice(start, end));
+  return true;
 }
 
 /** The request parser of a RequestStream (its header names read leniently, as before: only the method matters). */
 class RequestParser extends CallbackParser {
   constructor(private readonly stream: RequestStream) {
     super(HTTPParser.REQUEST);
+  }
+
+  override parseHeader(line: string, headers: string[]): void {
+    if (!plainHeader(line, headers, false)) lenientParseHeader.call(this, line, headers);
   }
 
   [HTTPParser.kOnHeadersComplete](info: HeaderInfo): number {
