@@ -12,11 +12,11 @@ export interface ScanFields {
    */
   byte_runs?: ByteRun[];
   /**
-   * MD5 of a flow the http scanner parsed, for the report merge to drop the bodies of a
-   * flow whose content repeats an earlier one's (tcpflow scans a content once per run);
+   * SHA-256 of a flow the http scanner parsed, for the report merge to drop the bodies of
+   * a flow whose content repeats an earlier one's (tcpflow scans a content once per run);
    * never in a report.
    */
-  http_content_md5?: string;
+  http_content_sha256?: string;
   /** SHA-256 of the flow's content (-S hash=sha256): DFXML `<hashdigest type='SHA256'>`. */
   sha256?: string;
   /** What the js plugin returned for the flow (a string, or any JSON value): DFXML `<tcpflow:result scan='js'>`. */
@@ -108,7 +108,7 @@ export function flowRecord(flow: Flow, filename: string | null, scans: readonly 
     caplen: flow.caplen !== flow.len ? flow.caplen : undefined,
     md5: undefined,
     byte_runs: undefined,
-    http_content_md5: undefined,
+    http_content_sha256: undefined,
     sha256: undefined,
     js: undefined,
     js_error: undefined,
@@ -163,7 +163,7 @@ export function encodeRecord(r: FlowRecord): string {
   return `${text(r.filename)}\t${r.filesize}\t${r.startime}\t${r.endtime}\t${text(r.mac_daddr)}\t${text(r.mac_saddr)}\t` +
     `${r.family}\t${r.src_ipn}\t${r.dst_ipn}\t${r.srcport}\t${r.dstport}\t${r.packets}\t${num(r.out_of_order_count)}\t` +
     `${num(r.violations)}\t${r.len}\t${num(r.caplen)}\t${text(r.md5)}\t` +
-    `${r.byte_runs === undefined ? '' : escapeField(JSON.stringify(r.byte_runs))}\t${text(r.http_content_md5)}\t${text(r.sha256)}\t` +
+    `${r.byte_runs === undefined ? '' : escapeField(JSON.stringify(r.byte_runs))}\t${text(r.http_content_sha256)}\t${text(r.sha256)}\t` +
     `${r.js === undefined ? '' : escapeField(JSON.stringify(r.js))}\t${text(r.js_error)}\t${num(r.file_packet)}`;
 }
 
@@ -179,7 +179,7 @@ export function decodeRecord(line: string): FlowRecord {
     srcport: Number(p[9]), dstport: Number(p[10]), packets: Number(p[11]), out_of_order_count: numOf(p[12]),
     violations: numOf(p[13]), len: Number(p[14]), caplen: numOf(p[15]), md5: textOf(p[16]),
     byte_runs: p[17] === '' ? undefined : JSON.parse(unescapeField(p[17])) as ByteRun[],
-    http_content_md5: textOf(p[18]),
+    http_content_sha256: textOf(p[18]),
     sha256: textOf(p[19]), js: p[20] === '' ? undefined : JSON.parse(unescapeField(p[20])) as JsonValue, js_error: textOf(p[21]),
     first_packet: undefined, file_packet: numOf(p[22]), close_packet: undefined,
   };

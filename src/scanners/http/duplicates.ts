@@ -4,7 +4,7 @@ import { removeFile } from './body-file';
 /**
  * tcpflow scans a content once per run (spec §8): a response flow whose bytes equal those
  * of a flow reported before it gets no bodies and no <byte_runs>. Workers extract every
- * flow's bodies and note its content's MD5; the report merge, which sees the records in
+ * flow's bodies and note its content's SHA-256; the report merge, which sees the records in
  * the report's order whatever the number of workers, keeps the first of each content and
  * removes the bodies of the others (the same bytes are in the first one's files).
  */
@@ -12,11 +12,11 @@ export class HttpDuplicates {
   private readonly seen = new Set<string>();
 
   filter(record: FlowRecord): void {
-    const md5 = record.http_content_md5;
-    if (md5 === undefined) return;
-    record.http_content_md5 = undefined;
-    if (!this.seen.has(md5)) {
-      this.seen.add(md5);
+    const digest = record.http_content_sha256;
+    if (digest === undefined) return;
+    record.http_content_sha256 = undefined;
+    if (!this.seen.has(digest)) {
+      this.seen.add(digest);
       return;
     }
     for (const run of record.byte_runs ?? []) removeFile(run.filename);
