@@ -1,0 +1,86 @@
+/**
+ * The http scanner's own cost, apart from reading, reassembly and flow files: replays the
+ * flow files of a finished run (request flow, then response flow, in 1448-byte pieces as
+ * packets bring them) through httpScanner in this thread, writing the bodies to OUTDIR,
+ * and prints the CPU time (user + system) of the fastest of ROUNDS passes. On a shared
+ * machine this is far steadier than timing whole runs; compare two builds by running
+ * their copies of this script in alternation.
+ *
+ * usage: node dist/scripts/bench-http-scanner.js FLOWDIR OUTDIR [ROUNDS]
+ *   FLOWDIR: the output of `tcpflow-ts -r CAPTURE -o FLOWDIR` (no -e http), e.g. of the first
+ *   200,000 packets of http-many-60k.pcap (`editcap -r http-many-60k.pcap cut.pcap 1-200000`).
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { Flow } from '../src/flow/flow';
+import { flowKeyOf } from '../src/flow/key';
+import type { StoredContent } from '../src/scanners/scanner';
+import { httpScanner } from '../src/scanners/http/http-scanner';
+import { DEFAULT_INFLATE_LIMITS } from '../src/scanners/http/inflate';
+
+const PIECE = 1448;
+const RESPONSE = Buffer.from('HTTP/1.');
+const NAME = /^(\d{3}\.\d{3}\.\d{3}\.\d{3})\.(\d{5})-(\d{3}\.\d{3}\.\d{3}\.\d{3})\.(\d{5})$/;
+
+interface FlowFile {
+  name: string;
+  data: Buffer;
+  flow: Flow;
+}
+
+function load(dir: string): FlowFile[] {
+  const files: FlowFile[] = [];
+  for (const name of fs.readdirSync(dir).sort()) {
+    const m = NAME.exec(name);
+    if (m === null) continue;
+    const src = Uint8Array.from(m[1].split('.').map(Number)), dst = Uint8Array.from(m[3].split('.').map(Number));
+    const sport = Number(m[2]), dport = Number(m[4]);
+    // The scanner reads only the endpoints, the key and the VLAN tag of a flow.
+    const flow = { key: flowKeyOf(src, dst, sport, dport), src, dst, sport, dport, tag: -1 } as unknown as Flow;
+    files.push({ name, data: fs.readFileSync(path.join(dir, name)), flow });
+  }
+  return files;
+}
+
+const NOTHING: StoredContent = { read: () => new Uint8Array(0) };
+
+function pass(files: readonly FlowFile[], outDir: string): { cpu: number; bodies: number } {
+  const byKey = new Map(files.map((f) => [f.flow.key, f]));
+  const scanner = httpScanner({ decompress: true, limits: DEFAULT_INFLATE_LIMITS, listener: { opened() {}, closed() {} } });
+  // Pieces come from one reused buffer, as packets come from the worker's chunks.
+  const piece = Buffer.alloc(PIECE);
+  let bodies = 0;
+  const start = process.cpuUsage();
+  for (const request of files) {
+    // Each connection once, from its client side (a response without its request is left out).
+    if (request.data.subarray(0, RESPONSE.length).equals(RESPONSE)) continue;
+    const f = request.flow;
+    const response = byKey.get(flowKeyOf(f.dst, f.src, f.dport, f.sport));
+    const scans = [request, ...(response === undefined ? [] : [response])].map((x) => {
+      const scan = scanner.open(x.flow, path.join(outDir, x.name));
+      for (let o = 0; o < x.data.length; o += PIECE) {
+        const n = x.data.copy(piece, 0, o, Math.min(o + PIECE, x.data.length));
+        scan.onData?.(o, piece.subarray(0, n));
+      }
+      return scan;
+    });
+    for (const scan of scans) bodies += scan.onClose(NOTHING, true)?.byte_runs?.length ?? 0;
+  }
+  const t = process.cpuUsage(start);
+  return { cpu: (t.user + t.system) / 1e6, bodies };
+}
+
+const [flowDir, outDir, roundsText] = process.argv.slice(2);
+if (flowDir === undefined || outDir === undefined) {
+  process.stderr.write('usage: bench-http-scanner FLOWDIR OUTDIR [ROUNDS]\n');
+  process.exit(2);
+}
+const files = load(flowDir);
+fs.mkdirSync(outDir, { recursive: true });
+let best = Infinity, bodies = 0;
+for (let r = 0; r < Number(roundsText ?? 3); r++) {
+  const result = pass(files, outDir);
+  best = Math.min(best, result.cpu);
+  bodies = result.bodies;
+}
+process.stdout.write(`http scanner: ${best.toFixed(3)} s CPU (fastest pass), ${files.length} flow files, ${bodies} bodies\n`);
