@@ -1,87 +1,46 @@
 #!/usr/bin/env node
-import { parseCommandLine } from './options';
-import { TcpflowError, EXIT } from '../src/errors';
-import { createLogger, PROGRAM_NAME } from '../src/util/log';
-import { run } from '../src/run';
-import { limitHeapGrowth } from '../src/util/heap';
-import { writeStdout } from '../src/util/stdout';
-import { MERGE_COMMAND, parseMergeCommand } from './merge';
-import { mergeReports } from '../src/report/merge';
+import * as fs from 'node:fs';
+import { createRequire } from 'node:module';
+import * as path from 'node:path';
+import * as vm from 'node:vm';
+import { IMPORTER, newImporter } from '../src/util/importer';
 
 /**
- * Entry point: parse, run, exit with a meaningful status. Errors meant for users are one
- * line naming the file and the problem; anything else is a bug and says so.
+ * The command's entry point, kept to Node's own modules. It runs dist/bundle/tcpflow-ts.js
+ * (every module of cli/tcpflow.ts in one file, made by scripts/bundle.ts after tsc) with
+ * V8's code cache for it, when the bundle is at least as new as tsc's output; after a tsc
+ * run alone, the modules tsc wrote. Resolving, reading and compiling ~300 modules one by
+ * one was most of a small run's time (README, Performance).
  */
-async function main(argv: string[]): Promise<number> {
-  if (argv[0] === MERGE_COMMAND) return mergeMain(argv.slice(1));
-  let cmd;
-  try {
-    cmd = parseCommandLine(argv);
-  } catch (e) {
-    if (e instanceof TcpflowError) {
-      process.stderr.write(`${PROGRAM_NAME}: ${e.message}\n`);
-      if (e.code === 'USAGE') process.stderr.write(`Try '${PROGRAM_NAME} --help' for more information.\n`);
-      return e.exitCode;
-    }
-    throw e;
-  }
-  if (cmd.kind !== 'run') {
-    try {
-      writeStdout(cmd.text);
-    } catch (e) {
-      // `tcpflow-ts -hh | head -1`: the reader had all it wanted.
-      if (e instanceof TcpflowError && e.code === 'STDOUT_CLOSED') return e.exitCode;
-      throw e;
-    }
-    return EXIT.OK;
-  }
-  const opts = cmd.options;
-  const log = createLogger(opts.debugLevel);
-  for (const w of opts.warnings) log.warn(w);
-  limitHeapGrowth();
-  // node_pcap frees a live handle only when a packet arrives after close(), so its poller
-  // would keep a quiet process alive: a live run exits explicitly (everything is written).
-  live = opts.readFiles.length === 0 && opts.finishFiles.length === 0;
-  try {
-    return await run(opts, argv, log);
-  } catch (e) {
-    if (e instanceof TcpflowError) {
-      log.error(e.message);
-      return e.exitCode;
-    }
-    throw e;
-  }
+const BUNDLE = path.join(__dirname, '../bundle/tcpflow-ts.js');
+/** V8's code cache for the bundle: scripts/bundle.ts writes it with a run of the bundle. */
+const CACHE = `${BUNDLE}.cache`;
+
+function mtime(file: string): number {
+  return fs.statSync(file, { throwIfNoEntry: false })?.mtimeMs ?? -1;
 }
 
-/** `tcpflow-ts merge-reports ...`: exit 0 merged, 1 bad report, 2 usage, 3 output error. */
-function mergeMain(argv: string[]): number {
-  const log = createLogger(1);
-  try {
-    const cmd = parseMergeCommand(argv);
-    if (cmd.kind === 'help') {
-      writeStdout(cmd.text);
-      return EXIT.OK;
-    }
-    mergeReports(cmd, (w) => log.warn(w));
-    return EXIT.OK;
-  } catch (e) {
-    if (!(e instanceof TcpflowError)) throw e;
-    if (e.code === 'STDOUT_CLOSED') return e.exitCode;
-    log.error(e.message);
-    if (e.code === 'USAGE') process.stderr.write(`Try '${PROGRAM_NAME} merge-reports --help' for more information.\n`);
-    return e.exitCode;
+type ModuleFunction = (exports: object, require: NodeJS.Require, module: { exports: object }, filename: string, dirname: string) => void;
+
+function runBundle(): boolean {
+  const built = mtime(BUNDLE);
+  if (built < mtime(path.join(__dirname, 'tcpflow.js'))) return false;
+  // V8 checks a cache against the source's length, not its text: one older than the bundle is not used.
+  const cachedData = mtime(CACHE) >= built ? fs.readFileSync(CACHE) : undefined;
+  const script = new vm.Script(`(function (exports, require, module, __filename, __dirname) {${fs.readFileSync(BUNDLE, 'utf8')}\n})`, {
+    filename: BUNDLE,
+    cachedData,
+  });
+  // -e js imports its module with import(), which code compiled here cannot call (src/util/importer.ts).
+  (globalThis as { [IMPORTER]?: unknown })[IMPORTER] = newImporter();
+  if (process.env.TCPFLOW_TS_WRITE_CODE_CACHE === '1') {
+    // After the run: the cache then holds the functions it compiled, not only the top level.
+    process.on('exit', () => fs.writeFileSync(CACHE, script.createCachedData()));
   }
+  const module = { exports: {} };
+  (script.runInThisContext() as ModuleFunction)(module.exports, createRequire(BUNDLE), module, BUNDLE, path.dirname(BUNDLE));
+  return true;
 }
 
-let live = false;
-
-main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-    if (live) process.exit(code);
-  },
-  (e: unknown) => {
-    process.stderr.write(`${PROGRAM_NAME}: internal error (please report): ${e instanceof Error ? e.stack : String(e)}\n`);
-    process.exitCode = EXIT.WORKER;
-  },
-);
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+if (!runBundle()) require('./tcpflow');

@@ -387,6 +387,7 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
       quiet: cmd.quiet,
       maxFds: cmd.maxFds === undefined ? null : Number(cmd.maxFds),
       workers: cmd.workers === undefined ? Math.min(availableParallelism(), WHOLE_NUMBER_OPTIONS.workers.max) : Number(cmd.workers),
+      workersGiven: cmd.workers !== undefined,
       filter: cmd.listFiles || cmd.operands.length === 0 ? null : cmd.operands.join(' '),
       scanners: selection.scanners,
       tcpdemux: selection.tcpdemux,

@@ -23,6 +23,7 @@ export interface Options {
   quiet: boolean;             // -q
   maxFds: number | null;      // -f N (at least 1), null = default
   workers: number;            // --workers N, default: CPU count (ranges: cli/values.ts)
+  workersGiven: boolean;      // --workers was given: worker threads even for a small input (src/shard/host-choice.ts)
   filter: string | null;      // without -l: operands joined by single spaces, null if none
   scanners: string[];         // post-processing scanners -e/-E/-x/-a turn on, in processing order (src/scanners/selection.ts)
   tcpdemux: boolean;          // TCP reassembly: off after -x tcpdemux

@@ -14,7 +14,8 @@ import { TcpflowError, EXIT, outputError } from './errors';
 import type { Options } from './options';
 import { planRun, type RunPlan } from './plan';
 import { Coordinator, type RunTotals } from './shard/coordinator';
-import { ThreadHost } from './shard/hosts';
+import { InProcessHost, ThreadHost, type WorkerHost } from './shard/hosts';
+import { IN_PROCESS_MAX_BYTES, plainInputBytes, useThreads } from './shard/host-choice';
 import { DEFAULT_LIMITS, FragmentReassembler, fragmentText } from './shard/ip-fragments';
 import { strerror } from './util/strerror';
 import { dfxmlFormat, type ReportSummary } from './report/dfxml';
@@ -26,6 +27,7 @@ import { VERSION, VERSION_LINE } from './version';
 import { runDigest, type ShardInfo } from './report/shard-info';
 import { addFragments, fileMd5, finishJournal, recordCheckpoint, startResume, type Journal, type ResumeStart } from './resume/journal';
 import { openFileLimit } from './util/limits';
+import { limitHeapGrowth } from './util/heap';
 import { Progress } from './util/progress';
 import { PcapDump } from './output/pcap-file';
 import { LINKTYPE } from './decode/link';
@@ -52,7 +54,10 @@ export async function run(opts: Options, argv: readonly string[], log: Logger): 
   const plan = planRun(opts, openFileLimit());
   const identity = plan.shard !== null || plan.resumeDir !== null ? runIdentity(opts, plan) : '';
   const shard = plan.shard === null ? null : { ...plan.shard, run: identity, fdLimit: plan.fileDescriptors };
-  return new Run(plan, argv, log, shard, identity).execute();
+  const bytes = plan.live === null ? plainInputBytes(plan.inputs.map((i) => i.path)) : null;
+  const threads = useThreads({ workersGiven: opts.workersGiven, live: plan.live !== null, plugin: plan.plugin !== null, bytes });
+  if (!threads) log.at(2, `${bytes} bytes of input (at most ${IN_PROCESS_MAX_BYTES}): ${plan.workers} worker sessions in the main thread`);
+  return new Run(plan, argv, log, shard, identity, threads).execute();
 }
 
 /**
@@ -63,7 +68,7 @@ export async function run(opts: Options, argv: readonly string[], log: Logger): 
 function runIdentity(opts: Options, plan: RunPlan): string {
   const inputs = plan.inputs.map((i) => ({ path: i.path, size: fs.statSync(i.path, { throwIfNoEntry: false })?.size ?? -1, finishing: i.finishing }));
   // Left out: what does not change a file or a record (threads, messages, where reports go, -f, -L).
-  const { workers: _w, debugLevel: _d, quiet: _q, warnings: _x, shard: _s, reportPath: _r, jsonlPath: _j,
+  const { workers: _w, workersGiven: _g, debugLevel: _d, quiet: _q, warnings: _x, shard: _s, reportPath: _r, jsonlPath: _j,
     unprocessedPath: _u, lockName: _l, maxFds: _f, readFiles: _rf, finishFiles: _ff, resume: _c, ...shaping } = opts;
   return runDigest(VERSION, inputs, shaping);
 }
@@ -89,7 +94,7 @@ class Run {
   private privileges: Privileges | null = null;
 
   constructor(private readonly plan: RunPlan, private readonly argv: readonly string[], private readonly log: Logger,
-    private readonly shard: ShardInfo | null, private readonly identity: string) {
+    private readonly shard: ShardInfo | null, private readonly identity: string, private readonly threads: boolean) {
     this.spillBase = plan.reports.dfxml ?? plan.reports.jsonl;
   }
 
@@ -158,7 +163,11 @@ class Run {
     if (plan.unprocessedPath !== null) this.dump = PcapDump.create(plan.unprocessedPath);
 
     const worker = this.journal === null ? plan.worker : { ...plan.worker, resume: { dir: plan.resumeDir as string, attempt: this.journal.attempt } };
-    const coordinator = await Coordinator.start(new ThreadHost(), plan.workers, worker, (i) => this.spillPath(i), {
+    // V8's flags are process-wide and must be set before threads start; a run without
+    // threads keeps the defaults, which the bundle's code cache was made with (cli/main.ts).
+    if (this.threads) limitHeapGrowth();
+    const host: WorkerHost = this.threads ? new ThreadHost() : new InProcessHost(log);
+    const coordinator = await Coordinator.start(host, plan.workers, worker, (i) => this.spillPath(i), {
       print: plan.mode !== 'console' ? null
         // The coordinator prints whole segments per call, so the lock keeps every segment whole.
         : lock === null ? writeStdout : (text) => lock.hold(() => writeStdout(text)),
@@ -166,7 +175,7 @@ class Run {
     }, { fragments: new FragmentReassembler(DEFAULT_LIMITS, log.debugLevel >= 5 ? (m) => log.at(5, m) : null) });
     if (this.journal !== null) coordinator.continueFrom(this.journal.packets, this.journal.maxOpenFiles);
     try {
-      // Opened while the worker threads boot (xmlbuilder2 alone takes ~70 ms to load).
+      // Opened while the worker threads boot.
       this.openReports();
     } catch (e) {
       await coordinator.finish();

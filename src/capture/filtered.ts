@@ -15,6 +15,7 @@ import { openFileSource, type PacketSource } from './source';
 import { checkFilter, libpcap } from './libpcap';
 import { detectCompression, sniff } from './decompress';
 import { EXIT, TcpflowError } from '../errors';
+import { DIST_ROOT } from '../util/dist';
 
 /** Bytes of the child's output held here at most before it is made to wait. */
 const HIGH_WATER = 16 * 1024 * 1024;
@@ -165,7 +166,7 @@ export function openFilteredSource(file: string, filter: string): PacketSource {
     own.close();
     checkFilter(pcap, file, filter);
   }
-  const child = spawn(process.execPath, [path.join(__dirname, 'filter-child.js'), file, filter], {
+  const child = spawn(process.execPath, [path.join(DIST_ROOT, 'src/capture/filter-child.js'), file, filter], {
     stdio: [file === '-' ? 'inherit' : 'ignore', 'pipe', 'pipe'],
   });
   return new FilteredSource(file, child, opened);

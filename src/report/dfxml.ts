@@ -1,6 +1,5 @@
 import * as os from 'node:os';
-import type * as XB from 'xmlbuilder2';
-import { builderText } from './xml-text';
+import { renderElement, type XmlElement } from './xml-text';
 import { renderFileobject, type PluginNames } from './fileobject';
 import type { ReportFormat } from './report-files';
 import type { RecordRoom } from './record-spill';
@@ -37,55 +36,54 @@ export interface ReportSummary {
   capture?: CaptureStats | null;
 }
 
-const FRAGMENT_OPTS = { prettyPrint: true, indent: '  ', offset: 1 } as const;
-
-/** xmlbuilder2 takes ~80 ms to load: only pay for it when a report is written. */
-function fragment(): ReturnType<typeof XB.fragment> {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  return (require('xmlbuilder2') as typeof XB).fragment();
-}
+/** An element with text. */
+const el = (name: string, text: string): XmlElement => ({ name, text });
 
 /**
  * The report up to the opening of the <configuration> that holds the fileobjects
- * (layout of tcpflow's report, spec §4.1). Built with xmlbuilder2; the fileobjects
- * themselves are rendered by the workers (see fileobject.ts).
+ * (layout of tcpflow's report, spec §4.1); the fileobjects themselves are rendered from
+ * the records (fileobject.ts).
  */
 export function dfxmlHeader(info: RunInfo): string {
-  const metadata = fragment()
-    .ele('metadata', {
+  const metadata: XmlElement = {
+    name: 'metadata',
+    attrs: {
       xmlns: 'http://afflib.org/tcpflow/',
       'xmlns:xsi': 'http://www.w3.org/2001/XMLSchema-instance',
       'xmlns:dc': 'http://purl.org/dc/elements/1.1/',
-    })
-    .ele('dc:type').txt('Feature Extraction').up()
-    .up();
+    },
+    children: [el('dc:type', 'Feature Extraction')],
+  };
   const user = safeUserInfo();
-  const creator = fragment()
-    .ele('creator', { version: '1.0' })
-    .ele('program').txt(PROGRAM_NAME).up() // as -V names it (tcpflow: TCPFLOW, its -V's word)
-    .ele('version').txt(VERSION).up()
-    .ele('build_environment')
-    .ele('compiler').txt(`node ${process.versions.node} (v8 ${process.versions.v8})`).up()
-    .up()
-    .ele('execution_environment')
-    .ele('os_sysname').txt(builderText(os.type())).up()
-    .ele('os_release').txt(builderText(os.release())).up()
-    .ele('os_version').txt(builderText(os.version())).up()
-    .ele('host').txt(builderText(os.hostname())).up()
-    .ele('arch').txt(os.arch()).up()
-    .ele('command_line').txt(builderText(info.commandLine)).up()
-    .ele('uid').txt(String(user.uid)).up()
-    .ele('username').txt(builderText(user.username)).up()
-    .ele('start_time').txt(info.startTime.toISOString().replace(/\.\d{3}Z$/, 'Z')).up()
-    .up()
-    .up();
-  const config = fragment().ele('configuration');
-  for (const [k, v] of Object.entries(info.config)) config.ele(k).txt(builderText(String(v)));
+  const creator: XmlElement = {
+    name: 'creator',
+    attrs: { version: '1.0' },
+    children: [
+      el('program', PROGRAM_NAME), // as -V names it (tcpflow: TCPFLOW, its -V's word)
+      el('version', VERSION),
+      { name: 'build_environment', children: [el('compiler', `node ${process.versions.node} (v8 ${process.versions.v8})`)] },
+      {
+        name: 'execution_environment',
+        children: [
+          el('os_sysname', os.type()),
+          el('os_release', os.release()),
+          el('os_version', os.version()),
+          el('host', os.hostname()),
+          el('arch', os.arch()),
+          el('command_line', info.commandLine),
+          el('uid', String(user.uid)),
+          el('username', user.username),
+          el('start_time', info.startTime.toISOString().replace(/\.\d{3}Z$/, 'Z')),
+        ],
+      },
+    ],
+  };
+  const config: XmlElement = { name: 'configuration', children: Object.entries(info.config).map(([k, v]) => el(k, String(v))) };
   return "<?xml version='1.0' encoding='UTF-8'?>\n" +
     (info.shard == null ? "<dfxml xmloutputversion='1.0'>\n" : `<dfxml xmloutputversion='1.0' xmlns:${SHARD_PREFIX}='${SHARD_NS}'>\n`) +
-    metadata.end(FRAGMENT_OPTS) + '\n' +
-    creator.end(FRAGMENT_OPTS) + '\n' +
-    config.up().end(FRAGMENT_OPTS) + '\n' +
+    renderElement(metadata) + '\n' +
+    renderElement(creator) + '\n' +
+    renderElement(config) + '\n' +
     (info.shard == null ? '' : dfxmlShardLine(info.shard)) +
     `  <tdelta>${info.tdelta}</tdelta>\n` +
     '  <configuration>\n';
@@ -124,35 +122,37 @@ export function dfxmlFooter(s: ReportSummary, startedAt: bigint): string {
 
 /** Everything after the last fileobject, with the given resource usage (merge-reports adds up the shards'). */
 export function dfxmlFooterWith(s: ReportSummary, ru: Rusage): string {
-  const f = fragment();
-  if (s.error !== null) f.ele('error').txt(builderText(s.error));
-  f.ele('summary');
-  f.ele('open_fds_at_end').txt(String(s.openFdsAtEnd));
-  f.ele('max_open_flows').txt(String(s.maxOpenFlows));
-  f.ele('total_flows').txt(String(s.totalFlows));
-  f.ele('flow_map_size').txt(String(s.flowMapSize));
-  f.ele('total_packets').txt(String(s.totalPackets));
+  const f: XmlElement[] = [];
+  if (s.error !== null) f.push(el('error', s.error));
+  f.push({ name: 'summary' });
+  f.push(el('open_fds_at_end', String(s.openFdsAtEnd)));
+  f.push(el('max_open_flows', String(s.maxOpenFlows)));
+  f.push(el('total_flows', String(s.totalFlows)));
+  f.push(el('flow_map_size', String(s.flowMapSize)));
+  f.push(el('total_packets', String(s.totalPackets)));
   // Only when the cap was hit: otherwise the summary stays tcpflow's.
-  if (s.flowsPurged > 0) f.ele('flows_purged', { reason: 'max_flows', max_flows: String(s.maxFlows) }).txt(String(s.flowsPurged));
+  if (s.flowsPurged > 0) f.push({ name: 'flows_purged', attrs: { reason: 'max_flows', max_flows: String(s.maxFlows) }, text: String(s.flowsPurged) });
   // Only when the input had IP fragments (tcpflow reassembles none, spec B30).
   if (s.fragments.fragments > 0) {
-    f.ele('ip_fragments', Object.fromEntries(Object.entries(fragmentFields(s.fragments)).map(([k, v]) => [k, String(v)])));
+    f.push({ name: 'ip_fragments', attrs: Object.fromEntries(Object.entries(fragmentFields(s.fragments)).map(([k, v]) => [k, String(v)])) });
   }
   // Live capture only: pcap_stats(3) of the interface, and packets dropped because the workers fell behind.
   if (s.capture) {
     const c = s.capture;
-    f.ele('capture_stats', {
-      interface: builderText(c.interface),
-      captured: String(c.captured),
-      received: String(c.received),
-      kernel_dropped: String(c.dropped),
-      interface_dropped: String(c.ifdropped),
-      backlog_dropped: String(c.backlogDropped),
+    f.push({
+      name: 'capture_stats',
+      attrs: {
+        interface: c.interface,
+        captured: String(c.captured),
+        received: String(c.received),
+        kernel_dropped: String(c.dropped),
+        interface_dropped: String(c.ifdropped),
+        backlog_dropped: String(c.backlogDropped),
+      },
     });
   }
-  const rusage = f.ele('rusage');
-  for (const k of RUSAGE_FIELDS) rusage.ele(k).txt(RUSAGE_SECONDS.has(k) ? ru[k].toFixed(6) : String(ru[k]));
-  return '  </configuration>\n' + f.end(FRAGMENT_OPTS) + '\n</dfxml>\n';
+  f.push({ name: 'rusage', children: RUSAGE_FIELDS.map((k) => el(k, RUSAGE_SECONDS.has(k) ? ru[k].toFixed(6) : String(ru[k]))) });
+  return '  </configuration>\n' + f.map((e) => renderElement(e)).join('\n') + '\n</dfxml>\n';
 }
 
 function safeUserInfo(): { uid: number; username: string } {

@@ -234,7 +234,7 @@ class DfxmlShard implements ShardReport {
   }
 }
 
-/** Text of an element as report.xml escapes it (builderText, then xmlbuilder2), back to plain text. */
+/** Text of an element as report.xml escapes it (elementText), back to plain text. */
 function unescapeText(s: string): string {
   return s.replace(/&(lt|gt|amp|quot|apos);/g, (_m, e: string) => ({ lt: '<', gt: '>', amp: '&', quot: '"', apos: "'" })[e] as string);
 }

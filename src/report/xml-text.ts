@@ -36,8 +36,8 @@ export function escapeXml(s: string): string {
 }
 
 /**
- * Only the characters XML 1.0 cannot carry, as %XX: for text handed to xmlbuilder2,
- * which escapes markup itself but passes control characters through.
+ * Only the characters XML 1.0 cannot carry, as %XX: for the header's and footer's text
+ * (elementText), where markup is escaped but TAB, LF and CR are kept.
  */
 export function sanitizeXmlChars(s: string): string {
   // eslint-disable-next-line no-control-regex
@@ -45,15 +45,45 @@ export function sanitizeXmlChars(s: string): string {
     (c) => '%' + c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0'));
 }
 
+const ENTITIES: Readonly<Record<string, string>> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' };
+
 /**
- * Text for xmlbuilder2's txt(): XML characters only (sanitizeXmlChars) and every '&'
- * written as '&amp;' here. xmlbuilder2 escapes '<' and '>' but passes anything that looks
- * like an entity or decimal character reference ('&foo;', '&#0;') through as markup, so
- * an output directory or file name such as `a&foo;b` would make the report ill-formed
- * (and `&amp;` would lose its meaning).
+ * Text of a header or footer element (command line, outdir, error): sanitizeXmlChars, and
+ * '&', '<', '>' as entities; quotes, TAB, LF and CR as they are. Every '&' is escaped, so
+ * text that looks like a reference ('&foo;', '&#0;') stays text.
  */
-export function builderText(s: string): string {
-  return sanitizeXmlChars(s).replace(/&/g, '&amp;');
+export function elementText(s: string): string {
+  return sanitizeXmlChars(s).replace(/[&<>]/g, (c) => ENTITIES[c]);
+}
+
+/** An attribute value of a header or footer element (in double quotes): elementText and '"'. */
+function attributeText(s: string): string {
+  return sanitizeXmlChars(s).replace(/[&<>"]/g, (c) => ENTITIES[c]);
+}
+
+/** An element of report.xml's header or footer: its text or its children (neither: `<name/>`). */
+export interface XmlElement {
+  name: string;
+  attrs?: Readonly<Record<string, string>>;
+  text?: string;
+  children?: readonly XmlElement[];
+}
+
+/**
+ * `e` laid out as report.xml's header and footer always were (xmlbuilder2's pretty
+ * printer wrote them until it was dropped for its start-up cost, README Performance): one
+ * element a line, two spaces of indentation a level from `depth`, attributes in double
+ * quotes, an element with neither text nor children as `<name/>`. No line end at the end.
+ */
+export function renderElement(e: XmlElement, depth = 1): string {
+  const pad = '  '.repeat(depth);
+  let open = `${pad}<${e.name}`;
+  for (const [k, v] of Object.entries(e.attrs ?? {})) open += ` ${k}="${attributeText(v)}"`;
+  if (e.children !== undefined && e.children.length > 0) {
+    return `${open}>\n${e.children.map((c) => renderElement(c, depth + 1)).join('\n')}\n${pad}</${e.name}>`;
+  }
+  if (e.text === undefined || e.text === '') return `${open}/>`;
+  return `${open}>${elementText(e.text)}</${e.name}>`;
 }
 
 /** UTC ISO-8601 time as in the report: fraction only when the microseconds are non-zero. */

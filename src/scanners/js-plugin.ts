@@ -5,6 +5,7 @@ import type { Flow } from '../flow/flow';
 import type { JsonValue, ScanFields } from '../report/flow-record';
 import { isoTime } from '../report/xml-text';
 import { addrText } from '../util/address';
+import { importer } from '../util/importer';
 import type { FlowScan, Scanner, StoredContent } from './scanner';
 
 /** -S js_module=PATH -S js_function=NAME. */
@@ -47,12 +48,7 @@ export interface PluginFlow {
 
 export type PluginFunction = (flow: PluginFlow) => unknown;
 
-/**
- * A real dynamic import(): TypeScript compiles `import()` to require() for CommonJS
- * output, which cannot load ES modules. import() takes both kinds.
- */
-// eslint-disable-next-line @typescript-eslint/no-implied-eval
-const importModule = new Function('specifier', 'return import(specifier)') as (specifier: string) => Promise<unknown>;
+const importModule = importer();
 
 /**
  * Load the plugin's function. Any problem is a usage error in one line, so the run stops

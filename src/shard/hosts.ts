@@ -1,9 +1,11 @@
 import * as path from 'node:path';
 import { MessageChannel } from 'node:worker_threads';
-import { Piscina } from 'piscina';
+import type { Piscina } from 'piscina';
 import type { Chunk } from '../capture/chunk';
 import type { SinkFactory } from '../flow/sink';
 import type { Logger } from '../util/log';
+import { BUNDLED, DIST_ROOT } from '../util/dist';
+import type { PluginFunction } from '../scanners/js-plugin';
 import type { FromWorker, ToWorker, WorkerConfig, WorkerTask } from './protocol';
 import { WorkerSession } from './worker-session';
 
@@ -32,8 +34,11 @@ export class ThreadHost implements WorkerHost {
   private tasks: Promise<unknown>[] = [];
 
   start(n: number, slots: Chunk[], config: (i: number) => WorkerConfig, events: WorkerEvents): WorkerLink[] {
-    const pool = this.pool = new Piscina({
-      filename: path.resolve(__dirname, '../../workers/flow-worker.js'),
+    // Loaded here: a run without threads (a small input) does not pay for piscina.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { Piscina: Pool } = require('piscina') as typeof import('piscina');
+    const pool = this.pool = new Pool({
+      filename: path.join(DIST_ROOT, BUNDLED ? 'bundle/flow-worker.js' : 'workers/flow-worker.js'),
       minThreads: n,
       maxThreads: n,
       concurrentTasksPerWorker: 1,
@@ -65,17 +70,19 @@ export class ThreadHost implements WorkerHost {
 /**
  * Workers as sessions in the coordinator's thread: each chunk is processed when it is
  * sent, and the answers arrive as separate events, in order, as they would from a
- * thread. The fuzzer runs the real coordinator and dispatch this way, with sinks of its
+ * thread. Runs on small inputs use it (src/shard/host-choice.ts: no thread start-up to
+ * pay); the fuzzer runs the real coordinator and dispatch this way, with sinks of its
  * own (`sinks(i)`).
  */
 export class InProcessHost implements WorkerHost {
   readonly sessions: WorkerSession[] = [];
 
-  constructor(private readonly log: Logger, private readonly sinks: (i: number) => SinkFactory | null = () => null) {}
+  constructor(private readonly log: Logger, private readonly sinks: (i: number) => SinkFactory | null = () => null,
+    private readonly plugin: PluginFunction | null = null) {}
 
   start(n: number, slots: Chunk[], config: (i: number) => WorkerConfig, events: WorkerEvents): WorkerLink[] {
     return Array.from({ length: n }, (_, i) => {
-      const session = new WorkerSession(slots, config(i), this.log, this.sinks(i));
+      const session = new WorkerSession(slots, config(i), this.log, this.sinks(i), this.plugin);
       this.sessions.push(session);
       return {
         send: (msg) => session.handle(msg, (m) => queueMicrotask(() => events.message(i, m))),

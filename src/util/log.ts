@@ -33,52 +33,44 @@ export function levelFor(debugLevel: number): Level {
 }
 
 /**
- * A synchronous stderr destination that prints `tcpflow-ts: message` lines, the way
- * tcpflow's messages look, instead of JSON (TCPFLOW_TS_LOG_JSON=1 keeps pino's JSON).
+ * tcpflow's look: `tcpflow-ts: message` lines on stderr, written synchronously (every line
+ * of a message gets the prefix, so stderr stays `tcpflow-ts: ...` lines).
  */
-const humanStderr = {
-  write(line: string): void {
-    let msg = line;
-    try {
-      const o = JSON.parse(line) as { msg?: string };
-      msg = o.msg ?? line;
-    } catch { /* not JSON: print as is */ }
-    // Every line of a message gets the prefix, so stderr stays `tcpflow-ts: ...` lines.
-    try {
-      fs.writeSync(2, msg.replace(/\n$/, '').split('\n').map((l) => `${PROGRAM_NAME}: ${l}\n`).join(''));
-    } catch (e) {
-      // Nobody reads stderr any more (`2>&1 | head`): the run goes on without its messages.
-      if ((e as NodeJS.ErrnoException).code !== 'EPIPE') throw e;
-    }
-  },
-};
+function writeHuman(msg: string): void {
+  try {
+    fs.writeSync(2, msg.replace(/\n$/, '').split('\n').map((l) => `${PROGRAM_NAME}: ${l}\n`).join(''));
+  } catch (e) {
+    // Nobody reads stderr any more (`2>&1 | head`): the run goes on without its messages.
+    if ((e as NodeJS.ErrnoException).code !== 'EPIPE') throw e;
+  }
+}
 
 const RANK: Record<Level, number> = { trace: 10, debug: 20, info: 30, warn: 40, error: 50 };
 
 /**
- * A pino logger created on first use: most runs log nothing below the warning level,
- * and loading pino in every worker thread would cost start-up time for nothing.
+ * Messages at the -d level's rank or above. TCPFLOW_TS_LOG_JSON=1: pino's JSON lines
+ * (pino loaded on first use); otherwise tcpflow's text lines, written directly: going
+ * through pino to print a message's text cost a small run ~15 ms of start-up for loading
+ * it (pino, sonic-boom, assert ...), in every worker thread too.
  */
 export function createLogger(debugLevel: number): Logger {
   const level = levelFor(debugLevel);
+  const json = process.env.TCPFLOW_TS_LOG_JSON === '1';
   let real: Pino.Logger | null = null;
-  const get = (): Pino.Logger => {
+  const pinoLogger = (): Pino.Logger => {
     if (real === null) {
       // eslint-disable-next-line @typescript-eslint/no-require-imports
       const pino = require('pino') as typeof Pino.default;
-      const json = process.env.TCPFLOW_TS_LOG_JSON === '1';
-      real = pino(
-        { level, base: undefined, timestamp: json ? pino.stdTimeFunctions.isoTime : false },
-        json ? pino.destination({ fd: 2, sync: true }) : humanStderr,
-      );
+      real = pino({ level, base: undefined, timestamp: pino.stdTimeFunctions.isoTime }, pino.destination({ fd: 2, sync: true }));
     }
     return real;
   };
+  const emit = (l: Level, msg: string) => { if (json) pinoLogger()[l](msg); else writeHuman(msg); };
   const enabled = (l: Level) => RANK[l] >= RANK[level];
-  const at = (l: Level) => (msg: string) => { if (enabled(l)) get()[l](msg); };
+  const at = (l: Level) => (msg: string) => { if (enabled(l)) emit(l, msg); };
   const byNumber = (n: number, msg: string) => {
     if (debugLevel < n) return;
-    get()[n >= 10 ? 'trace' : n >= 2 ? 'debug' : n === 1 ? 'info' : 'warn'](msg);
+    emit(n >= 10 ? 'trace' : n >= 2 ? 'debug' : n === 1 ? 'info' : 'warn', msg);
   };
   return {
     error: at('error'), warn: at('warn'), info: at('info'), debug: at('debug'), trace: at('trace'),

@@ -47,6 +47,7 @@ test('defaults', () => {
     quiet: false,
     maxFds: null,
     workers: Math.min(availableParallelism(), 256),
+    workersGiven: false,
     filter: null,
     maxBytes: -1,
     maxSeek: 16777216,

@@ -52,7 +52,7 @@ test('every byte and every code unit in the command line, output directory, file
 
 test('the escaped text keeps every allowed character and says which were replaced', () => {
   const doc = document(ALL_BYTES);
-  // In element text via xmlbuilder2 (command line, outdir, error): TAB, LF, CR kept.
+  // In element text (command line, outdir, error: elementText): TAB, LF, CR kept.
   assert.ok(doc.includes('%00%01%02%03%04%05%06%07%08\t\n%0B%0C\r%0E%0F%10'), 'controls in the header');
   // In the workers' fileobject records (escapeXml, tcpflow's way): TAB, LF, CR escaped too.
   assert.ok(doc.includes('<filename>%00%01%02%03%04%05%06%07%08%09%0A%0B%0C%0D%0E%0F%10'), 'controls in <filename>');
@@ -64,7 +64,7 @@ test('the escaped text keeps every allowed character and says which were replace
   assert.ok(units.includes('<outdir>%D800x%DFFF%FFFE%FFFF\ud83d\ude00</outdir>'), 'surrogates in <outdir>');
 });
 
-test('text that looks like references stays text (xmlbuilder2 would pass "&foo;" and "&#0;" through as markup)', () => {
+test('text that looks like references stays text ("&foo;" and "&#0;" are not passed through as markup)', () => {
   const unescape = (t: string) => t.replace(/&(lt|gt|amp|apos|quot);/g, (_m, e: string) => ({ lt: '<', gt: '>', amp: '&', apos: "'", quot: '"' })[e] as string);
   for (const text of ['a&foo;b', '&amp;', '&#0;', '&#65;', '&#x41;', '&lt;&gt;', '&', '&&;;']) {
     const doc = document(text);

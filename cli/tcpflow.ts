@@ -1,0 +1,84 @@
+import { parseCommandLine } from './options';
+import { TcpflowError, EXIT } from '../src/errors';
+import { createLogger, PROGRAM_NAME } from '../src/util/log';
+import { run } from '../src/run';
+import { writeStdout } from '../src/util/stdout';
+import { MERGE_COMMAND, parseMergeCommand } from './merge';
+import { mergeReports } from '../src/report/merge';
+
+/**
+ * Entry point: parse, run, exit with a meaningful status. Errors meant for users are one
+ * line naming the file and the problem; anything else is a bug and says so.
+ */
+async function main(argv: string[]): Promise<number> {
+  if (argv[0] === MERGE_COMMAND) return mergeMain(argv.slice(1));
+  let cmd;
+  try {
+    cmd = parseCommandLine(argv);
+  } catch (e) {
+    if (e instanceof TcpflowError) {
+      process.stderr.write(`${PROGRAM_NAME}: ${e.message}\n`);
+      if (e.code === 'USAGE') process.stderr.write(`Try '${PROGRAM_NAME} --help' for more information.\n`);
+      return e.exitCode;
+    }
+    throw e;
+  }
+  if (cmd.kind !== 'run') {
+    try {
+      writeStdout(cmd.text);
+    } catch (e) {
+      // `tcpflow-ts -hh | head -1`: the reader had all it wanted.
+      if (e instanceof TcpflowError && e.code === 'STDOUT_CLOSED') return e.exitCode;
+      throw e;
+    }
+    return EXIT.OK;
+  }
+  const opts = cmd.options;
+  const log = createLogger(opts.debugLevel);
+  for (const w of opts.warnings) log.warn(w);
+  // node_pcap frees a live handle only when a packet arrives after close(), so its poller
+  // would keep a quiet process alive: a live run exits explicitly (everything is written).
+  live = opts.readFiles.length === 0 && opts.finishFiles.length === 0;
+  try {
+    return await run(opts, argv, log);
+  } catch (e) {
+    if (e instanceof TcpflowError) {
+      log.error(e.message);
+      return e.exitCode;
+    }
+    throw e;
+  }
+}
+
+/** `tcpflow-ts merge-reports ...`: exit 0 merged, 1 bad report, 2 usage, 3 output error. */
+function mergeMain(argv: string[]): number {
+  const log = createLogger(1);
+  try {
+    const cmd = parseMergeCommand(argv);
+    if (cmd.kind === 'help') {
+      writeStdout(cmd.text);
+      return EXIT.OK;
+    }
+    mergeReports(cmd, (w) => log.warn(w));
+    return EXIT.OK;
+  } catch (e) {
+    if (!(e instanceof TcpflowError)) throw e;
+    if (e.code === 'STDOUT_CLOSED') return e.exitCode;
+    log.error(e.message);
+    if (e.code === 'USAGE') process.stderr.write(`Try '${PROGRAM_NAME} merge-reports --help' for more information.\n`);
+    return e.exitCode;
+  }
+}
+
+let live = false;
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+    if (live) process.exit(code);
+  },
+  (e: unknown) => {
+    process.stderr.write(`${PROGRAM_NAME}: internal error (please report): ${e instanceof Error ? e.stack : String(e)}\n`);
+    process.exitCode = EXIT.WORKER;
+  },
+);

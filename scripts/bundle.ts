@@ -1,0 +1,45 @@
+/**
+ * After tsc: dist/bundle/tcpflow-ts.js (cli/tcpflow.ts and everything it loads, in one
+ * file) and dist/bundle/flow-worker.js (the worker thread's), then V8's code cache for the
+ * first, written by one run of the bundle on a small fixture. cli/main.ts uses them while
+ * they are newer than tsc's output. `npm run build`, `npm test` and `prepare` run this.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { buildSync } from 'esbuild';
+
+const DIST = path.resolve(__dirname, '..');
+const OUT = path.join(DIST, 'bundle');
+const ROOT = path.resolve(DIST, '..');
+
+function main(): void {
+  fs.rmSync(OUT, { recursive: true, force: true });
+  buildSync({
+    entryPoints: { 'tcpflow-ts': path.join(DIST, 'cli/tcpflow.js'), 'flow-worker': path.join(DIST, 'workers/flow-worker.js') },
+    outdir: OUT,
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'cjs',
+    // Loaded from node_modules when a run needs them: the optional libpcap addon (native),
+    // and piscina, which starts its threads on a file of its own next to its module.
+    external: ['pcap', 'piscina'],
+    define: { TCPFLOW_TS_BUNDLE: 'true' },
+    logLevel: 'warning',
+  });
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tcpflow-ts-bundle-'));
+  try {
+    const r = spawnSync(process.execPath, [path.join(DIST, 'cli/main.js'), '-r', path.join(ROOT, 'fixtures/pcaps/tcpflow__test1.pcap'),
+      '-o', path.join(tmp, 'out'), '--jsonl', path.join(tmp, 'out.jsonl'), '-q'],
+    { env: { ...process.env, TCPFLOW_TS_WRITE_CODE_CACHE: '1' }, encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`bundle: the code-cache run failed (${r.status}): ${r.stderr}`);
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+  const size = (f: string) => `${(fs.statSync(path.join(OUT, f)).size / 1e6).toFixed(2)} MB`;
+  process.stdout.write(`dist/bundle: tcpflow-ts.js ${size('tcpflow-ts.js')}, flow-worker.js ${size('flow-worker.js')}, code cache ${size('tcpflow-ts.js.cache')}\n`);
+}
+
+main();
