@@ -6,6 +6,9 @@
 #   - rotated-dir: the rotated set read as `-r DIR` (one directory, files ordered by their
 #     first packets) against tcpflow given the 20 files as -r in order (alternating pairs,
 #     medians, same files and md5s checked), by scripts/bench-rotated-dir.py;
+#   - a batch of 1,000 small captures (copies of the fixtures), one run each, against
+#     tcpflow doing the same loop, with `node -e 0` as the floor (scripts/bench-batch.py;
+#     BENCH_BATCH=N sets the count);
 #   - the peak RSS of a generated 1 GB and 20 GB capture piped into `-r -`
 #     (scripts/bench-rss.sh; ~15-20 min; BENCH_SKIP_RSS=1 leaves it out).
 #
@@ -26,9 +29,10 @@ if [ ! -s "$PCAPDIR/MANIFEST" ]; then
   echo "bench: building benchmark captures in $PCAPDIR" >&2
   bash "$BENCH/make-bench-pcaps.sh" "$PCAPDIR"
 fi
-[ -f "$HERE/dist/cli/main.js" ] || (cd "$HERE" && npx tsc -p tsconfig.json)
+[ -f "$HERE/dist/cli/main.js" ] || (cd "$HERE" && npm run build)
 rc=0
 bash "$BENCH/run-bench.sh" "node $HERE/dist/cli/main.js" "$PCAPDIR" "$@" || rc=$?
 python3 "$HERE/scripts/bench-rotated-dir.py" "$BENCH" "node $HERE/dist/cli/main.js" "$PCAPDIR" "${BENCH_PAIRS:-3}" || rc=$?
+python3 "$HERE/scripts/bench-batch.py" "node $HERE/dist/cli/main.js" "${BENCH_BATCH:-1000}" || rc=$?
 [ "${BENCH_SKIP_RSS:-0}" = 1 ] || bash "$HERE/scripts/bench-rss.sh" || rc=$?
 exit $rc

@@ -1,5 +1,4 @@
 import * as fs from 'node:fs';
-import { spawnSync } from 'node:child_process';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { openInput, type PacketSource } from './capture/source';
@@ -56,7 +55,7 @@ export async function run(opts: Options, argv: readonly string[], log: Logger): 
   const shard = plan.shard === null ? null : { ...plan.shard, run: identity, fdLimit: plan.fileDescriptors };
   const bytes = plan.live === null ? plainInputBytes(plan.inputs.map((i) => i.path)) : null;
   const threads = useThreads({ workersGiven: opts.workersGiven, live: plan.live !== null, plugin: plan.plugin !== null, bytes });
-  if (!threads) log.at(2, `${bytes} bytes of input (at most ${IN_PROCESS_MAX_BYTES}): ${plan.workers} worker sessions in the main thread`);
+  log.at(2, threads ? `${plan.workers} worker threads` : `${bytes} bytes of input (at most ${IN_PROCESS_MAX_BYTES}): ${plan.workers} worker sessions in the main thread`);
   return new Run(plan, argv, log, shard, identity, threads).execute();
 }
 
@@ -581,6 +580,8 @@ function resumeMismatch(journal: string | undefined, now: string): TcpflowError 
  * was synced). Node has no syncfs(2): coreutils' `sync -f` does it, plain sync otherwise.
  */
 function syncFileSystem(dir: string): void {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { spawnSync } = require('node:child_process') as typeof import('node:child_process');
   if (spawnSync('sync', ['-f', dir], { stdio: 'ignore' }).status !== 0) spawnSync('sync', [], { stdio: 'ignore' });
 }
 

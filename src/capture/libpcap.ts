@@ -5,7 +5,6 @@
  * without it.
  */
 import * as path from 'node:path';
-import { isMainThread } from 'node:worker_threads';
 import { EXIT, TcpflowError } from '../errors';
 import { LINKTYPE } from '../decode/link';
 
@@ -50,7 +49,8 @@ export const LIBPCAP_HINT = "install libpcap (Debian: apt-get install libpcap-de
 /** node_pcap, or a TcpflowError naming `what` needs it and how to get it. */
 export function libpcap(what: string): Libpcap {
   if (loaded !== null) return loaded;
-  if (!isMainThread) throw new Error('internal: libpcap is only loaded in the main thread');
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  if (!(require('node:worker_threads') as typeof import('node:worker_threads')).isMainThread) throw new Error('internal: libpcap is only loaded in the main thread');
   let dir: string;
   let binding: { PcapSession: new () => BindingSession; findalldevs(): { name: string; flags?: string }[]; lib_version(): string };
   try {

@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { createHash } from 'node:crypto';
+import { createHash } from '../util/digest';
 import { EXIT, TcpflowError, outputError } from '../errors';
 import { strerror } from '../util/strerror';
 import { decodeRecord, encodeRecord } from '../report/flow-record';

@@ -1,4 +1,5 @@
-import { createHash, type Hash } from 'node:crypto';
+import type { Hash } from 'node:crypto';
+import { createHash } from '../util/digest';
 import type { ScanFields } from '../report/flow-record';
 import type { FlowScan, Scanner, StoredContent } from './scanner';
 

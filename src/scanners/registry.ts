@@ -1,5 +1,4 @@
 import type { HttpBodyListener } from './http-body-listener';
-import { httpScanner } from './http/http-scanner';
 import type { InflateLimits } from './http/inflate';
 import { jsScanner, type PluginFunction } from './js-plugin';
 import { md5Scanner, sha256Scanner } from './md5';
@@ -25,7 +24,9 @@ export function createScanners(names: readonly string[], settings: ScannerSettin
   return names.map((name) => {
     if (name === md5Scanner.name) return md5Scanner;
     if (name === sha256Scanner.name) return sha256Scanner;
-    if (name === 'http') return httpScanner({ decompress: settings.httpDecompress, limits: settings.httpLimits, listener: httpBodies });
+    // Loaded here: runs without -e http do not load the parser and its tables.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    if (name === 'http') return (require('./http/http-scanner') as typeof import('./http/http-scanner')).httpScanner({ decompress: settings.httpDecompress, limits: settings.httpLimits, listener: httpBodies });
     if (name === 'js' && plugin !== null) return jsScanner(plugin);
     throw new Error(`internal: no scanner named ${name}${name === 'js' ? ' without its plugin function' : ''}`);
   });

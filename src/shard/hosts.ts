@@ -1,5 +1,4 @@
 import * as path from 'node:path';
-import { MessageChannel } from 'node:worker_threads';
 import type { Piscina } from 'piscina';
 import type { Chunk } from '../capture/chunk';
 import type { SinkFactory } from '../flow/sink';
@@ -34,7 +33,9 @@ export class ThreadHost implements WorkerHost {
   private tasks: Promise<unknown>[] = [];
 
   start(n: number, slots: Chunk[], config: (i: number) => WorkerConfig, events: WorkerEvents): WorkerLink[] {
-    // Loaded here: a run without threads (a small input) does not pay for piscina.
+    // Loaded here: a run without threads (a small input) does not pay for them.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { MessageChannel } = require('node:worker_threads') as typeof import('node:worker_threads');
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { Piscina: Pool } = require('piscina') as typeof import('piscina');
     const pool = this.pool = new Pool({

@@ -1,4 +1,3 @@
-import * as v8 from 'node:v8';
 
 /**
  * Keep V8's heaps close to their live data. Between major GCs V8 lets a heap grow up to
@@ -10,5 +9,6 @@ import * as v8 from 'node:v8';
  * "Resource bounds"). V8 flags are process-wide: call this before the worker threads start.
  */
 export function limitHeapGrowth(): void {
-  v8.setFlagsFromString('--heap-growing-percent=50');
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  (require('node:v8') as typeof import('node:v8')).setFlagsFromString('--heap-growing-percent=50');
 }

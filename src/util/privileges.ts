@@ -4,7 +4,6 @@
  * setuid/setgid in the main thread apply to every thread of the process (glibc), the
  * worker threads included.
  */
-import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import { EXIT, TcpflowError } from '../errors';
 import { strerror } from './strerror';
@@ -20,6 +19,8 @@ export interface Privileges {
 
 function idOf(user: string, flag: '-u' | '-g'): number {
   try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { execFileSync } = require('node:child_process') as typeof import('node:child_process');
     return Number(execFileSync('id', [flag, '--', user], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim());
   } catch {
     throw new TcpflowError('PRIVILEGES', `Couldn't find user '${user}'`, EXIT.INPUT);

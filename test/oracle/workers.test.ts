@@ -12,6 +12,10 @@
  * byte for byte (output directory aside), which must also say what report.xml says, record
  * for record, and the -w file (which must also be tcpflow's, byte for byte, where tcpflow
  * can write one).
+ *
+ * The same comparison between the two hosts (src/shard/host-choice.ts): without --workers,
+ * a small input runs its worker sessions in the main thread; with --workers 2, in threads.
+ * Both without the js plugin, which always runs in threads.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -69,13 +73,16 @@ function summaryElements(xml: string, names: readonly string[]): Record<string, 
   return found;
 }
 
-async function runWith(capture: string, workers: number): Promise<Outcome> {
+const PLUGIN_ARGS = ['-e', 'js', '-S', `js_module=${PLUGIN}`];
+
+/** A run of `capture` with every scanner; `host`: --workers N (threads), or none (a small input: the main thread). */
+async function runWith(capture: string, host: string[], plugin = PLUGIN_ARGS): Promise<Outcome> {
   const tmp = makeTempDir('tcpflow-ts-workers-');
   try {
     const out = path.join(tmp, 'out');
     const wfile = path.join(tmp, 'w.pcap');
     const jsonl = path.join(tmp, 'r.jsonl');
-    const args = ['--workers', String(workers), '-a', '-S', 'hash=sha256', '-e', 'js', '-S', `js_module=${PLUGIN}`,
+    const args = [...host, '-a', '-S', 'hash=sha256', ...plugin,
       '-r', capturePaths.get(capture) as string, '-o', out, '-w', wfile, '--jsonl', jsonl];
     const run = await runCli(args, { timeoutMs: RUN_TIMEOUT_MS, env: { SOURCE_DATE_EPOCH: '1700000000' } });
     assert.ok(!run.timedOut, `tcpflow-ts ${args.join(' ')}: no exit within ${RUN_TIMEOUT_MS / 1000} s`);
@@ -91,7 +98,7 @@ async function runWith(capture: string, workers: number): Promise<Outcome> {
     });
     const xml = act.reportText?.toString('utf8') ?? null;
     if (act.report !== null && xml !== null) {
-      checkJsonlMatchesReport(readJsonl(jsonl), act.report.flows, reportCounters(xml), out, `${capture} --workers ${workers}`);
+      checkJsonlMatchesReport(readJsonl(jsonl), act.report.flows, reportCounters(xml), out, `${capture} ${host.join(' ')}`);
     }
     return {
       exit: run.signal ? `signal ${run.signal}` : String(run.code),
@@ -108,29 +115,38 @@ async function runWith(capture: string, workers: number): Promise<Outcome> {
   }
 }
 
+function assertSameOutcome(o: Outcome, base: Outcome, name: string, baseName: string): void {
+  const what = `${name} vs ${baseName}`;
+  assert.equal(o.exit, base.exit, `${what}: exit status\n${baseName} stderr:\n${base.stderr}${name} stderr:\n${o.stderr}`);
+  assert.equal(o.stderr, base.stderr, `${what}: stderr`);
+  assert.deepEqual(o.files, base.files, `${what}: output files (path, size, md5, mtime)`);
+  assert.deepEqual(o.flows, base.flows, `${what}: report.xml flows`);
+  assert.deepEqual(o.totals, base.totals, `${what}: report.xml totals`);
+  assert.deepEqual(o.order, base.order, `${what}: order of the report's fileobjects`);
+  assert.equal(o.jsonl, base.jsonl, `${what}: the JSON Lines report`);
+  assert.equal(o.unprocessed, base.unprocessed, `${what}: -w file`);
+}
+
 test('output does not depend on --workers (1, 2, 4; -a, sha256, js plugin)', { concurrency: POOL_SIZE }, async (t) => {
   assert.ok(captures.length > 2, 'no captures in fixtures/corpus/pcaps (run scripts/copy-corpus.sh)');
   await Promise.all(captures.map((capture) => t.test(capture, async () => {
     const outcomes: Outcome[] = [];
-    for (const w of WORKER_COUNTS) outcomes.push(await runWith(capture, w));
+    for (const w of WORKER_COUNTS) outcomes.push(await runWith(capture, ['--workers', String(w)]));
     const [base, ...rest] = outcomes;
-    rest.forEach((o, i) => {
-      const what = `--workers ${WORKER_COUNTS[i + 1]} vs --workers ${WORKER_COUNTS[0]}`;
-      assert.equal(o.exit, base.exit, `${what}: exit status\n--workers ${WORKER_COUNTS[0]} stderr:\n${base.stderr}` +
-        `--workers ${WORKER_COUNTS[i + 1]} stderr:\n${o.stderr}`);
-      assert.equal(o.stderr, base.stderr, `${what}: stderr`);
-      assert.deepEqual(o.files, base.files, `${what}: output files (path, size, md5, mtime)`);
-      assert.deepEqual(o.flows, base.flows, `${what}: report.xml flows`);
-      assert.deepEqual(o.totals, base.totals, `${what}: report.xml totals`);
-      assert.deepEqual(o.order, base.order, `${what}: order of the report's fileobjects`);
-      assert.equal(o.jsonl, base.jsonl, `${what}: the JSON Lines report`);
-      assert.equal(o.unprocessed, base.unprocessed, `${what}: -w file`);
-    });
+    rest.forEach((o, i) => assertSameOutcome(o, base, `--workers ${WORKER_COUNTS[i + 1]}`, `--workers ${WORKER_COUNTS[0]}`));
     // The same runs check -w against tcpflow 1.6.1, byte for byte; test/output/unprocessed.test.ts
     // checks the records of the others (tcpflow aborts, or a fix changes what is written).
     const recorded = TCPFLOW_PCAP_OUTPUTS.captures[capture]?.w;
     if (recorded !== undefined && recorded !== 'aborted' && UNPROCESSED_FIXED[capture] === undefined) {
       assert.equal(base.unprocessed, recorded, '-w file: md5 of tcpflow\'s');
     }
+  })));
+});
+
+test('output does not depend on the host: worker sessions in the main thread (small input) = in threads (--workers 2)', { concurrency: POOL_SIZE }, async (t) => {
+  await Promise.all(captures.map((capture) => t.test(capture, async () => {
+    const threads = await runWith(capture, ['--workers', '2'], []);
+    const inProcess = await runWith(capture, [], []);
+    assertSameOutcome(inProcess, threads, 'the main thread', 'threads');
   })));
 });
