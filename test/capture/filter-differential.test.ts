@@ -98,8 +98,8 @@ test(`${EXPRESSIONS.length} expressions: with the expression = without it on wha
         assert.equal(r.status, 0, `tcpdump ${expr}: ${r.stderr}`);
         return out;
       });
-      const viaTcpdump = await runCli([...selected.flatMap((s) => ['-r', s]), '--workers', '1', '-o', path.join(base, 'a')]);
-      const withExpr = await runCli([...CAPTURES.flatMap((c) => ['-r', c]), '--workers', '1', '-o', path.join(base, 'b'), ...words]);
+      const viaTcpdump = await runCli([...selected.flatMap((s) => ['-r', s]), '-o', path.join(base, 'a')]);
+      const withExpr = await runCli([...CAPTURES.flatMap((c) => ['-r', c]), '-o', path.join(base, 'b'), ...words]);
       assert.equal(viaTcpdump.code, 0, viaTcpdump.stderr);
       assert.equal(withExpr.code, 0, `${expr}: ${withExpr.stderr}`);
       const want = flowFiles(path.join(base, 'a'));
