@@ -43,12 +43,9 @@ export type ParsedCommand =
  * Features parsed but not implemented yet. Using one is an error, never silently ignored.
  * To implement an option: delete it here, map it in CANONICAL, add a field to TcpflowCommand
  * and to Options, check its description in usage.ts, then `npm run man` (-h and the man page
- * drop their "not implemented yet" by themselves). -z is refused: Node.js has no chroot(2)
- * for a running process (see README).
+ * drop their "not implemented yet" by themselves).
  */
-export const NOT_IMPLEMENTED: ReadonlySet<string> = new Set([
-  ...'z',
-]);
+export const NOT_IMPLEMENTED: ReadonlySet<string> = new Set<string>([]);
 
 /** Names -e, -E and -x accept (tcpflow 1.6.1 with wifi support, and the js plugin scanner), and those that work. */
 export const SCANNER_NAMES: readonly string[] = ['md5', 'http', 'netviz', 'tcpdemux', 'wifiviz', 'js', 'all'];
@@ -102,6 +99,7 @@ const CANONICAL: Readonly<Record<string, { name: string; value?: string } | null
   i: { name: '--interface' },
   p: { name: '--no-promisc' },
   U: { name: '--user' },
+  z: { name: '--chroot' },
   o: { name: '--outdir' },
   X: { name: '--report' },
   d: { name: '--debug' },
@@ -190,6 +188,7 @@ class TcpflowCommand extends Command {
   device = Option.String('--interface');
   noPromisc = Option.Boolean('--no-promisc', false);
   user = Option.String('--user');
+  chroot = Option.String('--chroot');
   outdir = Option.String('--outdir', '.');
   reportPath = Option.String('--report');
   // Whole numbers arrive checked (wholeNumber, on the getopt list).
@@ -295,6 +294,24 @@ function shardOption(options: readonly GetoptOption[], env: NodeJS.ProcessEnv): 
 }
 
 /**
+ * -z DIR: what cannot work once the process is inside DIR is refused before anything runs.
+ * A chroot while still root is no barrier (root can leave it), so -U is required as by
+ * tcpflow. Only one input: the others would be looked up inside DIR (tcpflow's behaviour,
+ * and a surprise). The filter child, -L's semaphore file and --resume's later runs need
+ * files outside DIR.
+ */
+function chrootConflicts(dir: string, c: { user?: string; inputs: number; filter: boolean; lock?: string; resume: boolean }): void {
+  if (c.user === undefined) {
+    throw new TcpflowError('USAGE', `-z ${dir} requires -U USER: a chroot is no barrier to a process that stays root`, EXIT.INPUT);
+  }
+  const conflict = c.inputs > 1 ? 'more than one input file (the later ones would be looked up inside the new root): give one -r file, or capture live'
+    : c.filter ? 'a filter expression on files (libpcap selects the records in a child process, which needs node outside the new root)'
+      : c.lock !== undefined ? '-L (its lock file lives outside the new root)'
+        : c.resume ? '--resume (the journal names files outside the new root)' : null;
+  if (conflict !== null) throw new TcpflowError('USAGE', `-z ${dir} cannot be combined with ${conflict}`, EXIT.USAGE);
+}
+
+/**
  * Parses the user's arguments (process.argv.slice(2)). Throws TcpflowError (exit EXIT.USAGE).
  * `env` is read for --shards N only.
  */
@@ -323,9 +340,6 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
 
   const scannerCommands: ScannerCommand[] = [];
   for (const { opt, arg = '' } of options) {
-    if (opt === 'z') {
-      throw new TcpflowError('NOT_IMPLEMENTED', `-z ${arg}: chroot is not available: Node.js cannot chroot(2) a running process; start tcpflow-ts inside the chroot (chroot(8), a container, systemd's RootDirectory=) and use -U to drop root`, EXIT.USAGE);
-    }
     if (NOT_IMPLEMENTED.has(opt)) throw notImplemented(`option -${opt}`);
     if (opt === 'e' || opt === 'E' || opt === 'x') {
       if (!SCANNER_NAMES.includes(arg)) throw new TcpflowError('USAGE', `Invalid scanner name '${arg}'`, EXIT.USAGE);
@@ -359,6 +373,7 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
   if (live && cmd.device === undefined) suggestInputs(cmd.operands);
   if (!live && cmd.device !== undefined) warnings.push(`-i ${cmd.device} ignored: input files are given (-r, -R or -l)`);
   if (!live && cmd.noPromisc) warnings.push('-p ignored: input files are given (-r, -R or -l)');
+  if (cmd.chroot !== undefined) chrootConflicts(cmd.chroot, { user: cmd.user, inputs: readFiles.length + cmd.finishFiles.length, filter: !live && cmd.operands.length > 0 && !cmd.listFiles, lock: cmd.lock, resume: cmd.resume });
   const params: Record<string, string> = {};
   for (const p of cmd.params) {
     const [name, value] = splitParam(p);
@@ -380,6 +395,7 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
       device: cmd.device ?? null,
       promiscuous: !cmd.noPromisc,
       user: cmd.user ?? null,
+      chroot: cmd.chroot ?? null,
       packetBufferTimeout: numberParam('packet-buffer-timeout', params['packet-buffer-timeout']),
       outdir: cmd.outdir,
       reportPath: cmd.reportPath ?? null,

@@ -171,7 +171,10 @@ export const OPTION_SECTIONS: readonly OptionSection[] = [
         summary: 'become user once the capture and the first input are open (root only)',
         details: 'The report files (and a freshly created output directory) are given to user first. Refused when not running as root.',
       },
-      { key: 'z', flags: ['-z', '--chroot'], arg: 'dir', summary: 'chroot to dir (Node.js cannot chroot a running process: start tcpflow-ts inside the chroot instead)' },
+      {
+        key: 'z', flags: ['-z', '--chroot'], arg: 'dir', summary: 'chroot to dir just before becoming -U user (requires -U)',
+        details: 'The output directory, -X, --jsonl and -w are taken inside dir (a relative path from its top) and made there, not outside it. One input file or a live capture; not with -L, --resume or a filter on files. Needs the optional tcpflow-ts-chroot addon (built by npm ci).',
+      },
     ],
   },
   {

@@ -16,6 +16,7 @@ export interface Options {
   device: string | null;      // -i IFACE (live capture when no input file is given); null: libpcap's first device
   promiscuous: boolean;       // false with -p
   user: string | null;        // -U USER: privileges dropped once the capture and the first input are open
+  chroot: string | null;      // -z DIR: chroot to DIR just before -U's drop (output paths are inside DIR)
   packetBufferTimeout: number; // -S packet-buffer-timeout (ms), libpcap's live read timeout
   outdir: string;             // -o, default '.'
   reportPath: string | null;  // -X (null = <outdir>/report.xml)

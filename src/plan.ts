@@ -66,6 +66,8 @@ export interface RunPlan {
   filter: string | null;
   /** -U USER. */
   user: string | null;
+  /** -z DIR (the options' output paths are already inside it: src/util/chroot.ts). */
+  chroot: string | null;
   outdir: string;
   mode: FlowMode;
   /** Report files: tcpflow's DFXML report and the JSON Lines report (null: not written). */
@@ -189,6 +191,7 @@ export function planRun(opts: Options, openFileLimit: number): RunPlan {
     live: inputs.length > 0 ? null : { device: opts.device, promiscuous: opts.promiscuous, timeoutMs: opts.packetBufferTimeout },
     filter: opts.filter,
     user: opts.user,
+    chroot: opts.chroot,
     outdir: opts.outdir,
     mode,
     reports: { dfxml, jsonl },
@@ -221,6 +224,7 @@ export function planRun(opts: Options, openFileLimit: number): RunPlan {
       unprocessed: opts.unprocessedPath !== null,
       shard: opts.shard,
       resume: null,
+      preload: opts.chroot !== null,
     },
     unprocessedPath: own(opts.unprocessedPath),
     lockName: opts.lockName,

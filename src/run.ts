@@ -8,6 +8,7 @@ import { detectCompression, sniff } from './capture/decompress';
 import { type CaptureStats, LiveSource } from './capture/live';
 import { checkFilter, defaultDevice, libpcap } from './capture/libpcap';
 import { dropPrivileges, type Privileges, requireRoot } from './util/privileges';
+import { Chroot, chrootOptions, preloadModules } from './util/chroot';
 import { LiveStatus } from './util/progress';
 import { TcpflowError, EXIT, outputError } from './errors';
 import type { Options } from './options';
@@ -49,7 +50,8 @@ const KILL_AT_CHECKPOINT = Number(process.env.TCPFLOW_TS_TEST_KILL_AT_CHECKPOINT
  * One whole run: options → plan (src/plan.ts), then the plan's lifecycle. Returns the
  * exit status.
  */
-export async function run(opts: Options, argv: readonly string[], log: Logger): Promise<number> {
+export async function run(given: Options, argv: readonly string[], log: Logger): Promise<number> {
+  const opts = given.chroot === null ? given : chrootOptions(given, process.cwd());
   const plan = planRun(opts, openFileLimit());
   const identity = plan.shard !== null || plan.resumeDir !== null ? runIdentity(opts, plan) : '';
   const shard = plan.shard === null ? null : { ...plan.shard, run: identity, fdLimit: plan.fileDescriptors };
@@ -91,6 +93,8 @@ class Run {
   private captureStats: CaptureStats | null = null;
   /** -U: done once the capture and the first input are open. */
   private privileges: Privileges | null = null;
+  /** -z: entered just before -U's drop. */
+  private chroot: Chroot | null = null;
 
   constructor(private readonly plan: RunPlan, private readonly argv: readonly string[], private readonly log: Logger,
     private readonly shard: ShardInfo | null, private readonly identity: string, private readonly threads: boolean) {
@@ -138,6 +142,8 @@ class Run {
       const device = plan.live.device ?? defaultDevice(libpcap('live capture'));
       this.live = LiveSource.open({ device, promiscuous: plan.live.promiscuous, filter: plan.filter ?? '', timeoutMs: plan.live.timeoutMs });
     }
+    // -z: from here the run works in DIR, where every output path points.
+    if (plan.chroot !== null) this.chroot = prepareChroot(plan.chroot, plan.inputs.map((i) => i.path));
     const created = prepareOutdir(plan.outdir);
     if (plan.mode === 'pcaps') log.info('ensuring pcap core');
     if (plan.resumeDir !== null) {
@@ -184,6 +190,8 @@ class Run {
       throw e;
     }
     if (this.privileges !== null) this.privileges.outdir = created ? plan.outdir : null;
+    // -z: the workers have loaded every module before the root changes under them.
+    if (this.chroot !== null) await coordinator.ready();
 
     if (this.live !== null) await this.readLive(coordinator, this.live);
     else await this.readInputs(coordinator);
@@ -246,6 +254,11 @@ class Run {
     const spills = Array.from({ length: this.plan.workers }, (_, i) => this.spillPath(i))
       .filter((f): f is string => f !== null);
     for (const f of spills) fs.closeSync(fs.openSync(f, 'a', 0o600));
+    if (this.chroot !== null) {
+      preloadModules();
+      this.chroot.enter();
+      this.log.at(2, `chrooted to ${this.chroot.dir}`);
+    }
     dropPrivileges(p, [...this.reports.map((r) => r.path), ...spills, ...(this.dump !== null ? [this.dump.path] : [])]);
     this.log.warn(`dropped privs to ${p.user}`);
   }
@@ -586,6 +599,16 @@ function syncFileSystem(dir: string): void {
 }
 
 /** Make sure outdir is a directory; true when this run created it. */
+/** -z DIR checked and entered as working directory; a directory input would be read inside DIR after its first file. */
+function prepareChroot(dir: string, inputs: readonly string[]): Chroot {
+  for (const i of inputs) {
+    if (fs.statSync(i, { throwIfNoEntry: false })?.isDirectory() === true) {
+      throw new TcpflowError('USAGE', `-z ${dir} cannot be combined with a directory input (${i}): its files after the first would be looked up inside the new root`, EXIT.USAGE);
+    }
+  }
+  return Chroot.prepare(dir);
+}
+
 function prepareOutdir(outdir: string): boolean {
   let st: fs.Stats | null = null;
   try {

@@ -2,6 +2,7 @@ import type { ToWorker, WorkerTask } from '../src/shard/protocol';
 import { WorkerSession } from '../src/shard/worker-session';
 import { createLogger } from '../src/util/log';
 import { loadPlugin } from '../src/scanners/js-plugin';
+import { preloadModules } from '../src/util/chroot';
 
 /**
  * Piscina task: one long-lived task per worker thread. It owns a shard of the flows and
@@ -12,6 +13,7 @@ export default async function flowWorker(task: WorkerTask): Promise<void> {
   const { port, slots, config } = task;
   // The port keeps the coordinator's messages until a listener is attached. The main
   // thread loaded the module once already, so a failure here is not the user's.
+  if (config.preload === true) preloadModules();
   const plugin = config.plugin === null ? null : await loadPlugin(config.plugin);
   const session = new WorkerSession(slots, config, createLogger(config.debugLevel), null, plugin);
   return new Promise((resolve) => {

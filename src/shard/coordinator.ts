@@ -101,7 +101,8 @@ export class Coordinator {
   };
   private currentChunk: Chunk | null = null;
   /** Workers' answers awaited by checkpoint(), and its way out when the run fails meanwhile. */
-  private checkpoints: ((c: WorkerCheckpoint | null) => void)[] = [];
+  private readonly checkpoints: ((c: WorkerCheckpoint | null) => void)[] = [];
+  private readonly readies: (() => void)[] = [];
   private onFailure: (() => void) | null = null;
 
   private constructor(private readonly host: WorkerHost, private readonly hasher: ShardHasher,
@@ -224,6 +225,7 @@ export class Coordinator {
     }
     else if (m.type === 'result') this.settle[worker](m.result);
     else if (m.type === 'checkpointed') this.checkpoints[worker]?.(m.checkpoint);
+    else if (m.type === 'ready') this.readies[worker]?.();
     else this.fail(fromInfo(m));
   }
 
@@ -233,14 +235,27 @@ export class Coordinator {
    */
   async checkpoint(seq: number): Promise<WorkerCheckpoint[] | null> {
     if (this.failure !== null) return null;
-    const answers = this.links.map((_, i) => new Promise<WorkerCheckpoint | null>((resolve) => { this.checkpoints[i] = resolve; }));
-    for (const link of this.links) link.send({ type: 'checkpoint', seq } satisfies ToWorker, []);
+    const all = await this.askEvery<WorkerCheckpoint | null>({ type: 'checkpoint', seq }, this.checkpoints);
+    return all === null || all.some((c) => c === null) || this.failure !== null ? null : all as WorkerCheckpoint[];
+  }
+
+  /** Every worker has booted (false: one died meanwhile; the run's error says why). */
+  async ready(): Promise<boolean> {
+    if (this.failure !== null) return false;
+    const all = await this.askEvery<void>({ type: 'ready' }, this.readies);
+    return all !== null && this.failure === null;
+  }
+
+  /** `msg` to every worker, and each one's answer (registered in `waiting` by worker); null: a worker died meanwhile. */
+  private async askEvery<T>(msg: ToWorker, waiting: ((answer: T) => void)[]): Promise<T[] | null> {
+    const answers = this.links.map((_, i) => new Promise<T>((resolve) => { waiting[i] = resolve; }));
+    for (const link of this.links) link.send(msg, []);
     // A worker that dies never answers: the run's failure ends the wait.
     const died = new Promise<null>((resolve) => { this.onFailure = () => resolve(null); });
     const all = await Promise.race([Promise.all(answers), died]);
-    this.checkpoints = [];
+    waiting.length = 0;
     this.onFailure = null;
-    return all === null || all.some((c) => c === null) || this.failure !== null ? null : all as WorkerCheckpoint[];
+    return all;
   }
 
   /** Packets read so far, over all inputs (global packet numbers continue from here). */

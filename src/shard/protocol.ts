@@ -59,6 +59,8 @@ export interface WorkerConfig {
   unprocessed: boolean;
   /** --shard K/N: only that slice's connections are dispatched; records carry what merge-reports needs. */
   shard: ShardSlice | null;
+  /** -z: load every module at start (src/util/chroot.ts), as nothing outside the new root can be loaded later. */
+  preload?: boolean;
   /** --resume: the run's journal directory and this attempt's number (the worker's files there carry both). */
   resume?: { dir: string; attempt: number } | null;
 }
@@ -101,6 +103,8 @@ export type ToWorker =
     size: number;
   }
   | { type: 'checkpoint'; seq: number }
+  /** Answered at once: the worker has booted (its modules loaded: -z enters the new root next). */
+  | { type: 'ready' }
   | { type: 'end' };
 
 /** What a worker owes the coordinator for one chunk, sent when it is done with the chunk's memory. */
@@ -126,6 +130,7 @@ export type FromWorker =
   | Release
   | ({ type: 'failed' } & ErrorInfo)
   | { type: 'checkpointed'; checkpoint: WorkerCheckpoint | null }
+  | { type: 'ready' }
   | { type: 'result'; result: WorkerResult };
 
 export interface WorkerResult {

@@ -38,6 +38,10 @@ export class WorkerSession {
       });
       return;
     }
+    if (msg.type === 'ready') {
+      reply({ type: 'ready' }, []);
+      return;
+    }
     if (msg.type === 'checkpoint') {
       let checkpoint = null;
       if (this.failure === null) {

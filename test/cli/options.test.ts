@@ -40,6 +40,7 @@ test('defaults', () => {
     device: null,
     promiscuous: true,
     user: null,
+    chroot: null,
     packetBufferTimeout: 10,
     outdir: '.',
     reportPath: null,
@@ -275,22 +276,28 @@ test('-V / --version name the program, its version and tcpflow 1.6.1', () => {
   assert.equal(parseCommandLine(['-V', '-S', 'a']).kind, 'version');
 });
 
-test('every option not implemented yet is refused with its own letter', () => {
-  // -z is the only one left (-a, -E, -H, -x work now: scanner selection)
-  assert.deepEqual([...NOT_IMPLEMENTED], ['z']);
-  // long forms are refused under their letter
-  // -z (and --chroot) says why: Node.js has no chroot(2)
-  const chroot = "-z /: chroot is not available: Node.js cannot chroot(2) a running process; start tcpflow-ts inside the chroot (chroot(8), a container, systemd's RootDirectory=) and use -U to drop root";
-  fails(['-r', 'x', '-z', '/'], 'NOT_IMPLEMENTED', chroot);
-  fails(['-r', 'x', '--chroot', '/'], 'NOT_IMPLEMENTED', chroot);
+test('every option is implemented now; -z needs -U and refuses what cannot work inside the new root', () => {
+  assert.deepEqual([...NOT_IMPLEMENTED], []);
   assert.equal(run(['-r', 'x', '--relinquish-privileges=nobody']).user, 'nobody');
-  // the first one on the command line is reported
-  fails(['-r', 'x', '-Fk', '-e', 'wifiviz', '-z', '/'], 'NOT_IMPLEMENTED', 'option -e wifiviz is not implemented yet');
+  assert.equal(run(['-r', 'x', '-U', 'nobody', '-z', '/srv/jail']).chroot, '/srv/jail');
+  assert.equal(run(['-U', 'nobody', '--chroot', 'jail', '-i', 'eth0', 'port', '80']).chroot, 'jail');
+  assert.equal(run(['-r', 'x']).chroot, null);
+  // tcpflow: "-z option requires -U option", exit 1
+  assert.throws(() => parseCommandLine(['-r', 'x', '-z', '/d']), (e: unknown) => e instanceof TcpflowError && e.exitCode === 1 &&
+    e.message === '-z /d requires -U USER: a chroot is no barrier to a process that stays root');
+  const conflict = (args: string[], what: string): void => fails(['-U', 'nobody', '-z', '/d', ...args], 'USAGE', `-z /d cannot be combined with ${what}`);
+  conflict(['-r', 'a', '-r', 'b'], 'more than one input file (the later ones would be looked up inside the new root): give one -r file, or capture live');
+  conflict(['-r', 'a', '-R', 'b'], 'more than one input file (the later ones would be looked up inside the new root): give one -r file, or capture live');
+  conflict(['-r', 'a', 'port', '80'], 'a filter expression on files (libpcap selects the records in a child process, which needs node outside the new root)');
+  conflict(['-r', 'a', '-L', 'x'], "-L (its lock file lives outside the new root)");
+  conflict(['-r', 'a', '--resume'], '--resume (the journal names files outside the new root)');
+  // a filter on a live capture is compiled in the process: allowed
+  assert.equal(run(['-U', 'nobody', '-z', '/d', '-i', 'lo', 'tcp']).filter, 'tcp');
 });
 
 test('every letter of the option string is implemented, refused, or -h/-V', () => {
   const handled = new Set(['h', 'V', 'H', 'a', 'E', 'x', 'r', 'R', 'l', 'i', 'p', 'U', 'o', 'X', 'd', 'v', 'q', 'f', 'e', 'S', 'b', 'm', 'I', 'T', 'F',
-    'c', 'C', 'D', 'g', 's', 'B', '0', 'J', 'L', 'P', 'w', 'K', 'A', 'Z']);
+    'c', 'C', 'D', 'g', 's', 'B', '0', 'J', 'L', 'P', 'w', 'K', 'A', 'Z', 'z']);
   for (const letter of TCPFLOW_OPTSTRING.replace(/:/g, '')) {
     assert.ok(handled.has(letter) !== NOT_IMPLEMENTED.has(letter), `letter ${letter}`);
   }

@@ -1,0 +1,8 @@
+{
+  "targets": [
+    {
+      "target_name": "chroot",
+      "sources": [ "chroot.c" ]
+    }
+  ]
+}
