@@ -93,6 +93,8 @@ class Run {
   private captureStats: CaptureStats | null = null;
   /** -U: done once the capture and the first input are open. */
   private privileges: Privileges | null = null;
+  /** The live status line, cleared before a message is printed under it. */
+  private liveStatus: LiveStatus | null = null;
   /** -z: entered just before -U's drop. */
   private chroot: Chroot | null = null;
 
@@ -222,8 +224,8 @@ class Run {
     const { log } = this;
     log.info(`listening on ${live.name}`);
     this.dropPrivileges();
-    const status = LiveStatus.forStderr(this.plan.debugLevel, live.name);
-    const tick = setInterval(() => status.update(live.stats(), coordinator.openFlowFiles), 500);
+    const status = this.liveStatus = LiveStatus.forStderr(this.plan.debugLevel, this.plan.quiet, live.name);
+    const tick = setInterval(() => status.update(live.stats(), coordinator.openFlows), 500);
     try {
       const r = await coordinator.feed(live, false, () => false);
       for (const lt of r.unknownLinkTypes) {
@@ -291,6 +293,7 @@ class Run {
   }
 
   private onSignal(s: NodeJS.Signals): void {
+    this.liveStatus?.clear();
     if (this.journal !== null) {
       // What a crash would leave, on purpose: the journal says where to go on from.
       this.log.warn(`${s}: stopping; ${this.journal.inputsDone} of ${this.plan.inputs.length} inputs are done: run the same command with --resume to go on`);

@@ -1,7 +1,7 @@
 /**
  * -z DIR: the process changes its root to DIR just before -U's drop of root (tcpflow's and
  * tcpdump's droproot), after the capture or the input is open. Node.js has no chroot(2): the
- * optional addon `tcpflow-ts-chroot` (native/chroot, Node-API, built by npm ci) calls it.
+ * optional addon `tcpflow-ts-chroot` (native/tcpflow-ts-chroot, Node-API, built by npm ci) calls it.
  *
  * How the run stays whole across the change of root: the process works in DIR from the
  * start (process.chdir), and every output path is a relative path inside DIR, so one path

@@ -111,21 +111,21 @@ function durationText(s: number): string {
 }
 
 /**
- * Live capture's one-line status on a terminal: packets/s, flow files open, packets lost
- * (kernel, interface, and ours when the workers fall behind).
+ * Live capture's one-line status on a terminal (not with -q or -d 0): packets, packets/s,
+ * flows open, packets lost (kernel, interface, and ours when the workers fall behind).
  */
 export class LiveStatus {
   private shown = false;
   private lastPackets = 0;
   private lastAt = Date.now();
 
-  constructor(private readonly enabled: boolean, private readonly device: string) {}
+  constructor(private enabled: boolean, private readonly device: string) {}
 
-  static forStderr(debugLevel: number, device: string): LiveStatus {
-    return new LiveStatus(debugLevel >= 1 && process.stderr.isTTY === true, device);
+  static forStderr(debugLevel: number, quiet: boolean, device: string): LiveStatus {
+    return new LiveStatus(!quiet && debugLevel >= 1 && process.stderr.isTTY === true, device);
   }
 
-  update(s: { captured: number; dropped: number; ifdropped: number; backlogDropped: number }, openFiles: number): void {
+  update(s: { captured: number; dropped: number; ifdropped: number; backlogDropped: number }, openFlows: number): void {
     if (!this.enabled) return;
     const now = Date.now();
     const rate = ((s.captured - this.lastPackets) * 1000) / Math.max(1, now - this.lastAt);
@@ -133,14 +133,23 @@ export class LiveStatus {
     this.lastAt = now;
     const lost = s.dropped + s.ifdropped + s.backlogDropped;
     const line = `${this.device}: ${s.captured.toLocaleString('en-US')} packets  ${Math.round(rate).toLocaleString('en-US')} packets/s  ` +
-      `${openFiles} flow files open  ${lost.toLocaleString('en-US')} dropped`;
-    fs.writeSync(2, `\r\x1b[K${line}`);
+      `${openFlows.toLocaleString('en-US')} flows open  ${lost.toLocaleString('en-US')} dropped`;
+    this.write(`\r\x1b[K${line}`);
     this.shown = true;
   }
 
   clear(): void {
     if (!this.shown) return;
-    fs.writeSync(2, '\r\x1b[K');
+    this.write('\r\x1b[K');
     this.shown = false;
+  }
+
+  private write(text: string): void {
+    try {
+      fs.writeSync(2, text);
+    } catch {
+      // The terminal is gone (hung up): the capture goes on without its status line.
+      this.enabled = false;
+    }
   }
 }
