@@ -4,6 +4,8 @@ import { createLogger } from '../src/util/log';
 import { loadPlugin } from '../src/scanners/js-plugin';
 import { preloadModules } from '../src/util/chroot';
 
+const SLOW_MS = Number(/^worker-slow:(\d+)$/.exec(process.env.TCPFLOW_TS_FAULT ?? '')?.[1] ?? 0);
+
 /**
  * Piscina task: one long-lived task per worker thread. It owns a shard of the flows and
  * answers the coordinator's messages on its port until 'end', whose answer (the result)
@@ -24,6 +26,8 @@ export default async function flowWorker(task: WorkerTask): Promise<void> {
         if (process.env.TCPFLOW_TS_FAULT === 'worker-exit') process.exit(70);
         if (process.env.TCPFLOW_TS_FAULT === 'worker-hang') Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0);
       }
+      // ... or every worker takes MS more per chunk (scripts/bench-live-rss.sh: workers slower than the link).
+      if (msg.type === 'chunk' && SLOW_MS > 0) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, SLOW_MS);
       session.handle(msg, (m, transfer) => {
         port.postMessage(m, transfer);
         if (m.type === 'result') resolve();
