@@ -34,6 +34,25 @@ export interface ReportSummary {
   error: string | null;
   /** Live capture: what libpcap saw and what was lost (tcpflow reports none of it). */
   capture?: CaptureStats | null;
+  /** merge-reports of live --shard runs: each shard's capture (each one captured the interface itself). */
+  shardCaptures?: ShardCapture[];
+}
+
+export interface ShardCapture {
+  shard: number;
+  capture: CaptureStats;
+}
+
+/** A capture's counts under their report names (DFXML attributes, JSON Lines fields), in report order. */
+export function captureFields(c: CaptureStats): { interface: string; captured: number; received: number; kernel_dropped: number; interface_dropped: number; backlog_dropped: number } {
+  return { interface: c.interface, captured: c.captured, received: c.received, kernel_dropped: c.dropped, interface_dropped: c.ifdropped, backlog_dropped: c.backlogDropped };
+}
+
+/** The report fields back to counts (merge-reports reads them); null when one is missing or not a count. */
+export function captureFromFields(f: Record<string, unknown>): CaptureStats | null {
+  const n = (k: string): number => (typeof f[k] === 'number' && Number.isSafeInteger(f[k]) ? f[k] as number : NaN);
+  const c = { interface: f.interface as string, captured: n('captured'), received: n('received'), dropped: n('kernel_dropped'), ifdropped: n('interface_dropped'), backlogDropped: n('backlog_dropped') };
+  return typeof c.interface === 'string' && [c.captured, c.received, c.dropped, c.ifdropped, c.backlogDropped].every((x) => x >= 0) ? c : null;
 }
 
 /** An element with text. */
@@ -137,20 +156,10 @@ export function dfxmlFooterWith(s: ReportSummary, ru: Rusage): string {
     f.push({ name: 'ip_fragments', attrs: Object.fromEntries(Object.entries(fragmentFields(s.fragments)).map(([k, v]) => [k, String(v)])) });
   }
   // Live capture only: pcap_stats(3) of the interface, and packets dropped because the workers fell behind.
-  if (s.capture) {
-    const c = s.capture;
-    f.push({
-      name: 'capture_stats',
-      attrs: {
-        interface: c.interface,
-        captured: String(c.captured),
-        received: String(c.received),
-        kernel_dropped: String(c.dropped),
-        interface_dropped: String(c.ifdropped),
-        backlog_dropped: String(c.backlogDropped),
-      },
-    });
-  }
+  const attributes = (c: CaptureStats, shard: Record<string, string> = {}): Record<string, string> =>
+    ({ ...shard, ...Object.fromEntries(Object.entries(captureFields(c)).map(([k, v]) => [k, String(v)])) });
+  if (s.capture) f.push({ name: 'capture_stats', attrs: attributes(s.capture) });
+  for (const c of s.shardCaptures ?? []) f.push({ name: 'capture_stats', attrs: attributes(c.capture, { shard: String(c.shard) }) });
   f.push({ name: 'rusage', children: RUSAGE_FIELDS.map((k) => el(k, RUSAGE_SECONDS.has(k) ? ru[k].toFixed(6) : String(ru[k]))) });
   return '  </configuration>\n' + f.map((e) => renderElement(e)).join('\n') + '\n</dfxml>\n';
 }

@@ -1,4 +1,4 @@
-import type { ReportSummary } from './dfxml';
+import { captureFields, type ReportSummary } from './dfxml';
 import type { ReportFormat } from './report-files';
 import type { RecordRoom } from './record-spill';
 import { fragmentFields } from '../shard/ip-fragments';
@@ -34,7 +34,9 @@ export interface JsonlSummary {
   /** Only when the input had IP fragments: what the reassembler did (README, "IP fragments"). */
   ip_fragments?: Record<string, number>;
   error?: string;
-  capture?: { interface: string; captured: number; received: number; kernel_dropped: number; interface_dropped: number; backlog_dropped: number };
+  capture?: ReturnType<typeof captureFields>;
+  /** merge-reports of live --shard runs: each shard's capture, by shard. */
+  captures?: ({ shard: number } & ReturnType<typeof captureFields>)[];
 }
 
 function jsonlSummary(s: ReportSummary): JsonlSummary {
@@ -50,9 +52,7 @@ function jsonlSummary(s: ReportSummary): JsonlSummary {
   };
   if (s.fragments.fragments > 0) out.ip_fragments = fragmentFields(s.fragments);
   if (s.error !== null) out.error = s.error;
-  if (s.capture) {
-    const c = s.capture;
-    out.capture = { interface: c.interface, captured: c.captured, received: c.received, kernel_dropped: c.dropped, interface_dropped: c.ifdropped, backlog_dropped: c.backlogDropped };
-  }
+  if (s.capture) out.capture = captureFields(s.capture);
+  if (s.shardCaptures !== undefined && s.shardCaptures.length > 0) out.captures = s.shardCaptures.map((c) => ({ shard: c.shard, ...captureFields(c.capture) }));
   return out;
 }

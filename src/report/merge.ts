@@ -2,7 +2,8 @@ import * as fs from 'node:fs';
 import { StringDecoder } from 'node:string_decoder';
 import { EXIT, TcpflowError, outputError } from '../errors';
 import { strerror } from '../util/strerror';
-import { dfxmlFooterWith, RUSAGE_FIELDS, type ReportSummary, type Rusage } from './dfxml';
+import { captureFromFields, dfxmlFooterWith, RUSAGE_FIELDS, type ReportSummary, type Rusage, type ShardCapture } from './dfxml';
+import type { CaptureStats } from '../capture/live';
 import { jsonlFormat } from './jsonl';
 import { SHARD_NS, SHARD_PREFIX, type ShardInfo } from './shard-info';
 import { noFragments, type FragmentCounts } from '../shard/ip-fragments';
@@ -121,6 +122,8 @@ interface MergeRecord {
 
 interface ShardEnd {
   summary: ReportSummary;
+  /** A live shard's capture counts (each shard captured the interface itself). */
+  capture: CaptureStats | null;
   /** Whether the summary names the cap (DFXML names it only when it closed flows). */
   maxFlowsKnown: boolean;
   rusage: Rusage | null;
@@ -189,6 +192,7 @@ class DfxmlShard implements ShardReport {
     const rusage: Partial<Rusage> = {};
     let error: string | null = null;
     let fragments: Record<string, number> | null = null;
+    let capture: CaptureStats | null = null;
     let purged = 0, maxFlows = 0, maxFlowsKnown = false;
     let complete = false;
     for (let l = this.r.next(); l !== null; l = this.r.next()) {
@@ -209,6 +213,12 @@ class DfxmlShard implements ShardReport {
         fragments = Object.fromEntries([...l.matchAll(/(\w+)="(\d+)"/g)].map((a) => [a[1], Number(a[2])]));
         continue;
       }
+      if (/^ {2}<capture_stats( \w+="[^"]*")*\/>$/.test(l)) {
+        const fields = Object.fromEntries([...l.matchAll(/(\w+)="([^"]*)"/g)].map((a) => [a[1], a[1] === 'interface' ? unescapeText(a[2]) : Number(a[2])]));
+        capture = captureFromFields(fields);
+        if (capture === null) throw this.bad(`a <capture_stats> that cannot be read: ${l.trim()}`);
+        continue;
+      }
       m = /^ {2}<flows_purged reason="max_flows" max_flows="(\d+)">(\d+)<\/flows_purged>$/.exec(l);
       if (m !== null) { maxFlows = Number(m[1]); purged = Number(m[2]); maxFlowsKnown = true; continue; }
       m = /^ {4}<(\w+)>([0-9.]+)<\/\1>$/.exec(l);
@@ -224,6 +234,7 @@ class DfxmlShard implements ShardReport {
         flowMapSize: counts.flow_map_size, totalPackets: counts.total_packets, flowsPurged: purged, maxFlows, error,
         fragments: fragmentCounts(fragments),
       },
+      capture,
       maxFlowsKnown,
       rusage: RUSAGE_FIELDS.every((k) => rusage[k] !== undefined) ? rusage as Rusage : null,
     };
@@ -296,9 +307,17 @@ class JsonlShard implements ShardReport {
         totalPackets: n('total_packets'), flowsPurged: n('flows_purged'), maxFlows: n('max_flows'), error: typeof s.error === 'string' ? s.error : null,
         fragments: fragmentCounts(typeof s.ip_fragments === 'object' && s.ip_fragments !== null ? s.ip_fragments as Record<string, unknown> : null),
       },
+      capture: this.capture(s.capture),
       maxFlowsKnown: true,
       rusage: null,
     };
+  }
+
+  private capture(v: unknown): CaptureStats | null {
+    if (v === undefined) return null;
+    const c = typeof v === 'object' && v !== null ? captureFromFields(v as Json) : null;
+    if (c === null) throw this.bad(`a summary whose "capture" cannot be read: ${JSON.stringify(v)}`);
+    return c;
   }
 
   close(): void {
@@ -510,6 +529,9 @@ function writeMerged(kind: ReportKind, shards: readonly ShardReport[], out: Outp
     maxFlows,
     error: errors.length > 0 ? errors.join('; ') : null,
     fragments: ends[0].summary.fragments,
+    // Live shards each captured the interface: every shard's counts, by shard.
+    shardCaptures: shards.map((sh, i): ShardCapture | null => (ends[i].capture === null ? null : { shard: sh.info.index, capture: ends[i].capture as CaptureStats }))
+      .filter((c): c is ShardCapture => c !== null).sort((a, b) => a.shard - b.shard),
   };
   if (kind === 'jsonl') {
     out.write(jsonlFormat().footer(summary));

@@ -258,3 +258,41 @@ test('merge-reports -h describes the subcommand; -h lists it', async () => {
   assert.match(h.stdout.toString(), /^ {3}--shard K\/N /m);
   assert.match(h.stdout.toString(), /^ {3}--shards N /m);
 });
+
+test('merge-reports keeps each live shard\'s capture counts: one <capture_stats shard="K"> each, JSON Lines "captures"', async () => {
+  const tmp = makeTempDir('tcpflow-ts-merge-capture-');
+  try {
+    await shardReports(tmp);
+    const x = (k: number) => path.join(tmp, `out/report.shard-${k}-of-4.xml`);
+    const j = (k: number) => path.join(tmp, `f.shard-${k}-of-4.jsonl`);
+    await run(['merge-reports', '-o', 'plain.xml', '--jsonl', 'plain.jsonl', ...[0, 1, 2, 3].map(x), ...[0, 1, 2, 3].map(j)], tmp);
+    // What a live shard run writes (each shard captures the interface itself): counts that differ by shard.
+    const stats = (k: number) => ({ interface: 'veth&0', captured: 1000 + k, received: 1100 + k, kernel_dropped: k, interface_dropped: 0, backlog_dropped: 10 * k });
+    const attrs = (k: number) => Object.entries(stats(k)).map(([a, v]) => `${a}="${String(v).replace('&', '&amp;')}"`).join(' ');
+    for (const k of [0, 1, 2, 3]) {
+      const xml = fs.readFileSync(x(k), 'utf8');
+      assert.ok(xml.includes('\n  <rusage>'));
+      fs.writeFileSync(x(k), xml.replace('\n  <rusage>', `\n  <capture_stats ${attrs(k)}/>\n  <rusage>`));
+      const lines = fs.readFileSync(j(k), 'utf8').trimEnd().split('\n');
+      const summary = JSON.parse(lines.pop() as string) as Record<string, unknown>;
+      fs.writeFileSync(j(k), [...lines, JSON.stringify({ ...summary, capture: stats(k) })].join('\n') + '\n');
+    }
+    // Given in any order: the counts come out by shard.
+    await run(['merge-reports', '-o', 'live.xml', '--jsonl', 'live.jsonl', ...[2, 0, 3, 1].map(x), ...[1, 3, 0, 2].map(j)], tmp);
+    const merged = fs.readFileSync(path.join(tmp, 'live.xml'), 'utf8');
+    const expected = fs.readFileSync(path.join(tmp, 'plain.xml'), 'utf8')
+      .replace('\n  <rusage>', `\n${[0, 1, 2, 3].map((k) => `  <capture_stats shard="${k}" ${attrs(k)}/>\n`).join('')}  <rusage>`);
+    assert.equal(merged, expected);
+    const plain = fs.readFileSync(path.join(tmp, 'plain.jsonl'), 'utf8').trimEnd().split('\n');
+    const live = fs.readFileSync(path.join(tmp, 'live.jsonl'), 'utf8').trimEnd().split('\n');
+    assert.deepEqual(live.slice(0, -1), plain.slice(0, -1));
+    assert.deepEqual(JSON.parse(live[live.length - 1]), { ...JSON.parse(plain[plain.length - 1]) as object, captures: [0, 1, 2, 3].map((k) => ({ shard: k, ...stats(k) })) });
+    // Counts that cannot be read stop the merge, naming the file.
+    fs.writeFileSync(x(1), fs.readFileSync(x(1), 'utf8').replace('captured="1001"', 'captured="-1"'));
+    const r = await runCli(['merge-reports', '-o', 'bad.xml', ...[0, 1, 2, 3].map(x)], { cwd: tmp });
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /report\.shard-1-of-4\.xml: a <capture_stats> that cannot be read/);
+  } finally {
+    removeDir(tmp);
+  }
+});
