@@ -79,6 +79,7 @@ main(process.argv.slice(2)).then(
   },
   (e: unknown) => {
     process.stderr.write(`${PROGRAM_NAME}: internal error (please report): ${e instanceof Error ? e.stack : String(e)}\n`);
-    process.exitCode = EXIT.WORKER;
+    // Worker threads (or a capture) may still hold the event loop: nothing will finish them now.
+    process.exit(EXIT.WORKER);
   },
 );

@@ -350,7 +350,7 @@ class Run {
       }
       let source: PacketSource;
       try {
-        source = order.watch(spec, plan.filter === null ? await openInput(file, plan.decompress) : openFilteredSource(file, plan.filter));
+        source = order.watch(spec, plan.filter === null ? await openInput(file, plan.decompress) : await openFilteredSource(file, plan.filter, plan.decompress));
       } catch (e) {
         this.inputProblem(e);
         continue;
@@ -551,7 +551,8 @@ function signalStatus(s: NodeJS.Signals): number {
 function validateFilter(filter: string, inputs: readonly string[]): void {
   const pcap = libpcap('a filter expression');
   const first = inputs.find((f) => f !== '-' && fs.statSync(f, { throwIfNoEntry: false })?.isFile());
-  // A compressed input is refused with a filter later, with its own message (libpcap cannot read it).
+  // libpcap cannot open a compressed input (it is decompressed into the filter child): the
+  // expression is compiled against the first uncompressed input, or an empty Ethernet capture.
   if (first !== undefined && !isCompressed(first)) {
     try {
       fs.accessSync(first, fs.constants.R_OK);

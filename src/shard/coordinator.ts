@@ -133,7 +133,7 @@ export class Coordinator {
       message: (i, m) => c.onMessage(i, m),
       // A worker that dies (crash, kill) never sends its result: stop feeding at once.
       died: (i, e) => {
-        c.fail(workerError(e));
+        c.fail(workerError(i, workers, e));
         c.settle[i](null);
       },
     });
@@ -210,10 +210,10 @@ export class Coordinator {
     for (const link of this.links) link.close();
     await this.host.destroy();
     const results: WorkerResult[] = [];
-    for (const r of settled) {
+    for (const [i, r] of settled.entries()) {
       if (r === null) continue; // the worker died: already failed
       results.push(r);
-      if (r.error !== null) this.fail(fromInfo(r.error));
+      if (r.error !== null) this.fail(fromInfo(r.error, i));
     }
     return { results, netviz: this.netviz?.counts ?? null, maxOpenFiles: this.maxOpenFiles, fragments: this.fragments.counts };
   }
@@ -226,7 +226,7 @@ export class Coordinator {
     else if (m.type === 'result') this.settle[worker](m.result);
     else if (m.type === 'checkpointed') this.checkpoints[worker]?.(m.checkpoint);
     else if (m.type === 'ready') this.readies[worker]?.();
-    else this.fail(fromInfo(m));
+    else this.fail(fromInfo(m, worker));
   }
 
   /**
@@ -394,12 +394,25 @@ function inPacketOrder(lists: readonly ArrayLike<number>[], visit: (list: number
   }
 }
 
-function fromInfo(e: ErrorInfo): TcpflowError {
-  return new TcpflowError(e.code as TcpflowError['code'], e.message, e.exitCode);
+/** An error a worker reported; its own bugs say which worker. */
+function fromInfo(e: ErrorInfo, worker: number): TcpflowError {
+  const message = e.code === 'WORKER' ? e.message.replace(/^internal error in worker:/, `internal error in worker thread ${worker}:`) : e.message;
+  return new TcpflowError(e.code as TcpflowError['code'], message, e.exitCode);
 }
 
-/** A worker thread that died (its own errors come back in its result). */
-function workerError(e: unknown): TcpflowError {
-  const msg = e instanceof Error ? e.message : String(e);
-  return new TcpflowError('WORKER', `a worker thread failed: ${msg}`, EXIT.WORKER);
+/**
+ * A worker thread that died (its own errors come back in its result): which one, and why,
+ * as the thread's error says it (an exception nothing caught, with where it was thrown; a
+ * module that did not load; its exit code).
+ */
+export function workerError(worker: number, workers: number, e: unknown): TcpflowError {
+  let why = String(e);
+  if (e instanceof Error) {
+    const code = (e as NodeJS.ErrnoException).code;
+    const exited = /^worker exited with code: (\d+)$/.exec(e.message);
+    const at = /\n\s+at (?:.*? \()?([^()\n]+:\d+:\d+)\)?/.exec(e.stack ?? '')?.[1];
+    why = exited !== null ? `it exited with code ${exited[1]}`
+      : `${e.name}: ${e.message.split('\n')[0]}${code !== undefined ? ` (${code})` : ''}${at !== undefined && !at.includes('node_modules/piscina') ? ` at ${at}` : ''}`;
+  }
+  return new TcpflowError('WORKER', `worker thread ${worker} of ${workers} failed: ${why}`, EXIT.WORKER);
 }

@@ -463,7 +463,7 @@ test('a worker thread that dies: exit 4, the cause named, no hang, report comple
     const r = await cli(['-r', path.join(PCAP_DIR, 'tcpflow__jpegs.cap'), '-o', out, '--workers', '2'],
       { env: { TCPFLOW_TS_FAULT: 'worker-exit' } });
     assert.equal(r.code, 4, r.stderr);
-    assert.match(r.stderr, /^tcpflow-ts: a worker thread failed: worker exited with code: 70$/m);
+    assert.match(r.stderr, /^tcpflow-ts: worker thread 0 of \d+ failed: it exited with code 70$/m);
     assertClean(r);
     assertReport(out);
   } finally {

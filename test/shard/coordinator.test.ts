@@ -9,7 +9,7 @@ import { memorySource } from '../../src/capture/source';
 import { DEFAULT_MAX_FLOWS, perBucketCap } from '../../src/flow/buckets';
 import { DEFAULT_MAX_SEEK } from '../../src/flow/tcpdemux';
 import { DEFAULT_TEMPLATE } from '../../src/output/template';
-import { Coordinator } from '../../src/shard/coordinator';
+import { Coordinator, workerError } from '../../src/shard/coordinator';
 import { DFXML_RECORD_ROOM } from '../../src/report/dfxml';
 import { InProcessHost, type WorkerHost } from '../../src/shard/hosts';
 import { NO_HOOKS } from '../../src/hooks/flow-hooks';
@@ -76,7 +76,7 @@ class FailingHost extends InProcessHost {
 test('a worker that fails: reading stops, every worker still answers, the error names the failure', async () => {
   const r = await consoleRun('tcpflow__jpegs.cap', 3, new FailingHost(silent));
   assert.ok(r.error !== null);
-  assert.match(r.error.message, /internal error in worker: Error: boom/);
+  assert.equal(r.error.message.split('\n')[0], 'internal error in worker thread 1: Error: boom');
   assert.equal(r.totals.results.length, 3);
   assert.ok(r.totals.results[1].error !== null);
 });
@@ -99,4 +99,16 @@ test('flow files: the most open at once is counted over all workers in packet or
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });
   }
+});
+
+test('a dead worker thread: the message says which one and why (the thread\'s error, where it was thrown)', () => {
+  assert.equal(workerError(1, 2, new Error('worker exited with code: 70')).message, 'worker thread 1 of 2 failed: it exited with code 70');
+  const thrown = new TypeError("Cannot read properties of undefined (reading 'x')");
+  thrown.stack = `${thrown.name}: ${thrown.message}\n    at ShardProcessor.processChunk (/app/dist/src/shard/shard-processor.js:120:33)\n    at other (/x.js:1:1)`;
+  assert.equal(workerError(0, 2, thrown).message, "worker thread 0 of 2 failed: TypeError: Cannot read properties of undefined (reading 'x') at /app/dist/src/shard/shard-processor.js:120:33");
+  const io = Object.assign(new Error('EMFILE: too many open files, open \'x\''), { code: 'EMFILE' });
+  io.stack = `Error: ${io.message}\n    at Object.openSync (node:fs:573:18)`;
+  assert.equal(workerError(3, 4, io).message, "worker thread 3 of 4 failed: Error: EMFILE: too many open files, open 'x' (EMFILE) at node:fs:573:18");
+  assert.equal(workerError(0, 1, 'gone').message, 'worker thread 0 of 1 failed: gone');
+  assert.equal(workerError(0, 1, new Error('x')).exitCode, 4);
 });
