@@ -20,17 +20,9 @@ SIZES=("$@")
 for t in ip tcpreplay editcap; do command -v $t >/dev/null || { echo "bench-live-rss: needs $t" >&2; exit 1; }; done
 [ -f "$HERE/dist/cli/main.js" ] || (cd "$HERE" && npx tsc -p tsconfig.json)
 
-NS=tfrss$$ HOST_IF=tfrh$$ NS_IF=tfrn$$
-WORK=$(mktemp -d)
-cleanup() { ip link del "$HOST_IF" 2>/dev/null || true; ip netns del "$NS" 2>/dev/null || true; rm -rf "$WORK"; }
-trap cleanup EXIT
-ip netns add "$NS"
-ip link add "$HOST_IF" mtu 9000 type veth peer name "$NS_IF" mtu 9000
-ip link set "$NS_IF" netns "$NS"
-ip link set "$HOST_IF" up
-ip -n "$NS" link set "$NS_IF" up
-sysctl -q -w "net.ipv6.conf.$HOST_IF.disable_ipv6=1"
-ip netns exec "$NS" sysctl -q -w "net.ipv6.conf.$NS_IF.disable_ipv6=1"
+# shellcheck source=netns-veth.sh
+. "$HERE/scripts/netns-veth.sh"
+netns_veth tfrss
 
 echo "capture: $CAPTURE; workers slowed by ${SLOW} ms per chunk (TCPFLOW_TS_FAULT=worker-slow:$SLOW)"
 echo "machine: $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"

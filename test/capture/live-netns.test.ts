@@ -8,7 +8,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { CLI, makeTempDir, PCAP_DIR, removeDir, runCli, walkFiles } from '../helpers/corpus';
@@ -84,19 +84,40 @@ function flowFiles(dir: string): Map<string, Buffer> {
 
 interface LiveRun { code: number | null; stderr: string; promiscuity: number }
 
-/** tcpflow-ts -i in the namespace, the captures replayed into it, then SIGINT. */
-async function liveRun(out: string, extra: string[]): Promise<LiveRun> {
-  const child = spawn('ip', ['netns', 'exec', NS, process.execPath, CLI, '-i', NS_IF, '--workers', '2', '-o', out, ...extra], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
+interface Listener {
+  child: ChildProcess;
+  /** Settles once tcpflow-ts says it is listening (rejects if it ended first). */
+  listening: Promise<void>;
+  exited: Promise<number | null>;
+  /** What it printed on `stream` so far. */
+  text(): string;
+}
+
+/** A command that runs tcpflow-ts -i; its messages are read from `stream` (stderr, or stdout under script(1)). */
+function listen(cmd: string, args: string[], stream: 'stdout' | 'stderr'): Listener {
+  const child = spawn(cmd, args, { stdio: ['ignore', stream === 'stdout' ? 'pipe' : 'ignore', 'pipe'] });
+  let text = '';
   const listening = new Promise<void>((resolve, reject) => {
-    child.stderr.on('data', (b: Buffer) => {
-      stderr += b.toString();
-      if (stderr.includes(`listening on ${NS_IF}`)) resolve();
+    (child[stream] as NodeJS.ReadableStream).on('data', (b: Buffer) => {
+      text += b.toString();
+      if (text.includes(`listening on ${NS_IF}`)) resolve();
     });
-    child.on('exit', () => reject(new Error(`tcpflow-ts ended before listening: ${stderr}`)));
+    child.on('exit', () => reject(new Error(`tcpflow-ts ended before listening: ${text}`)));
   });
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  await listening;
+  return { child, listening, exited, text: () => text };
+}
+
+/** tcpflow-ts -i in the namespace with `args`, messages on stderr. */
+function listenInNamespace(args: string[]): Listener {
+  return listen('ip', ['netns', 'exec', NS, process.execPath, CLI, '-i', NS_IF, ...args], 'stderr');
+}
+
+/** tcpflow-ts -i in the namespace, the captures replayed into it, then SIGINT. */
+async function liveRun(out: string, extra: string[]): Promise<LiveRun> {
+  const run = listenInNamespace(['--workers', '2', '-o', out, ...extra]);
+  const { child, exited } = run;
+  await run.listening;
   const promisc = promiscuity();
   const replay = sh('tcpreplay', ['-q', '--topspeed', '-i', HOST_IF, ...CAPTURES]);
   assert.ok(replay.ok, `tcpreplay failed: ${replay.out}`);
@@ -104,7 +125,7 @@ async function liveRun(out: string, extra: string[]): Promise<LiveRun> {
   // pause only lets the status settle before the signal.
   await new Promise((r) => setTimeout(r, 500));
   child.kill('SIGINT');
-  return { code: await exited, stderr, promiscuity: promisc };
+  return { code: await exited, stderr: run.text(), promiscuity: promisc };
 }
 
 const why = setUp();
@@ -150,26 +171,13 @@ test('two live --shard runs on one interface, merged: the flow files of a -r run
     const ref = await runCli([...CAPTURES.flatMap((c) => ['-r', c]), '--workers', '2', '-o', path.join(dir, 'ref')]);
     assert.equal(ref.code, 0, ref.stderr);
     const out = path.join(dir, 'live');
-    const shards = [0, 1].map((k) => {
-      const child = spawn('ip', ['netns', 'exec', NS, process.execPath, CLI, '-i', NS_IF, '--shard', `${k}/2`, '--workers', '2', '-o', out, '--jsonl', path.join(dir, 'f.jsonl')],
-        { stdio: ['ignore', 'ignore', 'pipe'] });
-      let stderr = '';
-      const listening = new Promise<void>((resolve, reject) => {
-        child.stderr.on('data', (b: Buffer) => {
-          stderr += b.toString();
-          if (stderr.includes(`listening on ${NS_IF}`)) resolve();
-        });
-        child.on('exit', () => reject(new Error(`shard ${k} ended before listening: ${stderr}`)));
-      });
-      const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-      return { child, listening, exited, stderr: () => stderr };
-    });
+    const shards = [0, 1].map((k) => listenInNamespace(['--shard', `${k}/2`, '--workers', '2', '-o', out, '--jsonl', path.join(dir, 'f.jsonl')]));
     await Promise.all(shards.map((s) => s.listening));
     const replay = sh('tcpreplay', ['-q', '--topspeed', '-i', HOST_IF, ...CAPTURES]);
     assert.ok(replay.ok, `tcpreplay failed: ${replay.out}`);
     await new Promise((r) => setTimeout(r, 500));
     for (const s of shards) s.child.kill('SIGINT');
-    for (const s of shards) assert.equal(await s.exited, 0, s.stderr());
+    for (const s of shards) assert.equal(await s.exited, 0, s.text());
     const merged = await runCli(['merge-reports', '-o', path.join(dir, 'merged.xml'), '--jsonl', path.join(dir, 'merged.jsonl'),
       ...[0, 1].map((k) => path.join(out, `report.shard-${k}-of-2.xml`)), ...[0, 1].map((k) => path.join(dir, `f.shard-${k}-of-2.jsonl`))]);
     assert.equal(merged.code, 0, merged.stderr);
@@ -197,24 +205,16 @@ test('two live --shard runs on one interface, merged: the flow files of a -r run
 async function ttyRun(out: string, extra: string[]): Promise<{ code: number | null; screen: string }> {
   // `ip netns exec` and the shell exec: the pid printed is tcpflow-ts's.
   const cmd = `echo PID $$; exec ip netns exec ${NS} ${process.execPath} ${CLI} -i ${NS_IF} --workers 2 -o ${out} ${extra.join(' ')}`;
-  const child = spawn('script', ['-qfec', cmd, '/dev/null'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let screen = '';
-  const listening = new Promise<void>((resolve, reject) => {
-    child.stdout.on('data', (b: Buffer) => {
-      screen += b.toString();
-      if (screen.includes(`listening on ${NS_IF}`)) resolve();
-    });
-    child.on('exit', () => reject(new Error(`tcpflow-ts ended before listening: ${screen}`)));
-  });
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  await listening;
-  const pid = Number(/PID (\d+)/.exec(screen)?.[1]);
+  const run = listen('script', ['-qfec', cmd, '/dev/null'], 'stdout');
+  await run.listening;
+  const screen = run.text;
+  const pid = Number(/PID (\d+)/.exec(screen())?.[1]);
   const replay = sh('tcpreplay', ['-q', '--topspeed', '-i', HOST_IF, CAPTURES[0]]);
   assert.ok(replay.ok, `tcpreplay failed: ${replay.out}`);
   // The status line is redrawn every 500 ms: two redraws at least after the packets.
   await new Promise((r) => setTimeout(r, 1300));
   process.kill(pid, 'SIGINT');
-  return { code: await exited, screen };
+  return { code: await run.exited, screen: screen() };
 }
 
 test('on a terminal a one-line live status shows packets, packets/s, open flows and drops; not with -q', { skip: why ?? false }, async () => {
