@@ -23,9 +23,9 @@ function main(): void {
     platform: 'node',
     target: 'node20',
     format: 'cjs',
-    // Loaded from node_modules when a run needs them: the optional libpcap addon (native),
-    // and piscina, which starts its threads on a file of its own next to its module.
-    external: ['pcap', 'piscina'],
+    // Loaded from node_modules when a run needs them: the optional native addons (libpcap,
+    // chroot), and piscina, which starts its threads on a file of its own next to its module.
+    external: ['pcap', 'tcpflow-ts-chroot', 'piscina'],
     define: { TCPFLOW_TS_BUNDLE: 'true' },
     logLevel: 'warning',
   });

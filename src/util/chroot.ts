@@ -13,6 +13,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { BUNDLED, DIST_ROOT } from './dist';
 import { EXIT, TcpflowError } from '../errors';
 import type { Options } from '../options';
 import { strerror } from './strerror';
@@ -95,15 +96,17 @@ const LAZY_PACKAGES = ['pino', 'xmlbuilder2', 'fzstd', 'unbzip2-stream', 'xz-dec
 /**
  * Loads every module of tcpflow-ts (dist/src, dist/workers) and the packages it loads
  * lazily, so that nothing needs a file outside the new root once it is entered. Loading a
- * module runs only its top level: they have no effect beyond defining things.
+ * module runs only its top level: they have no effect beyond defining things. The bundle
+ * (dist/bundle) already holds every module of ours and the packages it inlines.
  */
 export function preloadModules(): void {
-  const root = path.resolve(__dirname, '..');
-  const dirs = [root, path.resolve(root, '../workers')];
-  for (const dir of dirs) {
-    for (const e of fs.readdirSync(dir, { recursive: true, withFileTypes: true })) {
-      const file = path.join(e.parentPath, e.name);
-      if (e.isFile() && e.name.endsWith('.js') && !ENTRY_POINTS.has(path.relative(root, file))) require(file);
+  if (!BUNDLED) {
+    const root = path.join(DIST_ROOT, 'src');
+    for (const dir of [root, path.join(DIST_ROOT, 'workers')]) {
+      for (const e of fs.readdirSync(dir, { recursive: true, withFileTypes: true })) {
+        const file = path.join(e.parentPath, e.name);
+        if (e.isFile() && e.name.endsWith('.js') && !ENTRY_POINTS.has(path.relative(root, file))) require(file);
+      }
     }
   }
   for (const p of LAZY_PACKAGES) {
