@@ -245,8 +245,8 @@ class TimedSource implements PacketSource {
   get firstInterface(): CaptureInterface | null { return this.inner.firstInterface; }
   get progress(): { readonly done: number; readonly total: number } | undefined { return this.inner.progress; }
 
-  async fill(chunk: Chunk): Promise<number | null> {
-    const n = await this.inner.fill(chunk);
+  async fill(chunk: Chunk, next?: Chunk): Promise<number | null> {
+    const n = await this.inner.fill(chunk, next);
     if (n !== null && n > 0) {
       if (!this.started) {
         this.started = true;
@@ -255,6 +255,10 @@ class TimedSource implements PacketSource {
       this.onLast([chunk.sec[n - 1], chunk.usec[n - 1]]);
     }
     return n;
+  }
+
+  async settle(): Promise<void> {
+    await this.inner.settle?.();
   }
 
   close(): void {

@@ -50,6 +50,14 @@ export interface CaptureReader {
   more(): Promise<void> | null;
   /** File offset of chunk.input[0] as of the last fill (the fuzzer checks records against the file). */
   readonly base: number;
+  /**
+   * After a fill that returned records: start reading what follows into `chunk` in the
+   * background where the input can (a regular file), so the next fill(chunk) finds it
+   * there; `chunk` must not be touched before ready() has settled.
+   */
+  readAhead(chunk: Chunk): void;
+  /** Settles once a read ahead has landed (null when none is in flight): fill() must wait for it. */
+  ready(): Promise<void> | null;
   close(): void;
 }
 
@@ -96,6 +104,12 @@ export interface ByteInput {
   fileProgress(): { done: number; total: number };
   /** Settles when a read may return bytes again (only asked after NOT_YET). */
   more?(): Promise<void>;
+  /**
+   * Inputs that can read in the background (regular files: a thread of libuv's pool):
+   * read up to `len` bytes into dst[off...] while the caller goes on; resolves to the
+   * number read (0 at end of input). No other read may start before it settles.
+   */
+  readonly readAhead?: (dst: Uint8Array, off: number, len: number) => Promise<number>;
   close(): void;
 }
 
@@ -104,8 +118,29 @@ export const NOT_YET = -1;
 
 class FdInput implements ByteInput {
   private done = 0;
+  /** A background read in flight (the descriptor is closed only after it). */
+  private inFlight: Promise<unknown> | null = null;
+  readonly readAhead?: (dst: Uint8Array, off: number, len: number) => Promise<number>;
 
-  constructor(private readonly path: string, private readonly fd: number, private readonly owned: boolean) {}
+  constructor(private readonly path: string, private readonly fd: number, private readonly owned: boolean) {
+    // Pipes and terminals keep the blocking reads: only a file's reads are sure to end.
+    if (isRegularFile(fd)) this.readAhead = (dst, off, len) => this.readInBackground(dst, off, len);
+  }
+
+  private readInBackground(dst: Uint8Array, off: number, len: number): Promise<number> {
+    const read = new Promise<number>((resolve, reject) => {
+      fs.read(this.fd, dst, off, len, null, (err, n) => {
+        this.inFlight = null;
+        if (err !== null) reject(new TcpflowError('INPUT_OPEN', `${this.path}: ${strerror(err)}`));
+        else {
+          this.done += n;
+          resolve(n);
+        }
+      });
+    });
+    this.inFlight = read;
+    return read;
+  }
 
   read(dst: Uint8Array, off: number, len: number): number {
     for (;;) {
@@ -138,7 +173,18 @@ class FdInput implements ByteInput {
   }
 
   close(): void {
-    if (this.owned) fs.closeSync(this.fd);
+    if (!this.owned) return;
+    // Closing under a read in flight could hand its descriptor number to another file.
+    if (this.inFlight !== null) void this.inFlight.catch(() => {}).then(() => fs.closeSync(this.fd));
+    else fs.closeSync(this.fd);
+  }
+}
+
+function isRegularFile(fd: number): boolean {
+  try {
+    return fs.fstatSync(fd).isFile();
+  } catch {
+    return false;
   }
 }
 
@@ -177,6 +223,8 @@ export class Source {
   private carry = new Uint8Array(0);
   private carryLen = 0;
   private closed = false;
+  /** A read ahead (readAhead()) into `data`: its bytes start with `carried` carried ones; `got` < 0 until it lands. */
+  private ahead: { data: Uint8Array; carried: number; got: number; error: unknown; landed: Promise<void> } | null = null;
 
   constructor(readonly path: string, private readonly input: ByteInput) {}
 
@@ -227,13 +275,57 @@ export class Source {
     return got;
   }
 
+  /**
+   * Start loading `data` in the background (an input that can: regular files), as
+   * load(data) would, so that the next load() finds its bytes there. Until ready() has
+   * settled, `data` must not be touched.
+   */
+  readAhead(data: Uint8Array): void {
+    const c = this.carryLen;
+    if (this.ahead !== null || this.eof || this.closed || this.input.readAhead === undefined || c >= data.length) return;
+    if (c > 0) data.set(this.carry.subarray(0, c), 0);
+    this.carryLen = 0;
+    const a = { data, carried: c, got: -1, error: null as unknown, landed: Promise.resolve() };
+    a.landed = this.input.readAhead(data, c, data.length - c).then((n) => { a.got = n; }, (e: unknown) => { a.got = 0; a.error = e; });
+    this.ahead = a;
+  }
+
+  /** Settles once a read ahead has landed; null when none is in flight. */
+  ready(): Promise<void> | null {
+    return this.ahead !== null && this.ahead.got < 0 ? this.ahead.landed : null;
+  }
+
   /** Put carried bytes at the start of `data`, fill the rest from the file; return the end. */
   load(data: Uint8Array): number {
+    if (this.ahead !== null) return this.loadAhead(data);
     const c = this.carryLen;
     this.base = this.readPos - c;
     if (c > 0) data.set(this.carry.subarray(0, c), 0);
     this.carryLen = 0;
     return c + this.readFull(data, c, data.length - c);
+  }
+
+  /** load() when a read ahead was started: its bytes (moved if it went elsewhere), then the rest as usual. */
+  private loadAhead(data: Uint8Array): number {
+    const a = this.ahead as NonNullable<Source['ahead']>;
+    if (a.got < 0) throw new Error('internal: load() before the read ahead landed');
+    this.ahead = null;
+    this.base = this.readPos - a.carried;
+    this.starved = false;
+    if (a.error !== null) throw a.error;
+    this.readPos += a.got;
+    if (a.got === 0) this.eof = true;
+    let end = a.carried + a.got;
+    if (a.data !== data) {
+      // Not the buffer read into: keep what does not fit for the next load.
+      const fit = Math.min(end, data.length);
+      data.set(a.data.subarray(0, fit), 0);
+      if (fit < end) this.keep(a.data, fit, end);
+      end = fit;
+    }
+    // A short read that is not the end of the file: the rest read as usual.
+    if (a.got > 0 && end < data.length && this.carryLen === 0) end += this.readFull(data, end, data.length - end);
+    return end;
   }
 
   /** Keep data[from, to) to be returned first by the next load(). */
@@ -278,6 +370,14 @@ class Reader implements CaptureReader {
 
   more(): Promise<void> | null {
     return this.done || this.failed ? null : this.src.more();
+  }
+
+  readAhead(chunk: Chunk): void {
+    if (!this.done && !this.failed) this.src.readAhead(chunk.input);
+  }
+
+  ready(): Promise<void> | null {
+    return this.src.ready();
   }
   get firstInterface(): CaptureInterface | null { return this.parser.firstInterface; }
 

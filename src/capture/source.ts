@@ -17,9 +17,14 @@ export interface PacketSource {
    * Fill `chunk` (from record 0) with the next records: resolves to their number (0 is
    * possible for a source still waiting for packets), or null once the input is
    * exhausted. A problem with the input rejects with a TcpflowError once the records
-   * before it have been handed out.
+   * before it have been handed out. `next`: the chunk the caller will fill next, which
+   * the source may start reading into in the background while the caller works on
+   * `chunk`; the caller leaves it alone until it passes it to fill() or settle() has
+   * resolved.
    */
-  fill(chunk: Chunk): Promise<number | null>;
+  fill(chunk: Chunk, next?: Chunk): Promise<number | null>;
+  /** Resolves once nothing is being read into a `next` chunk any more. */
+  settle?(): Promise<void>;
   /**
    * Optional, for progress: bytes of the input file consumed so far and its size (0 when
    * unknown); for a compressed file, compressed bytes.
@@ -47,14 +52,19 @@ class CaptureSource implements PacketSource {
     return this.reader.fileProgress;
   }
 
-  async fill(chunk: Chunk): Promise<number | null> {
+  async fill(chunk: Chunk, next?: Chunk): Promise<number | null> {
     if (this.ended) return null;
+    await this.reader.ready();
     let n = this.reader.fill(chunk);
     for (let more = this.reader.more(); n === 0 && more !== null; more = this.reader.more()) {
       await more;
       n = this.reader.fill(chunk);
     }
-    if (n > 0) return n;
+    if (n > 0) {
+      // The next read goes on while the caller dispatches these records.
+      if (next !== undefined) this.reader.readAhead(next);
+      return n;
+    }
     this.ended = true;
     const r = this.reader;
     if (r.shrankFrom !== null) {
@@ -66,6 +76,10 @@ class CaptureSource implements PacketSource {
       throw new TruncatedInput(`${r.path}: truncated dump file; tried to read ${t.wanted} ${t.what}, only got ${t.got} (at byte ${t.offset}); packets before it are kept`, t);
     }
     return null;
+  }
+
+  async settle(): Promise<void> {
+    await this.reader.ready();
   }
 
   close(): void {

@@ -121,7 +121,8 @@ export class Coordinator {
   static async start(host: WorkerHost, workers: number, config: Omit<WorkerConfig, 'index' | 'spillPath'>,
     spillPath: (i: number) => string | null, ordered: OrderedOutput = { print: null, unprocessed: null },
     reuse: { slots?: Chunk[]; hasher?: ShardHasher; fragments?: FragmentReassembler } = {}): Promise<Coordinator> {
-    const slots = reuse.slots ?? Array.from({ length: Math.max(3, workers + 2) }, () => allocChunk());
+    // Workers + 3: one being read, one read ahead, the rest in flight to workers.
+    const slots = reuse.slots ?? Array.from({ length: workers + 3 }, () => allocChunk());
     const c = new Coordinator(host, reuse.hasher ?? await ShardHasher.create(config.shard), slots, ordered, reuse.fragments ?? new FragmentReassembler());
     c.everyWorker = config.tcpTimeout > 0;
     for (let i = 0; i < workers; i++) {
@@ -159,44 +160,63 @@ export class Coordinator {
     const unknown = new Set<number>();
     const shards = this.links.length;
     let error: TcpflowError | null = null;
-    while (!stop() && this.failure === null) {
-      const slot = await this.acquire();
-      if (slot < 0) break;
-      const chunk = this.slots[slot];
-      let count: number | null;
-      try {
-        count = await source.fill(chunk);
-      } catch (e) {
-        this.free.push(slot);
-        if (!(e instanceof TcpflowError)) throw e;
-        error = e;
-        break;
+    // The slot the source may be reading into ahead (-1: none held).
+    let ahead = -1;
+    try {
+      while (!stop() && this.failure === null) {
+        // Two free slots: one to fill now, one for the source to read the next records into
+        // while these are dispatched (then the read ahead's slot is the next one filled).
+        const slot = ahead >= 0 ? ahead : await this.acquire(2);
+        if (slot < 0) break;
+        ahead = this.free.length > 0 ? this.free.pop() as number : -1;
+        const chunk = this.slots[slot];
+        let count: number | null;
+        try {
+          count = await source.fill(chunk, ahead >= 0 ? this.slots[ahead] : undefined);
+        } catch (e) {
+          this.free.push(slot);
+          if (!(e instanceof TcpflowError)) throw e;
+          error = e;
+          break;
+        }
+        if (count === null) { this.free.push(slot); break; }
+        if (count === 0) { this.free.push(slot); continue; }
+        this.dispatchChunk(source, chunk, slot, count, shards, finishing, unknown);
+        onChunk?.(this.packetNo);
       }
-      if (count === null) { this.free.push(slot); break; }
-      if (count === 0) { this.free.push(slot); continue; }
-      const dump = this.ordered.unprocessed;
-      if (dump !== null && !dump.hasHeader) dump.writeHeader(source.firstInterface, chunk.linktype[0]);
-      this.currentChunk = chunk;
-      const out = dispatch(chunk, shards, this.hasher, this.decoded, this.fragments, this.netviz === null ? null : this.countOther);
-      for (const lt of out.unknownLinkTypes) unknown.add(lt);
-      const base = this.packetNo;
-      this.packetNo += count;
-      const seq = this.nextSeq++;
-      this.slotSeq[slot] = seq;
-      let remaining = 0;
-      for (let w = 0; w < shards; w++) if (out.sizes[w] > 0 || this.everyWorker) remaining++;
-      const own = dump !== null && out.unprocessed !== null ? [out.unprocessed.subarray(0, out.unprocessedCount)] : [];
-      this.pending.set(seq, { slot, remaining, batches: [], unprocessed: own, openFiles: [], restore: out.restore });
-      for (let w = 0; w < shards; w++) {
-        if (out.sizes[w] === 0 && !this.everyWorker) continue;
-        const records = out.lists[w];
-        this.links[w].send({ type: 'chunk', slot, records, count: out.sizes[w], base, finishing, size: count }, [records.buffer as ArrayBuffer]);
+    } finally {
+      if (ahead >= 0) {
+        // Its memory is reused only once the read into it has landed.
+        await source.settle?.();
+        this.release(ahead);
       }
-      if (remaining === 0 && dump === null) this.free.push(slot); // no worker has records of it
-      this.flushOrdered();
-      onChunk?.(this.packetNo);
     }
     return { unknownLinkTypes: [...unknown], error };
+  }
+
+  /** Hand one chunk's records out to the workers. */
+  private dispatchChunk(source: PacketSource, chunk: Chunk, slot: number, count: number, shards: number, finishing: boolean,
+    unknown: Set<number>): void {
+    const dump = this.ordered.unprocessed;
+    if (dump !== null && !dump.hasHeader) dump.writeHeader(source.firstInterface, chunk.linktype[0]);
+    this.currentChunk = chunk;
+    const out = dispatch(chunk, shards, this.hasher, this.decoded, this.fragments, this.netviz === null ? null : this.countOther);
+    for (const lt of out.unknownLinkTypes) unknown.add(lt);
+    const base = this.packetNo;
+    this.packetNo += count;
+    const seq = this.nextSeq++;
+    this.slotSeq[slot] = seq;
+    let remaining = 0;
+    for (let w = 0; w < shards; w++) if (out.sizes[w] > 0 || this.everyWorker) remaining++;
+    const own = dump !== null && out.unprocessed !== null ? [out.unprocessed.subarray(0, out.unprocessedCount)] : [];
+    this.pending.set(seq, { slot, remaining, batches: [], unprocessed: own, openFiles: [], restore: out.restore });
+    for (let w = 0; w < shards; w++) {
+      if (out.sizes[w] === 0 && !this.everyWorker) continue;
+      const records = out.lists[w];
+      this.links[w].send({ type: 'chunk', slot, records, count: out.sizes[w], base, finishing, size: count }, [records.buffer as ArrayBuffer]);
+    }
+    if (remaining === 0 && dump === null) this.free.push(slot); // no worker has records of it
+    this.flushOrdered();
   }
 
   /**
@@ -361,9 +381,9 @@ export class Coordinator {
     w?.();
   }
 
-  /** A free slot, or -1 once the run has failed. */
-  private async acquire(): Promise<number> {
-    while (this.free.length === 0 && this.failure === null) {
+  /** A free slot once `atLeast` are free, or -1 once the run has failed. */
+  private async acquire(atLeast: number): Promise<number> {
+    while (this.free.length < atLeast && this.failure === null) {
       await new Promise<void>((resolve) => { this.waiter = resolve; });
     }
     return this.failure === null ? (this.free.pop() as number) : -1;

@@ -54,3 +54,81 @@ test('a file that is missing or not a capture: a one-line error naming it when i
     fs.rmSync(tmp, { recursive: true, force: true });
   }
 });
+
+/**
+ * The coordinator's way of reading (src/shard/coordinator.ts): a ring of chunks, each
+ * fill given the chunk to read into ahead, sometimes none, sometimes another than the
+ * one read into.
+ */
+async function readRing(path: string, size: number, ring: ReturnType<typeof allocChunk>[], skipAheadEvery: number) {
+  for (const c of ring) c.input = c.data.subarray(0, size);
+  const src = openFileSource(path);
+  const recs: { sec: number; bytes: Buffer }[] = [];
+  let error: unknown = null;
+  let at = 0;
+  try {
+    for (let round = 1; ; round++) {
+      const chunk = ring[at % ring.length];
+      const skip = round % skipAheadEvery === 0;
+      // Every third round after a skipped one fills another chunk than the one read into.
+      const next = skip ? undefined : ring[(at + 1) % ring.length];
+      const n = await src.fill(chunk, next);
+      if (n === null) break;
+      for (let i = 0; i < n; i++) recs.push({ sec: chunk.sec[i], bytes: Buffer.from(chunk.data.subarray(chunk.offset[i], chunk.offset[i] + chunk.caplen[i])) });
+      // Scribbled over, as workers never do: the next fill must not depend on it.
+      chunk.data.fill(0xee, 0, size);
+      at += skip && round % 3 === 0 ? 2 : 1;
+    }
+  } catch (e) {
+    error = e;
+  } finally {
+    await src.settle?.();
+    src.close();
+  }
+  return { recs, error };
+}
+
+test('reading ahead from a file: the same records at every chunk size (a boundary at every byte of a record), a truncation after them', async () => {
+  const n = 40;
+  const bytes = capture(n);
+  const frames = Array.from({ length: n }, (_, i) => frame(i));
+  const tmp = fs.mkdtempSync('/tmp/tcpflow-ts-ahead-');
+  const ring = [allocChunk(512, 64), allocChunk(512, 64), allocChunk(512, 64)];
+  try {
+    const whole = `${tmp}/whole.pcap`, cut = `${tmp}/cut.pcap`;
+    fs.writeFileSync(whole, bytes);
+    fs.writeFileSync(cut, bytes.subarray(0, bytes.length - 9));
+    // Records are 16 + 54..93 bytes (a chunk holds caplen + 64 at least): sizes from one
+    // record to several put a boundary at every offset.
+    for (let size = 160; size <= 512; size++) {
+      const got = await readRing(whole, size, ring, 2 + (size % 5));
+      assert.equal(got.error, null, `size ${size}`);
+      assert.deepEqual(got.recs.map((r) => r.sec), frames.map((_, i) => 1000 + i), `size ${size}`);
+      got.recs.forEach((r, i) => assert.ok(r.bytes.equals(frames[i]), `size ${size}, record ${i}`));
+      const short = await readRing(cut, size, ring, 3);
+      assert.equal(short.recs.length, n - 1, `size ${size}`);
+      assert.ok(short.error instanceof TruncatedInput && short.error.truncation?.wanted === frames[n - 1].length);
+    }
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+});
+
+test('reading ahead lands in the chunk given as next: settle() waits for it', async () => {
+  const bytes = capture(30);
+  const tmp = fs.mkdtempSync('/tmp/tcpflow-ts-ahead-');
+  try {
+    fs.writeFileSync(`${tmp}/x.pcap`, bytes);
+    const src = openFileSource(`${tmp}/x.pcap`);
+    const [a, b] = [allocChunk(1024, 64), allocChunk(1024, 64)];
+    const n = await src.fill(a, b) as number;
+    const consumed = a.offset[n - 1] + a.caplen[n - 1];
+    await src.settle?.();
+    // The next chunk already holds the bytes after the records handed out (the cut record first).
+    assert.ok(Buffer.from(b.input.subarray(0, 200)).equals(Buffer.from(bytes.subarray(24 + consumed, 24 + consumed + 200))));
+    assert.equal(await src.fill(b), b.count);
+    src.close();
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+});
