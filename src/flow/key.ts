@@ -59,11 +59,17 @@ export interface Endpoints {
   mac: Uint8Array | null;
 }
 
-/** Copy the packet's endpoints out of the chunk (its memory is reused), in one small buffer. */
+/**
+ * Copy the packet's endpoints out of the chunk (its memory is reused). Small arrays of
+ * their own, copied byte by byte: cheaper to make than views (subarray) into one buffer.
+ */
 export function copyEndpoints(buf: Uint8Array, d: DecodedPacket): Endpoints {
-  const a = d.addrOffset, n = d.addrLen;
-  const mine = new Uint8Array(2 * n + (d.macOffset >= 0 ? 12 : 0));
-  mine.set(buf.subarray(a, a + 2 * n));
-  if (d.macOffset >= 0) mine.set(buf.subarray(d.macOffset, d.macOffset + 12), 2 * n);
-  return { src: mine.subarray(0, n), dst: mine.subarray(n, 2 * n), mac: d.macOffset >= 0 ? mine.subarray(2 * n) : null };
+  const a = d.addrOffset, n = d.addrLen, m = d.macOffset;
+  return { src: copyOut(buf, a, n), dst: copyOut(buf, a + n, n), mac: m >= 0 ? copyOut(buf, m, 12) : null };
+}
+
+function copyOut(buf: Uint8Array, off: number, n: number): Uint8Array {
+  const out = new Uint8Array(n);
+  for (let i = 0; i < n; i++) out[i] = buf[off + i];
+  return out;
 }

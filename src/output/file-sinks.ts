@@ -29,7 +29,7 @@ export class FileSinks implements SinkFactory {
   }
 
   open(flow: Flow): FlowSink {
-    return this.store.create((count) => this.prefix + this.template.expand(flow, count), flow, this.config.findx);
+    return this.store.create(this.prefix, this.template, flow, this.config.findx);
   }
 
   nameOf(): null {

@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { outputError } from '../errors';
 import type { FlowSink, SinkCheckpoint } from '../flow/sink';
+import type { NamingFlow, Template } from './template';
 
 const { O_CREAT, O_EXCL, O_RDWR, O_TRUNC } = fs.constants;
 
@@ -249,13 +250,14 @@ export class FlowFileStore {
   }
 
   /**
-   * A new flow file: the first name from `nameFor(0)`, `nameFor(1)`, ... that does not
-   * exist yet (tcpflow's disk-based c1, c2 ... counter); created with O_EXCL, so nothing
+   * A new flow file: the first name `prefix` + the template's for counts 0, 1, ... that does
+   * not exist yet (tcpflow's disk-based c1, c2 ... counter); created with O_EXCL, so nothing
    * already there (a file, a directory, a symbolic link) is ever written through.
    */
-  create(nameFor: (count: number) => string, clock: FileClock, findx: boolean): FlowFile {
+  create(prefix: string, template: Template, flow: FileClock & NamingFlow, findx: boolean): FlowFile {
+    const clock: FileClock = flow;
     for (let count = 0; ; count++) {
-      const p = nameFor(count);
+      const p = prefix + template.expand(flow, count);
       if (this.createdLog !== null && fs.lstatSync(p, { throwIfNoEntry: false }) === undefined) this.logCreation(p);
       const fd = this.openWithRetry(p, O_CREAT | O_EXCL | O_RDWR, true);
       if (fd < 0) continue;

@@ -63,7 +63,12 @@ interface Held {
  */
 export class RecordSpill implements RecordOutput {
   private fd = -1;
-  private buf = '';
+  /**
+   * Lines not yet written, as bytes: encoded as they come, rather than kept as one
+   * growing string whose thousands of pieces would outlive young-generation GCs.
+   */
+  private buf = Buffer.allocUnsafe(FLUSH_AT);
+  private bufLen = 0;
   private bufCount = 0;
   private spilled = 0;
   private held: Held | null = null;
@@ -92,15 +97,24 @@ export class RecordSpill implements RecordOutput {
   add(closePacket: number, firstPacket: number, record: FlowRecord): void {
     const close = closePacket === Infinity ? END_OF_INPUT : closePacket;
     const line = `${close} ${firstPacket} ${encodeRecord(record)}\n`;
-    this.buf += line;
+    this.append(line);
     if (this.padding) {
       const room = this.room as RecordRoom;
       const pad = room.perChar * line.length + room.perRecord - line.length;
-      if (pad > 1) this.buf += ' '.repeat(pad - 1) + '\n';
+      if (pad > 1) this.append(' '.repeat(pad - 1) + '\n');
     }
     this.count++;
     this.bufCount++;
-    if (this.buf.length >= FLUSH_AT) this.flush();
+  }
+
+  private append(text: string): void {
+    // UTF-8 takes at most 3 bytes per UTF-16 code unit.
+    const most = 3 * text.length;
+    if (this.bufLen + most > this.buf.length) {
+      this.flush();
+      if (most > this.buf.length) this.buf = Buffer.allocUnsafe(most);
+    }
+    this.bufLen += this.buf.write(text, this.bufLen);
   }
 
   private checkSpace(): void {
@@ -108,11 +122,14 @@ export class RecordSpill implements RecordOutput {
   }
 
   flush(): void {
-    if (this.buf.length === 0) return;
+    const n = this.bufLen;
+    if (n === 0) return;
     if (this.held === null) {
       try {
-        this.spilled += writeString(this.fd, this.buf);
-        this.buf = '';
+        // A short write (the disk filling up): go on from where it stopped.
+        for (let off = 0; off < n;) off += fs.writeSync(this.fd, this.buf, off, n - off);
+        this.spilled += n;
+        this.bufLen = 0;
         this.bufCount = 0;
         this.checkSpace();
         return;
@@ -120,16 +137,18 @@ export class RecordSpill implements RecordOutput {
         this.stopSpilling(e);
       }
     }
+    // Records held in memory take no disk: no padding for them.
+    const text = this.buf.toString('utf8', 0, n).replace(/^ +\n/gm, '');
     // Once one batch is dropped every later one is too: the report then misses a tail of
     // records, never records in the middle.
     const h = this.held as Held;
-    if (h.dropped === 0 && h.size + this.buf.length <= this.holdLimit) {
-      h.text.push(this.buf);
-      h.size += this.buf.length;
+    if (h.dropped === 0 && h.size + text.length <= this.holdLimit) {
+      h.text.push(text);
+      h.size += text.length;
     } else {
       h.dropped += this.bufCount;
     }
-    this.buf = '';
+    this.bufLen = 0;
     this.bufCount = 0;
   }
 
@@ -168,23 +187,12 @@ export class RecordSpill implements RecordOutput {
 
   private stopSpilling(e: unknown): void {
     this.held = { text: [], size: 0, dropped: 0, error: `${this.path}: ${strerror(e)}` };
-    // Records held in memory take no disk: no padding for them.
     this.padding = false;
-    this.buf = this.buf.replace(/^ +\n/gm, '');
     // Give the torn tail's space back; the reader stops at `spilled` whatever happens here.
     if (this.fd >= 0) {
       try { fs.ftruncateSync(this.fd, this.spilled); } catch { /* best effort */ }
     }
   }
-}
-
-/** Write all of `s` (UTF-8); returns its size in bytes. */
-function writeString(fd: number, s: string): number {
-  // Encoded once (writeSync of a string encodes it, and its size would take another pass).
-  const b = Buffer.from(s);
-  // A short write (the disk filling up): go on from where it stopped.
-  for (let off = 0; off < b.length;) off += fs.writeSync(fd, b, off, b.length - off);
-  return b.length;
 }
 
 /** One worker's records for the merge: the first `limit` bytes of `path` (if any), then `tail`. */

@@ -51,8 +51,23 @@ export function addrName(a: Uint8Array, off = 0, len = a.length - off): string {
   return len === 4 ? ipv4Padded(a, off) : ipv6Text(a, off);
 }
 
+const HEX2: string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+/**
+ * The last two MACs written, as 6 bytes each, and their text: a capture's flows mostly
+ * share a few, and every record names two.
+ */
+const macSeen = new Uint8Array(12);
+const macSeenText = ['00:00:00:00:00:00', '00:00:00:00:00:00'];
+let macNext = 0;
+
 export function macText(a: Uint8Array, off: number): string {
-  let s = '';
-  for (let i = 0; i < 6; i++) s += (i ? ':' : '') + a[off + i].toString(16).padStart(2, '0');
-  return s;
+  for (let k = 0; k < 2; k++) {
+    const o = 6 * k;
+    if (a[off] === macSeen[o] && a[off + 1] === macSeen[o + 1] && a[off + 2] === macSeen[o + 2] &&
+        a[off + 3] === macSeen[o + 3] && a[off + 4] === macSeen[o + 4] && a[off + 5] === macSeen[o + 5]) return macSeenText[k];
+  }
+  const k = macNext;
+  macNext ^= 1;
+  for (let i = 0; i < 6; i++) macSeen[6 * k + i] = a[off + i];
+  return macSeenText[k] = `${HEX2[a[off]]}:${HEX2[a[off + 1]]}:${HEX2[a[off + 2]]}:${HEX2[a[off + 3]]}:${HEX2[a[off + 4]]}:${HEX2[a[off + 5]]}`;
 }
