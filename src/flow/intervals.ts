@@ -5,8 +5,14 @@
  * In-order traffic keeps a single interval, so the common case is O(1).
  */
 export class IntervalSet {
-  private starts: number[] = [];
-  private ends: number[] = [];
+  /**
+   * While the bytes came in order (at most one interval, nearly every flow): that interval
+   * in two numbers, no arrays; `runs` become arrays at the first gap.
+   */
+  private lo = 0;
+  private hi = 0;
+  private one = false;
+  private many: { starts: number[]; ends: number[] } | null = null;
   private total = 0;
 
   get size(): number {
@@ -14,15 +20,26 @@ export class IntervalSet {
   }
 
   get runs(): number {
-    return this.starts.length;
+    return this.many !== null ? this.many.starts.length : this.one ? 1 : 0;
   }
 
   add(start: number, end: number): void {
     if (end <= start) return;
-    const s = this.starts, e = this.ends;
+    if (this.many === null) {
+      if (!this.one) {
+        this.lo = start; this.hi = end; this.one = true; this.total += end - start;
+        return;
+      }
+      if (start <= this.hi && start >= this.lo) {
+        if (end > this.hi) { this.total += end - this.hi; this.hi = end; }
+        return;
+      }
+      this.many = { starts: [this.lo], ends: [this.hi] };
+    }
+    const s = this.many.starts, e = this.many.ends;
     const n = s.length;
     // Fast path: extends or follows the last interval.
-    if (n === 0 || start > e[n - 1]) {
+    if (start > e[n - 1]) {
       s.push(start); e.push(end); this.total += end - start;
       return;
     }
@@ -49,13 +66,19 @@ export class IntervalSet {
     e.splice(first, last - first, newEnd);
   }
 
+  /** The intervals as arrays (rare paths: checkpoints, lookups). */
+  private arrays(): { starts: number[]; ends: number[] } {
+    return this.many ?? (this.one ? { starts: [this.lo], ends: [this.hi] } : { starts: [], ends: [] });
+  }
+
   /** The positions not received in [0, end), as [start, end) pairs (--resume checkpoints). */
   gaps(end: number): [number, number][] {
     const out: [number, number][] = [];
+    const { starts, ends } = this.arrays();
     let at = 0;
-    for (let i = 0; i < this.starts.length && at < end; i++) {
-      if (this.starts[i] > at) out.push([at, Math.min(this.starts[i], end)]);
-      at = Math.max(at, this.ends[i]);
+    for (let i = 0; i < starts.length && at < end; i++) {
+      if (starts[i] > at) out.push([at, Math.min(starts[i], end)]);
+      at = Math.max(at, ends[i]);
     }
     if (at < end) out.push([at, end]);
     return out;
@@ -63,11 +86,14 @@ export class IntervalSet {
 
   /** Move every position up by `delta` (front insertion). */
   shift(delta: number): void {
-    for (let i = 0; i < this.starts.length; i++) { this.starts[i] += delta; this.ends[i] += delta; }
+    this.lo += delta;
+    this.hi += delta;
+    const m = this.many;
+    if (m !== null) for (let i = 0; i < m.starts.length; i++) { m.starts[i] += delta; m.ends[i] += delta; }
   }
 
   has(pos: number): boolean {
-    const s = this.starts, e = this.ends;
+    const { starts: s, ends: e } = this.arrays();
     let lo = 0, hi = s.length;
     while (lo < hi) {
       const mid = (lo + hi) >> 1;

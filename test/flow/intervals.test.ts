@@ -27,6 +27,14 @@ function compare(s: IntervalSet, m: Model, lo: number, hi: number, ctx: string):
   for (let p = lo; p < hi; p++) {
     if (s.has(p) !== m.pos.has(p)) assert.fail(`${ctx}: has(${p}) = ${s.has(p)}, model ${m.pos.has(p)}`);
   }
+  // The gaps in [0, hi), whether the set is one run kept inline or several.
+  const gaps: [number, number][] = [];
+  for (let p = 0; p < hi; p++) {
+    if (m.pos.has(p)) continue;
+    const g = gaps[gaps.length - 1];
+    if (g !== undefined && g[1] === p) g[1] = p + 1; else gaps.push([p, p + 1]);
+  }
+  assert.deepEqual(s.gaps(Math.max(0, hi)), gaps, `${ctx}: gaps`);
 }
 
 test('empty set', () => {
