@@ -166,7 +166,7 @@ export class Coordinator {
       while (!stop() && this.failure === null) {
         // Two free slots: one to fill now, one for the source to read the next records into
         // while these are dispatched (then the read ahead's slot is the next one filled).
-        const slot = ahead >= 0 ? ahead : await this.acquire(2);
+        const slot = ahead >= 0 ? ahead : await this.acquire(Math.min(2, this.slots.length));
         if (slot < 0) break;
         ahead = this.free.length > 0 ? this.free.pop() as number : -1;
         const chunk = this.slots[slot];
