@@ -12,6 +12,7 @@ import * as zlib from 'node:zlib';
 import { Readable, Transform, type TransformCallback } from 'node:stream';
 import { TcpflowError } from '../errors';
 import { NOT_YET, type ByteInput } from './reader';
+import { BufferQueue } from './buffer-queue';
 import { strerror } from '../util/strerror';
 
 export type Compression = 'gzip' | 'bzip2' | 'xz' | 'zstd';
@@ -109,9 +110,7 @@ function decompressor(kind: Compression, file: Readable): Readable {
  * bound exceeded is thrown by the read after the last good byte.
  */
 export class DecompressedInput implements ByteInput {
-  private readonly queue: Buffer[] = [];
-  private head = 0;        // offset in queue[0]
-  private queued = 0;      // bytes in the queue
+  private readonly queue = new BufferQueue();
   private produced = 0;    // decompressed bytes so far
   private ended = false;
   private failure: TcpflowError | null = null;
@@ -139,24 +138,12 @@ export class DecompressedInput implements ByteInput {
 
   /** Resolves once `n` bytes are buffered, or at the end or an error (the open sniffs the capture's header). */
   async waitFor(n: number): Promise<void> {
-    while (this.queued < n && !this.ended && this.failure === null) await this.more();
+    while (this.queue.queued < n && !this.ended && this.failure === null) await this.more();
   }
 
   read(dst: Uint8Array, off: number, len: number): number {
-    let got = 0;
-    while (got < len && this.queue.length > 0) {
-      const b = this.queue[0];
-      const n = Math.min(len - got, b.length - this.head);
-      dst.set(b.subarray(this.head, this.head + n), off + got);
-      got += n;
-      this.head += n;
-      if (this.head === b.length) {
-        this.queue.shift();
-        this.head = 0;
-      }
-    }
-    this.queued -= got;
-    if (this.queued < AHEAD && this.out.isPaused() && this.failure === null) this.out.resume();
+    const got = this.queue.read(dst, off, len);
+    if (this.queue.queued < AHEAD && this.out.isPaused() && this.failure === null) this.out.resume();
     if (got > 0) return got;
     if (this.failure !== null) throw this.failure;
     return this.ended ? 0 : NOT_YET;
@@ -194,8 +181,7 @@ export class DecompressedInput implements ByteInput {
       return;
     }
     this.queue.push(b);
-    this.queued += b.length;
-    if (this.queued >= AHEAD) this.out.pause();
+    if (this.queue.queued >= AHEAD) this.out.pause();
     this.wake();
   }
 

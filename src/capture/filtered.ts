@@ -18,25 +18,23 @@ import { checkFilter, libpcap } from './libpcap';
 import { DecompressedInput, type DecompressLimits, detectCompression, sniff } from './decompress';
 import { EXIT, TcpflowError } from '../errors';
 import { DIST_ROOT } from '../util/dist';
+import { BufferQueue } from './buffer-queue';
 
 /** Bytes of the child's output held here at most before it is made to wait. */
 const HIGH_WATER = 16 * 1024 * 1024;
 
 /** The child's output, queued as it arrives; read() is only called once enough is queued. */
 class QueuedInput implements ByteInput {
-  private readonly parts: Buffer[] = [];
-  private head = 0;
-  queued = 0;
+  private readonly queue = new BufferQueue();
   total = 0;
   ended = false;
   private wake: (() => void) | null = null;
 
   constructor(private readonly stream: NodeJS.ReadableStream) {
     stream.on('data', (b: Buffer) => {
-      this.parts.push(b);
-      this.queued += b.length;
+      this.queue.push(b);
       this.total += b.length;
-      if (this.queued >= HIGH_WATER) stream.pause();
+      if (this.queue.queued >= HIGH_WATER) stream.pause();
       this.notify();
     });
     stream.on('end', () => { this.ended = true; this.notify(); });
@@ -49,26 +47,19 @@ class QueuedInput implements ByteInput {
     w?.();
   }
 
+  get queued(): number { return this.queue.queued; }
+
   /** Resolves once `bytes` are queued or the stream has ended. */
   async want(bytes: number): Promise<void> {
-    while (this.queued < bytes && !this.ended) {
+    while (this.queue.queued < bytes && !this.ended) {
       this.stream.resume();
       await new Promise<void>((resolve) => { this.wake = resolve; });
     }
   }
 
   read(dst: Uint8Array, off: number, len: number): number {
-    let n = 0;
-    while (n < len && this.parts.length > 0) {
-      const b = this.parts[0];
-      const take = Math.min(len - n, b.length - this.head);
-      dst.set(b.subarray(this.head, this.head + take), off + n);
-      n += take;
-      this.head += take;
-      if (this.head === b.length) { this.parts.shift(); this.head = 0; }
-    }
-    this.queued -= n;
-    if (this.queued < HIGH_WATER / 2) this.stream.resume();
+    const n = this.queue.read(dst, off, len);
+    if (this.queue.queued < HIGH_WATER / 2) this.stream.resume();
     return n;
   }
 
