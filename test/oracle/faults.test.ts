@@ -104,9 +104,16 @@ async function whenOpened(pid: number, file: string): Promise<number> {
   throw new Error(`${file} was never opened`);
 }
 
-/** The file offset of descriptor `fd` of process `pid`. */
-function filePos(pid: number, fd: number): number {
-  return Number(/^pos:\s+(\d+)/m.exec(fs.readFileSync(`/proc/${pid}/fdinfo/${fd}`, 'utf8'))![1]);
+/** The file offset of descriptor `fd` of process `pid`; null once that descriptor is closed. */
+function filePos(pid: number, fd: number): number | null {
+  let info: string;
+  try {
+    info = fs.readFileSync(`/proc/${pid}/fdinfo/${fd}`, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw e;
+  }
+  return Number(/^pos:\s+(\d+)/m.exec(info)![1]);
 }
 
 /**
@@ -118,10 +125,18 @@ async function interfere(args: string[], input: string, act: (readPos: number) =
   let acted: Promise<void> = Promise.resolve();
   const r = cli(args, {
     onSpawn: (pid) => {
-      acted = whenOpened(pid, input).then(async (fd) => {
+      acted = whenOpened(pid, input).then(async (opened) => {
+        let fd = opened;
         for (;;) {
           process.kill(pid, 'SIGSTOP');
           const pos = filePos(pid, fd);
+          if (pos === null) {
+            // An earlier open of the file (its format sniffed by the first bytes) was seen and
+            // has been closed: find the reader's descriptor.
+            process.kill(pid, 'SIGCONT');
+            fd = await whenOpened(pid, input);
+            continue;
+          }
           if (pos > PCAP_HEADER) {
             try {
               act(pos);
