@@ -27,7 +27,8 @@ function runBundle(): boolean {
   if (built < mtime(path.join(__dirname, 'tcpflow.js'))) return false;
   // V8 checks a cache against the source's length, not its text: one older than the bundle is not used.
   const cachedData = mtime(CACHE) >= built ? fs.readFileSync(CACHE) : undefined;
-  const script = new vm.Script(`(function (exports, require, module, __filename, __dirname) {${fs.readFileSync(BUNDLE, 'utf8')}\n})`, {
+  // The bundle is one function expression: (exports, require, module, __filename, __dirname) => void.
+  const script = new vm.Script(fs.readFileSync(BUNDLE, 'utf8'), {
     filename: BUNDLE,
     cachedData,
   });

@@ -7,7 +7,11 @@
  */
 import * as fs from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { Cli, Command, Option } from 'clipanion';
+import { Command } from 'clipanion/lib/advanced/Command';
+import * as Option from 'clipanion/lib/advanced/options';
+import { CliBuilder, runMachineInternal, selectBestState, type CommandBuilder, type RunState, type StateMachine } from 'clipanion/lib/core';
+import { END_OF_INPUT } from 'clipanion/lib/constants';
+import { decodeShared, encodeShared } from '../src/util/shared-json';
 import { EXIT, TcpflowError } from '../src/errors';
 import { getopt, GetoptOption } from './getopt';
 import { helpText, scannerHelpText, VERSION_TEXT } from './help';
@@ -226,18 +230,76 @@ class TcpflowCommand extends Command {
   }
 }
 
-let cli: Cli | undefined;
+/** A clipanion option as its Option.* functions make it (clipanion's CommandOption). */
+interface OptionSpec {
+  definition(builder: CommandBuilder<object>, key: string): void;
+  transformer(builder: CommandBuilder<object>, key: string, state: RunState, context: object): unknown;
+}
+
+function isOptionSpec(value: unknown): value is OptionSpec {
+  return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[Command.isOption] === true;
+}
+
+/** The parser's state machine, compiled by scripts/bundle.ts into the bundle (encodeShared's text). */
+declare const TCPFLOW_TS_CLI_MACHINE: string | undefined;
+
+/**
+ * clipanion's Cli.register and Cli.process for TcpflowCommand, without the rest of its Cli
+ * module: loading that one builds Cli.defaultContext, which reads process.stdin, stdout and
+ * stderr and loads node:tty, so every run set up three streams (and net, tty, stream) that
+ * nothing here writes to (output goes through fs.writeSync): ~4 ms of a small run's start-up.
+ * The state machine clipanion compiles from the options (48 nodes, 1,300 transitions: ~3 ms
+ * of every run) comes compiled with the bundle; tsc's modules compile it here.
+ */
+export class CanonicalParser {
+  private readonly builder = new CliBuilder<object>({ binaryName: 'tcpflow-ts' });
+  private readonly command: CommandBuilder<object> = this.builder.command();
+  private readonly specs: [string, OptionSpec][] = [];
+  readonly machine: StateMachine;
+
+  constructor(machine?: string) {
+    const prototype = new TcpflowCommand() as unknown as Record<string, unknown>;
+    for (const key in prototype) {
+      const value = prototype[key];
+      if (isOptionSpec(value)) this.specs.push([key, value]);
+    }
+    for (const path of TcpflowCommand.paths) this.command.addPath(path);
+    for (const [key, spec] of this.specs) spec.definition(this.command, key);
+    this.command.setContext({});
+    this.machine = machine !== undefined ? decodeShared(machine) as StateMachine : this.builder.compile().machine;
+  }
+
+  /** clipanion's errors (a bad word, a missing value) are usage errors. */
+  parse(argv: string[]): TcpflowCommand {
+    let state: RunState;
+    try {
+      // clipanion's runMachine (CliBuilder.compile's process), which core.js does not export.
+      state = selectBestState(argv, runMachineInternal(this.machine, [...argv, END_OF_INPUT]).map((b) => b.state));
+    } catch (e) {
+      throw new TcpflowError('USAGE', (e as Error).message, EXIT.USAGE);
+    }
+    if (state.selectedIndex !== this.command.cliIndex) throw new Error(`internal: clipanion chose command ${state.selectedIndex}`);
+    const command = new TcpflowCommand();
+    const fields = command as unknown as Record<string, unknown>;
+    try {
+      for (const [key, spec] of this.specs) fields[key] = spec.transformer(this.command, key, state, {});
+    } catch (e) {
+      throw new TcpflowError('USAGE', (e as Error).message, EXIT.USAGE);
+    }
+    return command;
+  }
+}
+
+let parser: CanonicalParser | undefined;
+
+/** The parser's state machine, as the bundle carries it (scripts/bundle.ts). */
+export function compiledParserMachine(): string {
+  return encodeShared(new CanonicalParser().machine);
+}
 
 function parseCanonical(argv: string[]): TcpflowCommand {
-  cli ??= Cli.from([TcpflowCommand], { binaryName: 'tcpflow-ts' });
-  let command: Command;
-  try {
-    command = cli.process(argv);
-  } catch (e) {
-    throw new TcpflowError('USAGE', (e as Error).message, EXIT.USAGE);
-  }
-  if (!(command instanceof TcpflowCommand)) throw new Error(`internal: clipanion chose ${command.constructor.name}`);
-  return command;
+  parser ??= new CanonicalParser(typeof TCPFLOW_TS_CLI_MACHINE !== 'undefined' ? TCPFLOW_TS_CLI_MACHINE : undefined);
+  return parser.parse(argv);
 }
 
 /**

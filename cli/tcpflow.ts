@@ -4,7 +4,6 @@ import { createLogger, PROGRAM_NAME } from '../src/util/log';
 import { run } from '../src/run';
 import { writeStdout } from '../src/util/stdout';
 import { MERGE_COMMAND, parseMergeCommand } from './merge';
-import { mergeReports } from '../src/report/merge';
 
 /**
  * Entry point: parse, run, exit with a meaningful status. Errors meant for users are one
@@ -59,6 +58,9 @@ function mergeMain(argv: string[]): number {
       writeStdout(cmd.text);
       return EXIT.OK;
     }
+    // Loaded for this subcommand only: a run does not initialise the merge's modules.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { mergeReports } = require('../src/report/merge') as typeof import('../src/report/merge');
     mergeReports(cmd, (w) => log.warn(w));
     return EXIT.OK;
   } catch (e) {

@@ -8,7 +8,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { buildSync } from 'esbuild';
+import { buildSync, type BuildOptions } from 'esbuild';
+import { compiledParserMachine } from '../cli/options';
 
 const DIST = path.resolve(__dirname, '..');
 const OUT = path.join(DIST, 'bundle');
@@ -16,8 +17,7 @@ const ROOT = path.resolve(DIST, '..');
 
 function main(): void {
   fs.rmSync(OUT, { recursive: true, force: true });
-  buildSync({
-    entryPoints: { 'tcpflow-ts': path.join(DIST, 'cli/tcpflow.js'), 'flow-worker': path.join(DIST, 'workers/flow-worker.js') },
+  const options: BuildOptions = {
     outdir: OUT,
     bundle: true,
     platform: 'node',
@@ -28,7 +28,18 @@ function main(): void {
     external: ['pcap', 'tcpflow-ts-chroot', 'piscina'],
     define: { TCPFLOW_TS_BUNDLE: 'true' },
     logLevel: 'warning',
+  };
+  // The command's bundle is one function expression, what cli/main.ts compiles and calls
+  // like a CommonJS module: wrapping the text there cost a copy of its ~1 MB in every run.
+  buildSync({
+    ...options,
+    entryPoints: { 'tcpflow-ts': path.join(DIST, 'cli/tcpflow.js') },
+    // The command line parser's state machine, compiled now rather than in every run (cli/options.ts).
+    define: { ...options.define, TCPFLOW_TS_CLI_MACHINE: JSON.stringify(compiledParserMachine()) },
+    banner: { js: '(function (exports, require, module, __filename, __dirname) {' },
+    footer: { js: '})' },
   });
+  buildSync({ ...options, entryPoints: { 'flow-worker': path.join(DIST, 'workers/flow-worker.js') } });
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tcpflow-ts-bundle-'));
   try {
     const r = spawnSync(process.execPath, [path.join(DIST, 'cli/main.js'), '-r', path.join(ROOT, 'fixtures/pcaps/tcpflow__test1.pcap'),

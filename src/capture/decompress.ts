@@ -8,8 +8,7 @@
  * WebAssembly). bzip2: unbzip2-stream (pure JavaScript). Speeds are in the README.
  */
 import * as fs from 'node:fs';
-import * as zlib from 'node:zlib';
-import { Readable, Transform, type TransformCallback } from 'node:stream';
+import type { Readable, Transform } from 'node:stream';
 import { TcpflowError } from '../errors';
 import { NOT_YET, type ByteInput } from './reader';
 import { BufferQueue } from './buffer-queue';
@@ -47,58 +46,59 @@ const RATIO_SLACK = 1 << 20;
 /** Decompressed bytes buffered ahead of the reader before the decompressor is paused. */
 const AHEAD = 8 << 20;
 
+/**
+ * node:stream and node:zlib, loaded by the first compressed input: a run without one does
+ * not pay for loading them (~1 ms of a small run's start-up, README Performance).
+ */
+function nodeStream(): typeof import('node:stream') {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require('node:stream') as typeof import('node:stream');
+}
+
 /** zstd through fzstd's push decoder. */
-class ZstdTransform extends Transform {
-  private readonly decoder: import('fzstd').Decompress;
-
-  constructor() {
-    super();
-    // Loaded on first use: most runs read no compressed input.
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const fzstd = require('fzstd') as typeof import('fzstd');
-    this.decoder = new fzstd.Decompress((chunk) => { if (chunk.length > 0) this.push(chunk); });
-  }
-
-  override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
+function zstdTransform(): Transform {
+  // Loaded on first use: most runs read no compressed input.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const fzstd = require('fzstd') as typeof import('fzstd');
+  const push = (decoder: import('fzstd').Decompress, chunk: Uint8Array, final: boolean, done: (e?: Error) => void): void => {
     try {
-      this.decoder.push(chunk);
+      decoder.push(chunk, final);
       done();
     } catch (e) {
       done(e as Error);
     }
-  }
-
-  override _flush(done: TransformCallback): void {
-    try {
-      this.decoder.push(new Uint8Array(0), true);
-      done();
-    } catch (e) {
-      done(e as Error);
-    }
-  }
+  };
+  const out: Transform = new (nodeStream().Transform)({
+    transform: (chunk: Buffer, _enc, done) => push(decoder, chunk, false, done),
+    flush: (done) => push(decoder, new Uint8Array(0), true, done),
+  });
+  const decoder = new fzstd.Decompress((chunk) => { if (chunk.length > 0) out.push(chunk); });
+  return out;
 }
 
 function decompressor(kind: Compression, file: Readable): Readable {
   switch (kind) {
     case 'gzip':
       // Concatenated members (pigz, `cat a.gz b.gz`) are read as one stream.
-      return file.pipe(zlib.createGunzip({ chunkSize: 256 << 10 }));
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      return file.pipe((require('node:zlib') as typeof import('node:zlib')).createGunzip({ chunkSize: 256 << 10 }));
     case 'zstd':
-      return file.pipe(new ZstdTransform());
+      return file.pipe(zstdTransform());
     case 'bzip2': {
       // eslint-disable-next-line @typescript-eslint/no-require-imports
       const unbzip2 = require('unbzip2-stream') as () => NodeJS.ReadWriteStream;
       // An old-style (`through`) stream: wrapped for pause/resume and backpressure.
       const bz = file.pipe(unbzip2());
-      const out = new Readable({ highWaterMark: 1 << 20 }).wrap(bz);
+      const out = new (nodeStream().Readable)({ highWaterMark: 1 << 20 }).wrap(bz);
       bz.on('error', (e: Error) => out.destroy(e));
       return out;
     }
     case 'xz': {
       // eslint-disable-next-line @typescript-eslint/no-require-imports
       const { XzReadableStream } = require('xz-decompress') as typeof import('xz-decompress');
-      const web = Readable.toWeb(file) as unknown as ReadableStream<Uint8Array>;
-      return Readable.fromWeb(new XzReadableStream(web) as unknown as import('node:stream/web').ReadableStream<Uint8Array>);
+      const { Readable: R } = nodeStream();
+      const web = R.toWeb(file) as unknown as ReadableStream<Uint8Array>;
+      return R.fromWeb(new XzReadableStream(web) as unknown as import('node:stream/web').ReadableStream<Uint8Array>);
     }
   }
 }

@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import type { Logger } from '../util/log';
 import { shellWord } from '../util/shell';
 
@@ -69,6 +68,9 @@ export class CommandRunner {
       }
       this.next();
     };
+    // node:child_process loaded on the first command: it is ~1 ms of start-up (net, dgram ...).
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { spawn } = require('node:child_process') as typeof import('node:child_process');
     const child = spawn('/bin/sh', ['-c', line], { stdio: ['ignore', 'inherit', 'inherit'] });
     child.on('error', (e) => done(`could not be run: ${e.message}`));
     child.on('exit', (code, signal) => done(signal !== null ? `was killed by ${signal}` : code !== 0 ? `exited with status ${code}` : null));

@@ -20,6 +20,24 @@ const BAR_EVERY_MS = 200;
 const LOG_EVERY_MS = 10_000;
 
 /**
+ * Whether stderr is a terminal. process.stderr.isTTY sets up Node's stderr stream (loading
+ * net and stream: ~2 ms of a small run's start-up, README Performance) although every
+ * message is written with fs.writeSync; a file, a pipe, a socket or /dev/null is told by
+ * an fstat, and only another character device is asked with isatty.
+ */
+export function stderrIsTerminal(): boolean {
+  let st: fs.Stats;
+  try {
+    st = fs.fstatSync(2);
+  } catch {
+    return false;
+  }
+  if (!st.isCharacterDevice() || st.rdev === fs.statSync('/dev/null', { throwIfNoEntry: false })?.rdev) return false;
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return (require('node:tty') as typeof import('node:tty')).isatty(2);
+}
+
+/**
  * Progress over all inputs of a run: files done of total, bytes read of total, packets/s,
  * open flows and an estimate of the time left (from bytes: the rate so far over the bytes
  * still to read). On a terminal, one line of stderr redrawn at most 5 times a second;
@@ -40,7 +58,7 @@ export class Progress {
 
   /** The mode for a run's settings; `log` writes the periodic lines. */
   static forStderr(debugLevel: number, quiet: boolean, files: number, totalBytes: number, log: (line: string) => void): Progress {
-    const mode: ProgressMode = quiet || debugLevel < 1 ? 'off' : debugLevel >= 2 ? 'log' : process.stderr.isTTY === true ? 'bar' : 'off';
+    const mode: ProgressMode = quiet || debugLevel < 1 ? 'off' : debugLevel >= 2 ? 'log' : stderrIsTerminal() ? 'bar' : 'off';
     const write = mode === 'bar' ? (text: string) => { try { fs.writeSync(2, text); } catch { /* stderr gone: no progress */ } } : log;
     return new Progress(mode, files, totalBytes, write);
   }
@@ -122,7 +140,7 @@ export class LiveStatus {
   constructor(private enabled: boolean, private readonly device: string) {}
 
   static forStderr(debugLevel: number, quiet: boolean, device: string): LiveStatus {
-    return new LiveStatus(!quiet && debugLevel >= 1 && process.stderr.isTTY === true, device);
+    return new LiveStatus(!quiet && debugLevel >= 1 && stderrIsTerminal(), device);
   }
 
   update(s: { captured: number; dropped: number; ifdropped: number; backlogDropped: number }, openFlows: number): void {

@@ -11,6 +11,8 @@ import {
   Options,
   parseCommandLine,
   splitParam,
+  CanonicalParser,
+  compiledParserMachine,
 } from '../../cli/options';
 import { TCPFLOW_OPTSTRING } from '../../cli/getopt';
 import { EXIT, TcpflowError } from '../../src/errors';
@@ -464,4 +466,24 @@ test('-S with a name no feature reads: accepted as tcpflow does, with a warning'
   assert.equal(o.warnings.length, 1);
   assert.match(o.warnings[0], /^-S enable_reprot: unknown parameter, ignored \(known: enable_report, tdelta, max_flows, /);
   assert.deepEqual(run(['-r', 'f.pcap', '-S', 'enable_report=NO', '-S', 'max_flows=10']).warnings, []);
+});
+
+test('the state machine the bundle carries parses as the one clipanion compiles (results and errors)', () => {
+  const carried = new CanonicalParser(compiledParserMachine());
+  const compiled = new CanonicalParser();
+  assert.deepEqual(JSON.parse(JSON.stringify(carried.machine)), JSON.parse(JSON.stringify(compiled.machine)));
+  const argvs = [
+    [], ['--read', 'a.pcap', '--outdir', 'o'], ['--read', 'a', '--read', 'b', '--quiet', '--param', 'x=1', '--operand', 'port', '--operand', '80'],
+    ['--debug=-1'], ['--console', '--hex', '--lock', 'l', '--max-bytes', '5'], ['--read'], ['--outdir'], ['--nope'], ['stray'], ['--quiet=1'],
+  ];
+  for (const argv of argvs) {
+    let expected: unknown;
+    try {
+      expected = compiled.parse(argv);
+    } catch (e) {
+      assert.throws(() => carried.parse(argv), (got: unknown) => got instanceof TcpflowError && got.message === (e as Error).message, argv.join(' '));
+      continue;
+    }
+    assert.deepEqual(carried.parse(argv), expected, argv.join(' '));
+  }
 });

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import type { Flow } from '../../flow/flow';
 import { flowKeyOf } from '../../flow/key';
 import type { ByteRun, ScanFields } from '../../report/flow-record';
@@ -8,6 +7,7 @@ import { BodyFile, removeFile } from './body-file';
 import { BodyInflater, type Coding, type InflateLimits } from './inflate';
 import { RequestStream, ResponseStream, type ResponseEvents, type ResponseHead } from './message-stream';
 import { extensionFor } from './mime';
+import { createHash } from '../../util/digest';
 
 export interface HttpScannerOptions {
   /** Decode gzip, deflate and br bodies (off with -Z). */

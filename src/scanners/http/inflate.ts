@@ -1,4 +1,3 @@
-import * as zlib from 'node:zlib';
 
 /** Content codings the http scanner decodes (tcpflow: gzip and deflate; tcpflow-ts adds br). */
 export type Coding = 'gzip' | 'deflate' | 'br';
@@ -25,6 +24,9 @@ const RATIO_BLOCK = 4096;
 function engineFor(coding: Coding): { engine: Engine; flush: number } {
   // Unzip detects gzip or zlib, as tcpflow's inflateInit2(32 + MAX_WBITS) does, for both
   // "gzip" and "deflate" (servers send raw zlib streams as "deflate").
+  // node:zlib loaded on the first compressed body: most runs decode none (start-up, README).
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const zlib = require('node:zlib') as typeof import('node:zlib');
   const stream = coding === 'br' ? zlib.createBrotliDecompress() : zlib.createUnzip();
   const engine = stream as unknown as Engine;
   if (engine._handle === null || typeof engine._handle.writeSync !== 'function' || !(engine._writeState instanceof Uint32Array)) {
