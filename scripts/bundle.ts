@@ -8,14 +8,32 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { buildSync, type BuildOptions } from 'esbuild';
+import { build, type BuildOptions, type Plugin } from 'esbuild';
 import { compiledParserMachine } from '../cli/options';
 
 const DIST = path.resolve(__dirname, '..');
 const OUT = path.join(DIST, 'bundle');
 const ROOT = path.resolve(DIST, '..');
 
-function main(): void {
+/** tsc's __importStar helper as it opens in each file that has `import * as`. */
+const TSC_IMPORT_STAR = /^var __importStar = \(this && this\.__importStar\) \|\| \(function \(\) \{\n[\s\S]*?\n\}\)\(\);$/m;
+
+/** Every file of tsc's shares one __importStar, which makes one namespace per module (src/util/import-star.ts). */
+const sharedImportStar: Plugin = {
+  name: 'shared-import-star',
+  setup(b) {
+    const shared = path.join(DIST, 'src/util/import-star.js');
+    b.onLoad({ filter: /\.js$/ }, (args) => {
+      if (!args.path.startsWith(DIST + path.sep) || args.path === shared) return undefined;
+      const text = fs.readFileSync(args.path, 'utf8');
+      if (!text.includes('var __importStar = ')) return undefined;
+      if (!TSC_IMPORT_STAR.test(text)) throw new Error(`bundle: ${args.path}: tsc's __importStar helper is not the one expected`);
+      return { contents: text.replace(TSC_IMPORT_STAR, `var __importStar = require(${JSON.stringify(shared)}).importStar;`), loader: 'js' };
+    });
+  },
+};
+
+async function main(): Promise<void> {
   fs.rmSync(OUT, { recursive: true, force: true });
   const options: BuildOptions = {
     outdir: OUT,
@@ -27,11 +45,12 @@ function main(): void {
     // chroot), and piscina, which starts its threads on a file of its own next to its module.
     external: ['pcap', 'tcpflow-ts-chroot', 'piscina'],
     define: { TCPFLOW_TS_BUNDLE: 'true' },
+    plugins: [sharedImportStar],
     logLevel: 'warning',
   };
   // The command's bundle is one function expression, what cli/main.ts compiles and calls
   // like a CommonJS module: wrapping the text there cost a copy of its ~1 MB in every run.
-  buildSync({
+  await build({
     ...options,
     entryPoints: { 'tcpflow-ts': path.join(DIST, 'cli/tcpflow.js') },
     // The command line parser's state machine, compiled now rather than in every run (cli/options.ts).
@@ -39,7 +58,7 @@ function main(): void {
     banner: { js: '(function (exports, require, module, __filename, __dirname) {' },
     footer: { js: '})' },
   });
-  buildSync({ ...options, entryPoints: { 'flow-worker': path.join(DIST, 'workers/flow-worker.js') } });
+  await build({ ...options, entryPoints: { 'flow-worker': path.join(DIST, 'workers/flow-worker.js') } });
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tcpflow-ts-bundle-'));
   try {
     const r = spawnSync(process.execPath, [path.join(DIST, 'cli/main.js'), '-r', path.join(ROOT, 'fixtures/pcaps/tcpflow__test1.pcap'),
@@ -53,4 +72,7 @@ function main(): void {
   process.stdout.write(`dist/bundle: tcpflow-ts.js ${size('tcpflow-ts.js')}, flow-worker.js ${size('flow-worker.js')}, code cache ${size('tcpflow-ts.js.cache')}\n`);
 }
 
-main();
+main().catch((e: unknown) => {
+  process.stderr.write(`${e instanceof Error ? e.stack : String(e)}\n`);
+  process.exitCode = 1;
+});
