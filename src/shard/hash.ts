@@ -1,7 +1,7 @@
-import xxhash from 'xxhash-wasm';
 import type { DecodedPacket } from '../decode/packet';
 import { FLOW_BUCKETS } from '../flow/buckets';
 import { sliceOf, type ShardSlice } from './slice';
+import { xxh32 } from './xxh32';
 
 type H32Raw = (input: Uint8Array, seed?: number) => number;
 
@@ -36,7 +36,7 @@ export class ShardHasher {
   }
 
   static async create(slice: ShardSlice | null = null): Promise<ShardHasher> {
-    return new ShardHasher((await xxhash()).h32Raw, slice);
+    return new ShardHasher(xxh32, slice);
   }
 
   /** Whether this run keeps the records no connection owns (-w: not TCP): one shard of N does. */
