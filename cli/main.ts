@@ -27,8 +27,9 @@ function runBundle(): boolean {
   if (built < mtime(path.join(__dirname, 'tcpflow.js'))) return false;
   // V8 checks a cache against the source's length, not its text: one older than the bundle is not used.
   const cachedData = mtime(CACHE) >= built ? fs.readFileSync(CACHE) : undefined;
-  // The bundle is one function expression: (exports, require, module, __filename, __dirname) => void.
-  const script = new vm.Script(fs.readFileSync(BUNDLE, 'utf8'), {
+  // The bundle is one function expression: (exports, require, module, __filename, __dirname) => void,
+  // in ASCII (scripts/bundle.ts checks), which latin1 decodes exactly and faster than UTF-8.
+  const script = new vm.Script(fs.readFileSync(BUNDLE, 'latin1'), {
     filename: BUNDLE,
     cachedData,
   });

@@ -44,6 +44,8 @@ async function main(): Promise<void> {
     // Loaded from node_modules when a run needs them: the optional native addons (libpcap,
     // chroot), and piscina, which starts its threads on a file of its own next to its module.
     external: ['pcap', 'tcpflow-ts-chroot', 'piscina'],
+    // Less text to read at every start (names are kept: internal errors' stacks stay legible).
+    minifyWhitespace: true,
     define: { TCPFLOW_TS_BUNDLE: 'true' },
     plugins: [sharedImportStar],
     logLevel: 'warning',
@@ -59,6 +61,8 @@ async function main(): Promise<void> {
     footer: { js: '})' },
   });
   await build({ ...options, entryPoints: { 'flow-worker': path.join(DIST, 'workers/flow-worker.js') } });
+  // cli/main.ts reads the bundle as latin1: esbuild writes ASCII (charset), and minified, no comments.
+  if (/[^\x00-\x7f]/.test(fs.readFileSync(path.join(OUT, 'tcpflow-ts.js'), 'latin1'))) throw new Error('bundle: tcpflow-ts.js is not ASCII');
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tcpflow-ts-bundle-'));
   try {
     const r = spawnSync(process.execPath, [path.join(DIST, 'cli/main.js'), '-r', path.join(ROOT, 'fixtures/pcaps/tcpflow__test1.pcap'),
