@@ -60,7 +60,7 @@ function zstdTransform(): Transform {
   // Loaded on first use: most runs read no compressed input.
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const fzstd = require('fzstd') as typeof import('fzstd');
-  const push = (decoder: import('fzstd').Decompress, chunk: Uint8Array, final: boolean, done: (e?: Error) => void): void => {
+  const step = (chunk: Uint8Array, final: boolean, done: (e?: Error) => void): void => {
     try {
       decoder.push(chunk, final);
       done();
@@ -69,9 +69,10 @@ function zstdTransform(): Transform {
     }
   };
   const out: Transform = new (nodeStream().Transform)({
-    transform: (chunk: Buffer, _enc, done) => push(decoder, chunk, false, done),
-    flush: (done) => push(decoder, new Uint8Array(0), true, done),
+    transform: (chunk: Buffer, _enc, done) => step(chunk, false, done),
+    flush: (done) => step(new Uint8Array(0), true, done),
   });
+  // Called by push() only, once `out` exists.
   const decoder = new fzstd.Decompress((chunk) => { if (chunk.length > 0) out.push(chunk); });
   return out;
 }
