@@ -20,6 +20,7 @@ import hashlib
 import os
 import shlex
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -44,7 +45,13 @@ def run(argv):
     """(wall s, cpu s, exit status) of one run, its output discarded."""
     t0 = time.monotonic()
     p = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    _pid, status, ru = os.wait4(p.pid, 0)
+    try:
+        _pid, status, ru = os.wait4(p.pid, 0)
+    except BaseException:
+        # Stopped meanwhile: the run must not go on writing into what is being removed.
+        p.kill()
+        p.wait()
+        raise
     wall = time.monotonic() - t0
     p.returncode = os.waitstatus_to_exitcode(status)
     return wall, ru.ru_utime + ru.ru_stime, p.returncode
@@ -71,6 +78,8 @@ def main():
         sys.exit('bench-batch: no fixtures of at most 64 KiB found')
     base = '/dev/shm' if os.access('/dev/shm', os.W_OK) else None
     work = tempfile.mkdtemp(prefix='bench-batch.', dir=base)
+    # Stopped with kill (a long batch): the copies in memory are still removed (finally below).
+    signal.signal(signal.SIGTERM, lambda _sig, _frame: sys.exit(143))
     try:
         batch = []
         for i in range(count):
