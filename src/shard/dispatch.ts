@@ -1,5 +1,5 @@
 import type { Chunk } from '../capture/chunk';
-import { decodeFrame, isSupportedLinkType } from '../decode/link';
+import { decodeFrame, isSupportedLinkType, LINKTYPE } from '../decode/link';
 import { type DecodedPacket, Verdict } from '../decode/packet';
 import type { ShardHasher } from './hash';
 import type { FragmentReassembler } from './ip-fragments';
@@ -43,6 +43,7 @@ export function dispatch(chunk: Chunk, shards: number, hasher: ShardHasher, d: D
   const unknown: number[] = [];
   let unprocessed: Int32Array | null = null, unprocessedCount = 0;
   let lastType = -1, lastOk = false;
+  const data = chunk.data;
   frags?.beginChunk(chunk);
   for (let i = 0; i < count; i++) {
     const lt = chunk.linktype[i];
@@ -50,6 +51,14 @@ export function dispatch(chunk: Chunk, shards: number, hasher: ShardHasher, d: D
       lastType = lt;
       lastOk = isSupportedLinkType(lt);
       if (!lastOk && !unknown.includes(lt)) unknown.push(lt);
+    }
+    const t = lt === LINKTYPE.EN10MB ? plainTcpv4(data, chunk.offset[i], chunk.caplen[i]) : -1;
+    if (t >= 0) {
+      const b = hasher.bucketOfV4(data, t - 8, (data[t] << 8) | data[t + 1], (data[t + 2] << 8) | data[t + 3]);
+      if (b < 0) continue;
+      const w = b % shards;
+      lists[w][sizes[w]++] = i | (b << BUCKET_SHIFT);
+      continue;
     }
     if (!lastOk) {
       other?.(i, Verdict.LINK_DROP, false);
@@ -80,4 +89,20 @@ export function dispatch(chunk: Chunk, shards: number, hasher: ShardHasher, d: D
     other?.(i, v, true);
   }
   return { lists, sizes, unprocessed, unprocessedCount, unknownLinkTypes: unknown, restore: frags?.restoreList() ?? null };
+}
+
+/**
+ * The offset of the TCP header when buf[off, off + caplen) is an untagged Ethernet frame
+ * of a plain IPv4 TCP segment (a 20-byte IP header, no fragment, both headers whole in the
+ * captured bytes and in the datagram's length): nearly every packet of a capture. For
+ * such a frame decodeFrame answers TCP with the addresses at the result - 8 and the ports
+ * at the result, and dispatch needs no more; -1 for any other frame (decodeFrame decides).
+ */
+export function plainTcpv4(buf: Uint8Array, off: number, caplen: number): number {
+  if (caplen < 54 || buf[off + 12] !== 0x08 || buf[off + 13] !== 0 || buf[off + 14] !== 0x45 || buf[off + 23] !== 6) return -1;
+  // Flags and offset: more fragments, or a fragment offset (the DF bit does not matter).
+  if (((buf[off + 20] & 0x3f) | buf[off + 21]) !== 0) return -1;
+  // A total length of 40 holds both headers; a TCP data offset of 5 words or more.
+  if (((buf[off + 16] << 8) | buf[off + 17]) < 40 || buf[off + 46] < 0x50) return -1;
+  return off + 34;
 }

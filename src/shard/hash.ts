@@ -5,6 +5,10 @@ import { xxh32 } from './xxh32';
 
 type H32Raw = (input: Uint8Array, seed?: number) => number;
 
+const SEED = 0x7cf10;
+/** Entries of the IPv4 connection cache (a power of two). */
+const V4_CACHE_BITS = 12;
+
 /**
  * Maps a TCP segment to its flow bucket (0 to FLOW_BUCKETS - 1) so that both directions
  * of a connection land in the same one: the two (address, port) endpoints are put in a
@@ -17,23 +21,31 @@ type H32Raw = (input: Uint8Array, seed?: number) => number;
  */
 export class ShardHasher {
   /**
-   * Two buffers for canonical tuples, the current packet's and the previous one's, each
-   * with a view of the IPv4 length (12 bytes; IPv6 uses all 36): no allocation per packet.
+   * IPv6: two buffers for canonical tuples, the current packet's and the previous one's
+   * (no allocation per packet), and the previous one's bucket: packets come in bursts per flow.
    */
-  private scratch = { all: new Uint8Array(36), v4: new Uint8Array(0) };
-  private previous = { all: new Uint8Array(36), v4: new Uint8Array(0) };
-  /** The previous packet's tuple length and bucket: packets come in bursts per flow. */
-  private previousLen = 0;
+  private scratch = new Uint8Array(36);
+  private previous = new Uint8Array(36);
+  private hasPrevious = false;
   private previousBucket = 0;
+  /** IPv4: the canonical tuple for xxhash (on a cache miss). */
+  private readonly v4Scratch = new Uint8Array(12);
+  /**
+   * IPv4 connections seen lately and their buckets, direct-mapped by a cheap hash of the
+   * canonical tuple held as three numbers (low address, high address, the two ports): a
+   * hit costs a few integer operations where xxhash needs the tuple copied into wasm
+   * memory and a call, and connections that take turns (many flows open at once) still
+   * hit. The entry holds the whole tuple, so a hit is that connection's exact xxhash
+   * bucket. `v4Bucket` is -2 in an empty entry.
+   */
+  private readonly v4Tuple = new Int32Array(3 << V4_CACHE_BITS);
+  private readonly v4Bucket = new Int32Array(1 << V4_CACHE_BITS).fill(-2);
 
   /**
    * `slice` (--shard K/N): connections outside it get bucket -1. The bucket is the hash's
    * low bits, the slice its high bits, so a slice still spreads over every bucket.
    */
-  private constructor(private readonly h32: H32Raw, private readonly slice: ShardSlice | null) {
-    this.scratch.v4 = this.scratch.all.subarray(0, 12);
-    this.previous.v4 = this.previous.all.subarray(0, 12);
-  }
+  private constructor(private readonly h32: H32Raw, private readonly slice: ShardSlice | null) {}
 
   static async create(slice: ShardSlice | null = null): Promise<ShardHasher> {
     return new ShardHasher(xxh32, slice);
@@ -46,31 +58,58 @@ export class ShardHasher {
 
   /** The segment's flow bucket, or -1 when its connection is outside this run's slice. */
   bucketOf(buf: Uint8Array, d: DecodedPacket): number {
-    const n = d.addrLen, a = d.addrOffset, b = a + n;
+    if (d.addrLen === 4) return this.bucketOfV4(buf, d.addrOffset, d.sport, d.dport);
+    const n = 16, a = d.addrOffset, b = a + n;
     // Compare (src, sport) with (dst, dport) to pick the canonical order.
     let cmp = 0;
     for (let i = 0; i < n && cmp === 0; i++) cmp = buf[a + i] - buf[b + i];
     if (cmp === 0) cmp = d.sport - d.dport;
-    const scratch = this.scratch, s = scratch.all;
+    const s = this.scratch;
     const lo = cmp <= 0 ? a : b, hi = cmp <= 0 ? b : a;
     const loPort = cmp <= 0 ? d.sport : d.dport, hiPort = cmp <= 0 ? d.dport : d.sport;
     for (let i = 0; i < n; i++) { s[i] = buf[lo + i]; s[n + i] = buf[hi + i]; }
     s[2 * n] = loPort >> 8; s[2 * n + 1] = loPort & 0xff;
     s[2 * n + 2] = hiPort >> 8; s[2 * n + 3] = hiPort & 0xff;
-    const len = 2 * n + 4;
-    if (len === this.previousLen) {
-      const p = this.previous.all;
+    if (this.hasPrevious) {
+      const p = this.previous;
       let i = 0;
-      while (i < len && s[i] === p[i]) i++;
-      if (i === len) return this.previousBucket;
+      while (i < 36 && s[i] === p[i]) i++;
+      if (i === 36) return this.previousBucket;
     }
-    const hash = this.h32(len === 12 ? scratch.v4 : s, 0x7cf10) >>> 0;
-    const slice = this.slice;
-    const bucket = slice !== null && sliceOf(hash, slice.count) !== slice.index ? -1 : hash % FLOW_BUCKETS;
+    const bucket = this.bucketOfHash(this.h32(s, SEED) >>> 0);
     this.scratch = this.previous;
-    this.previous = scratch;
-    this.previousLen = len;
+    this.previous = s;
+    this.hasPrevious = true;
     this.previousBucket = bucket;
     return bucket;
+  }
+
+  /**
+   * The bucket of an IPv4 segment whose source address is at buf[addr] (the destination
+   * follows it), with its ports: what bucketOf gives, for the caller that decoded no more.
+   */
+  bucketOfV4(buf: Uint8Array, addr: number, sport: number, dport: number): number {
+    // Big-endian words order the addresses as their bytes do (bucketOf's canonical order).
+    const src = ((buf[addr] << 24) | (buf[addr + 1] << 16) | (buf[addr + 2] << 8) | buf[addr + 3]) >>> 0;
+    const dst = ((buf[addr + 4] << 24) | (buf[addr + 5] << 16) | (buf[addr + 6] << 8) | buf[addr + 7]) >>> 0;
+    const srcLow = src < dst || (src === dst && sport <= dport);
+    const lo = (srcLow ? src : dst) | 0, hi = (srcLow ? dst : src) | 0;
+    const ports = srcLow ? (sport << 16) | dport : (dport << 16) | sport;
+    const e = Math.imul(lo ^ Math.imul(hi ^ ports, 0x9e3779b1), 0x85ebca6b) >>> (32 - V4_CACHE_BITS);
+    const t = this.v4Tuple, k = 3 * e;
+    if (t[k] === lo && t[k + 1] === hi && t[k + 2] === ports && this.v4Bucket[e] !== -2) return this.v4Bucket[e];
+    const s = this.v4Scratch;
+    s[0] = lo >>> 24; s[1] = (lo >>> 16) & 0xff; s[2] = (lo >>> 8) & 0xff; s[3] = lo & 0xff;
+    s[4] = hi >>> 24; s[5] = (hi >>> 16) & 0xff; s[6] = (hi >>> 8) & 0xff; s[7] = hi & 0xff;
+    s[8] = ports >>> 24; s[9] = (ports >>> 16) & 0xff; s[10] = (ports >>> 8) & 0xff; s[11] = ports & 0xff;
+    const bucket = this.bucketOfHash(this.h32(s, SEED) >>> 0);
+    t[k] = lo; t[k + 1] = hi; t[k + 2] = ports;
+    this.v4Bucket[e] = bucket;
+    return bucket;
+  }
+
+  private bucketOfHash(hash: number): number {
+    const slice = this.slice;
+    return slice !== null && sliceOf(hash, slice.count) !== slice.index ? -1 : hash % FLOW_BUCKETS;
   }
 }

@@ -4,14 +4,16 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { allocChunk } from '../../src/capture/chunk';
 import { openCapture } from '../../src/capture/reader';
-import { decodeFrame, isSupportedLinkType } from '../../src/decode/link';
+import { decodeFrame, isSupportedLinkType, LINKTYPE } from '../../src/decode/link';
 import { newDecodedPacket, Verdict } from '../../src/decode/packet';
 import { FLOW_BUCKETS } from '../../src/flow/buckets';
-import { dispatch } from '../../src/shard/dispatch';
+import { dispatch, plainTcpv4 } from '../../src/shard/dispatch';
 import { ShardHasher } from '../../src/shard/hash';
 import { BUCKET_SHIFT, RECORD_MASK } from '../../src/shard/protocol';
 import { addrText } from '../../src/util/address';
 import { PCAP_DIR } from '../helpers/corpus';
+import { ether, ipv4, ipv6, tcp } from '../helpers/packets';
+import { Rng } from '../flow/rng';
 
 const captures = fs.readdirSync(PCAP_DIR).filter((f) => fs.statSync(path.join(PCAP_DIR, f)).isFile()).sort();
 
@@ -86,4 +88,40 @@ test('dispatch: every TCP record goes to exactly one worker, in order, by a buck
     }
   }
   assert.ok(checked > 5000, `only ${checked} TCP records checked`);
+});
+
+test('plainTcpv4 (dispatch\'s shortcut) takes a frame only when decodeFrame finds TCP there, with the same addresses and ports', () => {
+  const rng = new Rng(0xd15ba7c4);
+  const d = newDecodedPacket();
+  const bases = [
+    () => ether(ipv4(tcp({ sport: rng.int(0, 0xffff), dport: rng.int(0, 0xffff), payload: rng.bytes(rng.int(0, 40)) }))),
+    () => ether(ipv4(tcp({ options: [2, 4, 5, 0xb4] }), { df: true })),
+    () => ether(ipv4(tcp(), { options: [1, 1, 1, 1] })),
+    () => ether(ipv4(tcp(), { mf: true })),
+    () => ether(ipv4(tcp({ payload: rng.bytes(16) }), { fragOffset: rng.int(1, 4) })),
+    () => ether(ipv4(tcp()), { tags: [{ tpid: 0x8100, tci: 7 }] }),
+    () => ether(ipv6(tcp(), { src: '2001:db8::1', dst: '2001:db8::2' })),
+    () => ether(ipv4(tcp(), { proto: 17 })),
+    () => ether(ipv4(tcp(), { total: rng.int(0, 60) })),
+    () => ether(ipv4(tcp({ doff: rng.int(0, 15) }))),
+    () => ether(ipv4(tcp()), { padTo: 60, fcs: rng.chance(0.5) }),
+  ];
+  let taken = 0;
+  for (let n = 0; n < 40000; n++) {
+    const f = bases[rng.int(0, bases.length - 1)]();
+    // Damage: bytes of the headers changed, or the capture cut short.
+    for (let k = rng.int(0, 3); k > 0; k--) f[rng.int(0, Math.min(f.length, 60) - 1)] = rng.chance(0.5) ? rng.int(0, 255) : [0, 6, 8, 0x45, 0x50, 0xff][rng.int(0, 5)];
+    const caplen = rng.chance(0.2) ? rng.int(0, f.length) : f.length;
+    const off = rng.int(0, 3), buf = new Uint8Array(off + f.length);
+    buf.set(f, off);
+    const t = plainTcpv4(buf, off, caplen);
+    if (t < 0) continue;
+    taken++;
+    for (const lt of [LINKTYPE.EN10MB, LINKTYPE.IEEE802]) {
+      assert.equal(decodeFrame(buf, off, caplen, lt, d), Verdict.TCP, `frame ${[...f.subarray(0, 60)].join(',')} caplen ${caplen}`);
+      assert.deepEqual([d.addrOffset, d.addrLen, d.sport, d.dport], [t - 8, 4, (buf[t] << 8) | buf[t + 1], (buf[t + 2] << 8) | buf[t + 3]]);
+    }
+  }
+  // Undamaged plain frames are most of them: the shortcut is really taken.
+  assert.ok(taken > 5000, `taken ${taken}`);
 });

@@ -3,7 +3,10 @@ import assert from 'node:assert/strict';
 import { decodeFrame, LINKTYPE } from '../../src/decode/link';
 import { newDecodedPacket, Verdict } from '../../src/decode/packet';
 import { FLOW_BUCKETS } from '../../src/flow/buckets';
+import xxhash from 'xxhash-wasm';
 import { ShardHasher } from '../../src/shard/hash';
+import { sliceOf, type ShardSlice } from '../../src/shard/slice';
+import { Rng } from '../flow/rng';
 import { ether, ipv4, ipv6, tcp } from '../helpers/packets';
 
 function frame(v6: boolean, src: string, dst: string, sport: number, dport: number): Uint8Array {
@@ -54,5 +57,50 @@ test('bucketOf: a 4-tuple\'s packets share a bucket whatever their VLAN tags (an
       }
     }
     assert.equal(buckets.size, 1, `connection ${i}: buckets ${[...buckets].join(' ')}`);
+  }
+});
+
+/** xxhash's bucket of an IPv4 connection, straight from its definition (no cache). */
+function referenceBucket(h32: (b: Uint8Array, seed: number) => number, tuple: Uint8Array, slice: ShardSlice | null): number {
+  const a = tuple.subarray(0, 4), b = tuple.subarray(4, 8), sport = (tuple[8] << 8) | tuple[9], dport = (tuple[10] << 8) | tuple[11];
+  let cmp = 0;
+  for (let i = 0; i < 4 && cmp === 0; i++) cmp = a[i] - b[i];
+  if (cmp === 0) cmp = sport - dport;
+  const [lo, hi, loPort, hiPort] = cmp <= 0 ? [a, b, sport, dport] : [b, a, dport, sport];
+  const canonical = Uint8Array.from([...lo, ...hi, loPort >> 8, loPort & 0xff, hiPort >> 8, hiPort & 0xff]);
+  const hash = h32(canonical, 0x7cf10) >>> 0;
+  return slice !== null && sliceOf(hash, slice.count) !== slice.index ? -1 : hash % FLOW_BUCKETS;
+}
+
+test('bucketOfV4: the cached bucket is always xxhash\'s, in both directions, for random, colliding and edge-case tuples, with and without --shard', async () => {
+  const { h32Raw } = await xxhash();
+  const rng = new Rng(0x5eed14);
+  for (const slice of [null, { index: 0, count: 1 }, { index: 2, count: 5 }]) {
+    const h = await ShardHasher.create(slice);
+    // Far more connections than cache entries, so entries are replaced and looked up again;
+    // a small address and port pool makes tuples that differ in one field only, equal
+    // addresses, equal ports, and the extreme values.
+    const pool = [0, 1, 0x7fffffff, 0x80000000, 0xffffffff, 0x0a000001, 0x0a000002, 0xc0000201];
+    const ports = [0, 1, 80, 443, 0x7fff, 0x8000, 0xffff];
+    const tuples: Uint8Array[] = [];
+    for (let i = 0; i < 30000; i++) {
+      const t = new Uint8Array(12), v = new DataView(t.buffer);
+      v.setUint32(0, rng.chance(0.3) ? pool[rng.int(0, pool.length - 1)] : rng.int(0, 0xffffffff) >>> 0);
+      v.setUint32(4, rng.chance(0.1) ? v.getUint32(0) : rng.chance(0.3) ? pool[rng.int(0, pool.length - 1)] : rng.int(0, 0xffffffff) >>> 0);
+      v.setUint16(8, rng.chance(0.3) ? ports[rng.int(0, ports.length - 1)] : rng.int(0, 0xffff));
+      v.setUint16(10, rng.chance(0.1) ? v.getUint16(8) : rng.chance(0.3) ? ports[rng.int(0, ports.length - 1)] : rng.int(0, 0xffff));
+      tuples.push(t);
+    }
+    // Each tuple some time after it was first seen (revisits hit or miss the cache), either way round.
+    const order = [...tuples.keys(), ...Array.from({ length: 60000 }, () => rng.int(0, tuples.length - 1))];
+    const buf = new Uint8Array(12);
+    for (const k of order) {
+      const t = tuples[k], want = referenceBucket(h32Raw, t, slice);
+      const sport = (t[8] << 8) | t[9], dport = (t[10] << 8) | t[11];
+      assert.equal(h.bucketOfV4(t, 0, sport, dport), want, `tuple ${[...t].join('.')} slice ${JSON.stringify(slice)}`);
+      buf.set(t.subarray(4, 8), 0);
+      buf.set(t.subarray(0, 4), 4);
+      assert.equal(h.bucketOfV4(buf, 0, dport, sport), want, `reversed tuple ${[...t].join('.')}`);
+    }
   }
 });
