@@ -29,8 +29,14 @@ export interface CaptureReader {
   readonly format: 'pcap' | 'pcapng';
   /** Link type and snapshot length of the first interface, once known (pcapng: after its first IDB). */
   readonly firstInterface: CaptureInterface | null;
-  /** Fill `chunk` (chunk.input, and the index arrays from position 0) with as many whole records as fit; set chunk.count; return chunk.count. 0 means end of file. */
-  fill(chunk: Chunk): number;
+  /**
+   * Fill `chunk` (chunk.input, and the index arrays from position 0) with as many whole
+   * records as fit; set chunk.count; return chunk.count. 0 means end of file, unless more()
+   * says otherwise. `next`: where the input may read ahead in the background (a regular
+   * file) once this chunk's bytes are in, before they are parsed, so the next fill(next)
+   * finds them there; `next` must not be touched before ready() has settled.
+   */
+  fill(chunk: Chunk, next?: Chunk): number;
   /** After fill() returned 0: set if the file ended inside a record/block. */
   readonly truncation: Truncation | null;
   /**
@@ -45,17 +51,12 @@ export interface CaptureReader {
   readonly fileProgress: { done: number; total: number };
   /**
    * After fill() returned 0: a promise that settles once more input may be there (a
-   * decompressing input that has not produced the next bytes yet), else null (end of input).
+   * decompressing input that has not produced the next bytes yet, or a read ahead that
+   * holds the rest of a record), else null (end of input).
    */
   more(): Promise<void> | null;
   /** File offset of chunk.input[0] as of the last fill (the fuzzer checks records against the file). */
   readonly base: number;
-  /**
-   * After a fill that returned records: start reading what follows into `chunk` in the
-   * background where the input can (a regular file), so the next fill(chunk) finds it
-   * there; `chunk` must not be touched before ready() has settled.
-   */
-  readAhead(chunk: Chunk): void;
   /** Settles once a read ahead has landed (null when none is in flight): fill() must wait for it. */
   ready(): Promise<void> | null;
   close(): void;
@@ -110,29 +111,52 @@ export interface ByteInput {
    * number read (0 at end of input). No other read may start before it settles.
    */
   readonly readAhead?: (dst: Uint8Array, off: number, len: number) => Promise<number>;
+  /** With readAhead: the last `n` bytes read are read again (those a read ahead could not place). */
+  rewind?(n: number): void;
   close(): void;
 }
 
 /** ByteInput.read: nothing ready yet, not the end. */
 export const NOT_YET = -1;
 
+/**
+ * Room a read ahead leaves at the start of its buffer (a quarter of smaller buffers) for
+ * the record cut by the end of the buffer before it: larger ones are moved (Source.loadAhead).
+ */
+const AHEAD_ROOM = 64 * 1024;
+
 class FdInput implements ByteInput {
   private done = 0;
+  /**
+   * A regular file opened here: the offset of the next read (positional reads, so that
+   * bytes can be read again: rewind()); null: reads where the descriptor is (pipes,
+   * terminals, standard input, whatever it is).
+   */
+  private position: number | null;
   /** A background read in flight (the descriptor is closed only after it). */
   private inFlight: Promise<unknown> | null = null;
   readonly readAhead?: (dst: Uint8Array, off: number, len: number) => Promise<number>;
 
   constructor(private readonly path: string, private readonly fd: number, private readonly owned: boolean) {
     // Pipes and terminals keep the blocking reads: only a file's reads are sure to end.
-    if (isRegularFile(fd)) this.readAhead = (dst, off, len) => this.readInBackground(dst, off, len);
+    this.position = owned && isRegularFile(fd) ? 0 : null;
+    if (this.position !== null) this.readAhead = (dst, off, len) => this.readInBackground(dst, off, len);
+  }
+
+  rewind(n: number): void {
+    if (this.position === null) throw new Error('internal: rewind() of a sequential input');
+    this.position -= n;
+    this.done -= n;
   }
 
   private readInBackground(dst: Uint8Array, off: number, len: number): Promise<number> {
+    const from = this.position;
     const read = new Promise<number>((resolve, reject) => {
-      fs.read(this.fd, dst, off, len, null, (err, n) => {
+      fs.read(this.fd, dst, off, len, from, (err, n) => {
         this.inFlight = null;
         if (err !== null) reject(new TcpflowError('INPUT_OPEN', `${this.path}: ${strerror(err)}`));
         else {
+          if (from !== null) this.position = from + n;
           this.done += n;
           resolve(n);
         }
@@ -145,7 +169,8 @@ class FdInput implements ByteInput {
   read(dst: Uint8Array, off: number, len: number): number {
     for (;;) {
       try {
-        const n = fs.readSync(this.fd, dst, off, len, null);
+        const n = fs.readSync(this.fd, dst, off, len, this.position);
+        if (this.position !== null) this.position += n;
         this.done += n;
         return n;
       } catch (err) {
@@ -219,12 +244,14 @@ export class Source {
   starved = false;
   /** File offset of chunk.data[0] after the last load(). */
   base = 0;
+  /** Where the bytes of the last load() start in its buffer (after a read ahead, past the room left for the carry). */
+  start = 0;
   private readPos = 0;                 // file offset of the next byte from the input
   private carry = new Uint8Array(0);
   private carryLen = 0;
   private closed = false;
-  /** A read ahead (readAhead()) into `data`: its bytes start with `carried` carried ones; `got` < 0 until it lands. */
-  private ahead: { data: Uint8Array; carried: number; got: number; error: unknown; landed: Promise<void> } | null = null;
+  /** A read ahead (readAhead()) into data[at...]; `got` < 0 until it lands. */
+  private ahead: { data: Uint8Array; at: number; got: number; error: unknown; landed: Promise<void> } | null = null;
 
   constructor(readonly path: string, private readonly input: ByteInput) {}
 
@@ -241,6 +268,7 @@ export class Source {
 
   /** After a starved load(): settles when the input may have bytes again. */
   more(): Promise<void> | null {
+    if (this.ahead !== null) return this.ahead.landed;
     return this.starved && !this.eof && this.input.more !== undefined ? this.input.more() : null;
   }
 
@@ -276,17 +304,17 @@ export class Source {
   }
 
   /**
-   * Start loading `data` in the background (an input that can: regular files), as
-   * load(data) would, so that the next load() finds its bytes there. Until ready() has
-   * settled, `data` must not be touched.
+   * Start reading the input's next bytes into `data` in the background (an input that
+   * can: regular files), so that the next load() finds them there. They go to data[at...],
+   * past room for the record the current buffer ends in, which is only known once that
+   * buffer is parsed: load() puts it just before them. Until ready() has settled, `data`
+   * must not be touched, nor the input read otherwise.
    */
   readAhead(data: Uint8Array): void {
-    const c = this.carryLen;
-    if (this.ahead !== null || this.eof || this.closed || this.input.readAhead === undefined || c >= data.length) return;
-    if (c > 0) data.set(this.carry.subarray(0, c), 0);
-    this.carryLen = 0;
-    const a = { data, carried: c, got: -1, error: null as unknown, landed: Promise.resolve() };
-    a.landed = this.input.readAhead(data, c, data.length - c).then((n) => { a.got = n; }, (e: unknown) => { a.got = 0; a.error = e; });
+    if (this.ahead !== null || this.eof || this.closed || this.input.readAhead === undefined) return;
+    const at = Math.min(AHEAD_ROOM, data.length >> 2);
+    const a = { data, at, got: -1, error: null as unknown, landed: Promise.resolve() };
+    a.landed = this.input.readAhead(data, at, data.length - at).then((n) => { a.got = n; }, (e: unknown) => { a.got = 0; a.error = e; });
     this.ahead = a;
   }
 
@@ -295,36 +323,63 @@ export class Source {
     return this.ahead !== null && this.ahead.got < 0 ? this.ahead.landed : null;
   }
 
-  /** Put carried bytes at the start of `data`, fill the rest from the file; return the end. */
-  load(data: Uint8Array): number {
-    if (this.ahead !== null) return this.loadAhead(data);
-    const c = this.carryLen;
-    this.base = this.readPos - c;
-    if (c > 0) data.set(this.carry.subarray(0, c), 0);
-    this.carryLen = 0;
-    return c + this.readFull(data, c, data.length - c);
+  /** A read ahead was started and its bytes are not loaded yet. */
+  get reading(): boolean {
+    return this.ahead !== null;
   }
 
-  /** load() when a read ahead was started: its bytes (moved if it went elsewhere), then the rest as usual. */
+  /**
+   * Put the carried bytes and then the input's next ones in `data`; return where they end
+   * (they start at `start`). `next`: read the bytes after these into it in the background.
+   */
+  load(data: Uint8Array, next?: Uint8Array): number {
+    let end: number;
+    if (this.ahead !== null) end = this.loadAhead(data);
+    else {
+      const c = this.carryLen;
+      this.base = this.readPos - c;
+      this.start = 0;
+      if (c > 0) data.set(this.carry.subarray(0, c), 0);
+      this.carryLen = 0;
+      end = c + this.readFull(data, c, data.length - c);
+    }
+    // Only now: a read in flight would race the reads above for the file position.
+    if (next !== undefined) this.readAhead(next);
+    return end;
+  }
+
+  /** load() when a read ahead was started: the carry before its bytes, or both moved to the start of `data`. */
   private loadAhead(data: Uint8Array): number {
     const a = this.ahead as NonNullable<Source['ahead']>;
     if (a.got < 0) throw new Error('internal: load() before the read ahead landed');
     this.ahead = null;
-    this.base = this.readPos - a.carried;
     this.starved = false;
     if (a.error !== null) throw a.error;
-    this.readPos += a.got;
+    const c = this.carryLen, first = this.readPos - c;
     if (a.got === 0) this.eof = true;
-    let end = a.carried + a.got;
-    if (a.data !== data) {
-      // Not the buffer read into: keep what does not fit for the next load.
-      const fit = Math.min(end, data.length);
-      data.set(a.data.subarray(0, fit), 0);
-      if (fit < end) this.keep(a.data, fit, end);
-      end = fit;
+    this.carryLen = 0;
+    let end: number, got = a.got;
+    if (a.data === data && c <= a.at) {
+      this.start = a.at - c;
+      if (c > 0) data.set(this.carry.subarray(0, c), this.start);
+      end = a.at + got;
+    } else {
+      // Read into another chunk, or a carry larger than the room: carry, then the bytes
+      // read, from data[0]; those that do not fit are read again by the next load.
+      this.start = 0;
+      end = Math.min(c + got, data.length);
+      if (end - c < got) {
+        (this.input.rewind as (n: number) => void)(got - (end - c));
+        got = end - c;
+      }
+      if (a.data === data) data.copyWithin(c, a.at, a.at + got);
+      else data.set(a.data.subarray(a.at, a.at + got), c);
+      if (c > 0) data.set(this.carry.subarray(0, c), 0);
     }
+    this.readPos += got;
+    this.base = first - this.start;
     // A short read that is not the end of the file: the rest read as usual.
-    if (a.got > 0 && end < data.length && this.carryLen === 0) end += this.readFull(data, end, data.length - end);
+    if (got > 0 && end < data.length) end += this.readFull(data, end, data.length - end);
     return end;
   }
 
@@ -372,16 +427,12 @@ class Reader implements CaptureReader {
     return this.done || this.failed ? null : this.src.more();
   }
 
-  readAhead(chunk: Chunk): void {
-    if (!this.done && !this.failed) this.src.readAhead(chunk.input);
-  }
-
   ready(): Promise<void> | null {
     return this.src.ready();
   }
   get firstInterface(): CaptureInterface | null { return this.parser.firstInterface; }
 
-  fill(chunk: Chunk): number {
+  fill(chunk: Chunk, next?: Chunk): number {
     const data = chunk.input;
     const max = Math.min(chunk.offset.length, chunk.caplen.length, chunk.origlen.length,
       chunk.sec.length, chunk.usec.length, chunk.linktype.length);
@@ -395,7 +446,7 @@ class Reader implements CaptureReader {
     // After an error the read position is lost: keep failing rather than resync on garbage.
     if (this.failed) throw this.failed;
     try {
-      this.pump(chunk, view, max);
+      this.pump(chunk, view, max, next);
     } catch (err) {
       // Like libpcap, hand out the good records before the bad one; fail on the next call.
       this.failed = err;
@@ -405,13 +456,13 @@ class Reader implements CaptureReader {
     return chunk.count;
   }
 
-  private pump(chunk: Chunk, view: DataView, max: number): void {
+  private pump(chunk: Chunk, view: DataView, max: number, next: Chunk | undefined): void {
     const data = chunk.input;
     // Loop because a buffer may hold only non-packet blocks (pcapng).
     while (chunk.count === 0 && !this.done) {
-      const end = this.src.load(data);
+      const end = this.src.load(data, next?.input);
       const base = this.src.base;
-      const pos = this.parser.parse(chunk, view, 0, end, base, max);
+      const pos = this.parser.parse(chunk, view, this.src.start, end, base, max);
       if (pos === end && this.src.eof) {
         this.ended();
       } else if (this.src.eof && chunk.count < max) {
@@ -422,12 +473,14 @@ class Reader implements CaptureReader {
         this.src.keep(data, pos, end);
         return;
       } else {
-        // Parsers reject records larger than the buffer, so a full buffer always
-        // yields progress; this guards against a parser bug looping forever.
+        // Parsers reject records larger than the buffer, so a buffer full from its start
+        // always yields progress; this guards against a parser bug looping forever.
         if (pos === 0 && chunk.count === 0) {
           throw new TcpflowError('INPUT_CORRUPT', `${this.path}: record at byte ${base} does not fit in the read buffer`);
         }
         this.src.keep(data, pos, end);
+        // The bytes after these are being read into `next`: fill again once they land (more()).
+        if (this.src.reading) return;
       }
     }
   }

@@ -55,16 +55,13 @@ class CaptureSource implements PacketSource {
   async fill(chunk: Chunk, next?: Chunk): Promise<number | null> {
     if (this.ended) return null;
     await this.reader.ready();
-    let n = this.reader.fill(chunk);
+    // The next read goes on while these records are parsed and dispatched.
+    let n = this.reader.fill(chunk, next);
     for (let more = this.reader.more(); n === 0 && more !== null; more = this.reader.more()) {
       await more;
-      n = this.reader.fill(chunk);
+      n = this.reader.fill(chunk, next);
     }
-    if (n > 0) {
-      // The next read goes on while the caller dispatches these records.
-      if (next !== undefined) this.reader.readAhead(next);
-      return n;
-    }
+    if (n > 0) return n;
     this.ended = true;
     const r = this.reader;
     if (r.shrankFrom !== null) {
