@@ -13,6 +13,7 @@ import { TcpflowError } from '../errors';
 import { openPcap } from './pcap';
 import { openPcapng } from './pcapng';
 import { strerror } from '../util/strerror';
+import { BufferQueue } from './buffer-queue';
 
 export interface Truncation {
   /** File offset of the record (pcap) or block (pcapng) the file ends in. */
@@ -111,8 +112,6 @@ export interface ByteInput {
    * number read (0 at end of input). No other read may start before it settles.
    */
   readonly readAhead?: (dst: Uint8Array, off: number, len: number) => Promise<number>;
-  /** With readAhead: the last `n` bytes read are read again (those a read ahead could not place). */
-  rewind?(n: number): void;
   close(): void;
 }
 
@@ -127,36 +126,21 @@ const AHEAD_ROOM = 64 * 1024;
 
 class FdInput implements ByteInput {
   private done = 0;
-  /**
-   * A regular file opened here: the offset of the next read (positional reads, so that
-   * bytes can be read again: rewind()); null: reads where the descriptor is (pipes,
-   * terminals, standard input, whatever it is).
-   */
-  private position: number | null;
   /** A background read in flight (the descriptor is closed only after it). */
   private inFlight: Promise<unknown> | null = null;
   readonly readAhead?: (dst: Uint8Array, off: number, len: number) => Promise<number>;
 
   constructor(private readonly path: string, private readonly fd: number, private readonly owned: boolean) {
     // Pipes and terminals keep the blocking reads: only a file's reads are sure to end.
-    this.position = owned && isRegularFile(fd) ? 0 : null;
-    if (this.position !== null) this.readAhead = (dst, off, len) => this.readInBackground(dst, off, len);
-  }
-
-  rewind(n: number): void {
-    if (this.position === null) throw new Error('internal: rewind() of a sequential input');
-    this.position -= n;
-    this.done -= n;
+    if (isRegularFile(fd)) this.readAhead = (dst, off, len) => this.readInBackground(dst, off, len);
   }
 
   private readInBackground(dst: Uint8Array, off: number, len: number): Promise<number> {
-    const from = this.position;
     const read = new Promise<number>((resolve, reject) => {
-      fs.read(this.fd, dst, off, len, from, (err, n) => {
+      fs.read(this.fd, dst, off, len, null, (err, n) => {
         this.inFlight = null;
         if (err !== null) reject(new TcpflowError('INPUT_OPEN', `${this.path}: ${strerror(err)}`));
         else {
-          if (from !== null) this.position = from + n;
           this.done += n;
           resolve(n);
         }
@@ -169,8 +153,7 @@ class FdInput implements ByteInput {
   read(dst: Uint8Array, off: number, len: number): number {
     for (;;) {
       try {
-        const n = fs.readSync(this.fd, dst, off, len, this.position);
-        if (this.position !== null) this.position += n;
+        const n = fs.readSync(this.fd, dst, off, len, null);
         this.done += n;
         return n;
       } catch (err) {
@@ -249,6 +232,8 @@ export class Source {
   private readPos = 0;                 // file offset of the next byte from the input
   private carry = new Uint8Array(0);
   private carryLen = 0;
+  /** Bytes read ahead that did not fit where they landed (Source.loadAhead): loaded after the carry, before more is read. */
+  private readonly over = new BufferQueue();
   private closed = false;
   /** A read ahead (readAhead()) into data[at...]; `got` < 0 until it lands. */
   private ahead: { data: Uint8Array; at: number; got: number; error: unknown; landed: Promise<void> } | null = null;
@@ -311,7 +296,7 @@ export class Source {
    * must not be touched, nor the input read otherwise.
    */
   readAhead(data: Uint8Array): void {
-    if (this.ahead !== null || this.eof || this.closed || this.input.readAhead === undefined) return;
+    if (this.ahead !== null || this.eof || this.closed || this.input.readAhead === undefined || this.over.queued > 0) return;
     const at = Math.min(AHEAD_ROOM, data.length >> 2);
     const a = { data, at, got: -1, error: null as unknown, landed: Promise.resolve() };
     a.landed = this.input.readAhead(data, at, data.length - at).then((n) => { a.got = n; }, (e: unknown) => { a.got = 0; a.error = e; });
@@ -337,11 +322,12 @@ export class Source {
     if (this.ahead !== null) end = this.loadAhead(data);
     else {
       const c = this.carryLen;
-      this.base = this.readPos - c;
+      this.base = this.readPos - this.over.queued - c;
       this.start = 0;
       if (c > 0) data.set(this.carry.subarray(0, c), 0);
       this.carryLen = 0;
-      end = c + this.readFull(data, c, data.length - c);
+      end = c + this.over.read(data, c, data.length - c);
+      if (end < data.length) end += this.readFull(data, end, data.length - end);
     }
     // Only now: a read in flight would race the reads above for the file position.
     if (next !== undefined) this.readAhead(next);
@@ -365,18 +351,18 @@ export class Source {
       end = a.at + got;
     } else {
       // Read into another chunk, or a carry larger than the room: carry, then the bytes
-      // read, from data[0]; those that do not fit are read again by the next load.
+      // read, from data[0]; those that do not fit come first in the next load.
       this.start = 0;
       end = Math.min(c + got, data.length);
       if (end - c < got) {
-        (this.input.rewind as (n: number) => void)(got - (end - c));
+        this.over.push(Buffer.from(a.data.subarray(a.at + end - c, a.at + got)));
         got = end - c;
       }
       if (a.data === data) data.copyWithin(c, a.at, a.at + got);
       else data.set(a.data.subarray(a.at, a.at + got), c);
       if (c > 0) data.set(this.carry.subarray(0, c), 0);
     }
-    this.readPos += got;
+    this.readPos += a.got;
     this.base = first - this.start;
     // A short read that is not the end of the file: the rest read as usual.
     if (got > 0 && end < data.length) end += this.readFull(data, end, data.length - end);
