@@ -105,10 +105,8 @@ export class Coordinator {
   private readonly readies: (() => void)[] = [];
   private onFailure: (() => void) | null = null;
 
-  /** Set by start() once xxhash is ready, before anything is fed. */
-  private hasher!: ShardHasher;
-
-  private constructor(private readonly host: WorkerHost, slots: Chunk[], private readonly ordered: OrderedOutput, private readonly fragments: FragmentReassembler) {
+  private constructor(private readonly host: WorkerHost, private readonly hasher: ShardHasher,
+    slots: Chunk[], private readonly ordered: OrderedOutput, private readonly fragments: FragmentReassembler) {
     this.slots = slots;
     this.free = this.slots.map((_, i) => i);
     this.slotSeq = new Int32Array(slots.length);
@@ -125,9 +123,7 @@ export class Coordinator {
     reuse: { slots?: Chunk[]; hasher?: ShardHasher; fragments?: FragmentReassembler } = {}): Promise<Coordinator> {
     // Workers + 3: one being read, one read ahead, the rest in flight to workers.
     const slots = reuse.slots ?? Array.from({ length: workers + 3 }, () => allocChunk());
-    // xxhash's wasm module compiles while the worker threads boot.
-    const hasher = reuse.hasher ?? ShardHasher.create(config.shard);
-    const c = new Coordinator(host, slots, ordered, reuse.fragments ?? new FragmentReassembler());
+    const c = new Coordinator(host, reuse.hasher ?? await ShardHasher.create(config.shard), slots, ordered, reuse.fragments ?? new FragmentReassembler());
     c.everyWorker = config.tcpTimeout > 0;
     for (let i = 0; i < workers; i++) {
       c.results.push(new Promise((resolve) => c.settle.push(resolve)));
@@ -142,7 +138,6 @@ export class Coordinator {
         c.settle[i](null);
       },
     });
-    c.hasher = await hasher;
     return c;
   }
 
