@@ -28,15 +28,15 @@ export class ShardHasher {
   private previous = new Uint8Array(36);
   private hasPrevious = false;
   private previousBucket = 0;
-  /** IPv4: the canonical tuple for xxhash (on a cache miss). */
+  /** IPv4: the canonical tuple for xxh32 (on a cache miss). */
   private readonly v4Scratch = new Uint8Array(12);
   /**
    * IPv4 connections seen lately and their buckets, direct-mapped by a cheap hash of the
    * canonical tuple held as three numbers (low address, high address, the two ports): a
-   * hit costs a few integer operations where xxhash needs the tuple copied into wasm
-   * memory and a call, and connections that take turns (many flows open at once) still
-   * hit. The entry holds the whole tuple, so a hit is that connection's exact xxhash
-   * bucket. `v4Bucket` is -2 in an empty entry.
+   * hit costs a few integer operations where xxh32 needs the tuple written out as bytes
+   * and hashed, and connections that take turns (many flows open at once) still hit. The
+   * entry holds the whole tuple, so a hit is that connection's exact xxh32 bucket.
+   * `v4Bucket` is -2 in an empty entry.
    */
   private readonly v4Tuple = new Int32Array(3 << V4_CACHE_BITS);
   private readonly v4Bucket = new Int32Array(1 << V4_CACHE_BITS).fill(-2);
