@@ -20,8 +20,7 @@ import { DEFAULT_LIMITS, FragmentReassembler, fragmentText } from './shard/ip-fr
 import { strerror } from './util/strerror';
 import { dfxmlFormat, type ReportSummary } from './report/dfxml';
 import { jsonlFormat } from './report/jsonl';
-import { ReportFile, finishReports } from './report/report-files';
-import { spillSources } from './report/record-spill';
+import { ReportFile, ReportMerge } from './report/report-files';
 import type { Logger } from './util/log';
 import { VERSION, VERSION_LINE } from './version';
 import { runDigest, type ShardInfo } from './report/shard-info';
@@ -85,6 +84,8 @@ class Run {
   private signal: NodeJS.Signals | null = null;
   private dump: PcapDump | null = null;
   private reports: ReportFile[] = [];
+  /** The reports' records, merged while the workers run (from when the reports are open). */
+  private reportMerge: ReportMerge | null = null;
   /** --resume: how this run started (a fresh journal, or the one of the run it resumes), and the journal now. */
   private resume: ResumeStart | null = null;
   private journal: Journal | null = null;
@@ -179,11 +180,14 @@ class Run {
         // The coordinator prints whole segments per call, so the lock keeps every segment whole.
         : lock === null ? writeStdout : (text) => lock.hold(() => writeStdout(text)),
       unprocessed: this.dump,
+      spilled: (w, bytes, through) => this.reportMerge?.progress(w, bytes, through),
     }, { fragments: new FragmentReassembler(DEFAULT_LIMITS, log.debugLevel >= 5 ? (m) => log.at(5, m) : null) });
     if (this.journal !== null) coordinator.continueFrom(this.journal.packets, this.journal.maxOpenFiles);
     try {
       // Opened while the worker threads boot.
       this.openReports();
+      this.reportMerge = new ReportMerge(this.reports, this.resume?.kept ?? [],
+        Array.from({ length: plan.workers }, (_, i) => this.spillPath(i)), this.shard !== null);
     } catch (e) {
       await coordinator.finish();
       for (const r of this.reports) r.abandon();
@@ -462,9 +466,9 @@ class Run {
     };
     const spills = Array.from({ length: plan.workers }, (_, i) => this.spillPath(i))
       .filter((p): p is string => p !== null && fs.existsSync(p));
-    const sources = [...spillSources(spills, held), ...(this.resume?.kept ?? [])];
     // With a journal, spills go once it says the run is finished: a crash before that resumes with them.
-    const problems = finishReports(this.reports, sources, this.journal === null ? spills : [], s.records, summary, lossReasons, this.shard !== null);
+    const merge = this.reportMerge as ReportMerge;
+    const problems = merge.finish(held, this.journal === null ? spills : [], s.records, summary, lossReasons);
     if (this.journal !== null) {
       finishJournal(this.plan.resumeDir as string, this.journal);
       for (const p of spills) fs.rmSync(p, { force: true });

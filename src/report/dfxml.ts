@@ -183,7 +183,7 @@ export const DFXML_RECORD_ROOM: RecordRoom = { perChar: 2, perRecord: 400 };
 export function dfxmlFormat(info: RunInfo, startedAt: bigint, plugin: PluginNames | null = null): ReportFormat {
   return {
     header: dfxmlHeader(info),
-    render: (record) => Buffer.from(renderFileobject(record, plugin)),
+    render: (record) => renderFileobject(record, plugin),
     footer: (summary) => dfxmlFooter(summary, startedAt),
   };
 }

@@ -17,7 +17,7 @@ export function jsonlFormat(shard: ShardInfo | null = null): ReportFormat {
   return {
     // --shard runs: a first line saying which shard of which run (merge-reports reads it).
     header: shard === null ? '' : jsonlShardLine(shard),
-    render: (record) => Buffer.from(JSON.stringify(record) + '\n'),
+    render: (record) => JSON.stringify(record) + '\n',
     footer: (s) => JSON.stringify(jsonlSummary(s)) + '\n',
   };
 }

@@ -20,7 +20,7 @@ export const END_OF_INPUT = Number.MAX_SAFE_INTEGER;
 /** Characters of records one worker holds in memory after its spill file failed (~64 MiB). */
 export const HOLD_LIMIT = 64 * 1024 * 1024;
 /** Free space below which spill lines are padded to the room their records take in the reports. */
-const LOW_WATER = 64 * 1024 * 1024;
+export const LOW_WATER = 64 * 1024 * 1024;
 
 /**
  * Bytes the enabled reports need for one record, at most, from the length of its spill
@@ -153,6 +153,17 @@ export class RecordSpill implements RecordOutput {
   }
 
   /**
+   * After each chunk: flush, and the bytes of whole records in the spill file, which the
+   * coordinator may merge while the run goes on; -1 once records are held in memory (they
+   * come with the worker's result).
+   */
+  flushed(): number {
+    if (this.held !== null) return -1;
+    this.flush();
+    return this.held === null ? this.spilled : -1;
+  }
+
+  /**
    * --resume checkpoints: flush and sync the spill file; the bytes of whole records in it,
    * or -1 when records are held in memory instead (they would not survive a crash).
    */
@@ -202,130 +213,164 @@ export interface SpillSource {
   tail: Buffer | null;
 }
 
-/** The spill files, each followed by the records its writer held in memory. */
-export function spillSources(paths: readonly string[], held: readonly HeldRecords[] = []): SpillSource[] {
-  const heldBy = new Map<string | null, HeldRecords>();
-  const memory: SpillSource[] = [];
-  for (const h of held) {
-    if (h.path === null) memory.push({ path: null, limit: 0, tail: Buffer.from(h.text) });
-    else heldBy.set(h.path, h);
-  }
-  return [...new Set([...paths, ...heldBy.keys()])].map((p): SpillSource => {
-    const h = heldBy.get(p);
-    return h === undefined ? { path: p, limit: Infinity, tail: null } : { path: p, limit: h.spilled, tail: Buffer.from(h.text) };
-  }).concat(memory);
-}
-
-/** Bytes of records the sources hold. */
-export function sourceBytes(sources: readonly SpillSource[]): number {
-  let n = 0;
-  for (const s of sources) {
-    if (s.path !== null && s.limit > 0) {
-      try { n += Math.min(fs.statSync(s.path).size, s.limit); } catch { /* no file: nothing spilled */ }
-    }
-    n += s.tail?.length ?? 0;
-  }
-  return n;
-}
-
-/**
- * The same records read into memory (without padding), so that the spill files can go
- * before the report is written; null when they take more than `limit` bytes.
- */
-export function loadSources(sources: readonly SpillSource[], limit: number): SpillSource[] | null {
-  let total = 0;
-  const out: SpillSource[] = [];
-  for (const s of sources) {
-    const lines: Buffer[] = [];
-    const r = new SpillReader(s);
-    for (let line = r.nextLine(); line !== null; line = r.nextLine()) {
-      total += line.length + 1;
-      if (total > limit) { r.closeFile(); return null; }
-      lines.push(line, NEWLINE);
-    }
-    out.push({ path: null, limit: 0, tail: Buffer.concat(lines) });
-  }
-  return out;
-}
-
 const NEWLINE = Buffer.from('\n');
+const EMPTY = Buffer.alloc(0);
+const READ_SIZE = 1 << 20;
 
 /**
  * Sequential reader of one worker's records: the first `limit` bytes of its spill file
- * (none if the path is null), then the records it held in memory.
+ * (none if the path is null), then the records it held in memory. A live reader follows
+ * a spill file its worker is still writing: `limit` grows as the worker says how much of
+ * it is whole records, and the held records (if any) come once the worker has finished.
  */
 class SpillReader {
-  private fd: number;
-  private buf = Buffer.alloc(0);
+  private fd = -1;
+  private buf: Buffer = EMPTY;
   private pos = 0;
-  private left: number;
+  /** Bytes of the file read into `buf` so far. */
+  private read = 0;
+  private limit: number;
   private tail: Buffer | null;
+  /** Every record is in what may be read (false: the worker is still writing). */
+  private complete: boolean;
+  /** A live reader: its worker's later records all close at this packet or after. */
+  through = 0;
   close = 0;
   first = 0;
-  /** The record, or null at the end (after next()). */
+  /** The next record, once loaded (next()); null when none is loaded. */
   record: FlowRecord | null = null;
 
-  constructor(src: SpillSource) {
-    this.fd = src.path !== null && src.limit > 0 ? fs.openSync(src.path, 'r') : -1;
-    this.left = this.fd >= 0 ? src.limit : 0;
-    this.tail = src.tail;
+  constructor(private readonly path: string | null, src: SpillSource | null) {
+    this.limit = src?.limit ?? 0;
+    this.tail = src?.tail ?? null;
+    this.complete = src !== null;
   }
 
-  /** Load the next record into close/first/record; record is null at the end. */
-  next(): void {
+  /** A live reader's worker has spilled `limit` bytes of whole records, and will close no flow before packet `through`. */
+  grow(limit: number, through: number): void {
+    if (limit > this.limit) this.limit = limit;
+    if (through > this.through) this.through = through;
+  }
+
+  /** The worker has finished: its records are the file's first `limit` bytes (Infinity: all), then `tail`. */
+  finish(limit: number, tail: Buffer | null): void {
+    this.limit = Math.max(this.limit, limit);
+    this.tail = tail;
+    this.complete = true;
+  }
+
+  /** The worker is still writing: more records may come. */
+  get live(): boolean {
+    return !this.complete;
+  }
+
+  /**
+   * Load the next record into close/first/record if there is one to read now; false
+   * when there is none (yet: a live reader's worker may spill more).
+   */
+  next(): boolean {
     const raw = this.nextLine();
-    if (raw === null) { this.record = null; return; }
+    if (raw === null) return false;
     const line = raw.toString('utf8');
     const a = line.indexOf(' '), b = line.indexOf(' ', a + 1);
     this.close = Number(line.slice(0, a));
     this.first = Number(line.slice(a + 1, b));
     this.record = decodeRecord(line.slice(b + 1));
+    return true;
   }
 
-  /** The next record's line (without its newline), padding skipped; null at the end. */
+  /** The next record's line (without its newline), padding skipped; null when there is none to read now. */
   nextLine(): Buffer | null {
     for (;;) {
       const nl = this.indexOfNewline();
-      if (nl < 0) { this.closeFile(); return null; }
+      if (nl < 0) {
+        if (this.complete) this.closeFile();
+        return null;
+      }
       const start = this.pos;
       this.pos = nl + 1;
       if (this.buf[start] !== SPACE) return this.buf.subarray(start, nl);
     }
   }
 
-  /** The end of the next line; -1 at the end of the records, which must end with a whole line. */
+  /** The end of the next line; -1 at the end of what can be read, which must end with a whole line once complete. */
   private indexOfNewline(): number {
     for (;;) {
       const nl = this.buf.indexOf(10, this.pos);
       if (nl >= 0) return nl;
-      if (!this.more()) {
-        if (this.pos < this.buf.length) throw new Error('report spill file is truncated');
+      const got = this.more();
+      if (got === null) {
+        if (this.complete && this.pos < this.buf.length) throw new Error('report spill file is truncated');
         return -1;
       }
+      this.buf = this.pos < this.buf.length ? Buffer.concat([this.buf.subarray(this.pos), got]) : got;
+      this.pos = 0;
     }
   }
 
-  private more(): boolean {
-    let got: Buffer | null = null;
-    if (this.left > 0) {
-      const chunk = Buffer.allocUnsafe(1 << 20);
-      const n = fs.readSync(this.fd, chunk, 0, Math.min(chunk.length, this.left), null);
-      if (n > 0) {
-        this.left -= n;
-        got = chunk.subarray(0, n);
-      } else {
-        this.left = 0;
+  /** More bytes: from the file up to the limit, then (once complete) the tail; null when none. */
+  private more(): Buffer | null {
+    if (this.read < this.limit && this.path !== null) {
+      if (this.fd < 0) {
+        try {
+          this.fd = fs.openSync(this.path, 'r');
+        } catch (e) {
+          // A worker that could not create its spill file says so with its held records.
+          if ((e as NodeJS.ErrnoException).code !== 'ENOENT' || this.limit !== Infinity) throw e;
+          this.limit = 0;
+        }
+      }
+      if (this.fd >= 0) {
+        const chunk = Buffer.allocUnsafe(Math.min(READ_SIZE, this.limit - this.read));
+        const n = fs.readSync(this.fd, chunk, 0, chunk.length, this.read);
+        if (n > 0) {
+          this.read += n;
+          return chunk.subarray(0, n);
+        }
+        // The end of the file: a complete reader's limit may be Infinity (all of it).
+        if (this.complete) this.limit = this.read;
       }
     }
-    if (got === null) {
-      if (this.tail === null) return false;
-      this.closeFile();
-      got = this.tail;
-      this.tail = null;
+    if (!this.complete || this.tail === null) return null;
+    const tail = this.tail;
+    this.tail = null;
+    this.closeFile();
+    return tail;
+  }
+
+  /** Bytes still to read (the loaded record not counted). */
+  remaining(): number {
+    let file = 0;
+    if (this.path !== null && this.read < this.limit) {
+      try {
+        file = Math.min(fs.statSync(this.path).size, this.limit) - this.read;
+      } catch { /* no file: nothing spilled */ }
     }
-    this.buf = Buffer.concat([this.buf.subarray(this.pos), got]);
+    return file + (this.buf.length - this.pos) + (this.tail?.length ?? 0);
+  }
+
+  /**
+   * A complete reader: read what is left into memory (padding left out) and close the
+   * file, so that it can be deleted; the bytes loaded, or -1 when they would be more
+   * than `limit` (then the reader goes on from where it was).
+   */
+  loadRest(limit: number): number {
+    const { buf, pos, read, limit: fileLimit, tail } = this;
+    const lines: Buffer[] = [];
+    let total = 0;
+    for (let line = this.nextLine(); line !== null; line = this.nextLine()) {
+      total += line.length + 1;
+      if (total > limit) {
+        Object.assign(this, { buf, pos, read, limit: fileLimit, tail });
+        return -1;
+      }
+      lines.push(line, NEWLINE);
+    }
+    this.closeFile();
+    this.buf = Buffer.concat(lines);
     this.pos = 0;
-    return true;
+    this.read = this.limit = 0;
+    return total;
   }
 
   closeFile(): void {
@@ -335,21 +380,97 @@ class SpillReader {
 }
 
 /**
- * Merge the workers' records into `write`, in (close packet, first packet) order; `close`
- * is END_OF_INPUT for flows still open at the end.
+ * The workers' records merged into one stream in (close packet, first packet) order;
+ * `close` is END_OF_INPUT for flows still open at the end. Each worker's records are
+ * sorted, so a k-way merge streams them. While the workers run, the merge follows their
+ * spill files (grow()): a record goes out once no worker can still spill one before it —
+ * every other worker has a later record waiting, has finished, or will close no flow
+ * before the packet that closed it. The rest goes out at finish(). The order is the
+ * same however the workers' progress interleaves.
  */
-export function mergeRecords(sources: readonly SpillSource[], write: (record: FlowRecord, close: number, first: number) => void): void {
-  const readers = sources.map((s) => new SpillReader(s)).filter((r) => { r.next(); return r.record !== null; });
-  // Few workers: a linear scan for the minimum beats a heap.
-  while (readers.length > 0) {
-    let best = 0;
-    for (let i = 1; i < readers.length; i++) {
-      const a = readers[i], b = readers[best];
-      if (a.close < b.close || (a.close === b.close && a.first < b.first)) best = i;
+export class RecordMerge {
+  private readonly readers: SpillReader[];
+  /** Each worker's reader while it runs (none once finished). */
+  private live: SpillReader[];
+
+  /** `sources`: complete ones; `livePaths`: each worker's spill file (null: none), still being written. */
+  constructor(sources: readonly SpillSource[], private readonly livePaths: readonly (string | null)[],
+    private readonly write: (record: FlowRecord, close: number, first: number) => void) {
+    this.live = livePaths.map((p) => new SpillReader(p, null));
+    this.readers = [...sources.map((s) => new SpillReader(s.path, s)), ...this.live];
+  }
+
+  /** Live worker `w` has `bytes` of whole records in its spill file and will close no flow before packet `through`. */
+  grow(w: number, bytes: number, through: number): void {
+    this.live[w].grow(bytes, through);
+  }
+
+  /** The workers have finished, with the records some held in memory (a spill that failed, or none). */
+  finish(held: readonly HeldRecords[]): void {
+    const heldBy = new Map<string | null, HeldRecords>();
+    const memory: HeldRecords[] = [];
+    for (const h of held) {
+      if (h.path === null) memory.push(h);
+      else heldBy.set(h.path, h);
     }
-    const r = readers[best];
-    write(r.record as FlowRecord, r.close, r.first);
-    r.next();
-    if (r.record === null) readers.splice(best, 1);
+    this.live.forEach((r, i) => {
+      const p = this.livePaths[i];
+      const h = p === null ? undefined : heldBy.get(p);
+      if (h !== undefined) heldBy.delete(p);
+      r.finish(p === null ? 0 : h === undefined ? Infinity : h.spilled, h === undefined ? null : Buffer.from(h.text));
+    });
+    for (const h of [...heldBy.values(), ...memory]) {
+      this.readers.push(new SpillReader(h.path, { path: h.path, limit: h.path === null ? 0 : h.spilled, tail: Buffer.from(h.text) }));
+    }
+    this.live = [];
+  }
+
+  /**
+   * Write every record that can go out now (all of them after finish()); returns how many.
+   * `budget`: at most this many.
+   */
+  pump(budget = Infinity): number {
+    const readers = this.readers;
+    let n = 0;
+    while (n < budget) {
+      let best: SpillReader | null = null;
+      // Live readers with nothing to read yet hold back every record closed from their `through` on.
+      let bound = Infinity;
+      for (let i = 0; i < readers.length; i++) {
+        const r = readers[i];
+        if (r.record === null && !r.next()) {
+          if (r.live) bound = Math.min(bound, r.through);
+          continue;
+        }
+        if (best === null || r.close < best.close || (r.close === best.close && r.first < best.first)) best = r;
+      }
+      if (best === null || best.close >= bound) break;
+      const record = best.record as FlowRecord;
+      best.record = null;
+      this.write(record, best.close, best.first);
+      n++;
+    }
+    return n;
+  }
+
+  /** Bytes of records still to merge. */
+  remaining(): number {
+    let n = 0;
+    for (const r of this.readers) n += r.remaining();
+    return n;
+  }
+
+  /**
+   * After finish(): read every record still to merge into memory, so that the spill files
+   * can go before the report is written; false when they take more than `limit` bytes.
+   */
+  loadRest(limit: number): boolean {
+    let left = limit;
+    for (const r of this.readers) {
+      const n = r.loadRest(left);
+      if (n < 0) return false;
+      left -= n;
+    }
+    return true;
   }
 }

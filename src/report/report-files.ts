@@ -5,7 +5,7 @@ import { strerror } from '../util/strerror';
 import { freeSpace } from '../util/disk';
 import type { ReportSummary } from './dfxml';
 import type { FlowRecord } from './flow-record';
-import { END_OF_INPUT, loadSources, mergeRecords, type SpillSource, sourceBytes } from './record-spill';
+import { END_OF_INPUT, type HeldRecords, LOW_WATER, RecordMerge, type SpillSource } from './record-spill';
 import { REPORT_RESERVE, ReportWriter, reserveSpace } from './report-writer';
 
 /** Most bytes of records read into memory to make room on a full disk. */
@@ -14,8 +14,8 @@ const LOAD_LIMIT = 256 * 1024 * 1024;
 /** How one report file renders the run: a header, each flow record, a footer. */
 export interface ReportFormat {
   header: string;
-  /** A flow's bytes in this report. */
-  render(record: FlowRecord): Buffer;
+  /** A flow's text in this report. */
+  render(record: FlowRecord): string;
   /** Everything after the records; `summary.error` says what went wrong, if anything. */
   footer(summary: ReportSummary): string;
 }
@@ -47,13 +47,13 @@ export class ReportFile {
     return new ReportFile(p, fd, format, b.length, reserveSpace(fd, b.length, REPORT_RESERVE));
   }
 
-  render(record: FlowRecord): Buffer {
+  render(record: FlowRecord): string {
     return this.format.render(record);
   }
 
-  /** Room the file already holds for records. */
-  get reservedBytes(): number {
-    return this.reserved - this.start;
+  /** Room the file already holds for records written from `position` on. */
+  reservedAfter(position: number): number {
+    return Math.max(0, this.reserved - Math.max(position, this.start));
   }
 
   /** Close the file as it is (a run that ends before its records: nothing after the header). */
@@ -91,47 +91,98 @@ export class ReportFile {
   }
 }
 
+/** Rendered report bytes between two checks of the free space while the run goes on. */
+const SPACE_CHECK_BYTES = 1 << 20;
+
 /**
- * The end of the reports: merge the workers' records (spill files and what they held in
- * memory) into every report file in report order, then write each footer. The spill
- * files are deleted. `lossReasons` are the workers' reasons for records they could not
- * keep. Returns one problem line per report file that misses records or is incomplete.
- * `orderKeys` (--shard runs): each record carries its place in the report's order.
+ * The reports' records: the workers' records (spill files, and what they held in memory)
+ * merged into every report file in report order. Records go out while the run goes on,
+ * as the workers' spills allow (progress()), then the rest and each footer at the end
+ * (finish()): the coordinator, mostly idle while the workers run, does the merge then
+ * instead of after them. While the run goes on records are written only with room to
+ * spare on the reports' file system (LOW_WATER): on a disk the flow files are filling,
+ * the rest waits for finish(), which can make room by reading the spills into memory
+ * and deleting them. `orderKeys` (--shard runs): each record carries its place in the
+ * report's order.
  */
-export function finishReports(files: readonly ReportFile[], sources: SpillSource[], spillPaths: readonly string[],
-  expected: number, summary: ReportSummary, lossReasons: readonly string[], orderKeys = false): string[] {
-  const writers = files.map((f) => f.writer());
-  const reasons = [...lossReasons];
-  try {
-    // A full disk: the records need the room their spill files take. Read them in and
-    // delete the files first (when that fits in memory).
-    const bytes = sourceBytes(sources);
-    const room = Math.min(...files.map((f) => freeSpace(f.path) + f.reservedBytes));
-    const loaded = files.length > 0 && bytes > 0 && bytes > room ? loadSources(sources, LOAD_LIMIT) : null;
-    if (loaded !== null) {
-      sources = loaded;
+export class ReportMerge {
+  private readonly writers: ReportWriter[];
+  private readonly merge: RecordMerge;
+  private readonly duplicates = new HttpDuplicates();
+  /** Why merging stopped (a spill file that cannot be read), if it did. */
+  private error: unknown = null;
+  private paused = false;
+  private sinceCheck = SPACE_CHECK_BYTES;
+
+  /** `kept`: complete records (--resume, earlier attempts'); `spills`: each worker's spill file (null: none). */
+  constructor(private readonly files: readonly ReportFile[], kept: readonly SpillSource[], spills: readonly (string | null)[],
+    private readonly orderKeys = false) {
+    this.writers = files.map((f) => f.writer());
+    this.merge = new RecordMerge(kept, spills, (record, close, first) => this.add(record, close, first));
+  }
+
+  private add(record: FlowRecord, close: number, first: number): void {
+    this.duplicates.filter(record);
+    if (this.orderKeys) {
+      record.first_packet = first;
+      record.close_packet = close === END_OF_INPUT ? undefined : close;
+    }
+    for (let i = 0; i < this.files.length; i++) {
+      const text = this.files[i].render(record);
+      this.sinceCheck += text.length;
+      this.writers[i].add(text);
+    }
+  }
+
+  /** Worker `w` has `bytes` of whole records in its spill file and will close no flow before packet `through`. */
+  progress(w: number, bytes: number, through: number): void {
+    if (this.error !== null) return;
+    try {
+      this.merge.grow(w, bytes, through);
+      while (!this.paused) {
+        if (this.sinceCheck >= SPACE_CHECK_BYTES) {
+          this.sinceCheck = 0;
+          this.paused = this.files.some((f) => freeSpace(f.path) < LOW_WATER);
+          if (this.paused) break;
+        }
+        if (this.merge.pump(256) === 0) break;
+      }
+    } catch (e) {
+      this.error = e;
+    }
+  }
+
+  /**
+   * The end of the reports: the rest of the records (with those the workers held in
+   * memory), then each footer. The spill files `spillPaths` are deleted. `lossReasons` are
+   * the workers' reasons for records they could not keep. Returns one problem line per
+   * report file that misses records or is incomplete.
+   */
+  finish(held: readonly HeldRecords[], spillPaths: readonly string[], expected: number, summary: ReportSummary,
+    lossReasons: readonly string[]): string[] {
+    const { files, writers } = this;
+    const reasons = [...lossReasons];
+    try {
+      if (this.error !== null) throw this.error;
+      this.merge.finish(held);
+      // A full disk: the records need the room their spill files take. Read them in and
+      // delete the files first (when that fits in memory).
+      const bytes = this.merge.remaining();
+      const room = Math.min(...files.map((f, i) => freeSpace(f.path) + f.reservedAfter(writers[i].position)));
+      if (files.length > 0 && bytes > 0 && bytes > room && this.merge.loadRest(LOAD_LIMIT)) {
+        for (const p of spillPaths) fs.rmSync(p, { force: true });
+      }
+      this.merge.pump();
+    } catch (e) {
+      reasons.push(`${spillPaths.length > 0 ? spillPaths[0].replace(/\d+$/, '*') : 'records'}: ${strerror(e)}`);
+    } finally {
       for (const p of spillPaths) fs.rmSync(p, { force: true });
     }
-    if (files.length > 0) {
-      const duplicates = new HttpDuplicates();
-      mergeRecords(sources, (record, close, first) => {
-        duplicates.filter(record);
-        if (orderKeys) {
-          record.first_packet = first;
-          record.close_packet = close === END_OF_INPUT ? undefined : close;
-        }
-        for (let i = 0; i < files.length; i++) writers[i].add(files[i].render(record));
-      });
-    }
-  } catch (e) {
-    reasons.push(`${spillPaths.length > 0 ? spillPaths[0].replace(/\d+$/, '*') : 'records'}: ${strerror(e)}`);
-  } finally {
-    for (const p of spillPaths) fs.rmSync(p, { force: true });
+    const problems: string[] = [];
+    files.forEach((f, i) => {
+      const p = f.finish(writers[i], summary, expected, reasons);
+      if (p !== null) problems.push(p);
+    });
+    return problems;
   }
-  const problems: string[] = [];
-  files.forEach((f, i) => {
-    const p = f.finish(writers[i], summary, expected, reasons);
-    if (p !== null) problems.push(p);
-  });
-  return problems;
 }

@@ -52,8 +52,13 @@ const RECENT = 256;
 export class ReportWriter {
   /** End of the last whole record. */
   private pos: number;
-  private batch: Buffer[] = [];
+  /**
+   * Records not yet written, encoded as they come into one buffer (no Buffer per record),
+   * and each one's size in bytes.
+   */
+  private batch = Buffer.allocUnsafe(BATCH_BYTES);
   private batchBytes = 0;
+  private sizes: number[] = [];
   private readonly recent = new Float64Array(RECENT);
   private recentCount = 0;
   /** Records in the file. */
@@ -70,11 +75,22 @@ export class ReportWriter {
     this.pos = start;
   }
 
-  add(record: Buffer): void {
+  /** Where the next record goes in the file. */
+  get position(): number {
+    return this.pos + this.batchBytes;
+  }
+
+  add(record: string): void {
     if (this.error !== null) return;
-    this.batch.push(record);
-    this.batchBytes += record.length;
-    if (this.batchBytes >= BATCH_BYTES) this.flush();
+    // UTF-8 takes at most 3 bytes per UTF-16 code unit.
+    const most = 3 * record.length;
+    if (this.batchBytes + most > this.batch.length) {
+      this.flush();
+      if (most > this.batch.length) this.batch = Buffer.allocUnsafe(most);
+    }
+    const n = this.batch.write(record, this.batchBytes);
+    this.batchBytes += n;
+    this.sizes.push(n);
   }
 
   /**
@@ -103,30 +119,32 @@ export class ReportWriter {
   }
 
   private flush(): void {
-    if (this.batch.length === 0) return;
-    const batch = this.batch;
-    this.batch = [];
+    const sizes = this.sizes;
+    if (sizes.length === 0) return;
+    const b = this.batch, n = this.batchBytes;
+    this.sizes = [];
     this.batchBytes = 0;
     try {
-      const b = batch.length === 1 ? batch[0] : Buffer.concat(batch);
-      this.writeAt(b, 0, b.length, this.pos);
-      this.pos += b.length;
-      for (const r of batch) this.remember(r.length);
+      this.writeAt(b, 0, n, this.pos);
+      this.pos += n;
+      for (const size of sizes) this.remember(size);
       return;
     } catch (e) {
       this.error = e;
       this.cut(this.pos);
     }
     // The disk filled up inside this batch: keep as many of its records as still fit.
-    for (const r of batch) {
+    let off = 0;
+    for (const size of sizes) {
       try {
-        this.writeAt(r, 0, r.length, this.pos);
+        this.writeAt(b, off, size, this.pos);
       } catch {
         this.cut(this.pos);
         return;
       }
-      this.pos += r.length;
-      this.remember(r.length);
+      off += size;
+      this.pos += size;
+      this.remember(size);
     }
   }
 

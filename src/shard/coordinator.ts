@@ -27,6 +27,8 @@ interface PendingChunk {
   openFiles: Int32Array[];
   /** -w: records rewritten to reassembled datagrams, with their original index entries (dispatch.ts). */
   restore: Int32Array | null;
+  /** Global number of the record after the chunk's last. */
+  end: number;
 }
 
 /** Output that must follow packet order across workers. */
@@ -35,6 +37,11 @@ export interface OrderedOutput {
   print: ((text: string) => void) | null;
   /** -w: the file for packets that were not processed. */
   unprocessed: PcapDump | null;
+  /**
+   * Reports: after each release, worker `w`'s spill file holds `bytes` of whole records
+   * (Release.spilled) and it will close no flow before packet `through`.
+   */
+  spilled?: (w: number, bytes: number, through: number) => void;
 }
 
 export interface FeedResult {
@@ -90,6 +97,8 @@ export class Coordinator {
   private everyWorker = false;
   /** Flows open in each worker, as of its latest release (progress). */
   private readonly flowsOpen: number[] = [];
+  /** Chunks sent to each worker and not released yet. */
+  private readonly unreleased: number[] = [];
   /** -e netviz: counts of the packets no worker gets. */
   private netviz: NetvizCollector | null = null;
   private tdelta = 0;
@@ -209,10 +218,11 @@ export class Coordinator {
     let remaining = 0;
     for (let w = 0; w < shards; w++) if (out.sizes[w] > 0 || this.everyWorker) remaining++;
     const own = dump !== null && out.unprocessed !== null ? [out.unprocessed.subarray(0, out.unprocessedCount)] : [];
-    this.pending.set(seq, { slot, remaining, batches: [], unprocessed: own, openFiles: [], restore: out.restore });
+    this.pending.set(seq, { slot, remaining, batches: [], unprocessed: own, openFiles: [], restore: out.restore, end: base + count });
     for (let w = 0; w < shards; w++) {
       if (out.sizes[w] === 0 && !this.everyWorker) continue;
       const records = out.lists[w];
+      this.unreleased[w] = (this.unreleased[w] ?? 0) + 1;
       this.links[w].send({ type: 'chunk', slot, records, count: out.sizes[w], base, finishing, size: count }, [records.buffer as ArrayBuffer]);
     }
     if (remaining === 0 && dump === null) this.free.push(slot); // no worker has records of it
@@ -241,6 +251,12 @@ export class Coordinator {
   private onMessage(worker: number, m: FromWorker): void {
     if (m.type === 'release') {
       this.flowsOpen[worker] = m.openFlows;
+      const left = --this.unreleased[worker];
+      // Chunks reach a worker in packet order, and it closes flows only at its chunks'
+      // packets: none before the end of this one, or before any chunk not yet sent to it.
+      if (this.ordered.spilled !== undefined && m.spilled >= 0) {
+        this.ordered.spilled(worker, m.spilled, left === 0 ? this.packetNo : (this.pending.get(this.slotSeq[m.slot]) as PendingChunk).end);
+      }
       this.onRelease(m);
     }
     else if (m.type === 'result') this.settle[worker](m.result);

@@ -123,6 +123,12 @@ export interface Release {
   openFiles: Int32Array | null;
   /** Flows open in this worker after the chunk (for progress). */
   openFlows: number;
+  /**
+   * Bytes of whole records in its spill file, every record of a flow closed so far among
+   * them (the coordinator merges them into the reports meanwhile); -1: records are held
+   * in memory instead, or none are kept.
+   */
+  spilled: number;
 }
 
 /** Worker → coordinator, on the worker's own port; 'result' is always the last message. */

@@ -195,7 +195,10 @@ export class ShardProcessor {
     const openFiles = this.opened > 0 ? (this.opens as Int32Array).slice(0, this.opened) : null;
     this.rejected = 0;
     this.opened = 0;
-    return { type: 'release', slot, console: this.console?.take() ?? null, unprocessed, openFiles, openFlows: this.demux?.openFlows ?? 0 };
+    return {
+      type: 'release', slot, console: this.console?.take() ?? null, unprocessed, openFiles, openFlows: this.demux?.openFlows ?? 0,
+      spilled: this.records?.flushed() ?? -1,
+    };
   }
 
   /**

@@ -22,7 +22,7 @@ import { DEFAULT_MAX_SEEK } from '../../src/flow/tcpdemux';
 import { DEFAULT_TEMPLATE } from '../../src/output/template';
 import { DFXML_RECORD_ROOM, dfxmlFooter, dfxmlHeader } from '../../src/report/dfxml';
 import { renderFileobject } from '../../src/report/fileobject';
-import { mergeRecords, spillSources } from '../../src/report/record-spill';
+import { RecordMerge } from '../../src/report/record-spill';
 import { Coordinator } from '../../src/shard/coordinator';
 import { ShardHasher } from '../../src/shard/hash';
 import { InProcessHost } from '../../src/shard/hosts';
@@ -511,7 +511,9 @@ export class Pipeline {
     }
     if (coordinator.error !== null) throw out.failure ?? new FuzzFailure('exception', coordinator.error.message);
     const fos: string[] = [];
-    mergeRecords(spillSources([], held), (record) => fos.push(renderFileobject(record)));
+    const merge = new RecordMerge([], [], (record) => fos.push(renderFileobject(record)));
+    merge.finish(held);
+    merge.pump();
     // The footer depends on the input only through five counters, and rendering it
     // (xmlbuilder2, getrusage) costs more than most inputs: it is rendered for every
     // 32nd input and reused by the others (its counters are then an earlier input's).

@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { END_OF_INPUT, SpillSource, spillSources, RecordSpill, loadSources, mergeRecords, sourceBytes } from '../../src/report/record-spill';
+import { END_OF_INPUT, type HeldRecords, RecordMerge, RecordSpill } from '../../src/report/record-spill';
 import { encodeRecord, type FlowRecord } from '../../src/report/flow-record';
 import { Rng } from '../flow/rng';
 import { freeSpace } from '../../src/util/disk';
@@ -37,9 +37,16 @@ function writeAll(recs: Rec[][]): string[] {
   });
 }
 
+/** The workers' spill files (and held records) after they finished, merged as the coordinator does at the end. */
+function finished(paths: readonly string[], held: readonly HeldRecords[], write: (r: FlowRecord) => void): RecordMerge {
+  const m = new RecordMerge([], paths, write);
+  m.finish(held);
+  return m;
+}
+
 function merged(paths: string[]): { whole: string; pieces: string[] } {
   const pieces: string[] = [];
-  mergeRecords(spillSources(paths), (b) => pieces.push(carried(b)));
+  finished(paths, [], (b) => pieces.push(carried(b))).pump();
   return { whole: pieces.join(''), pieces };
 }
 
@@ -127,7 +134,7 @@ test('a truncated spill file is an error', () => {
   const [p] = writeAll([[{ close: 1, first: 1, xml: 'hello world' }]]);
   const data = fs.readFileSync(p);
   fs.writeFileSync(p, data.subarray(0, data.length - 3));
-  assert.throws(() => mergeRecords(spillSources([p]), () => undefined), /truncated/);
+  assert.throws(() => finished([p], [], () => undefined).pump(), /truncated/);
 });
 
 // ---------------------------------------------------------------- a spill file that cannot be written
@@ -141,9 +148,9 @@ function addAll(wr: RecordSpill, recs: readonly Rec[]): void {
   for (const r of recs) wr.add(r.close, r.first, asRecord(r.xml));
 }
 
-const pieces = (sources: SpillSource[]) => {
+const pieces = (paths: readonly string[], held: readonly HeldRecords[] = []) => {
   const out: string[] = [];
-  mergeRecords(sources, (b) => out.push(carried(b)));
+  finished(paths, held, (b) => out.push(carried(b))).pump();
   return out;
 };
 
@@ -164,12 +171,16 @@ test('a spill file on a full disk (/dev/full): every record held in memory, merg
   assert.equal(held.error, '/dev/full: No space left on device');
   assert.equal(w1.heldRecords(), null);
   const want = [...bad, ...good].sort(order).map((r) => r.xml);
-  assert.deepEqual(pieces(spillSources([w1.path as string], [held])), want);
+  assert.deepEqual(pieces([w1.path as string], [held]), want);
   // The same records read into memory first (the report writer's way of freeing the disk).
-  const sources = spillSources([w1.path as string], [held]);
-  assert.ok(sourceBytes(sources) > 2 * 3000 * 400);
-  assert.deepEqual(pieces(loadSources(sources, Infinity) as SpillSource[]), want);
-  assert.equal(loadSources(sources, 1000), null, 'more than the limit');
+  const out: string[] = [];
+  const m = finished([w1.path as string], [held], (b) => out.push(carried(b)));
+  assert.ok(m.remaining() > 2 * 3000 * 400);
+  assert.equal(m.loadRest(1000), false, 'more than the limit');
+  assert.equal(m.loadRest(Infinity), true);
+  fs.rmSync(w1.path as string);
+  m.pump();
+  assert.deepEqual(out, want);
 });
 
 test('held records are bounded: past the limit whole batches are dropped and counted, the held ones are the first', () => {
@@ -180,7 +191,7 @@ test('held records are bounded: past the limit whole batches are dropped and cou
   const held = w.heldRecords();
   assert.ok(held !== null);
   assert.ok(held.text.length <= 1 << 20);
-  const got = pieces(spillSources([], [held]));
+  const got = pieces([], [held]);
   assert.ok(got.length > 0 && held.dropped > 0);
   assert.equal(got.length + held.dropped, recs.length);
   assert.deepEqual(got, recs.slice(0, got.length).map((r) => r.xml));
@@ -206,7 +217,7 @@ test('a spill file that filled up mid-write: the whole records before are read, 
     assert.match(held.error, /part0: No space left on device$/);
     // The file was cut back to its whole records.
     assert.equal(fs.statSync(w.path as string).size, held.spilled);
-    assert.deepEqual(pieces(spillSources([w.path as string], [held])), recs.map((r) => r.xml));
+    assert.deepEqual(pieces([w.path as string], [held]), recs.map((r) => r.xml));
   } finally {
     spawnSync('umount', [mnt]);
   }
@@ -221,7 +232,7 @@ test('a torn tail beyond the spilled length is never read', () => {
     path: p, spilled, dropped: 0, error: 'x',
     text: later.map((r) => `${r.close} ${r.first} ${encodeRecord(asRecord(r.xml))}\n`).join(''),
   };
-  assert.deepEqual(pieces(spillSources([p], [held])), records(60, 10).map((r) => r.xml));
+  assert.deepEqual(pieces([p], [held]), records(60, 10).map((r) => r.xml));
 });
 
 test('without a spill file every record is held in memory and merged with the spilled ones', () => {
@@ -234,7 +245,7 @@ test('without a spill file every record is held in memory and merged with the sp
   w1.close();
   const held = w0.heldRecords();
   assert.ok(held !== null && held.path === null && held.dropped === 0);
-  assert.deepEqual(pieces(spillSources([w1.path as string], [held])), [...mem, ...disk].sort(order).map((r) => r.xml));
+  assert.deepEqual(pieces([w1.path as string], [held]), [...mem, ...disk].sort(order).map((r) => r.xml));
 });
 
 test('on a nearly full file system the spill is padded to the room its records take in the reports; padding is never read', (t) => {
@@ -258,11 +269,13 @@ test('on a nearly full file system the spill is padded to the room its records t
     const size = fs.statSync(path.join(mnt, 'part0')).size;
     const needed = own.reduce((n, l) => n + room.perChar * (l.length + 1) + room.perRecord, 0);
     assert.ok(size >= needed, `${size} bytes spilled, ${needed} needed`);
-    const sources = spillSources([path.join(mnt, 'part0')]);
-    assert.deepEqual(pieces(sources), recs.map((r) => r.xml));
-    const loaded = loadSources(sources, Infinity) as SpillSource[];
-    assert.deepEqual(pieces(loaded), recs.map((r) => r.xml));
-    assert.ok(sourceBytes(loaded) < size / 4, 'the padding is not loaded');
+    assert.deepEqual(pieces([path.join(mnt, 'part0')]), recs.map((r) => r.xml));
+    const out: string[] = [];
+    const m = finished([path.join(mnt, 'part0')], [], (b) => out.push(carried(b)));
+    assert.ok(m.loadRest(Infinity));
+    assert.ok(m.remaining() < size / 4, 'the padding is not loaded');
+    m.pump();
+    assert.deepEqual(out, recs.map((r) => r.xml));
   } finally {
     spawnSync('umount', [mnt]);
   }
@@ -276,4 +289,146 @@ test('with room to spare nothing is padded', (t) => {
   w.close();
   const text = fs.readFileSync(w.path as string, 'utf8');
   assert.ok(!/^ /m.test(text));
+});
+
+// ---------------------------------------------------------------- merging while the workers run
+
+interface Sim {
+  /** Records in report order. */
+  want: string[];
+  /** Records the merge wrote before finish(). */
+  early: number;
+  got: string[];
+}
+
+/**
+ * A run as the coordinator sees it: packets in chunks of random sizes, each packet owned by
+ * one of `workers` workers (weights `share`), which closes flows at its own packets (and at
+ * every packet of a chunk, with tcp_timeout's `everyChunk`) and spills them; releases
+ * arrive in a random interleaving, workers lagging behind by up to `lag` chunks, and each
+ * one tells the merge its spilled bytes and the packet before which it will close no
+ * more flows (Coordinator.onMessage's rule). `failing`: that worker's spill is /dev/full.
+ */
+function simulate(seed: number, opts: { workers: number; share: number[]; lag: number; everyChunk?: boolean; failing?: number }): Sim {
+  const r = new Rng(seed);
+  const { workers, share } = opts;
+  const spills = Array.from({ length: workers }, (_, w) => new RecordSpill(w === opts.failing ? '/dev/full' : tmp()));
+  const all: Rec[] = [];
+  const got: string[] = [];
+  const merge = new RecordMerge([], spills.map((s) => s.path), (rec) => got.push(carried(rec)));
+  const owner = (): number => {
+    let x = r.int(0, share.reduce((a, b) => a + b) - 1);
+    for (let w = 0; w < workers; w++) if ((x -= share[w]) < 0) return w;
+    return workers - 1;
+  };
+  const queues: { end: number; closes: Rec[] }[][] = Array.from({ length: workers }, () => []);
+  const unreleased = new Array<number>(workers).fill(0);
+  let packet = 0, flow = 0;
+  const release = (w: number) => {
+    const c = queues[w].shift() as { end: number; closes: Rec[] };
+    for (const rec of c.closes) spills[w].add(rec.close, rec.first, asRecord(rec.xml));
+    const bytes = spills[w].flushed();
+    const left = --unreleased[w];
+    if (bytes >= 0) merge.grow(w, bytes, left === 0 ? packet : c.end);
+    merge.pump();
+  };
+  for (let chunk = 0; chunk < 60; chunk++) {
+    const size = r.int(1, 40);
+    const mine: Rec[][] = Array.from({ length: workers }, () => []);
+    const sent = new Set<number>();
+    for (let i = 0; i < size; i++, packet++) {
+      const w = owner();
+      sent.add(w);
+      // Flows closed at this packet, in first-packet order (a worker closes them so).
+      const closers = opts.everyChunk ? Array.from({ length: workers }, (_, k) => k) : [w];
+      for (const k of closers) {
+        const n = r.chance(0.3) ? r.int(1, 3) : 0;
+        const firsts = Array.from({ length: n }, () => r.int(0, packet)).sort((a, b) => a - b);
+        for (const first of firsts) mine[k].push({ close: packet, first, xml: `f${flow++}` });
+      }
+    }
+    for (let w = 0; w < workers; w++) {
+      if (!sent.has(w) && !opts.everyChunk) continue;
+      queues[w].push({ end: packet, closes: mine[w] });
+      unreleased[w]++;
+      all.push(...mine[w]);
+    }
+    // Each worker releases some of its chunks, keeping at most `lag` behind.
+    for (let w = 0; w < workers; w++) {
+      while (queues[w].length > 0 && (queues[w].length > opts.lag || r.chance(0.4))) release(w);
+    }
+  }
+  for (let w = 0; w < workers; w++) while (queues[w].length > 0) release(w);
+  const early = got.length;
+  // End of input: every worker closes its open flows.
+  for (let w = 0; w < workers; w++) {
+    for (let k = 0; k < 5; k++) {
+      const rec = { close: END_OF_INPUT, first: r.int(0, packet) + k * packet, xml: `e${flow++}` };
+      spills[w].add(Infinity, rec.first, asRecord(rec.xml));
+      all.push(rec);
+    }
+    spills[w].close();
+  }
+  merge.finish(spills.map((s) => s.heldRecords()).filter((h): h is HeldRecords => h !== null));
+  merge.pump();
+  return { want: [...all].sort(order).map((x) => x.xml), early, got };
+}
+
+test('merging while the workers run: any interleaving of releases gives the report order, most records before the end', () => {
+  for (let seed = 1; seed <= 20; seed++) {
+    const s = simulate(seed, { workers: 3, share: [1, 1, 1], lag: 3 });
+    assert.deepEqual(s.got, s.want, `seed ${seed}`);
+    assert.ok(s.early > s.want.length / 2, `seed ${seed}: only ${s.early} of ${s.want.length} records merged during the run`);
+  }
+});
+
+test('merging while the workers run: a worker far behind the others holds back only what it could still precede', () => {
+  for (let seed = 1; seed <= 10; seed++) {
+    const s = simulate(seed, { workers: 2, share: [1, 1], lag: 25 });
+    assert.deepEqual(s.got, s.want, `seed ${seed}`);
+  }
+});
+
+test('merging while the workers run: a worker with few packets (idle for many chunks) does not stall the merge', () => {
+  for (let seed = 1; seed <= 10; seed++) {
+    const s = simulate(seed, { workers: 3, share: [20, 20, 1], lag: 2 });
+    assert.deepEqual(s.got, s.want, `seed ${seed}`);
+    assert.ok(s.early > s.want.length / 2, `seed ${seed}: only ${s.early} of ${s.want.length} merged during the run`);
+  }
+});
+
+test('merging while the workers run: with tcp_timeout every worker gets every chunk and closes flows at any packet', () => {
+  for (let seed = 1; seed <= 10; seed++) {
+    const s = simulate(seed, { workers: 4, share: [1, 2, 3, 4], lag: 4, everyChunk: true });
+    assert.deepEqual(s.got, s.want, `seed ${seed}`);
+  }
+});
+
+test('merging while the workers run: a worker whose spill fails holds the merge back until its held records arrive', () => {
+  const s = simulate(7, { workers: 3, share: [1, 1, 1], lag: 3, failing: 1 });
+  assert.deepEqual(s.got, s.want);
+  assert.equal(s.early, 0, 'records went out before the failing worker\'s held records were known');
+});
+
+test('a worker that never spills (no packets at all) finishes with an empty spill file', () => {
+  const got: string[] = [];
+  const busy = new RecordSpill(tmp()), idle = new RecordSpill(tmp());
+  const merge = new RecordMerge([], [busy.path, idle.path], (rec) => got.push(carried(rec)));
+  busy.add(3, 1, asRecord('a'));
+  merge.grow(0, busy.flushed(), 10);
+  merge.pump();
+  assert.deepEqual(got, [], 'the idle worker has said nothing: it could still close a flow at packet 0');
+  merge.grow(1, idle.flushed(), 10);
+  merge.pump();
+  assert.deepEqual(got, ['a']);
+  busy.add(12, 2, asRecord('b'));
+  merge.grow(0, busy.flushed(), 13);
+  merge.pump();
+  assert.deepEqual(got, ['a'], 'the idle worker may still close a flow at packet 10-12');
+  busy.close();
+  idle.close();
+  fs.rmSync(idle.path as string);
+  merge.finish([]);
+  merge.pump();
+  assert.deepEqual(got, ['a', 'b']);
 });

@@ -37,7 +37,7 @@ class Disk implements ReportIo {
 }
 
 const HEADER = '<report>\n';
-const record = (i: number) => Buffer.from(`  <flow n='${i}'>${'x'.repeat(i % 7)}é</flow>\n`);
+const record = (i: number) => `  <flow n='${i}'>${'x'.repeat(i % 7)}é</flow>\n`;
 const footer = (written: number) => `  <written>${written}</written>\n</report>\n`;
 
 /** Header (+ reserve), then `records` records and the footer through a ReportWriter on `disk`. */
@@ -56,7 +56,7 @@ function run(disk: Disk, records: number, reserve = 0): { writer: ReportWriter; 
 
 function expected(written: number): string {
   let s = HEADER;
-  for (let i = 0; i < written; i++) s += record(i).toString();
+  for (let i = 0; i < written; i++) s += record(i);
   return s + footer(written);
 }
 
@@ -107,7 +107,7 @@ test('a disk that fills up: as many records as fit with the footer, nothing torn
 test('more records than the writer remembers must go to make room: it falls back to none', () => {
   // The footer needs more than the last 256 records give back: all are dropped.
   const bigFooter = (written: number) => `  <written>${written}</written>${' '.repeat(20_000)}\n</report>\n`;
-  const rec = (i: number) => Buffer.from(`  <f>${String(i).padStart(30, '0')}</f>\n`);
+  const rec = (i: number) => `  <f>${String(i).padStart(30, '0')}</f>\n`;
   // Every record fits, the footer then needs more than 256 records' room.
   const disk = new Disk(HEADER.length + 1000 * rec(0).length + 100);
   disk.write(0, Buffer.from(HEADER), 0, HEADER.length, 0);

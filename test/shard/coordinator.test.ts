@@ -112,3 +112,53 @@ test('a dead worker thread: the message says which one and why (the thread\'s er
   assert.equal(workerError(0, 1, 'gone').message, 'worker thread 0 of 1 failed: gone');
   assert.equal(workerError(0, 1, new Error('x')).exitCode, 4);
 });
+
+/**
+ * Report-only runs with spill files, recording what every release tells the reports'
+ * merge: (worker, bytes of whole records in its spill, packet before which it will close
+ * no more flows).
+ */
+async function spillRun(capture: string, workers: number, over: Partial<WorkerConfig> = {}) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tcpflow-spilled-'));
+  try {
+    const spill = (i: number) => path.join(dir, `part${i}`);
+    const events: { w: number; bytes: number; through: number }[] = [];
+    const c = await Coordinator.start(new InProcessHost(silent), workers, config({ mode: 'report-only', console: null, ...over }), spill,
+      { print: null, unprocessed: null, spilled: (w, bytes, through) => events.push({ w, bytes, through }) }, { slots: ring(workers + 1) });
+    await c.feed(memorySource(capture, fs.readFileSync(path.join(PCAP_DIR, capture))), false, () => false);
+    await c.finish();
+    // Each spill line: close packet, first packet, the record.
+    const lines = Array.from({ length: workers }, (_, i) => {
+      const text = fs.readFileSync(spill(i), 'utf8');
+      let at = 0;
+      return text.split('\n').filter((l) => l !== '').map((l) => {
+        const [close, first] = l.split(' ', 2).map(Number);
+        at += Buffer.byteLength(l) + 1;
+        return { close, first, end: at };
+      });
+    });
+    return { events, lines };
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+test('reports merged during the run: a release counts whole records, and no later record of that worker closes before its packet', async () => {
+  let closedAfterRelease = 0;
+  for (const [capture, over] of [['tcpreplay__test.pcap', {}], ['tcpflow__jpegs.cap', {}], ['tcpreplay__test.pcap', { tcpTimeout: 1 }]] as const) {
+    for (const workers of [2, 3]) {
+      const { events, lines } = await spillRun(capture, workers, over);
+      assert.ok(events.length > 10, `${capture}: ${events.length} releases`);
+      for (const e of events) {
+        const mine = lines[e.w];
+        assert.ok(e.bytes === 0 || mine.some((l) => l.end === e.bytes), `${capture}: ${e.bytes} is not the end of a record`);
+        for (const l of mine) {
+          if (l.end > e.bytes) assert.ok(l.close >= e.through, `${capture}, worker ${e.w}: a record closed at ${l.close} spilled after the release saying ${e.through}`);
+        }
+      }
+      closedAfterRelease += events.filter((e) => lines[e.w].some((l) => l.end > e.bytes && l.close < Number.MAX_SAFE_INTEGER)).length;
+    }
+  }
+  // Flows do close after releases (not only at the end of input): the check above is not empty.
+  assert.ok(closedAfterRelease > 10, `${closedAfterRelease} releases with flows closed after them`);
+});
