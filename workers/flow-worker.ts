@@ -3,6 +3,10 @@ import { WorkerSession } from '../src/shard/worker-session';
 import { createLogger } from '../src/util/log';
 import { loadPlugin } from '../src/scanners/js-plugin';
 import { preloadModules } from '../src/util/chroot';
+import { fullCollector } from '../src/util/heap';
+
+/** Chunks (4 MiB of input each) between full collections of the worker's heap (src/util/heap.ts). */
+const COLLECT_EVERY = 64;
 
 const SLOW_MS = Number(/^worker-slow:(\d+)$/.exec(process.env.TCPFLOW_TS_FAULT ?? '')?.[1] ?? 0);
 
@@ -18,8 +22,11 @@ export default async function flowWorker(task: WorkerTask): Promise<void> {
   if (config.preload === true) preloadModules();
   const plugin = config.plugin === null ? null : await loadPlugin(config.plugin);
   const session = new WorkerSession(slots, config, createLogger(config.debugLevel), null, plugin);
+  const collect = fullCollector();
+  let chunks = 0;
   return new Promise((resolve) => {
     port.on('message', (msg: ToWorker) => {
+      if (msg.type === 'chunk' && ++chunks % COLLECT_EVERY === 0) collect?.();
       // Fault injection for the tests: this worker thread dies as a crash would, or never
       // answers again (blocked, without spinning).
       if (msg.type === 'chunk' && config.index === 0) {

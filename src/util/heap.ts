@@ -12,3 +12,22 @@ export function limitHeapGrowth(): void {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   (require('node:v8') as typeof import('node:v8')).setFlagsFromString('--heap-growing-percent=50');
 }
+
+/**
+ * A full garbage collection of the calling thread's heap, or null where V8 gives none.
+ * On a long run that allocates slowly (long flows) a worker's heap creeps towards V8's
+ * next collection limit for tens of seconds, so a short run never reaches the peak a long
+ * one does (README, "Resource bounds": 1 GB 129 MB, 5 GB 146-150 MB). Collecting at a
+ * fixed pace of the run's progress keeps the heap near its live data however long the input.
+ */
+export function fullCollector(): (() => void) | null {
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    (require('node:v8') as typeof import('node:v8')).setFlagsFromString('--expose-gc');
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const gc: unknown = (require('node:vm') as typeof import('node:vm')).runInNewContext('gc');
+    return typeof gc === 'function' ? gc as () => void : null;
+  } catch {
+    return null;
+  }
+}
