@@ -10,7 +10,11 @@
  */
 export function limitHeapGrowth(): void {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  (require('node:v8') as typeof import('node:v8')).setFlagsFromString('--heap-growing-percent=50');
+  const v8 = require('node:v8') as typeof import('node:v8');
+  v8.setFlagsFromString('--heap-growing-percent=50');
+  // For fullCollector() in the worker threads: set here, before any starts, so that no
+  // thread writes V8's flags while another one boots.
+  v8.setFlagsFromString('--expose-gc');
 }
 
 /**
@@ -22,8 +26,7 @@ export function limitHeapGrowth(): void {
  */
 export function fullCollector(): (() => void) | null {
   try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    (require('node:v8') as typeof import('node:v8')).setFlagsFromString('--expose-gc');
+    // A new context has the gc function once --expose-gc is set (limitHeapGrowth).
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const gc: unknown = (require('node:vm') as typeof import('node:vm')).runInNewContext('gc');
     return typeof gc === 'function' ? gc as () => void : null;
