@@ -1,5 +1,7 @@
 import { IntervalSet } from './intervals';
+import { flowKeyOf } from './key';
 import type { FlowSink } from './sink';
+import type { TupleEntry } from './tuple-table';
 import type { VlanChained } from './vlan';
 
 export const enum Direction {
@@ -10,7 +12,7 @@ export const enum Direction {
 }
 
 /** One direction of a TCP connection and its reassembly state (spec §3.2). */
-export class Flow implements VlanChained<Flow> {
+export class Flow implements VlanChained<Flow>, TupleEntry<Flow> {
   isn = 0;
   /** Next expected sequence number; always isn + 1 + pos (mod 2^32). */
   nsn = 0;
@@ -40,8 +42,9 @@ export class Flow implements VlanChained<Flow> {
   sinkPacket = -1;
   /** Where the bytes go, from the first byte stored on (null before, and for flows that store none). */
   sink: FlowSink | null = null;
-  /** Where the flow sits in the demultiplexer's lookup cache (its key's hash slot). */
-  cacheSlot = 0;
+  /** Its 4-tuple's hash and the next flow of its flow table bucket (src/flow/tuple-table.ts). */
+  hash = 0;
+  next: Flow | null = null;
   /** Its flow bucket (src/flow/buckets.ts) and neighbours in the bucket's least-recently-seen list. */
   bucket = 0;
   older: Flow | null = null;
@@ -55,7 +58,6 @@ export class Flow implements VlanChained<Flow> {
   idleIndex = -1;
 
   constructor(
-    readonly key: string,
     readonly src: Uint8Array,
     readonly dst: Uint8Array,
     readonly sport: number,
@@ -67,6 +69,11 @@ export class Flow implements VlanChained<Flow> {
     readonly firstPacket: number,
   ) {
     this.tag = vlan;
+  }
+
+  /** The directional 4-tuple as text: one key for the flow and its reverse's (src/scanners/http). */
+  get key(): string {
+    return flowKeyOf(this.src, this.dst, this.sport, this.dport);
   }
 
   get family(): number {

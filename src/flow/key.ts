@@ -22,15 +22,33 @@ export function flowKeyOf(src: Uint8Array, dst: Uint8Array, sport: number, dport
     `${u32(dst, 0)},${u32(dst, 4)},${u32(dst, 8)},${u32(dst, 12)}:${sport}>${dport}`;
 }
 
-/** A 32-bit hash of the directional flow key, for the flow cache (no allocation). */
-export function flowHash(buf: Uint8Array, d: DecodedPacket): number {
-  let h = Math.imul(d.sport ^ (d.dport << 16), 0x9e3779b1);
-  const end = d.addrOffset + 2 * d.addrLen;
-  for (let o = d.addrOffset; o < end; o += 4) {
-    h = Math.imul(h ^ u32(buf, o), 0x85ebca6b);
+/**
+ * A 32-bit hash of a directional 4-tuple: addresses of `n` bytes at src[s] and dst[t].
+ * The flow table's key (no allocation).
+ */
+export function tupleHash(src: Uint8Array, s: number, dst: Uint8Array, t: number, n: number, sport: number, dport: number): number {
+  let h = Math.imul(sport ^ (dport << 16), 0x9e3779b1);
+  for (let o = 0; o < n; o += 4) {
+    h = Math.imul(h ^ u32(src, s + o), 0x85ebca6b);
+    h ^= h >>> 13;
+  }
+  for (let o = 0; o < n; o += 4) {
+    h = Math.imul(h ^ u32(dst, t + o), 0x85ebca6b);
     h ^= h >>> 13;
   }
   return (h ^ (h >>> 16)) >>> 0;
+}
+
+/** tupleHash of the packet's directional 4-tuple. */
+export function flowHash(buf: Uint8Array, d: DecodedPacket): number {
+  const a = d.addrOffset, n = d.addrLen;
+  return tupleHash(buf, a, buf, a + n, n, d.sport, d.dport);
+}
+
+/** tupleHash of the 4-tuple of the other direction of the packet's connection. */
+export function reverseFlowHash(buf: Uint8Array, d: DecodedPacket): number {
+  const a = d.addrOffset, n = d.addrLen;
+  return tupleHash(buf, a + n, buf, a, n, d.dport, d.sport);
 }
 
 /** Whether the packet belongs to the flow with these endpoints (same direction). */

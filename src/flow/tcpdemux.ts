@@ -1,7 +1,8 @@
 import type { DecodedPacket } from '../decode/packet';
 import { TH_ACK, TH_FIN, TH_RST, TH_SYN } from '../decode/packet';
 import { Direction, Flow } from './flow';
-import { copyEndpoints, flowHash, flowKey, reverseFlowKey, sameFlow } from './key';
+import { copyEndpoints, flowHash, reverseFlowHash } from './key';
+import { TupleTable, type TupleEntry } from './tuple-table';
 import { addrText } from '../util/address';
 import { FLOW_BUCKETS } from './buckets';
 import { flowOnVlan, unchain } from './vlan';
@@ -32,11 +33,9 @@ export const enum Outcome {
 }
 
 /** A closed flow remembered for the straggler check: its stored bytes and where they start. */
-export interface SavedFlow {
-  /** Its 4-tuple key, and the key with its VLAN (the same for an untagged flow). */
-  key: string;
-  vlanKey: string;
-  tag: number;
+export interface SavedFlow extends TupleEntry<SavedFlow> {
+  /** Its VLAN (-1: untagged). */
+  readonly tag: number;
   isn: number;
   sink: FlowSink | null;
   closePacket: number;
@@ -87,7 +86,6 @@ export function flowLabel(f: Flow): string {
 }
 
 export const DEFAULT_MAX_SEEK = 16 * 1024 * 1024;
-const CACHE_SIZE = 1 << 16;
 
 /**
  * tcpflow's TCP demultiplexer (spec §3.3-3.5) for the flows of one shard: finds or
@@ -97,20 +95,15 @@ const CACHE_SIZE = 1 << 16;
  */
 export class TcpDemux {
   /** Open flows by directional 4-tuple: the head of the 4-tuple's chain of flows on different VLANs. */
-  private readonly flows = new Map<string, Flow>();
+  private readonly flows = new TupleTable<Flow>();
   /**
-   * Closed flows by 4-tuple (the latest, on any VLAN: untagged stragglers look here) and by
-   * 4-tuple and VLAN (tagged ones).
+   * Closed flows not yet expired, by 4-tuple, the latest closed first: the latest on any
+   * VLAN (untagged stragglers), or on the straggler's VLAN (tagged ones).
    */
-  private readonly saved = new Map<string, SavedFlow>();
-  /** Saved flows in close order, for expiry (a queue: Map iteration would walk deleted slots). */
+  private readonly saved = new TupleTable<SavedFlow>();
+  /** Saved flows in close order, for expiry. */
   private savedQueue: SavedFlow[] = [];
   private savedHead = 0;
-  /**
-   * Direct-mapped cache in front of `flows`: most packets find their flow by a numeric
-   * hash and a byte compare, without building the string key.
-   */
-  private readonly cache: (Flow | undefined)[] = new Array(CACHE_SIZE);
   /**
    * Per bucket, its open flows from least to most recently seen (an intrusive list on the
    * flows: O(1) and no allocation per packet) and their number, for the open-flow cap.
@@ -139,16 +132,8 @@ export class TcpDemux {
   }
 
   process(buf: Uint8Array, d: DecodedPacket, m: PacketMeta): Outcome {
-    const slot = flowHash(buf, d) & (CACHE_SIZE - 1);
-    let flow = this.cache[slot];
-    // The string key is built only when the cache misses (never for most packets).
-    let key = '';
-    if (flow === undefined || !sameFlow(buf, d, flow.src, flow.dst, flow.sport, flow.dport) ||
-        (flow.tag !== d.vlan && !this.mergeVlans)) {
-      key = flowKey(buf, d);
-      flow = this.find(key, d.vlan);
-      if (flow !== undefined) this.cache[slot] = flow;
-    }
+    const hash = flowHash(buf, d);
+    let flow = this.find(buf, d, hash, d.vlan);
     // The VLAN the packet belongs to: its own, or, untagged, that of the flow it joins.
     let tag = d.vlan;
     if (flow === undefined && m.finishing) return Outcome.IGNORED;
@@ -164,7 +149,6 @@ export class TcpDemux {
       const isNew = flow.synCount > 0 ? d.seq !== flow.isn : ((d.seq - flow.isn) | 0) > 0;
       if (!isNew && flow.synCount > 0) return Outcome.NOT_PROCESSED;
       if (isNew) {
-        key = flow.key;
         if (tag < 0) tag = flow.tag;
         this.close(flow, m.packetNo);
         flow = undefined;
@@ -174,7 +158,7 @@ export class TcpDemux {
     if (flow === undefined) {
       if (len === 0) {
         if (!syn || (flags & (TH_FIN | TH_RST)) !== 0) return Outcome.IGNORED;
-      } else if (this.isHarmlessStraggler(key ||= flowKey(buf, d), tag, buf, d, m.packetNo)) {
+      } else if (this.isHarmlessStraggler(hash, tag, buf, d, m.packetNo)) {
         return Outcome.IGNORED;
       }
     }
@@ -183,7 +167,6 @@ export class TcpDemux {
     if (flow !== undefined) {
       delta = (d.seq - flow.nsn) | 0;
       if (Math.abs(delta) > this.config.maxSeek) {
-        key = flow.key;
         if (tag < 0) tag = flow.tag;
         this.close(flow, m.packetNo);
         flow = undefined;
@@ -194,9 +177,7 @@ export class TcpDemux {
     let created = false;
     if (flow === undefined) {
       if (!syn && len === 0) return Outcome.IGNORED;
-      flow = this.create(key || flowKey(buf, d), tag, buf, d, m);
-      flow.cacheSlot = slot;
-      this.cache[slot] = flow;
+      flow = this.create(hash, tag, buf, d, m);
       created = true;
     } else if (flow.tag < 0 && !this.mergeVlans) {
       flow.tag = tag; // the first tagged packet of a flow so far untagged: its VLAN from now on
@@ -282,9 +263,9 @@ export class TcpDemux {
     return n;
   }
 
-  /** The open flow of a 4-tuple key a packet on `vlan` belongs to (src/flow/vlan.ts). */
-  private find(key: string, vlan: number): Flow | undefined {
-    const head = this.flows.get(key);
+  /** The open flow of the packet's 4-tuple (`hash`: its flowHash) the packet on `vlan` belongs to (src/flow/vlan.ts). */
+  private find(buf: Uint8Array, d: DecodedPacket, hash: number, vlan: number): Flow | undefined {
+    const head = this.flows.find(buf, d, hash);
     return this.mergeVlans ? head : flowOnVlan(head, vlan);
   }
 
@@ -318,24 +299,28 @@ export class TcpDemux {
   }
 
   close(flow: Flow, closePacket: number): void {
-    const rest = unchain(this.flows.get(flow.key) as Flow, flow);
-    if (rest === null) this.flows.delete(flow.key);
-    else this.flows.set(flow.key, rest);
+    const head = this.flows.findLike(flow) as Flow;
+    const hash = flow.hash;
+    const rest = unchain(head, flow);
+    if (head === flow) {
+      this.flows.remove(flow);
+      if (rest !== null) this.flows.insert(rest, hash);
+    }
     this.unlink(flow);
     this.idle?.remove(flow);
-    if (this.cache[flow.cacheSlot] === flow) this.cache[flow.cacheSlot] = undefined;
     this.out.closed(flow, closePacket);
     if (closePacket === Infinity) return; // end of input: nothing can straggle in any more
     // Only placed bytes can be compared with a straggler (console and -FX keep none).
-    const vlanKey = flow.tag < 0 ? flow.key : `${flow.key}#${flow.tag}`;
-    const saved: SavedFlow = { key: flow.key, vlanKey, tag: flow.tag, isn: flow.isn, sink: this.config.storing ? flow.sink : null, closePacket };
-    this.saved.set(flow.key, saved);
-    if (vlanKey !== flow.key) this.saved.set(vlanKey, saved);
+    const saved: SavedFlow = {
+      src: flow.src, dst: flow.dst, sport: flow.sport, dport: flow.dport, tag: flow.tag, hash, next: null,
+      isn: flow.isn, sink: this.config.storing ? flow.sink : null, closePacket,
+    };
+    this.saved.insert(saved, hash);
     this.savedQueue.push(saved);
     this.pruneSaved(closePacket);
   }
 
-  private create(key: string, tag: number, buf: Uint8Array, d: DecodedPacket, m: PacketMeta): Flow {
+  private create(hash: number, tag: number, buf: Uint8Array, d: DecodedPacket, m: PacketMeta): Flow {
     const bucket = m.bucket;
     if (this.inBucket[bucket] >= this.bucketCap) {
       // The cap: a normal close (file, mtime, report record, saved flow) of the bucket's
@@ -344,22 +329,25 @@ export class TcpDemux {
       this.close(this.oldest[bucket] as Flow, m.packetNo);
     }
     const e = copyEndpoints(buf, d);
-    const flow = new Flow(key, e.src, e.dst, d.sport, d.dport, d.vlan, e.mac, m.packetNo);
+    const flow = new Flow(e.src, e.dst, d.sport, d.dport, d.vlan, e.mac, m.packetNo);
     flow.tag = this.mergeVlans ? -1 : tag;
     flow.isn = (d.flags & TH_SYN) ? d.seq : (d.seq - 1) >>> 0;
     flow.nsn = (flow.isn + 1) >>> 0;
     // Flow and session numbers come from packet numbers, which every worker count agrees
     // on (tcpflow's global creation counter would depend on how flows are sharded).
     flow.flowId = m.packetNo;
-    flow.sessionId = this.find(reverseFlowKey(buf, d), flow.tag)?.sessionId ?? m.packetNo;
+    const reverse = this.flows.findReverse(buf, d, reverseFlowHash(buf, d));
+    flow.sessionId = (this.mergeVlans ? reverse : flowOnVlan(reverse, flow.tag))?.sessionId ?? m.packetNo;
     flow.startSec = m.sec;
     flow.startUsec = m.usec;
     flow.idleFrom = m.sec;
     this.idle?.add(flow);
     this.totalFlows++;
     // A new flow heads its 4-tuple's chain (the others are on other VLANs).
-    flow.sibling = this.flows.get(key) ?? null;
-    this.flows.set(key, flow);
+    const head = this.flows.find(buf, d, hash);
+    if (head !== undefined) this.flows.remove(head);
+    flow.sibling = head ?? null;
+    this.flows.insert(flow, hash);
     flow.bucket = bucket;
     this.link(flow);
     if ((this.config.debugLevel ?? 0) >= 5) {
@@ -464,11 +452,11 @@ export class TcpDemux {
     if (flow.pos > flow.lastByte) flow.lastByte = flow.pos;
   }
 
-  private isHarmlessStraggler(key: string, tag: number, buf: Uint8Array, d: DecodedPacket, packetNo: number): boolean {
+  private isHarmlessStraggler(hash: number, tag: number, buf: Uint8Array, d: DecodedPacket, packetNo: number): boolean {
     this.pruneSaved(packetNo);
-    let s = this.saved.get(key);
+    let s = this.saved.find(buf, d, hash);
     // A tagged straggler belongs to a flow closed on its VLAN, or to one that was never tagged.
-    if (tag >= 0 && !this.mergeVlans && s?.tag !== -1) s = this.saved.get(`${key}#${tag}`);
+    if (tag >= 0 && !this.mergeVlans && s?.tag !== -1) s = this.saved.findTagged(buf, d, hash, tag);
     if (s === undefined || s.sink === null) return false;
     const pos = (d.seq - s.isn - 1) >>> 0;
     const len = d.payloadLen, off = d.payloadOffset;
@@ -481,9 +469,7 @@ export class TcpDemux {
   private pruneSaved(packetNo: number): void {
     const q = this.savedQueue;
     while (this.savedHead < q.length && packetNo - q[this.savedHead].closePacket > this.config.savedWindow) {
-      const s = q[this.savedHead++];
-      if (this.saved.get(s.key) === s) this.saved.delete(s.key);
-      if (this.saved.get(s.vlanKey) === s) this.saved.delete(s.vlanKey);
+      this.saved.remove(q[this.savedHead++]);
     }
     if (this.savedHead > 1024 && this.savedHead * 2 > q.length) {
       this.savedQueue = q.slice(this.savedHead);

@@ -106,7 +106,7 @@ test('each property check fails when it should', async () => {
   const payload = 10 + frame.length - 20;
   const out = new CheckedOutput(DEFAULT_CONFIG);
   out.processors = [{ chunk, record: 0 } as unknown as ShardProcessor];
-  const flow = new Flow('k', Uint8Array.from([10, 0, 0, 1]), Uint8Array.from([10, 0, 0, 2]), 1, 2, -1, null, 0);
+  const flow = new Flow(Uint8Array.from([10, 0, 0, 1]), Uint8Array.from([10, 0, 0, 2]), 1, 2, -1, null, 0);
   flow.isn = 999;
   const sink = out.open(flow);
   sink.write(0, chunk.data, payload, 20);

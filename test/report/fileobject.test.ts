@@ -17,7 +17,7 @@ function render(flow: Flow, md5: string | null, filename: string | null = null):
 }
 
 function specFlow(): Flow {
-  const f = new Flow('k', ip4('10.0.0.2'), ip4('10.0.0.1'), 80, 40000, -1, MAC, 0);
+  const f = new Flow(ip4('10.0.0.2'), ip4('10.0.0.1'), 80, 40000, -1, MAC, 0);
   f.lastByte = 249;
   f.startSec = 1000000000;
   f.startUsec = 2000;
@@ -83,7 +83,7 @@ test('optional attributes appear only when applicable, always in the spec order'
   for (let mask = 0; mask < 64; mask++) {
     const withMac = (mask & 1) !== 0, ooc = (mask & 2) !== 0, viol = (mask & 4) !== 0, cap = (mask & 8) !== 0;
     const v6 = (mask & 16) !== 0, usec = (mask & 32) !== 0;
-    const f = new Flow('k', v6 ? ip6('2001:db8::1') : ip4('192.168.0.1'), v6 ? ip6('::ffff:1.2.3.4') : ip4('10.9.8.7'),
+    const f = new Flow(v6 ? ip6('2001:db8::1') : ip4('192.168.0.1'), v6 ? ip6('::ffff:1.2.3.4') : ip4('10.9.8.7'),
       65535, 1, -1, withMac ? MAC : null, 5);
     f.startSec = 1000000000;
     f.startUsec = usec ? 1 : 0;
@@ -122,12 +122,12 @@ test('optional attributes appear only when applicable, always in the spec order'
 });
 
 test('all-zero MAC addresses are left out, each side on its own', () => {
-  const zeroBoth = new Flow('k', ip4('127.0.0.1'), ip4('127.0.0.1'), 1, 2, -1, new Uint8Array(12), 0);
+  const zeroBoth = new Flow(ip4('127.0.0.1'), ip4('127.0.0.1'), 1, 2, -1, new Uint8Array(12), 0);
   assert.ok(!render(zeroBoth, null).includes('mac_'));
-  const zeroDst = new Flow('k', ip4('127.0.0.1'), ip4('127.0.0.1'), 1, 2, -1, Uint8Array.from([0, 0, 0, 0, 0, 0, 0xaa, 0xbb, 0, 0, 0, 1]), 0);
+  const zeroDst = new Flow(ip4('127.0.0.1'), ip4('127.0.0.1'), 1, 2, -1, Uint8Array.from([0, 0, 0, 0, 0, 0, 0xaa, 0xbb, 0, 0, 0, 1]), 0);
   const a = tcpflowAttrs(render(zeroDst, null));
   assert.deepEqual(a.filter((x) => x[0].startsWith('mac_')), [['mac_saddr', 'aa:bb:00:00:00:01']]);
-  const zeroSrc = new Flow('k', ip4('127.0.0.1'), ip4('127.0.0.1'), 1, 2, -1, Uint8Array.from([0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0]), 0);
+  const zeroSrc = new Flow(ip4('127.0.0.1'), ip4('127.0.0.1'), 1, 2, -1, Uint8Array.from([0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0]), 0);
   assert.deepEqual(tcpflowAttrs(render(zeroSrc, null)).filter((x) => x[0].startsWith('mac_')),
     [['mac_daddr', '00:00:00:00:00:01']]);
 });

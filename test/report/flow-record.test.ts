@@ -12,7 +12,7 @@ const json = (r: FlowRecord) => JSON.stringify(r);
 
 test('a record survives the spill exactly: every combination of optional fields', () => {
   for (let mask = 0; mask < 128; mask++) {
-    const f = new Flow('k', mask & 1 ? ip6('2001:db8::1') : ip4('10.0.0.1'), mask & 1 ? ip6('::1') : ip4('10.0.0.2'), 1, 65535, -1,
+    const f = new Flow(mask & 1 ? ip6('2001:db8::1') : ip4('10.0.0.1'), mask & 1 ? ip6('::1') : ip4('10.0.0.2'), 1, 65535, -1,
       mask & 2 ? MAC : mask & 4 ? new Uint8Array(12) : null, 0);
     f.startSec = 1e9; f.startUsec = mask; f.lastSec = 2e9; f.lastUsec = 999999;
     f.packets = 3; f.len = 300; f.caplen = mask & 8 ? 200 : 300; f.lastByte = mask * 1000;
@@ -25,7 +25,7 @@ test('a record survives the spill exactly: every combination of optional fields'
 });
 
 test('file names with any characters survive the spill: tabs, newlines, backslashes, escapes, surrogates', () => {
-  const f = new Flow('k', ip4('10.0.0.1'), ip4('10.0.0.2'), 1, 2, -1, null, 0);
+  const f = new Flow(ip4('10.0.0.1'), ip4('10.0.0.2'), 1, 2, -1, null, 0);
   const rng = new Rng(5);
   const odd = ['a\tb', 'a\nb\r', '\\', '\\t', '\\u0041', 'x\\\\ny', '\ud800', 'a\udc00b', '😀\ud83d', 'é€😀', '%09', ' lead'];
   for (let i = 0; i < 300; i++) {
@@ -43,7 +43,7 @@ test('file names with any characters survive the spill: tabs, newlines, backslas
 });
 
 test('scanner results survive the spill: sha256, any JSON value or string from a plugin, its error text', () => {
-  const f = new Flow('k', ip4('10.0.0.1'), ip4('10.0.0.2'), 1, 2, -1, null, 0);
+  const f = new Flow(ip4('10.0.0.1'), ip4('10.0.0.2'), 1, 2, -1, null, 0);
   const values = ['plain', 'tab\there\nnewline\\', '\ud800 lone', '', 0, -1.5, true, false, null, [], [1, 'a\tb', { x: null }],
     { sni: 'example.com', alpn: ['h2'], nested: { deep: ['\u0000', '😀'] } }];
   for (const js of values) {

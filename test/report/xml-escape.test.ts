@@ -27,7 +27,7 @@ const ODD = [
 ];
 
 function document(text: string): string {
-  const flow = new Flow('k', ip4('10.0.0.1'), ip4('10.0.0.2'), 80, 40000, -1, null, 0);
+  const flow = new Flow(ip4('10.0.0.1'), ip4('10.0.0.2'), 80, 40000, -1, null, 0);
   flow.lastByte = 3;
   flow.packets = 1;
   flow.len = flow.caplen = 57;

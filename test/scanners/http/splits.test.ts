@@ -10,7 +10,6 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Flow } from '../../../src/flow/flow';
-import { flowKeyOf } from '../../../src/flow/key';
 import type { ByteRun } from '../../../src/report/flow-record';
 import { httpScanner } from '../../../src/scanners/http/http-scanner';
 import { DEFAULT_INFLATE_LIMITS } from '../../../src/scanners/http/inflate';
@@ -53,8 +52,8 @@ function scan(c: Connection, pieces: number[] | null, dir: string): Outcome {
     decompress: true, limits: DEFAULT_INFLATE_LIMITS,
     listener: { opened: (p) => events.push(`open ${path.basename(p)}`), closed: (p) => events.push(`close ${path.basename(p)}`) },
   });
-  const req = new Flow(flowKeyOf(LOCALHOST, LOCALHOST, c.clientPort, c.serverPort), LOCALHOST, LOCALHOST, c.clientPort, c.serverPort, 0, null, 0);
-  const resp = new Flow(flowKeyOf(LOCALHOST, LOCALHOST, c.serverPort, c.clientPort), LOCALHOST, LOCALHOST, c.serverPort, c.clientPort, 0, null, 1);
+  const req = new Flow(LOCALHOST, LOCALHOST, c.clientPort, c.serverPort, 0, null, 0);
+  const resp = new Flow(LOCALHOST, LOCALHOST, c.serverPort, c.clientPort, 0, null, 1);
   const reqScan = scanner.open(req, path.join(dir, 'req'));
   reqScan.onData?.(0, c.request);
   const respScan = scanner.open(resp, path.join(dir, 'resp'));

@@ -1,0 +1,135 @@
+import type { DecodedPacket } from '../decode/packet';
+import { sameFlow } from './key';
+
+/** An entry of a TupleTable: a directional 4-tuple (its own copies of the addresses) and the table's links. */
+export interface TupleEntry<T> {
+  readonly src: Uint8Array;
+  readonly dst: Uint8Array;
+  readonly sport: number;
+  readonly dport: number;
+  /** Its VLAN (-1: none), for findTagged. */
+  readonly tag: number;
+  /** tupleHash of the 4-tuple, set by the table on insert. */
+  hash: number;
+  /** The next entry of the same hash bucket. */
+  next: T | null;
+}
+
+/**
+ * Entries by directional 4-tuple, found straight from a packet's headers: a chained hash
+ * table on the 4-tuple's 32-bit hash, the chains threaded through the entries (no string
+ * key is built and no node allocated per entry: the flow table's cost per new flow and
+ * per lookup that a Map keyed by strings spent on number-to-text and string hashing).
+ * A 4-tuple may have several entries; the one inserted last is found first.
+ */
+export class TupleTable<T extends TupleEntry<T>> {
+  private buckets: (T | null)[] = new Array<T | null>(1024).fill(null);
+  private mask = 1023;
+  private count = 0;
+
+  get size(): number {
+    return this.count;
+  }
+
+  /** The newest entry of the packet's 4-tuple (`hash` = flowHash of the packet). */
+  find(buf: Uint8Array, d: DecodedPacket, hash: number): T | undefined {
+    for (let e = this.buckets[hash & this.mask]; e !== null; e = e.next) {
+      if (e.hash === hash && sameFlow(buf, d, e.src, e.dst, e.sport, e.dport)) return e;
+    }
+    return undefined;
+  }
+
+  /** The newest entry of the packet's 4-tuple with this `tag`. */
+  findTagged(buf: Uint8Array, d: DecodedPacket, hash: number, tag: number): T | undefined {
+    for (let e = this.buckets[hash & this.mask]; e !== null; e = e.next) {
+      if (e.hash === hash && e.tag === tag && sameFlow(buf, d, e.src, e.dst, e.sport, e.dport)) return e;
+    }
+    return undefined;
+  }
+
+  /** The newest entry of the reverse of the packet's 4-tuple (`hash` = reverseFlowHash of the packet). */
+  findReverse(buf: Uint8Array, d: DecodedPacket, hash: number): T | undefined {
+    for (let e = this.buckets[hash & this.mask]; e !== null; e = e.next) {
+      if (e.hash === hash && sameReverse(buf, d, e)) return e;
+    }
+    return undefined;
+  }
+
+  /** The newest entry with the 4-tuple of `like` (another entry, possibly not in the table). */
+  findLike(like: T): T | undefined {
+    const hash = like.hash;
+    for (let e = this.buckets[hash & this.mask]; e !== null; e = e.next) {
+      if (e.hash === hash && sameTuple(e, like)) return e;
+    }
+    return undefined;
+  }
+
+  /** Insert `e` (not in the table) under `hash`, in front of the entries of its 4-tuple. */
+  insert(e: T, hash: number): void {
+    if (this.count >= this.buckets.length) this.grow();
+    const b = hash & this.mask;
+    e.hash = hash;
+    e.next = this.buckets[b];
+    this.buckets[b] = e;
+    this.count++;
+  }
+
+  /** Take `e` (in the table) out. */
+  remove(e: T): void {
+    const b = e.hash & this.mask;
+    let p = this.buckets[b];
+    if (p === e) {
+      this.buckets[b] = e.next;
+    } else {
+      while (p !== null && p.next !== e) p = p.next;
+      if (p === null) throw new Error('internal: a flow table entry missing from its bucket');
+      p.next = e.next;
+    }
+    e.next = null;
+    this.count--;
+  }
+
+  /** Every entry, in no particular order. */
+  *values(): IterableIterator<T> {
+    for (const head of this.buckets) for (let e = head; e !== null; e = e.next) yield e;
+  }
+
+  clear(): void {
+    this.buckets = new Array<T | null>(1024).fill(null);
+    this.mask = 1023;
+    this.count = 0;
+  }
+
+  private grow(): void {
+    const old = this.buckets;
+    this.buckets = new Array<T | null>(old.length * 2).fill(null);
+    this.mask = this.buckets.length - 1;
+    // A new bucket takes entries of one old bucket only: moved last to first, they keep their order (newest first).
+    const chain: T[] = [];
+    for (const head of old) {
+      for (let e = head; e !== null; e = e.next) chain.push(e);
+      for (let i = chain.length - 1; i >= 0; i--) {
+        const e = chain[i], b = e.hash & this.mask;
+        e.next = this.buckets[b];
+        this.buckets[b] = e;
+      }
+      chain.length = 0;
+    }
+  }
+}
+
+/** Whether the entry is the packet's 4-tuple reversed (the other direction of its connection). */
+function sameReverse<T>(buf: Uint8Array, d: DecodedPacket, e: TupleEntry<T>): boolean {
+  if (e.sport !== d.dport || e.dport !== d.sport || e.src.length !== d.addrLen) return false;
+  const a = d.addrOffset, n = d.addrLen;
+  for (let i = 0; i < n; i++) {
+    if (e.dst[i] !== buf[a + i] || e.src[i] !== buf[a + n + i]) return false;
+  }
+  return true;
+}
+
+function sameTuple<T>(x: TupleEntry<T>, y: TupleEntry<T>): boolean {
+  if (x.sport !== y.sport || x.dport !== y.dport || x.src.length !== y.src.length) return false;
+  for (let i = 0; i < x.src.length; i++) if (x.src[i] !== y.src[i] || x.dst[i] !== y.dst[i]) return false;
+  return true;
+}
