@@ -77,13 +77,30 @@ export interface Endpoints {
   mac: Uint8Array | null;
 }
 
+/** The latest MACs copied: the next flow with the same ones shares the array. */
+let lastMac: Uint8Array | null = null;
+
 /**
- * Copy the packet's endpoints out of the chunk (its memory is reused). Small arrays of
- * their own, copied byte by byte: cheaper to make than views (subarray) into one buffer.
+ * Copy the packet's endpoints out of the chunk (its memory is reused). Flows share what
+ * they can, as nothing writes into these arrays: a flow of the connection's other
+ * direction (`reverse`) lends its addresses, and a flow with the same MACs as the
+ * previous one (most flows of a capture pass the same two interfaces) their array, so
+ * most new flows allocate no array at all.
  */
-export function copyEndpoints(buf: Uint8Array, d: DecodedPacket): Endpoints {
+export function copyEndpoints(buf: Uint8Array, d: DecodedPacket, reverse?: { readonly src: Uint8Array; readonly dst: Uint8Array }): Endpoints {
   const a = d.addrOffset, n = d.addrLen, m = d.macOffset;
-  return { src: copyOut(buf, a, n), dst: copyOut(buf, a + n, n), mac: m >= 0 ? copyOut(buf, m, 12) : null };
+  let mac: Uint8Array | null = null;
+  if (m >= 0) {
+    mac = lastMac;
+    if (mac === null || !bytesEqual(mac, buf, m)) lastMac = mac = copyOut(buf, m, 12);
+  }
+  if (reverse !== undefined) return { src: reverse.dst, dst: reverse.src, mac };
+  return { src: copyOut(buf, a, n), dst: copyOut(buf, a + n, n), mac };
+}
+
+function bytesEqual(x: Uint8Array, buf: Uint8Array, off: number): boolean {
+  for (let i = 0; i < x.length; i++) if (x[i] !== buf[off + i]) return false;
+  return true;
 }
 
 function copyOut(buf: Uint8Array, off: number, n: number): Uint8Array {

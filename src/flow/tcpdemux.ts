@@ -328,7 +328,8 @@ export class TcpDemux {
       this.flowsPurged++;
       this.close(this.oldest[bucket] as Flow, m.packetNo);
     }
-    const e = copyEndpoints(buf, d);
+    const reverse = this.flows.findReverse(buf, d, reverseFlowHash(buf, d));
+    const e = copyEndpoints(buf, d, reverse);
     const flow = new Flow(e.src, e.dst, d.sport, d.dport, d.vlan, e.mac, m.packetNo);
     flow.tag = this.mergeVlans ? -1 : tag;
     flow.isn = (d.flags & TH_SYN) ? d.seq : (d.seq - 1) >>> 0;
@@ -336,7 +337,6 @@ export class TcpDemux {
     // Flow and session numbers come from packet numbers, which every worker count agrees
     // on (tcpflow's global creation counter would depend on how flows are sharded).
     flow.flowId = m.packetNo;
-    const reverse = this.flows.findReverse(buf, d, reverseFlowHash(buf, d));
     flow.sessionId = (this.mergeVlans ? reverse : flowOnVlan(reverse, flow.tag))?.sessionId ?? m.packetNo;
     flow.startSec = m.sec;
     flow.startUsec = m.usec;

@@ -29,13 +29,19 @@ type Part = string | ((f: NamingFlow, count: number) => string);
 export type TemplateToken = string | { escape: string };
 
 const pad = (n: number, w: number) => String(n).padStart(w, '0');
+/** Ports as 5 digits, each made once (every name has two); filled on first use. */
+let ports: string[] | null = null;
+const port5 = (p: number) => {
+  const t = ports ??= new Array<string>(65536).fill('');
+  return t[p] || (t[p] = pad(p, 5));
+};
 const bin = (n: number, div: number) => pad(Math.floor(n / div) % 1000, 3);
 
 const ESCAPES: Record<string, (f: NamingFlow, count: number) => string> = {
   A: (f) => addrName(f.src),
-  a: (f) => pad(f.sport, 5),
+  a: (f) => port5(f.sport),
   B: (f) => addrName(f.dst),
-  b: (f) => pad(f.dport, 5),
+  b: (f) => port5(f.dport),
   E: (f) => (f.mac ? macText(f.mac, 6) : ''),
   e: (f) => (f.mac ? macText(f.mac, 0) : ''),
   V: (f) => (f.vlan >= 0 ? '--' : ''),
