@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import { strerror } from '../util/strerror';
 import { freeSpace } from '../util/disk';
 import { decodeRecord, encodeRecord, type FlowRecord, type RecordOutput } from './flow-record';
+import { TextBatch } from '../util/text-batch';
 
 /**
  * Per-worker spill file of flow records, one line each (encodeRecord), tagged with its
@@ -63,12 +64,8 @@ interface Held {
  */
 export class RecordSpill implements RecordOutput {
   private fd = -1;
-  /**
-   * Lines not yet written, as bytes: encoded as they come, rather than kept as one
-   * growing string whose thousands of pieces would outlive young-generation GCs.
-   */
-  private buf = Buffer.allocUnsafe(FLUSH_AT);
-  private bufLen = 0;
+  /** Lines not yet written. */
+  private readonly buf = new TextBatch(FLUSH_AT);
   private bufCount = 0;
   private spilled = 0;
   private held: Held | null = null;
@@ -108,13 +105,8 @@ export class RecordSpill implements RecordOutput {
   }
 
   private append(text: string): void {
-    // UTF-8 takes at most 3 bytes per UTF-16 code unit.
-    const most = 3 * text.length;
-    if (this.bufLen + most > this.buf.length) {
-      this.flush();
-      if (most > this.buf.length) this.buf = Buffer.allocUnsafe(most);
-    }
-    this.bufLen += this.buf.write(text, this.bufLen);
+    if (!this.buf.fits(text)) this.flush();
+    this.buf.append(text);
   }
 
   private checkSpace(): void {
@@ -122,14 +114,14 @@ export class RecordSpill implements RecordOutput {
   }
 
   flush(): void {
-    const n = this.bufLen;
+    const { bytes, length: n } = this.buf;
     if (n === 0) return;
     if (this.held === null) {
       try {
         // A short write (the disk filling up): go on from where it stopped.
-        for (let off = 0; off < n;) off += fs.writeSync(this.fd, this.buf, off, n - off);
+        for (let off = 0; off < n;) off += fs.writeSync(this.fd, bytes, off, n - off);
         this.spilled += n;
-        this.bufLen = 0;
+        this.buf.clear();
         this.bufCount = 0;
         this.checkSpace();
         return;
@@ -138,7 +130,7 @@ export class RecordSpill implements RecordOutput {
       }
     }
     // Records held in memory take no disk: no padding for them.
-    const text = this.buf.toString('utf8', 0, n).replace(/^ +\n/gm, '');
+    const text = bytes.toString('utf8', 0, n).replace(/^ +\n/gm, '');
     // Once one batch is dropped every later one is too: the report then misses a tail of
     // records, never records in the middle.
     const h = this.held as Held;
@@ -148,7 +140,7 @@ export class RecordSpill implements RecordOutput {
     } else {
       h.dropped += this.bufCount;
     }
-    this.bufLen = 0;
+    this.buf.clear();
     this.bufCount = 0;
   }
 

@@ -1,4 +1,5 @@
 import * as fs from 'node:fs';
+import { TextBatch } from '../util/text-batch';
 
 /** The two file operations the writer needs (a test can make them fail at will). */
 export interface ReportIo {
@@ -52,12 +53,8 @@ const RECENT = 256;
 export class ReportWriter {
   /** End of the last whole record. */
   private pos: number;
-  /**
-   * Records not yet written, encoded as they come into one buffer (no Buffer per record),
-   * and each one's size in bytes.
-   */
-  private batch = Buffer.allocUnsafe(BATCH_BYTES);
-  private batchBytes = 0;
+  /** Records not yet written, and each one's size in bytes. */
+  private readonly batch = new TextBatch(BATCH_BYTES);
   private sizes: number[] = [];
   private readonly recent = new Float64Array(RECENT);
   private recentCount = 0;
@@ -77,20 +74,13 @@ export class ReportWriter {
 
   /** Where the next record goes in the file. */
   get position(): number {
-    return this.pos + this.batchBytes;
+    return this.pos + this.batch.length;
   }
 
   add(record: string): void {
     if (this.error !== null) return;
-    // UTF-8 takes at most 3 bytes per UTF-16 code unit.
-    const most = 3 * record.length;
-    if (this.batchBytes + most > this.batch.length) {
-      this.flush();
-      if (most > this.batch.length) this.batch = Buffer.allocUnsafe(most);
-    }
-    const n = this.batch.write(record, this.batchBytes);
-    this.batchBytes += n;
-    this.sizes.push(n);
+    if (!this.batch.fits(record)) this.flush();
+    this.sizes.push(this.batch.append(record));
   }
 
   /**
@@ -121,9 +111,9 @@ export class ReportWriter {
   private flush(): void {
     const sizes = this.sizes;
     if (sizes.length === 0) return;
-    const b = this.batch, n = this.batchBytes;
+    const { bytes: b, length: n } = this.batch;
     this.sizes = [];
-    this.batchBytes = 0;
+    this.batch.clear();
     try {
       this.writeAt(b, 0, n, this.pos);
       this.pos += n;
