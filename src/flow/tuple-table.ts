@@ -50,7 +50,7 @@ export class TupleTable<T extends TupleEntry<T>> {
   /** The newest entry of the reverse of the packet's 4-tuple (`hash` = reverseFlowHash of the packet). */
   findReverse(buf: Uint8Array, d: DecodedPacket, hash: number): T | undefined {
     for (let e = this.buckets[hash & this.mask]; e !== null; e = e.next) {
-      if (e.hash === hash && sameReverse(buf, d, e)) return e;
+      if (e.hash === hash && sameFlow(buf, d, e.dst, e.src, e.dport, e.sport)) return e;
     }
     return undefined;
   }
@@ -116,16 +116,6 @@ export class TupleTable<T extends TupleEntry<T>> {
       chain.length = 0;
     }
   }
-}
-
-/** Whether the entry is the packet's 4-tuple reversed (the other direction of its connection). */
-function sameReverse<T>(buf: Uint8Array, d: DecodedPacket, e: TupleEntry<T>): boolean {
-  if (e.sport !== d.dport || e.dport !== d.sport || e.src.length !== d.addrLen) return false;
-  const a = d.addrOffset, n = d.addrLen;
-  for (let i = 0; i < n; i++) {
-    if (e.dst[i] !== buf[a + i] || e.src[i] !== buf[a + n + i]) return false;
-  }
-  return true;
 }
 
 function sameTuple<T>(x: TupleEntry<T>, y: TupleEntry<T>): boolean {

@@ -1,11 +1,10 @@
 import type { ConsoleOptions } from '../options';
 import { Direction, Flow } from '../flow/flow';
-import { addrText } from '../util/address';
+import { addrText, HEX2 } from '../util/address';
 
 const BLUE = '\x1b[0;34m';
 const RED = '\x1b[0;31m';
 const RESET = '\x1b[0m';
-const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
 
 /** tcpflow's strip rule: printable ASCII, CR and LF as they are, anything else as '.'. */
 function stripped(data: Uint8Array, off: number, len: number): string {
@@ -36,7 +35,7 @@ function hexDump(data: Uint8Array, off: number, len: number): string {
     let text = '';
     for (let i = 0; i < n; i++) {
       const c = data[off + line + i];
-      hex += HEX[c];
+      hex += HEX2[c];
       if (i % 2 === 1) hex += ' ';
       text += c >= 0x20 && c <= 0x7e ? String.fromCharCode(c) : '.';
     }

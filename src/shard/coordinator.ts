@@ -132,7 +132,7 @@ export class Coordinator {
     reuse: { slots?: Chunk[]; hasher?: ShardHasher; fragments?: FragmentReassembler } = {}): Promise<Coordinator> {
     // Workers + 3: one being read, one read ahead, the rest in flight to workers.
     const slots = reuse.slots ?? Array.from({ length: workers + 3 }, () => allocChunk());
-    const c = new Coordinator(host, reuse.hasher ?? await ShardHasher.create(config.shard), slots, ordered, reuse.fragments ?? new FragmentReassembler());
+    const c = new Coordinator(host, reuse.hasher ?? ShardHasher.create(config.shard), slots, ordered, reuse.fragments ?? new FragmentReassembler());
     c.everyWorker = config.tcpTimeout > 0;
     for (let i = 0; i < workers; i++) {
       c.results.push(new Promise((resolve) => c.settle.push(resolve)));
@@ -148,11 +148,6 @@ export class Coordinator {
       },
     });
     return c;
-  }
-
-  /** Flow files open now, all workers together (as of the last chunk handled in order). */
-  get openFlowFiles(): number {
-    return this.openFiles;
   }
 
   get error(): TcpflowError | null {

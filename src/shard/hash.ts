@@ -3,8 +3,6 @@ import { FLOW_BUCKETS } from '../flow/buckets';
 import { sliceOf, type ShardSlice } from './slice';
 import { xxh32 } from './xxh32';
 
-type H32Raw = (input: Uint8Array, seed?: number) => number;
-
 const SEED = 0x7cf10;
 /** Entries of the IPv4 connection cache (a power of two). */
 const V4_CACHE_BITS = 12;
@@ -45,10 +43,10 @@ export class ShardHasher {
    * `slice` (--shard K/N): connections outside it get bucket -1. The bucket is the hash's
    * low bits, the slice its high bits, so a slice still spreads over every bucket.
    */
-  private constructor(private readonly h32: H32Raw, private readonly slice: ShardSlice | null) {}
+  private constructor(private readonly slice: ShardSlice | null) {}
 
-  static async create(slice: ShardSlice | null = null): Promise<ShardHasher> {
-    return new ShardHasher(xxh32, slice);
+  static create(slice: ShardSlice | null = null): ShardHasher {
+    return new ShardHasher(slice);
   }
 
   /** Whether this run keeps the records no connection owns (-w: not TCP): one shard of N does. */
@@ -76,7 +74,7 @@ export class ShardHasher {
       while (i < 36 && s[i] === p[i]) i++;
       if (i === 36) return this.previousBucket;
     }
-    const bucket = this.bucketOfHash(this.h32(s, SEED) >>> 0);
+    const bucket = this.bucketOfHash(xxh32(s, SEED) >>> 0);
     this.scratch = this.previous;
     this.previous = s;
     this.hasPrevious = true;
@@ -102,7 +100,7 @@ export class ShardHasher {
     s[0] = lo >>> 24; s[1] = (lo >>> 16) & 0xff; s[2] = (lo >>> 8) & 0xff; s[3] = lo & 0xff;
     s[4] = hi >>> 24; s[5] = (hi >>> 16) & 0xff; s[6] = (hi >>> 8) & 0xff; s[7] = hi & 0xff;
     s[8] = ports >>> 24; s[9] = (ports >>> 16) & 0xff; s[10] = (ports >>> 8) & 0xff; s[11] = ports & 0xff;
-    const bucket = this.bucketOfHash(this.h32(s, SEED) >>> 0);
+    const bucket = this.bucketOfHash(xxh32(s, SEED) >>> 0);
     t[k] = lo; t[k + 1] = hi; t[k + 2] = ports;
     this.v4Bucket[e] = bucket;
     return bucket;

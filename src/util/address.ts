@@ -51,7 +51,8 @@ export function addrName(a: Uint8Array, off = 0, len = a.length - off): string {
   return len === 4 ? ipv4Padded(a, off) : ipv6Text(a, off);
 }
 
-const HEX2: string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+/** Each byte value as two lowercase hex digits. */
+export const HEX2: readonly string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
 /**
  * The last two MACs written, as 6 bytes each, and their text: a capture's flows mostly
  * share a few, and every record names two.

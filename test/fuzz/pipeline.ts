@@ -439,7 +439,7 @@ export class Pipeline {
 
   /** `maxShards`: the most shards a run may use (the chunk rings are sized for it). */
   static async create(maxShards = 3): Promise<Pipeline> {
-    return new Pipeline(await ShardHasher.create(), maxShards);
+    return new Pipeline(ShardHasher.create(), maxShards);
   }
 
   /**

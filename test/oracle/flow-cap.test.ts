@@ -24,7 +24,7 @@ const HALF_OPEN_RSS_BOUND_KB = 600 * 1024;
 
 /** The bucket of a frame, from the coordinator's own hash. */
 async function bucketer(): Promise<(frame: Uint8Array) => number> {
-  const hasher = await ShardHasher.create();
+  const hasher = ShardHasher.create();
   const d = newDecodedPacket();
   return (f) => {
     assert.equal(decodeFrame(f, 0, f.length, LINKTYPE.EN10MB, d), Verdict.TCP);

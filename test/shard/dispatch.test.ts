@@ -18,7 +18,7 @@ import { Rng } from '../flow/rng';
 const captures = fs.readdirSync(PCAP_DIR).filter((f) => fs.statSync(path.join(PCAP_DIR, f)).isFile()).sort();
 
 test('dispatch: every TCP record goes to exactly one worker, in order, by a bucket that is the same for any worker count', async () => {
-  const hasher = await ShardHasher.create();
+  const hasher = ShardHasher.create();
   const d = newDecodedPacket();
   const chunk = allocChunk();
   let checked = 0;

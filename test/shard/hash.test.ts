@@ -15,8 +15,8 @@ function frame(v6: boolean, src: string, dst: string, sport: number, dport: numb
 }
 
 test('bucketOf: both directions of a connection share a bucket in 0..63, for IPv4 and IPv6, whatever came before', async () => {
-  const h = await ShardHasher.create();
-  const fresh = await ShardHasher.create();
+  const h = ShardHasher.create();
+  const fresh = ShardHasher.create();
   const d = newDecodedPacket();
   const bucket = (hasher: ShardHasher, f: Uint8Array) => {
     assert.equal(decodeFrame(f, 0, f.length, LINKTYPE.EN10MB, d), Verdict.TCP);
@@ -43,7 +43,7 @@ test('bucketOf: both directions of a connection share a bucket in 0..63, for IPv
 });
 
 test('bucketOf: a 4-tuple\'s packets share a bucket whatever their VLAN tags (an untagged packet joins its VLAN\'s flow: src/flow/vlan.ts)', async () => {
-  const h = await ShardHasher.create();
+  const h = ShardHasher.create();
   const d = newDecodedPacket();
   const stacks = [[], [{ tpid: 0x8100, tci: 10 }], [{ tpid: 0x8100, tci: 20 }], [{ tpid: 0x88a8, tci: 100 }, { tpid: 0x8100, tci: 10 }]];
   for (let i = 0; i < 200; i++) {
@@ -76,7 +76,7 @@ test('bucketOfV4: the cached bucket is always xxhash\'s, in both directions, for
   const { h32Raw } = await xxhash();
   const rng = new Rng(0x5eed14);
   for (const slice of [null, { index: 0, count: 1 }, { index: 2, count: 5 }]) {
-    const h = await ShardHasher.create(slice);
+    const h = ShardHasher.create(slice);
     // Far more connections than cache entries, so entries are replaced and looked up again;
     // a small address and port pool makes tuples that differ in one field only, equal
     // addresses, equal ports, and the extreme values.

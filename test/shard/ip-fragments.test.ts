@@ -43,7 +43,7 @@ let hasher: ShardHasher | null = null;
 
 /** Frames through dispatch in chunks of at most `records` records and `bytes` bytes; what the workers would get. */
 async function run(frames: readonly Frame[], o: { records?: number; bytes?: number; limits?: ReassemblyLimits; check?: (f: FragmentReassembler) => void } = {}) {
-  hasher ??= await ShardHasher.create();
+  hasher ??= ShardHasher.create();
   const frags = new FragmentReassembler(o.limits ?? DEFAULT_LIMITS);
   const records = o.records ?? 64, bytes = o.bytes ?? 256 * 1024;
   const chunk = allocChunk(bytes, records);
