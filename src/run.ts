@@ -150,7 +150,7 @@ class Run {
     const created = prepareOutdir(plan.outdir);
     if (plan.mode === 'pcaps') log.info('ensuring pcap core');
     if (plan.resumeDir !== null) {
-      const spills = Array.from({ length: plan.workers }, (_, i) => this.spillPath(i)).filter((p): p is string => p !== null);
+      const spills = this.spillPaths().filter((p): p is string => p !== null);
       const md5 = plan.worker.scanners.includes('md5');
       this.resume = startResume(plan.resumeDir, this.identity, plan.workers, spills, (f): Record<string, string> => (md5 ? { md5: fileMd5(f) } : {}));
       if (this.resume === null) {
@@ -187,7 +187,7 @@ class Run {
       // Opened while the worker threads boot.
       this.openReports();
       this.reportMerge = new ReportMerge(this.reports, this.resume?.kept ?? [],
-        Array.from({ length: plan.workers }, (_, i) => this.spillPath(i)), this.shard !== null);
+        this.spillPaths(), this.shard !== null);
     } catch (e) {
       await coordinator.finish();
       for (const r of this.reports) r.abandon();
@@ -257,8 +257,7 @@ class Run {
     if (p === null || p.done) return;
     // Workers create their spill files as they boot, perhaps only now: made here first (without
     // truncating one a worker has opened), a worker's later open keeps the owner given to USER.
-    const spills = Array.from({ length: this.plan.workers }, (_, i) => this.spillPath(i))
-      .filter((f): f is string => f !== null);
+    const spills = this.spillPaths().filter((f): f is string => f !== null);
     for (const f of spills) fs.closeSync(fs.openSync(f, 'a', 0o600));
     if (this.chroot !== null) {
       preloadModules();
@@ -318,6 +317,11 @@ class Run {
   /** Worker i's spill file for its records (null: no report wants them). */
   private spillPath(i: number): string | null {
     return this.spillBase !== null && this.plan.worker.records ? `${this.spillBase}.part${i}` : null;
+  }
+
+  /** Every worker's spill file (null: none). */
+  private spillPaths(): (string | null)[] {
+    return Array.from({ length: this.plan.workers }, (_, i) => this.spillPath(i));
   }
 
   private openReports(): void {
@@ -464,8 +468,7 @@ class Run {
       error,
       capture: this.captureStats,
     };
-    const spills = Array.from({ length: plan.workers }, (_, i) => this.spillPath(i))
-      .filter((p): p is string => p !== null && fs.existsSync(p));
+    const spills = this.spillPaths().filter((p): p is string => p !== null && fs.existsSync(p));
     // With a journal, spills go once it says the run is finished: a crash before that resumes with them.
     const merge = this.reportMerge as ReportMerge;
     const problems = merge.finish(held, this.journal === null ? spills : [], s.records, summary, lossReasons);
@@ -606,7 +609,6 @@ function syncFileSystem(dir: string): void {
   if (spawnSync('sync', ['-f', dir], { stdio: 'ignore' }).status !== 0) spawnSync('sync', [], { stdio: 'ignore' });
 }
 
-/** Make sure outdir is a directory; true when this run created it. */
 /** -z DIR checked and entered as working directory; a directory input would be read inside DIR after its first file. */
 function prepareChroot(dir: string, inputs: readonly string[]): Chroot {
   for (const i of inputs) {
@@ -617,6 +619,7 @@ function prepareChroot(dir: string, inputs: readonly string[]): Chroot {
   return Chroot.prepare(dir);
 }
 
+/** Make sure outdir is a directory; true when this run created it. */
 function prepareOutdir(outdir: string): boolean {
   let st: fs.Stats | null = null;
   try {

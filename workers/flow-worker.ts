@@ -26,15 +26,17 @@ export default async function flowWorker(task: WorkerTask): Promise<void> {
   let chunks = 0;
   return new Promise((resolve) => {
     port.on('message', (msg: ToWorker) => {
-      if (msg.type === 'chunk' && ++chunks % COLLECT_EVERY === 0) collect?.();
-      // Fault injection for the tests: this worker thread dies as a crash would, or never
-      // answers again (blocked, without spinning).
-      if (msg.type === 'chunk' && config.index === 0) {
-        if (process.env.TCPFLOW_TS_FAULT === 'worker-exit') process.exit(70);
-        if (process.env.TCPFLOW_TS_FAULT === 'worker-hang') Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0);
+      if (msg.type === 'chunk') {
+        if (++chunks % COLLECT_EVERY === 0) collect?.();
+        // Fault injection for the tests: this worker thread dies as a crash would, or never
+        // answers again (blocked, without spinning).
+        if (config.index === 0) {
+          if (process.env.TCPFLOW_TS_FAULT === 'worker-exit') process.exit(70);
+          if (process.env.TCPFLOW_TS_FAULT === 'worker-hang') Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0);
+        }
+        // ... or every worker takes MS more per chunk (scripts/bench-live-rss.sh: workers slower than the link).
+        if (SLOW_MS > 0) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, SLOW_MS);
       }
-      // ... or every worker takes MS more per chunk (scripts/bench-live-rss.sh: workers slower than the link).
-      if (msg.type === 'chunk' && SLOW_MS > 0) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, SLOW_MS);
       session.handle(msg, (m, transfer) => {
         port.postMessage(m, transfer);
         if (m.type === 'result') resolve();
