@@ -63,6 +63,19 @@ test('workers: one when the template lets different connections share a name, el
   assert.equal(plan(['-r', 'x', '-FX', '-T', '%A']).workers, 4);
 });
 
+test('workers: one for -FX unless --workers asks for more (no flow files: a second thread only costs its start-up)', () => {
+  const parsed = (argv: string[]) => {
+    const r = parseCommandLine(argv);
+    if (r.kind !== 'run') throw new Error('not a run');
+    return r.options;
+  };
+  const fx = planRun({ ...parsed(['-r', 'x', '-FX']), workers: 4 }, 1024);
+  assert.equal(fx.workers, 1);
+  assert.deepEqual(fx.notes.map((n) => n.level), [2]);
+  assert.equal(planRun({ ...parsed(['-r', 'x']), workers: 4 }, 1024).workers, 4);
+  assert.equal(planRun(parsed(['-r', 'x', '-FX', '--workers', '3']), 1024).workers, 3);
+});
+
 test('descriptors: -f, else the process limit less a reserve, shared by the workers', () => {
   const p = plan(['-r', 'x'], 1024);
   assert.equal(p.fileDescriptors, 1024 - 32);
