@@ -187,7 +187,10 @@ export class TcpDemux {
     flow.packets++;
     flow.lastSec = m.sec;
     flow.lastUsec = m.usec;
-    if (m.sec > flow.idleFrom) flow.idleFrom = m.sec;
+    // Stored on every packet: a store first reached once process() is optimised (a flow's
+    // packet time crossing a second, late in a capture of a fast link) deoptimises it, and
+    // recompiling this function is ~30 ms of a compiler thread each time.
+    flow.idleFrom = m.sec > flow.idleFrom ? m.sec : flow.idleFrom;
     flow.lastPacket = m.packetNo;
     flow.len += m.origlen;
     flow.caplen += m.caplen;
