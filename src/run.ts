@@ -171,9 +171,6 @@ class Run {
     if (plan.unprocessedPath !== null) this.dump = PcapDump.create(plan.unprocessedPath);
 
     const worker = this.journal === null ? plan.worker : { ...plan.worker, resume: { dir: plan.resumeDir as string, attempt: this.journal.attempt } };
-    // V8's flags are process-wide and must be set before threads start; a run without
-    // threads keeps the defaults, which the bundle's code cache was made with (cli/main.ts).
-    if (this.threads) limitHeapGrowth();
     const host: WorkerHost = this.threads ? new ThreadHost() : new InProcessHost(log);
     const coordinator = await Coordinator.start(host, plan.workers, worker, (i) => this.spillPath(i), {
       print: plan.mode !== 'console' ? null
@@ -182,6 +179,11 @@ class Run {
       unprocessed: this.dump,
       spilled: (w, bytes, through) => this.reportMerge?.progress(w, bytes, through),
     }, { fragments: new FragmentReassembler(DEFAULT_LIMITS, log.debugLevel >= 5 ? (m) => log.at(5, m) : null) });
+    // V8's flags are process-wide, and V8 rejects code caches made under other flags: Node's
+    // own, for the builtin modules each worker thread compiles while it boots (set before,
+    // ~24 ms more CPU per thread), and the bundle's (cli/main.ts; a run without threads keeps
+    // the defaults). So they change once every thread has booted.
+    if (this.threads) coordinator.whenBooted(limitHeapGrowth);
     if (this.journal !== null) coordinator.continueFrom(this.journal.packets, this.journal.maxOpenFiles);
     try {
       // Opened while the worker threads boot.

@@ -1,4 +1,4 @@
-import type { ToWorker, WorkerTask } from '../src/shard/protocol';
+import type { FromWorker, ToWorker, WorkerTask } from '../src/shard/protocol';
 import { WorkerSession } from '../src/shard/worker-session';
 import { createLogger } from '../src/util/log';
 import { loadPlugin } from '../src/scanners/js-plugin';
@@ -22,12 +22,13 @@ export default async function flowWorker(task: WorkerTask): Promise<void> {
   if (config.preload === true) preloadModules();
   const plugin = config.plugin === null ? null : await loadPlugin(config.plugin);
   const session = new WorkerSession(slots, config, createLogger(config.debugLevel), null, plugin);
-  const collect = fullCollector();
+  // Looked up when first needed: --expose-gc is set once every thread has booted (src/run.ts).
+  let collect: (() => void) | null = null;
   let chunks = 0;
   return new Promise((resolve) => {
     port.on('message', (msg: ToWorker) => {
       if (msg.type === 'chunk') {
-        if (++chunks % COLLECT_EVERY === 0) collect?.();
+        if (++chunks % COLLECT_EVERY === 0) (collect ??= fullCollector())?.();
         // Fault injection for the tests: this worker thread dies as a crash would, or never
         // answers again (blocked, without spinning).
         if (config.index === 0) {
@@ -42,5 +43,6 @@ export default async function flowWorker(task: WorkerTask): Promise<void> {
         if (m.type === 'result') resolve();
       });
     });
+    port.postMessage({ type: 'booted' } satisfies FromWorker);
   });
 }

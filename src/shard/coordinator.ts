@@ -113,6 +113,9 @@ export class Coordinator {
   private readonly checkpoints: ((c: WorkerCheckpoint | null) => void)[] = [];
   private readonly readies: (() => void)[] = [];
   private onFailure: (() => void) | null = null;
+  /** Worker threads that said they have booted, and what waits for all of them (whenBooted). */
+  private booted = 0;
+  private onBooted: (() => void) | null = null;
 
   private constructor(private readonly host: WorkerHost, private readonly hasher: ShardHasher,
     slots: Chunk[], private readonly ordered: OrderedOutput, private readonly fragments: FragmentReassembler) {
@@ -257,6 +260,9 @@ export class Coordinator {
     else if (m.type === 'result') this.settle[worker](m.result);
     else if (m.type === 'checkpointed') this.checkpoints[worker]?.(m.checkpoint);
     else if (m.type === 'ready') this.readies[worker]?.();
+    else if (m.type === 'booted') {
+      if (++this.booted === this.links.length) this.onBooted?.();
+    }
     else this.fail(fromInfo(m, worker));
   }
 
@@ -268,6 +274,15 @@ export class Coordinator {
     if (this.failure !== null) return null;
     const all = await this.askEvery<WorkerCheckpoint | null>({ type: 'checkpoint', seq }, this.checkpoints);
     return all === null || all.some((c) => c === null) || this.failure !== null ? null : all as WorkerCheckpoint[];
+  }
+
+  /**
+   * `f` runs once every worker thread has booted, without waiting for them here; never for
+   * workers in this thread (InProcessHost), nor when a thread dies first.
+   */
+  whenBooted(f: () => void): void {
+    if (this.links.length > 0 && this.booted === this.links.length) f();
+    else this.onBooted = f;
   }
 
   /** Every worker has booted (false: one died meanwhile; the run's error says why). */

@@ -137,6 +137,8 @@ export type FromWorker =
   | ({ type: 'failed' } & ErrorInfo)
   | { type: 'checkpointed'; checkpoint: WorkerCheckpoint | null }
   | { type: 'ready' }
+  /** A worker thread's first message, unasked: it has booted (its modules are loaded). */
+  | { type: 'booted' }
   | { type: 'result'; result: WorkerResult };
 
 export interface WorkerResult {

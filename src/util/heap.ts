@@ -6,14 +6,15 @@
  * tables are bounded, but that slack made the peak RSS for 2,000,000 half-open flows
  * 2.2 GB (each worker's live data ~220 MB, its heap ~930 MB). Growing by at most 50%
  * brought it to 1.0 GB, with no measurable cost on the bulk and many benchmarks (README,
- * "Resource bounds"). V8 flags are process-wide: call this before the worker threads start.
+ * "Resource bounds"). V8 flags are process-wide: call this once every worker thread has
+ * booted (src/run.ts says why), so that no thread reads them while another one writes them
+ * during its start-up.
  */
 export function limitHeapGrowth(): void {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const v8 = require('node:v8') as typeof import('node:v8');
   v8.setFlagsFromString('--heap-growing-percent=50');
-  // For fullCollector() in the worker threads: set here, before any starts, so that no
-  // thread writes V8's flags while another one boots.
+  // For fullCollector() in the worker threads, which ask for it once they are running.
   v8.setFlagsFromString('--expose-gc');
 }
 

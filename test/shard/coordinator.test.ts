@@ -11,7 +11,7 @@ import { DEFAULT_MAX_SEEK } from '../../src/flow/tcpdemux';
 import { DEFAULT_TEMPLATE } from '../../src/output/template';
 import { Coordinator, workerError } from '../../src/shard/coordinator';
 import { DFXML_RECORD_ROOM } from '../../src/report/dfxml';
-import { InProcessHost, type WorkerHost } from '../../src/shard/hosts';
+import { InProcessHost, ThreadHost, type WorkerHost } from '../../src/shard/hosts';
 import { NO_HOOKS } from '../../src/hooks/flow-hooks';
 import type { WorkerConfig } from '../../src/shard/protocol';
 import type { Logger } from '../../src/util/log';
@@ -72,6 +72,31 @@ class FailingHost extends InProcessHost {
     return links;
   }
 }
+
+test('whenBooted: once, when every worker thread has booted (V8 flags wait for it); at once when registered later; never in-process', async () => {
+  const order: string[] = [];
+  const c = await Coordinator.start(new ThreadHost(), 2, config(), () => null, { print: () => { order.push('print'); }, unprocessed: null },
+    { slots: ring(3) });
+  const booted = new Promise<void>((resolve) => c.whenBooted(() => { order.push('booted'); resolve(); }));
+  await c.feed(memorySource('tcpflow__test1.pcap', fs.readFileSync(path.join(PCAP_DIR, 'tcpflow__test1.pcap'))), false, () => false);
+  await booted;
+  const totals = await c.finish();
+  assert.equal(c.error, null);
+  assert.equal(order.filter((o) => o === 'booted').length, 1);
+  assert.ok(order.includes('print'));
+  assert.equal(totals.results.length, 2);
+  // Registered after the threads booted: runs at once.
+  let late = 0;
+  c.whenBooted(() => late++);
+  assert.equal(late, 1);
+
+  const inProcess = await Coordinator.start(new InProcessHost(silent), 2, config(), () => null, { print: null, unprocessed: null }, { slots: ring(3) });
+  let called = 0;
+  inProcess.whenBooted(() => called++);
+  await inProcess.feed(memorySource('tcpflow__test1.pcap', fs.readFileSync(path.join(PCAP_DIR, 'tcpflow__test1.pcap'))), false, () => false);
+  await inProcess.finish();
+  assert.equal(called, 0);
+});
 
 test('a worker that fails: reading stops, every worker still answers, the error names the failure', async () => {
   const r = await consoleRun('tcpflow__jpegs.cap', 3, new FailingHost(silent));
