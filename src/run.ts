@@ -316,9 +316,14 @@ class Run {
     this.live?.stop();
   }
 
-  /** Worker i's spill file for its records (null: no report wants them). */
+  /**
+   * Worker i's spill file for its records (null: no report wants them, or the sessions run
+   * in this thread, on a small input: they hold their records in memory, which saves a small
+   * run creating, reading and deleting a file per worker; --resume keeps them on disk).
+   */
   private spillPath(i: number): string | null {
-    return this.spillBase !== null && this.plan.worker.records ? `${this.spillBase}.part${i}` : null;
+    if (this.spillBase === null || !this.plan.worker.records) return null;
+    return this.threads || this.plan.resumeDir !== null ? `${this.spillBase}.part${i}` : null;
   }
 
   /** Every worker's spill file (null: none). */
