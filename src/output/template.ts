@@ -29,11 +29,18 @@ type Part = string | ((f: NamingFlow, count: number) => string);
 export type TemplateToken = string | { escape: string };
 
 const pad = (n: number, w: number) => String(n).padStart(w, '0');
-/** Ports as 5 digits, each made once (every name has two); filled on first use. */
+/**
+ * Ports as 5 digits, each made once (every name has two), in a table made once a run has
+ * named enough flows to want it: its 512 KB would cost a small run a scavenge.
+ */
 let ports: string[] | null = null;
+let portsUnmade = 1024;
 const port5 = (p: number) => {
-  const t = ports ??= new Array<string>(65536).fill('');
-  return t[p] || (t[p] = pad(p, 5));
+  if (ports === null) {
+    if (--portsUnmade > 0) return pad(p, 5);
+    ports = new Array<string>(65536).fill('');
+  }
+  return ports[p] || (ports[p] = pad(p, 5));
 };
 const bin = (n: number, div: number) => pad(Math.floor(n / div) % 1000, 3);
 
