@@ -2,6 +2,9 @@ import type { ByteRun, FlowRecord } from './flow-record';
 import { escapeXml } from './xml-text';
 import { SHARD_PREFIX } from './shard-info';
 
+/** The flow's VLAN (FlowRecord.vlan), in a namespace of our own: tcpflow's report has none. */
+const VLAN_ELEMENT = "tcpflow-ts:vlan xmlns:tcpflow-ts='tag:tcpflow-ts,2026:flow'";
+
 const attr = (name: string, v: string | number | undefined) => (v === undefined ? '' : ` ${name}='${v}'`);
 
 /** The js plugin the run uses, named in each of its results (as tcpflow's python scanner named its module). */
@@ -25,6 +28,8 @@ export function renderFileobject(r: FlowRecord, plugin: PluginNames | null = nul
   s += ` srcport='${r.srcport}' dstport='${r.dstport}' packets='${r.packets}'`;
   s += `${attr('out_of_order_count', r.out_of_order_count)}${attr('violations', r.violations)} len='${r.len}'${attr('caplen', r.caplen)}`;
   s += ' />\n';
+  // Not an attribute of tcpflow's element: a DFXML reader keeps it, an extension element it skips.
+  if (r.vlan !== undefined) s += `      <${VLAN_ELEMENT} id='${r.vlan}'/>\n`;
   // Scanner output is one raw chunk at the children's indentation (spec §4.2): md5 then
   // http, whose part starts with a line end, so http alone leaves a line of six spaces.
   if (r.md5 !== undefined || r.byte_runs !== undefined) {

@@ -57,6 +57,11 @@ export interface FlowRecord extends ScanFields {
   dst_ipn: string;
   srcport: number;
   dstport: number;
+  /**
+   * The VLAN id the flow is keyed on (src/flow/vlan.ts; with -S vlan_key=0 its first
+   * packet's), absent when untagged: tells apart flows of one 4-tuple on two VLANs.
+   */
+  vlan?: number;
   packets: number;
   out_of_order_count?: number;
   violations?: number;
@@ -101,6 +106,7 @@ export function flowRecord(flow: Flow, filename: string | null, scans: readonly 
     dst_ipn: addrText(flow.dst),
     srcport: flow.sport,
     dstport: flow.dport,
+    vlan: flow.tag >= 0 ? flow.tag : flow.vlan >= 0 ? flow.vlan : undefined,
     packets: flow.packets,
     out_of_order_count: flow.outOfOrder > 0 ? flow.outOfOrder : undefined,
     violations: flow.violations > 0 ? flow.violations : undefined,
@@ -164,10 +170,10 @@ export function encodeRecord(r: FlowRecord): string {
     `${r.family}\t${r.src_ipn}\t${r.dst_ipn}\t${r.srcport}\t${r.dstport}\t${r.packets}\t${num(r.out_of_order_count)}\t` +
     `${num(r.violations)}\t${r.len}\t${num(r.caplen)}\t${text(r.md5)}\t` +
     `${r.byte_runs === undefined ? '' : escapeField(JSON.stringify(r.byte_runs))}\t${text(r.http_content_sha256)}\t${text(r.sha256)}\t` +
-    `${r.js === undefined ? '' : escapeField(JSON.stringify(r.js))}\t${text(r.js_error)}\t${num(r.file_packet)}`;
+    `${r.js === undefined ? '' : escapeField(JSON.stringify(r.js))}\t${text(r.js_error)}\t${num(r.file_packet)}\t${num(r.vlan)}`;
 }
 
-const FIELD_COUNT = 23;
+const FIELD_COUNT = 24;
 
 /** The record of a spill line. */
 export function decodeRecord(line: string): FlowRecord {
@@ -176,7 +182,7 @@ export function decodeRecord(line: string): FlowRecord {
   return {
     type: 'flow', filename: textOf(p[0]), filesize: Number(p[1]), startime: p[2], endtime: p[3],
     mac_daddr: textOf(p[4]), mac_saddr: textOf(p[5]), family: Number(p[6]), src_ipn: p[7], dst_ipn: p[8],
-    srcport: Number(p[9]), dstport: Number(p[10]), packets: Number(p[11]), out_of_order_count: numOf(p[12]),
+    srcport: Number(p[9]), dstport: Number(p[10]), vlan: numOf(p[23]), packets: Number(p[11]), out_of_order_count: numOf(p[12]),
     violations: numOf(p[13]), len: Number(p[14]), caplen: numOf(p[15]), md5: textOf(p[16]),
     byte_runs: p[17] === '' ? undefined : JSON.parse(unescapeField(p[17])) as ByteRun[],
     http_content_sha256: textOf(p[18]),

@@ -61,6 +61,8 @@ export interface FlowRecord {
   hashdigest?: HashDigest[];
   hashdigest_volatile?: boolean;
   byte_runs?: Record<string, unknown>[];
+  /** tcpflow-ts's <tcpflow-ts:vlan id='N'/> (tcpflow has none: not compared with the oracle). */
+  vlan?: string;
 }
 
 export interface NormalReport {
@@ -373,6 +375,8 @@ function normalizeFileobject(fo: XmlEl, outDir: string): FlowRecord {
   rec.filesize = fsz ? toNumber(textOf(fsz)) : null;
   const tf = child(fo, 'tcpflow');
   rec.tcpflow = tf ? sortedObject(tf.attrs) : null;
+  const vlan = child(fo, 'tcpflow-ts:vlan');
+  if (vlan) rec.vlan = vlan.attrs.id;
   const hashes = children(fo, 'hashdigest');
   if (hashes.length) rec.hashdigest = hashes.map((h) => ({ type: h.attrs.type || '', value: (textOf(h) ?? '').toLowerCase() }));
   const runs: Record<string, unknown>[] = [];

@@ -23,7 +23,7 @@ export function reportCounters(xml: string): Record<string, number> {
   return out;
 }
 
-const NUMBERS = new Set(['srcport', 'dstport', 'packets', 'len', 'caplen', 'family', 'filesize', 'out_of_order_count', 'violations']);
+const NUMBERS = new Set(['srcport', 'dstport', 'vlan', 'packets', 'len', 'caplen', 'family', 'filesize', 'out_of_order_count', 'violations']);
 
 /**
  * `lines` (the JSON Lines report of a run into `out`) say what report.xml says: `flows` are
@@ -42,9 +42,10 @@ export function checkJsonlMatchesReport(lines: readonly JsonLine[], flows: reado
     assert.equal(name, x.filename, `${what} record ${i}: filename`);
     assert.equal(line.filesize, Number(x.filesize), `${what} record ${i}: filesize`);
     const attrs = Object.fromEntries(Object.entries(line)
-      .filter(([k]) => !['type', 'filename', 'filesize', 'md5', 'byte_runs', 'sha256', 'js', 'js_error'].includes(k))
+      .filter(([k]) => !['type', 'filename', 'filesize', 'vlan', 'md5', 'byte_runs', 'sha256', 'js', 'js_error'].includes(k))
       .map(([k, v]) => [k, String(v)]));
     assert.deepEqual(attrs, x.tcpflow, `${what} record ${i}: the <tcpflow> attributes`);
+    assert.equal(line.vlan, x.vlan === undefined ? undefined : Number(x.vlan), `${what} record ${i}: vlan`);
     for (const [k, v] of Object.entries(line)) {
       if (NUMBERS.has(k)) assert.equal(typeof v, 'number', `${what} record ${i}: ${k} is a number`);
     }

@@ -104,6 +104,27 @@ test('QinQ (802.1ad + 802.1Q, and 0x9100 + 802.1ad + 802.1Q): flows named by the
   }
 });
 
+test('report.xml and --jsonl say which VLAN a flow is on (a template without %V%v: the report is all that tells them apart)', async () => {
+  const tmp = makeTempDir('tcpflow-ts-vlan-r-');
+  try {
+    const jsonl = path.join(tmp, 'report.jsonl');
+    const r = await runCli(['-T', '%A.%a-%B.%b', '-r', fx('vlan-same-tuple.pcap'), '-o', path.join(tmp, 'out'), '--jsonl', jsonl]);
+    assert.equal(r.code, 0, r.stderr);
+    const report = fs.readFileSync(path.join(tmp, 'out', REPORT), 'utf8');
+    const flows = [...report.matchAll(/<filename>.*\/([^/]*)<\/filename>\n.*\n.*<tcpflow .*\/>\n {6}<tcpflow-ts:vlan xmlns:tcpflow-ts='tag:tcpflow-ts,2026:flow' id='(\d+)'\/>\n/g)].map((m) => `${m[1]} ${m[2]}`);
+    assert.deepEqual(flows.sort(), [`${C2S} 10`, `${C2S}c1 20`, `${S2C} 10`, `${S2C}c1 20`]);
+    const records = fs.readFileSync(jsonl, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { type: string; filename?: string; vlan?: number });
+    assert.deepEqual(records.filter((x) => x.type === 'flow').map((x) => `${path.basename(x.filename as string)} ${x.vlan}`).sort(), flows.sort());
+    // Untagged flows have neither.
+    const plain = await runCli(['-r', fx('tcpreplay__test.pcap'), '-o', path.join(tmp, 'plain'), '--jsonl', path.join(tmp, 'plain.jsonl')]);
+    assert.equal(plain.code, 0, plain.stderr);
+    assert.doesNotMatch(fs.readFileSync(path.join(tmp, 'plain', REPORT), 'utf8'), /tcpflow-ts:vlan/);
+    assert.doesNotMatch(fs.readFileSync(path.join(tmp, 'plain.jsonl'), 'utf8'), /"vlan"/);
+  } finally {
+    removeDir(tmp);
+  }
+});
+
 for (const [what, args] of [
   ['default names', []],
   ['a template without %V%v (c1 tells the VLANs apart)', ['-T', '%A.%a-%B.%b']],
@@ -116,12 +137,16 @@ for (const [what, args] of [
         const tmp = makeTempDir('tcpflow-ts-vlan-w-');
         try {
           const out = path.join(tmp, 'out');
-          const r = await runCli(['--workers', String(w), ...args, '-r', fx(capture), '-o', out]);
+          const jsonl = path.join(tmp, 'report.jsonl');
+          const r = await runCli(['--workers', String(w), ...args, '-r', fx(capture), '-o', out, '--jsonl', jsonl]);
           assert.equal(r.code, 0, r.stderr);
           const act = collectResult(out, r);
+          const report = fs.readFileSync(path.join(out, REPORT), 'utf8');
           outputs.push({
             files: act.files.filter((f) => !f.volatile).map((f) => [f.path, f.md5]),
             flows: act.report?.flows,
+            vlans: [...report.matchAll(/<filename>.*\/([^/]*)<\/filename>\n.*\n(?: {6}<tcpflow-ts:vlan [^>]* id='(\d+)'\/>)?/g)].map((m) => [m[1], m[2]]),
+            jsonl: fs.readFileSync(jsonl, 'utf8').split('\n').filter((l) => l.startsWith('{"type":"flow"')).map((l) => l.split(tmp).join('')),
           });
         } finally {
           removeDir(tmp);
