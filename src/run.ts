@@ -461,6 +461,7 @@ class Run {
       s.totalFlows += before.totalFlows;
       s.totalPackets += before.totalPackets;
       s.flowsPurged += before.flowsPurged;
+      s.flowsTimedOut += before.flowsTimedOut ?? 0;
       s.records += before.records;
     }
     const summary: ReportSummary = {
@@ -471,6 +472,8 @@ class Run {
       totalPackets: s.totalPackets,
       flowsPurged: s.flowsPurged,
       maxFlows: plan.maxFlows,
+      flowsTimedOut: s.flowsTimedOut,
+      tcpTimeout: plan.worker.tcpTimeout,
       fragments: this.resume === null ? totals.fragments : addFragments(this.resume.journal.fragments, totals.fragments),
       error,
       capture: this.captureStats,

@@ -28,6 +28,9 @@ export interface ReportSummary {
   /** Flows closed early by the open-flow cap, and the cap (-S max_flows). */
   flowsPurged: number;
   maxFlows: number;
+  /** Flows closed idle, and -S tcp_timeout (0: no idle timeout). */
+  flowsTimedOut: number;
+  tcpTimeout: number;
   /** What the IP fragment reassembler did. */
   fragments: FragmentCounts;
   /** Set when the run ended early; written as a comment-free element for tools to see. */
@@ -151,6 +154,8 @@ export function dfxmlFooterWith(s: ReportSummary, ru: Rusage): string {
   f.push(el('total_packets', String(s.totalPackets)));
   // Only when the cap was hit: otherwise the summary stays tcpflow's.
   if (s.flowsPurged > 0) f.push({ name: 'flows_purged', attrs: { reason: 'max_flows', max_flows: String(s.maxFlows) }, text: String(s.flowsPurged) });
+  // Only with -S tcp_timeout: otherwise the summary stays tcpflow's (which counts none).
+  if (s.tcpTimeout > 0) f.push({ name: 'flows_timed_out', attrs: { tcp_timeout: String(s.tcpTimeout) }, text: String(s.flowsTimedOut) });
   // Only when the input had IP fragments (tcpflow reassembles none, spec B30).
   if (s.fragments.fragments > 0) {
     f.push({ name: 'ip_fragments', attrs: Object.fromEntries(Object.entries(fragmentFields(s.fragments)).map(([k, v]) => [k, String(v)])) });

@@ -31,6 +31,9 @@ export interface JsonlSummary {
   open_fds_at_end: number;
   flows_purged: number;
   max_flows: number;
+  /** Only with -S tcp_timeout: flows closed idle, and the timeout. */
+  flows_timed_out?: number;
+  tcp_timeout?: number;
   /** Only when the input had IP fragments: what the reassembler did (README, "IP fragments"). */
   ip_fragments?: Record<string, number>;
   error?: string;
@@ -50,6 +53,10 @@ function jsonlSummary(s: ReportSummary): JsonlSummary {
     flows_purged: s.flowsPurged,
     max_flows: s.maxFlows,
   };
+  if (s.tcpTimeout > 0) {
+    out.flows_timed_out = s.flowsTimedOut;
+    out.tcp_timeout = s.tcpTimeout;
+  }
   if (s.fragments.fragments > 0) out.ip_fragments = fragmentFields(s.fragments);
   if (s.error !== null) out.error = s.error;
   if (s.capture) out.capture = captureFields(s.capture);

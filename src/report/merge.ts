@@ -193,7 +193,7 @@ class DfxmlShard implements ShardReport {
     let error: string | null = null;
     let fragments: Record<string, number> | null = null;
     let capture: CaptureStats | null = null;
-    let purged = 0, maxFlows = 0, maxFlowsKnown = false;
+    let purged = 0, maxFlows = 0, maxFlowsKnown = false, timedOut = 0, tcpTimeout = 0;
     let complete = false;
     for (let l = this.r.next(); l !== null; l = this.r.next()) {
       if (l === '</dfxml>') { complete = true; break; }
@@ -221,6 +221,8 @@ class DfxmlShard implements ShardReport {
       }
       m = /^ {2}<flows_purged reason="max_flows" max_flows="(\d+)">(\d+)<\/flows_purged>$/.exec(l);
       if (m !== null) { maxFlows = Number(m[1]); purged = Number(m[2]); maxFlowsKnown = true; continue; }
+      m = /^ {2}<flows_timed_out tcp_timeout="(\d+)">(\d+)<\/flows_timed_out>$/.exec(l);
+      if (m !== null) { tcpTimeout = Number(m[1]); timedOut = Number(m[2]); continue; }
       m = /^ {4}<(\w+)>([0-9.]+)<\/\1>$/.exec(l);
       if (m !== null && (RUSAGE_FIELDS as readonly string[]).includes(m[1])) rusage[m[1] as keyof Rusage] = Number(m[2]);
     }
@@ -232,7 +234,7 @@ class DfxmlShard implements ShardReport {
       summary: {
         openFdsAtEnd: counts.open_fds_at_end, maxOpenFlows: counts.max_open_flows, totalFlows: counts.total_flows,
         flowMapSize: counts.flow_map_size, totalPackets: counts.total_packets, flowsPurged: purged, maxFlows, error,
-        fragments: fragmentCounts(fragments),
+        flowsTimedOut: timedOut, tcpTimeout, fragments: fragmentCounts(fragments),
       },
       capture,
       maxFlowsKnown,
@@ -305,6 +307,7 @@ class JsonlShard implements ShardReport {
       summary: {
         openFdsAtEnd: n('open_fds_at_end'), maxOpenFlows: n('max_open_flows'), totalFlows: n('total_flows'), flowMapSize: n('flow_map_size'),
         totalPackets: n('total_packets'), flowsPurged: n('flows_purged'), maxFlows: n('max_flows'), error: typeof s.error === 'string' ? s.error : null,
+        flowsTimedOut: s.tcp_timeout === undefined ? 0 : n('flows_timed_out'), tcpTimeout: s.tcp_timeout === undefined ? 0 : n('tcp_timeout'),
         fragments: fragmentCounts(typeof s.ip_fragments === 'object' && s.ip_fragments !== null ? s.ip_fragments as Record<string, unknown> : null),
       },
       capture: this.capture(s.capture),
@@ -518,7 +521,7 @@ function writeMerged(kind: ReportKind, shards: readonly ShardReport[], out: Outp
     if (e.maxFlowsKnown && maxFlows === 0) maxFlows = e.summary.maxFlows;
   });
   const all = OpenFileCount.count(counts);
-  const sum = (k: 'totalFlows' | 'flowMapSize' | 'totalPackets' | 'flowsPurged') => ends.reduce((t, e) => t + e.summary[k], 0);
+  const sum = (k: 'totalFlows' | 'flowMapSize' | 'totalPackets' | 'flowsPurged' | 'flowsTimedOut') => ends.reduce((t, e) => t + e.summary[k], 0);
   const summary: ReportSummary = {
     openFdsAtEnd: Math.min(fdLimit, all.atEnd),
     maxOpenFlows: Math.min(fdLimit, all.max),
@@ -527,6 +530,8 @@ function writeMerged(kind: ReportKind, shards: readonly ShardReport[], out: Outp
     totalPackets: sum('totalPackets'),
     flowsPurged: sum('flowsPurged'),
     maxFlows,
+    flowsTimedOut: sum('flowsTimedOut'),
+    tcpTimeout: ends[0].summary.tcpTimeout,
     error: errors.length > 0 ? errors.join('; ') : null,
     fragments: ends[0].summary.fragments,
     // Live shards each captured the interface: every shard's counts, by shard.

@@ -43,7 +43,8 @@ export interface Journal {
   /** Packets read by then (global packet numbers go on from here). */
   packets: number;
   maxOpenFiles: number;
-  totals: { totalFlows: number; totalPackets: number; flowsPurged: number; records: number };
+  /** flowsTimedOut: absent in a journal of an earlier version. */
+  totals: { totalFlows: number; totalPackets: number; flowsPurged: number; flowsTimedOut?: number; records: number };
   /** IP fragment counts up to the checkpoint (datagrams pending then: incomplete). */
   fragments: FragmentCounts;
   /** Record files of earlier attempts, final (spill-line format, sorted). */
@@ -136,7 +137,7 @@ export function startResume(dir: string, run: string, workers: number, spills: r
   const notes: string[] = [];
   const journal: Journal = old === null
     ? { version: 1, run, attempt, finished: false, inputsDone: 0, done: [], exitCode: 0, packets: 0, maxOpenFiles: 0,
-      totals: { totalFlows: 0, totalPackets: 0, flowsPurged: 0, records: 0 }, fragments: noFragments(), kept: [], current: { spills: [], logs: [], cuts: [] } }
+      totals: { totalFlows: 0, totalPackets: 0, flowsPurged: 0, flowsTimedOut: 0, records: 0 }, fragments: noFragments(), kept: [], current: { spills: [], logs: [], cuts: [] } }
     : { ...old, attempt, kept: [...old.kept], totals: { ...old.totals } };
   if (old !== null) {
     const removed = undoAfterCheckpoint(old);
@@ -266,7 +267,7 @@ function keepSpill(from: string, to: string, keep: number): void {
 export function recordCheckpoint(dir: string, base: Journal, start: Journal,
   done: { inputs: number; paths: string[]; exitCode: number; packets: number; maxOpenFiles: number; fragments: FragmentCounts },
   answers: readonly WorkerCheckpoint[], syncOutput: () => void): Journal {
-  const sum = (k: 'totalFlows' | 'totalPackets' | 'flowsPurged' | 'records') => start.totals[k] + answers.reduce((t, a) => t + a[k], 0);
+  const sum = (k: 'totalFlows' | 'totalPackets' | 'flowsPurged' | 'flowsTimedOut' | 'records') => (start.totals[k] ?? 0) + answers.reduce((t, a) => t + a[k], 0);
   const j: Journal = {
     ...base,
     inputsDone: done.inputs,
@@ -275,7 +276,7 @@ export function recordCheckpoint(dir: string, base: Journal, start: Journal,
     packets: done.packets,
     maxOpenFiles: done.maxOpenFiles,
     fragments: addFragments(start.fragments, done.fragments),
-    totals: { totalFlows: sum('totalFlows'), totalPackets: sum('totalPackets'), flowsPurged: sum('flowsPurged'), records: sum('records') },
+    totals: { totalFlows: sum('totalFlows'), totalPackets: sum('totalPackets'), flowsPurged: sum('flowsPurged'), flowsTimedOut: sum('flowsTimedOut'), records: sum('records') },
     current: {
       spills: base.current.spills.map((s, i) => ({ path: s.path, keep: answers[i]?.spilled ?? 0 })),
       logs: base.current.logs.map((l, i) => ({ path: l.path, keep: answers[i].created })),

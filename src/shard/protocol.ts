@@ -74,6 +74,8 @@ export interface WorkerCheckpoint {
   totalFlows: number;
   totalPackets: number;
   flowsPurged: number;
+  /** Flows closed idle (-S tcp_timeout) so far. */
+  flowsTimedOut: number;
   /** Records in its spill so far. */
   records: number;
   /** Its flows still open, as a resumed run closes them (src/resume/cut.ts), or null when none is. */

@@ -226,6 +226,7 @@ export class ShardProcessor {
       totalFlows: demux.totalFlows,
       totalPackets: demux.totalPackets,
       flowsPurged: demux.flowsPurged,
+      flowsTimedOut: demux.flowsTimedOut,
       records: this.records?.count ?? 0,
       cut: cutPath,
     };

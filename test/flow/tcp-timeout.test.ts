@@ -115,3 +115,37 @@ test('connections idle past the timeout between their packets: identical output 
     removeDir(tmp);
   }
 });
+
+test('the report counts the flows closed idle (DFXML <flows_timed_out>, JSON Lines flows_timed_out), the same for --workers 1, 2, 4; without -S tcp_timeout neither', async () => {
+  const tmp = makeTempDir();
+  try {
+    const frames = [
+      ...OPENING,
+      seg('10.0.0.3', 40001, 5000, SYN, '', T + 100),
+      seg('10.0.0.3', 40001, 5001, ACK | PSH, 'other;', T + 100),
+      seg('10.0.0.1', 40000, 1007, ACK | PSH, 'second;', T + 101),
+      // A closed idle by B's SYN (99 s), its …c1 (100 s) and B (101 s) by this packet of a third connection.
+      seg('10.0.0.4', 40002, 7000, SYN, '', T + 201),
+    ];
+    const capture = path.join(tmp, 'idle.pcap');
+    writePcap(capture, frames);
+    for (const [args, count] of [[['-S', 'tcp_timeout=50'], '3'], [[], null]] as const) {
+      for (const workers of ['1', '2', '4']) {
+        const out = path.join(tmp, `w${workers}-${count}`);
+        const r = await runCli(['--workers', workers, '-r', capture, '-o', out, '--jsonl', `${out}.jsonl`, ...args]);
+        assert.equal(r.code, 0, r.stderr);
+        const report = fs.readFileSync(path.join(out, 'report.xml'), 'utf8');
+        const summary = JSON.parse(fs.readFileSync(`${out}.jsonl`, 'utf8').trim().split('\n').pop() as string) as Record<string, unknown>;
+        if (count === null) {
+          assert.doesNotMatch(report, /flows_timed_out/);
+          assert.equal(summary.flows_timed_out, undefined);
+        } else {
+          assert.match(report, new RegExp(`\\n  <flows_timed_out tcp_timeout="50">${count}</flows_timed_out>\\n`), `--workers ${workers}`);
+          assert.deepEqual([summary.flows_timed_out, summary.tcp_timeout], [Number(count), 50], `--workers ${workers}`);
+        }
+      }
+    }
+  } finally {
+    removeDir(tmp);
+  }
+});

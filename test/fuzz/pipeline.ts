@@ -520,7 +520,7 @@ export class Pipeline {
     if (this.footer === null || this.runs % 32 === 0) {
       this.footer = dfxmlFooter({
         openFdsAtEnd: 0, maxOpenFlows: 0, totalFlows: totals.flows, flowMapSize: totals.flowsAtEnd,
-        totalPackets: totals.packets, error: null, flowsPurged: 0, maxFlows: DEFAULT_MAX_FLOWS, fragments,
+        totalPackets: totals.packets, error: null, flowsPurged: 0, maxFlows: DEFAULT_MAX_FLOWS, flowsTimedOut: 0, tcpTimeout: 0, fragments,
       }, startedAt);
     }
     this.runs++;

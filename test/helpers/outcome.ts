@@ -40,12 +40,12 @@ export async function runOutcome(capture: string, args: string[]): Promise<Outco
     const report = fs.readFileSync(path.join(out, 'report.xml'), 'latin1');
     // Complete, and the count (if any) right after <total_packets> in the summary.
     assert.ok(report.endsWith('</rusage>\n</dfxml>\n'), 'a complete report');
-    assert.match(report, /<\/total_packets>\n {2}(<flows_purged [^\n]*\n {2})?<rusage>/);
+    assert.match(report, /<\/total_packets>\n {2}(<flows_purged [^\n]*\n {2})?(<flows_timed_out [^\n]*\n {2})?<rusage>/);
     const second = report.indexOf('<configuration>', report.indexOf('<tdelta>'));
     const end = report.lastIndexOf('</configuration>');
     const summary: Record<string, string> = {};
-    for (const k of ['total_flows', 'flow_map_size', 'total_packets']) {
-      summary[k] = new RegExp(`<${k}>(\\d+)</${k}>`).exec(report)?.[1] ?? '(absent)';
+    for (const k of ['total_flows', 'flow_map_size', 'total_packets', 'flows_timed_out']) {
+      summary[k] = new RegExp(`<${k}( [^>]*)?>(\\d+)</${k}>`).exec(report)?.[2] ?? '(absent)';
     }
     const purged = /<flows_purged reason="max_flows" max_flows="\d+">(\d+)<\/flows_purged>/.exec(report);
     return {

@@ -35,7 +35,7 @@ function document(text: string): string {
     // As a run does: the record in the worker, through the spill, XML in the coordinator.
     renderFileobject(decodeRecord(encodeRecord(flowRecord(flow, `out/${text}`, [])))) +
     renderFileobject(decodeRecord(encodeRecord(flowRecord(flow, text, [{ md5: 'd41d8cd98f00b204e9800998ecf8427e' }])))) +
-    dfxmlFooter({ openFdsAtEnd: 0, maxOpenFlows: 1, totalFlows: 1, flowMapSize: 0, totalPackets: 1, error: `${text}: No space left on device`, flowsPurged: 0, maxFlows: 300000, fragments: noFragments() }, 0n);
+    dfxmlFooter({ openFdsAtEnd: 0, maxOpenFlows: 1, totalFlows: 1, flowMapSize: 0, totalPackets: 1, error: `${text}: No space left on device`, flowsPurged: 0, maxFlows: 300000, flowsTimedOut: 0, tcpTimeout: 0, fragments: noFragments() }, 0n);
 }
 
 test('every byte and every code unit in the command line, output directory, file names, error: well-formed', () => {
