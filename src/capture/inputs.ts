@@ -96,7 +96,25 @@ export async function resolveInputs(specs: readonly Omit<InputSpec, 'ordered'>[]
       out.inputs.push(...group);
     }
   }
+  warnRepeated(out);
   return out;
+}
+
+/**
+ * A file given twice (the same -r twice, in -l's list and on the command line, a path and a
+ * symlink to it, a directory and a file in it: the same device and inode) is read again,
+ * as tcpflow reads every input it is given; its packets then count twice, so say so.
+ */
+function warnRepeated(out: ResolvedInputs): void {
+  const seen = new Map<string, string>();
+  for (const { path: p } of out.inputs) {
+    const st = p === '-' ? null : statOrNull(p);
+    if (st === null || !st.isFile()) continue;
+    const id = `${st.dev}:${st.ino}`;
+    const first = seen.get(id);
+    if (first === undefined) seen.set(id, p);
+    else out.warnings.push(`${p}: the same file as ${first}, given twice: read again (as tcpflow does), its packets are processed twice`);
+  }
 }
 
 function statOrNull(p: string): fs.Stats | null {

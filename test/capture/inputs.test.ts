@@ -153,3 +153,30 @@ test('-R DIR finishes connections from the pieces in time order', async () => {
     removeDir(tmp);
   }
 });
+
+test('a file given twice (-r twice, -l, a symlink to it): one warning line naming it, and it is read again as tcpflow does', async () => {
+  const tmp = makeTempDir();
+  try {
+    const link = path.join(tmp, 'link.cap');
+    fs.symlinkSync(WHOLE, link);
+    const once = await runInto(path.join(tmp, 'once'), ['-r', WHOLE]);
+    for (const [name, args, second] of [
+      ['twice', ['-r', WHOLE, '-r', WHOLE], WHOLE],
+      ['list', ['-l', WHOLE, WHOLE], WHOLE],
+      ['symlink', ['-r', WHOLE, '-r', link], link],
+    ] as const) {
+      const r = await runInto(path.join(tmp, name), args);
+      assert.equal(r.run.code, 0, r.run.stderr);
+      const lines = r.run.stderr.split('\n').filter((l) => l.includes('given twice'));
+      assert.deepEqual(lines, [`tcpflow-ts: ${second}: the same file as ${WHOLE}, given twice: read again (as tcpflow does), its packets are processed twice`], name);
+      // Read again: every packet counted twice; the flows' bytes are the same.
+      const packets = (x: string) => Number(/<total_packets>(\d+)<\/total_packets>/.exec(x)?.[1]);
+      assert.equal(packets(r.report), 2 * packets(once.report), name);
+      assert.deepEqual([...r.files.keys()].filter((k) => !k.endsWith('c1')), [...once.files.keys()], name);
+    }
+    const plain = await runInto(path.join(tmp, 'plain'), ['-r', WHOLE, '-r', path.join(PCAP_DIR, 'tcpflow__test1.pcap')]);
+    assert.doesNotMatch(plain.run.stderr, /given twice/);
+  } finally {
+    removeDir(tmp);
+  }
+});
