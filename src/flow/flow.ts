@@ -26,6 +26,8 @@ export class Flow implements VlanChained<Flow>, TupleEntry<Flow> {
   finSize = 0;
   outOfOrder = 0;
   violations = 0;
+  /** -d 2: its first packet cut by -b was reported (one line per flow, not per packet). */
+  truncationLogged = false;
   direction = Direction.UNKNOWN;
   startSec = 0;
   startUsec = 0;

@@ -440,8 +440,10 @@ export class TcpDemux {
     }
     const max = this.config.maxBytes;
     const w = max < 0 ? len : offset >= max ? 0 : Math.min(len, max - offset);
-    if (w < len && (this.config.debugLevel ?? 0) >= 2) {
-      this.config.onDebug?.(2, `packet truncated by max_bytes_per_flow on ${flowLabel(flow)}`);
+    if (w < len && !flow.truncationLogged && (this.config.debugLevel ?? 0) >= 2) {
+      // tcpflow prints this for every packet past -b: with -b 0, a line per packet of the capture.
+      flow.truncationLogged = true;
+      this.config.onDebug?.(2, `packet truncated by max_bytes_per_flow on ${flowLabel(flow)} (its later packets are not reported)`);
     }
     const sink = flow.sink ??= this.out.open(flow);
     if (!inserted && offset !== flow.pos) {

@@ -57,7 +57,10 @@ test('-d 2: -b truncation is reported', async () => {
   try {
     const run = await runCli(['-d', '2', '-b', '10', '-r', path.join(PCAP_DIR, 'tcpflow__test1.pcap'), '-o', path.join(tmp, 'out')]);
     assert.equal(run.code, 0, run.stderr);
-    assert.match(run.stderr, /^tcpflow-ts: packet truncated by max_bytes_per_flow on flow\[192\.168\.1\.102:50955->74\.125\.19\.104:80\]$/m);
+    assert.match(run.stderr, /^tcpflow-ts: packet truncated by max_bytes_per_flow on flow\[192\.168\.1\.102:50955->74\.125\.19\.104:80\] \(its later packets are not reported\)$/m);
+    // One line per flow direction, not per packet.
+    const lines = run.stderr.split('\n').filter((l) => l.includes('truncated by max_bytes'));
+    assert.equal(lines.length, new Set(lines).size, run.stderr);
     const quiet = await runCli(['-d', '1', '-b', '10', '-r', path.join(PCAP_DIR, 'tcpflow__test1.pcap'), '-o', path.join(tmp, 'out1')]);
     assert.doesNotMatch(quiet.stderr, /truncated by max_bytes/);
   } finally {
