@@ -37,15 +37,19 @@ async function flowFiles(tmp: string, name: string, frames: Frame[], args: strin
 const T = 1_600_000_000;
 /** Flow A's SYN at T and its first data at T + 1. */
 const OPENING = [seg('10.0.0.1', 40000, 1000, SYN, '', T), seg('10.0.0.1', 40000, 1001, ACK | PSH, 'first;', T + 1)];
+/** Then flow B at T + 100, and A's second data at T + 101. */
+const IDLE_THEN_MORE = [
+  ...OPENING,
+  seg('10.0.0.3', 40001, 5000, SYN, '', T + 100),
+  seg('10.0.0.3', 40001, 5001, ACK | PSH, 'other;', T + 100),
+  seg('10.0.0.1', 40000, 1007, ACK | PSH, 'second;', T + 101),
+];
 
 test('an idle flow is closed by a later packet of another flow; its next data starts …c1', async () => {
   const tmp = makeTempDir();
   try {
     const frames = [
-      ...OPENING,
-      seg('10.0.0.3', 40001, 5000, SYN, '', T + 100),
-      seg('10.0.0.3', 40001, 5001, ACK | PSH, 'other;', T + 100),
-      seg('10.0.0.1', 40000, 1007, ACK | PSH, 'second;', T + 101),
+      ...IDLE_THEN_MORE,
       seg('10.0.0.1', 40000, 1014, ACK | FIN, '', T + 102),
     ];
     assert.deepEqual(await flowFiles(tmp, 'none', frames, []), { [A]: 'first;second;', [B]: 'other;' });
@@ -120,10 +124,7 @@ test('the report counts the flows closed idle (DFXML <flows_timed_out>, JSON Lin
   const tmp = makeTempDir();
   try {
     const frames = [
-      ...OPENING,
-      seg('10.0.0.3', 40001, 5000, SYN, '', T + 100),
-      seg('10.0.0.3', 40001, 5001, ACK | PSH, 'other;', T + 100),
-      seg('10.0.0.1', 40000, 1007, ACK | PSH, 'second;', T + 101),
+      ...IDLE_THEN_MORE,
       // A closed idle by B's SYN (99 s), its …c1 (100 s) and B (101 s) by this packet of a third connection.
       seg('10.0.0.4', 40002, 7000, SYN, '', T + 201),
     ];

@@ -44,9 +44,12 @@ export async function runOutcome(capture: string, args: string[]): Promise<Outco
     const second = report.indexOf('<configuration>', report.indexOf('<tdelta>'));
     const end = report.lastIndexOf('</configuration>');
     const summary: Record<string, string> = {};
-    for (const k of ['total_flows', 'flow_map_size', 'total_packets', 'flows_timed_out']) {
-      summary[k] = new RegExp(`<${k}( [^>]*)?>(\\d+)</${k}>`).exec(report)?.[2] ?? '(absent)';
+    for (const k of ['total_flows', 'flow_map_size', 'total_packets']) {
+      summary[k] = new RegExp(`<${k}>(\\d+)</${k}>`).exec(report)?.[1] ?? '(absent)';
     }
+    // -S tcp_timeout only.
+    const idle = /<flows_timed_out tcp_timeout="\d+">(\d+)<\/flows_timed_out>/.exec(report);
+    if (idle !== null) summary.flows_timed_out = idle[1];
     const purged = /<flows_purged reason="max_flows" max_flows="\d+">(\d+)<\/flows_purged>/.exec(report);
     return {
       exit: run.code,
