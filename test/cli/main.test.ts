@@ -29,8 +29,10 @@ function intoHead(args: readonly string[], cwd: string): { status: number; stder
   };
 }
 
-/** BIG read twice starts before its own end: the order warning (src/capture/inputs.ts) may come first, nothing else. */
-/** The file is given twice (enough output to fill the pipe): its two warnings about that go. */
+/**
+ * BIG is read twice (enough output to fill the pipe): the warnings about that (src/capture/inputs.ts:
+ * the same file given twice, its start before its own end) may come first, nothing else.
+ */
 function withoutOrderWarning(stderr: string): string {
   return stderr.split('\n').filter((l) => !/: its first packet \(.*\) is earlier than the last packet of |: the same file as .*, given twice: /.test(l)).join('\n');
 }
