@@ -80,7 +80,8 @@ export interface FlowRecord extends ScanFields {
 
 /** Where finished flows' records go (a worker's spill), with their place in the report's order. */
 export interface RecordOutput {
-  add(closePacket: number, firstPacket: number, record: FlowRecord): void;
+  /** `record`: the record's spill line (flowLine, encodeRecord). */
+  add(closePacket: number, firstPacket: number, record: string): void;
 }
 
 /** A MAC address for the report, or undefined for all zeros (Linux loopback): tcpflow leaves those out. */
@@ -106,7 +107,7 @@ export function flowRecord(flow: Flow, filename: string | null, scans: readonly 
     dst_ipn: addrText(flow.dst),
     srcport: flow.sport,
     dstport: flow.dport,
-    vlan: flow.tag >= 0 ? flow.tag : flow.vlan >= 0 ? flow.vlan : undefined,
+    vlan: vlanOf(flow),
     packets: flow.packets,
     out_of_order_count: flow.outOfOrder > 0 ? flow.outOfOrder : undefined,
     violations: flow.violations > 0 ? flow.violations : undefined,
@@ -171,6 +172,32 @@ export function encodeRecord(r: FlowRecord): string {
     `${num(r.violations)}\t${r.len}\t${num(r.caplen)}\t${text(r.md5)}\t` +
     `${r.byte_runs === undefined ? '' : escapeField(JSON.stringify(r.byte_runs))}\t${text(r.http_content_sha256)}\t${text(r.sha256)}\t` +
     `${r.js === undefined ? '' : escapeField(JSON.stringify(r.js))}\t${text(r.js_error)}\t${num(r.file_packet)}\t${num(r.vlan)}`;
+}
+
+/** The VLAN id a flow is keyed on (its tag; with -S vlan_key=0 its first packet's), or undefined. */
+function vlanOf(flow: Flow): number | undefined {
+  return flow.tag >= 0 ? flow.tag : flow.vlan >= 0 ? flow.vlan : undefined;
+}
+
+/**
+ * The spill line of a flow that has ended (encodeRecord of its flowRecord, the same text),
+ * built straight from the flow: no record object and no field strings a flow without
+ * scanner results does not need (~1 us less per flow file on many small flows).
+ * `filePacket`: --shard runs' file_packet, or undefined.
+ */
+export function flowLine(flow: Flow, filename: string | null, scans: readonly ScanFields[], filePacket?: number): string {
+  if (scans.length > 0) {
+    const r = flowRecord(flow, filename, scans);
+    r.file_packet = filePacket;
+    return encodeRecord(r);
+  }
+  const mac = flow.mac;
+  // No MAC or address text holds a character escapeField changes.
+  return `${filename === null ? '' : escapeField(filename)}\t${flow.lastByte}\t${isoTime(flow.startSec, flow.startUsec)}\t` +
+    `${isoTime(flow.lastSec, flow.lastUsec)}\t${mac === null ? '' : macField(mac, 0) ?? ''}\t${mac === null ? '' : macField(mac, 6) ?? ''}\t` +
+    `${flow.family}\t${addrText(flow.src)}\t${addrText(flow.dst)}\t${flow.sport}\t${flow.dport}\t${flow.packets}\t` +
+    `${flow.outOfOrder > 0 ? flow.outOfOrder : ''}\t${flow.violations > 0 ? flow.violations : ''}\t${flow.len}\t` +
+    `${flow.caplen !== flow.len ? flow.caplen : ''}\t\t\t\t\t\t\t${filePacket ?? ''}\t${vlanOf(flow) ?? ''}`;
 }
 
 const FIELD_COUNT = 24;

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import { strerror } from '../util/strerror';
 import { freeSpace } from '../util/disk';
-import { decodeRecord, encodeRecord, type FlowRecord, type RecordOutput } from './flow-record';
+import { decodeRecord, type FlowRecord, type RecordOutput } from './flow-record';
 import { TextBatch } from '../util/text-batch';
 
 /**
@@ -91,9 +91,9 @@ export class RecordSpill implements RecordOutput {
     this.checkSpace();
   }
 
-  add(closePacket: number, firstPacket: number, record: FlowRecord): void {
+  add(closePacket: number, firstPacket: number, record: string): void {
     const close = closePacket === Infinity ? END_OF_INPUT : closePacket;
-    const line = `${close} ${firstPacket} ${encodeRecord(record)}\n`;
+    const line = `${close} ${firstPacket} ${record}\n`;
     this.append(line);
     if (this.padding) {
       const room = this.room as RecordRoom;

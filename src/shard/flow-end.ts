@@ -1,6 +1,6 @@
 import type { Flow } from '../flow/flow';
 import type { FlowOutput, FlowSink, SinkCheckpoint, SinkFactory } from '../flow/sink';
-import { flowRecord, type RecordOutput, type ScanFields } from '../report/flow-record';
+import { flowLine, type RecordOutput, type ScanFields } from '../report/flow-record';
 import type { FlowScan, Scanner } from '../scanners/scanner';
 import type { FlowFileListener } from '../hooks/flow-hooks';
 
@@ -106,9 +106,8 @@ export class FlowEnd implements FlowOutput {
       }
     } finally {
       if (this.records !== null) {
-        const record = flowRecord(flow, sink !== null ? sink.name : this.sinks.nameOf(flow), scans);
-        if (this.filePackets && sink !== null) record.file_packet = flow.sinkPacket;
-        this.records.add(closePacket, flow.firstPacket, record);
+        const name = sink !== null ? sink.name : this.sinks.nameOf(flow);
+        this.records.add(closePacket, flow.firstPacket, flowLine(flow, name, scans, this.filePackets && sink !== null ? flow.sinkPacket : undefined));
       }
     }
     if (this.files !== null && sink !== null && sink.name !== null) this.files.closed(sink.name);

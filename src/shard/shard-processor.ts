@@ -16,7 +16,7 @@ import { Hooks } from '../hooks/flow-hooks';
 import { NetvizCollector } from '../netviz/collector';
 import { FlowEnd } from './flow-end';
 import { BUCKET_SHIFT, RECORD_MASK, Release, WorkerCheckpoint, WorkerConfig, WorkerResult } from './protocol';
-import { encodeRecord, flowRecord } from '../report/flow-record';
+import { flowLine } from '../report/flow-record';
 import { writeCutFile, type CutFlow } from '../resume/cut';
 import { createdLogPath, cutFilePath } from '../resume/paths';
 import type { Logger } from '../util/log';
@@ -214,9 +214,8 @@ export class ShardProcessor {
     const cut: CutFlow[] = [];
     for (const flow of demux.openFlowList()) {
       const file = flow.sink?.checkpoint?.() ?? null;
-      const record = flowRecord(flow, flow.sink?.name ?? null, []);
-      if (this.config.shard !== null && file !== null) record.file_packet = flow.sinkPacket;
-      cut.push({ first: flow.firstPacket, record: encodeRecord(record), file, gaps: file === null ? [] : flow.seen.gaps(file.size) });
+      const record = flowLine(flow, flow.sink?.name ?? null, [], this.config.shard !== null && file !== null ? flow.sinkPacket : undefined);
+      cut.push({ first: flow.firstPacket, record, file, gaps: file === null ? [] : flow.seen.gaps(file.size) });
     }
     const cutPath = cut.length === 0 ? null : cutFilePath(resume.dir, resume.attempt, seq, this.config.index);
     if (cutPath !== null) writeCutFile(cutPath, cut);

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Flow } from '../../src/flow/flow';
-import { decodeRecord, encodeRecord, flowRecord, type FlowRecord } from '../../src/report/flow-record';
+import { decodeRecord, encodeRecord, flowLine, flowRecord, type FlowRecord } from '../../src/report/flow-record';
 import { ip4, ip6 } from '../helpers/packets';
 import { Rng } from '../flow/rng';
 
@@ -53,6 +53,25 @@ test('scanner results survive the spill: sha256, any JSON value or string from a
   }
   const err = flowRecord(f, 'out/x', [{ js_error: 'TypeError: bad\tthing\n at line 2' }]);
   assert.equal(json(decodeRecord(encodeRecord(err))), json(err));
+});
+
+test('flowLine is the spill line of the flow\'s record: every combination of fields, file names, file packets, scan results', () => {
+  const names = [null, 'out/010.000.000.001.00001-010.000.000.002.65535', 'a\tb\\c\n', '\ud800é😀'];
+  for (let mask = 0; mask < 512; mask++) {
+    const f = new Flow(mask & 1 ? ip6('2001:db8::1') : ip4('10.0.0.1'), mask & 1 ? ip6('::1') : ip4('10.0.0.2'), 1, 65535, -1,
+      mask & 2 ? MAC : mask & 4 ? new Uint8Array(12) : null, 0);
+    // Start and end in different seconds, then the same one; microseconds zero or not.
+    f.startSec = 1e9 + (mask >> 7); f.startUsec = mask & 8 ? 0 : mask * 37; f.lastSec = mask & 16 ? f.startSec : 2e9; f.lastUsec = mask & 8 ? 999999 : 0;
+    f.packets = 3; f.len = 300; f.caplen = mask & 32 ? 200 : 300; f.lastByte = mask * 1000;
+    f.outOfOrder = mask & 64 ? 7 : 0; f.violations = mask & 128 ? 1 : 0;
+    const name = names[mask % names.length];
+    const filePacket = mask & 256 ? mask * 3 : undefined;
+    for (const scans of [[], [{ md5: 'd41d8cd98f00b204e9800998ecf8427e' }]]) {
+      const r = flowRecord(f, name, scans);
+      r.file_packet = filePacket;
+      assert.equal(flowLine(f, name, scans, filePacket), encodeRecord(r), `mask ${mask}`);
+    }
+  }
 });
 
 test('a line with the wrong number of fields is refused', () => {

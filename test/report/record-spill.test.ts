@@ -30,7 +30,7 @@ interface Rec { close: number; first: number; xml: string }
 function writeAll(recs: Rec[][]): string[] {
   return recs.map((list) => {
     const w = new RecordSpill(tmp());
-    for (const r of list) w.add(r.close === END_OF_INPUT ? Infinity : r.close, r.first, asRecord(r.xml));
+    for (const r of list) w.add(r.close === END_OF_INPUT ? Infinity : r.close, r.first, encodeRecord(asRecord(r.xml)));
     assert.equal(w.count, list.length);
     w.close();
     return w.path as string;
@@ -145,7 +145,7 @@ function records(n: number, size: number, w = 0, of = 1): Rec[] {
 }
 
 function addAll(wr: RecordSpill, recs: readonly Rec[]): void {
-  for (const r of recs) wr.add(r.close, r.first, asRecord(r.xml));
+  for (const r of recs) wr.add(r.close, r.first, encodeRecord(asRecord(r.xml)));
 }
 
 const pieces = (paths: readonly string[], held: readonly HeldRecords[] = []) => {
@@ -326,7 +326,7 @@ function simulate(seed: number, opts: { workers: number; share: number[]; lag: n
   let packet = 0, flow = 0;
   const release = (w: number) => {
     const c = queues[w].shift() as { end: number; closes: Rec[] };
-    for (const rec of c.closes) spills[w].add(rec.close, rec.first, asRecord(rec.xml));
+    for (const rec of c.closes) spills[w].add(rec.close, rec.first, encodeRecord(asRecord(rec.xml)));
     const bytes = spills[w].flushed();
     const left = --unreleased[w];
     if (bytes >= 0) merge.grow(w, bytes, left === 0 ? packet : c.end);
@@ -364,7 +364,7 @@ function simulate(seed: number, opts: { workers: number; share: number[]; lag: n
   for (let w = 0; w < workers; w++) {
     for (let k = 0; k < 5; k++) {
       const rec = { close: END_OF_INPUT, first: r.int(0, packet) + k * packet, xml: `e${flow++}` };
-      spills[w].add(Infinity, rec.first, asRecord(rec.xml));
+      spills[w].add(Infinity, rec.first, encodeRecord(asRecord(rec.xml)));
       all.push(rec);
     }
     spills[w].close();
@@ -414,14 +414,14 @@ test('a worker that never spills (no packets at all) finishes with an empty spil
   const got: string[] = [];
   const busy = new RecordSpill(tmp()), idle = new RecordSpill(tmp());
   const merge = new RecordMerge([], [busy.path, idle.path], (rec) => got.push(carried(rec)));
-  busy.add(3, 1, asRecord('a'));
+  busy.add(3, 1, encodeRecord(asRecord('a')));
   merge.grow(0, busy.flushed(), 10);
   merge.pump();
   assert.deepEqual(got, [], 'the idle worker has said nothing: it could still close a flow at packet 0');
   merge.grow(1, idle.flushed(), 10);
   merge.pump();
   assert.deepEqual(got, ['a']);
-  busy.add(12, 2, asRecord('b'));
+  busy.add(12, 2, encodeRecord(asRecord('b')));
   merge.grow(0, busy.flushed(), 13);
   merge.pump();
   assert.deepEqual(got, ['a'], 'the idle worker may still close a flow at packet 10-12');

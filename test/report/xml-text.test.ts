@@ -146,3 +146,18 @@ test('isoTime: UTC, fraction only with non-zero microseconds', () => {
     if (usec) assert.equal(Number(s.slice(20, 26)), usec);
   }
 });
+
+test('isoTime: the seconds it caches never leak into another second; odd microseconds written as they are', () => {
+  // Three seconds in turn (a two-slot cache), each with the Date's own text as the model.
+  const r = new Rng(9);
+  const secs = [1700000000, 1700000001, 86399, 1700000000, 4102444800, 86399, 1700000001];
+  for (let i = 0; i < 2000; i++) {
+    const sec = i < secs.length * 50 ? secs[i % secs.length] : r.int(0, 3);
+    const usec = r.chance(0.2) ? 0 : r.int(1, 999999);
+    const want = new Date(sec * 1000).toISOString().slice(0, 19) + (usec === 0 ? 'Z' : `.${String(usec).padStart(6, '0')}Z`);
+    assert.equal(isoTime(sec, usec), want, `${sec} ${usec}`);
+  }
+  assert.equal(isoTime(0, 1234567), '1970-01-01T00:00:00.1234567Z');
+  assert.equal(isoTime(0, -5), '1970-01-01T00:00:00.0000-5Z');
+  assert.equal(isoTime(0, 2.5), '1970-01-01T00:00:00.0002.5Z');
+});

@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { FlowEnd } from '../../src/shard/flow-end';
 import { sha256Scanner } from '../../src/scanners/md5';
-import type { FlowRecord } from '../../src/report/flow-record';
+import { decodeRecord, type FlowRecord } from '../../src/report/flow-record';
 import { Harness, CISN } from '../flow/harness';
 import { MemoryOutput } from '../helpers/memory-output';
 import { SYN } from '../helpers/packets';
@@ -21,7 +21,7 @@ test('sha256 is the file\'s, whether the bytes arrived in order or had to be rea
   ] as const) {
     const files = new MemoryOutput();
     const records: FlowRecord[] = [];
-    const h = new Harness({}, undefined, new FlowEnd(files, [sha256Scanner], { add: (_c, _f, r) => records.push(r) }));
+    const h = new Harness({}, undefined, new FlowEnd(files, [sha256Scanner], { add: (_c, _f, line) => records.push(decodeRecord(line)) }));
     run(h);
     h.finish();
     const named = records.filter((r) => r.filename !== undefined);
