@@ -1,6 +1,7 @@
 import type { Flow } from '../flow/flow';
 import { addrText, macText } from '../util/address';
-import { isoTime } from './xml-text';
+import { isoSecondsCached, isoTime } from './xml-text';
+import type { TextBatch } from '../util/text-batch';
 
 /** What scanners add to a flow's record (one field per scanner result). */
 export interface ScanFields {
@@ -82,6 +83,8 @@ export interface FlowRecord extends ScanFields {
 export interface RecordOutput {
   /** `record`: the record's spill line (flowLine, encodeRecord). */
   add(closePacket: number, firstPacket: number, record: string): void;
+  /** add() of flowLine(flow, filename, [], filePacket), which the output may write without making the string. */
+  addFlow(closePacket: number, firstPacket: number, flow: Flow, filename: string | null, filePacket: number | undefined): void;
 }
 
 /** A MAC address for the report, or undefined for all zeros (Linux loopback): tcpflow leaves those out. */
@@ -134,7 +137,7 @@ const SPECIAL = /[\\\t\n\r\ud800-\udfff]/;
  * Text with tab, newline, CR and backslash escaped, and UTF-16 code units that UTF-8
  * cannot carry (lone surrogates) as \uXXXX, so the line survives the spill file as it is.
  */
-function escapeField(v: string): string {
+export function escapeField(v: string): string {
   if (!SPECIAL.test(v)) return v;
   let out = '';
   for (let i = 0; i < v.length; i++) {
@@ -198,6 +201,109 @@ export function flowLine(flow: Flow, filename: string | null, scans: readonly Sc
     `${flow.family}\t${addrText(flow.src)}\t${addrText(flow.dst)}\t${flow.sport}\t${flow.dport}\t${flow.packets}\t` +
     `${flow.outOfOrder > 0 ? flow.outOfOrder : ''}\t${flow.violations > 0 ? flow.violations : ''}\t${flow.len}\t` +
     `${flow.caplen !== flow.len ? flow.caplen : ''}\t\t\t\t\t\t\t${filePacket ?? ''}\t${vlanOf(flow) ?? ''}`;
+}
+
+/** The most bytes writeFlowLine writes besides its file name's (at most 3 per UTF-16 unit of the name). */
+export const FLOW_LINE_FIXED = 1024;
+const TAB = 0x09;
+
+/**
+ * `close first line\n`, line being flowLine(flow, filename, [], filePacket), written as
+ * UTF-8 straight into `b` (with room for FLOW_LINE_FIXED bytes and the name's): no string
+ * per field and no concatenation, whose cons strings were a third of the bytes a worker
+ * allocated on many small flows. `name`: the file name through escapeField ('' for none).
+ * Returns the line's length in UTF-16 units (the spill's padding counts those).
+ */
+export function writeFlowLine(b: TextBatch, close: number, first: number, flow: Flow, name: string, filePacket: number | undefined): number {
+  const bytes = b.bytes;
+  let at = putNumber(bytes, b.length, close);
+  bytes[at++] = 0x20;
+  at = putNumber(bytes, at, first);
+  bytes[at++] = 0x20;
+  const nameBytes = bytes.write(name, at);
+  at += nameBytes;
+  bytes[at++] = TAB;
+  at = numberField(bytes, at, flow.lastByte);
+  at = timeField(bytes, at, flow.startSec, flow.startUsec);
+  at = timeField(bytes, at, flow.lastSec, flow.lastUsec);
+  const mac = flow.mac;
+  at = asciiField(bytes, at, mac === null ? undefined : macField(mac, 0));
+  at = asciiField(bytes, at, mac === null ? undefined : macField(mac, 6));
+  at = numberField(bytes, at, flow.family);
+  at = addressField(bytes, at, flow.src);
+  at = addressField(bytes, at, flow.dst);
+  at = numberField(bytes, at, flow.sport);
+  at = numberField(bytes, at, flow.dport);
+  at = numberField(bytes, at, flow.packets);
+  at = numberField(bytes, at, flow.outOfOrder > 0 ? flow.outOfOrder : null);
+  at = numberField(bytes, at, flow.violations > 0 ? flow.violations : null);
+  at = numberField(bytes, at, flow.len);
+  if (flow.caplen !== flow.len) at = putNumber(bytes, at, flow.caplen);
+  // No scanner results: md5, byte_runs, http_content_sha256, sha256, js, js_error empty.
+  for (let i = 0; i < 7; i++) bytes[at++] = TAB;
+  if (filePacket !== undefined) at = putNumber(bytes, at, filePacket);
+  bytes[at++] = TAB;
+  const vlan = vlanOf(flow);
+  if (vlan !== undefined) at = putNumber(bytes, at, vlan);
+  bytes[at++] = 0x0a;
+  const written = at - b.length;
+  b.length = at;
+  return written - nameBytes + name.length;
+}
+
+/** `${n}` as bytes. */
+function putNumber(bytes: Buffer, at: number, n: number): number {
+  if (!(Number.isSafeInteger(n) && n >= 0)) return at + bytes.write(String(n), at, 'latin1');
+  let end = at;
+  for (let v = n; ; v = Math.floor(v / 10)) {
+    end++;
+    if (v < 10) break;
+  }
+  for (let i = end - 1, v = n; i >= at; i--, v = Math.floor(v / 10)) bytes[i] = 0x30 + (v % 10);
+  return end;
+}
+
+function putAscii(bytes: Buffer, at: number, s: string): number {
+  return at + bytes.write(s, at, 'latin1');
+}
+
+/** A field (empty for null or undefined) and the tab after it. */
+function numberField(bytes: Buffer, at: number, n: number | null): number {
+  if (n !== null) at = putNumber(bytes, at, n);
+  bytes[at] = TAB;
+  return at + 1;
+}
+
+function asciiField(bytes: Buffer, at: number, s: string | undefined): number {
+  if (s !== undefined) at = putAscii(bytes, at, s);
+  bytes[at] = TAB;
+  return at + 1;
+}
+
+/** isoTime(sec, usec). */
+function timeField(bytes: Buffer, at: number, sec: number, usec: number): number {
+  at = putAscii(bytes, at, isoSecondsCached(sec));
+  if (usec !== 0) {
+    // Out of range (a hostile capture): as isoTime writes it.
+    if (!(Number.isInteger(usec) && usec > 0 && usec < 1e6)) return asciiField(bytes, at, `.${String(usec).padStart(6, '0')}Z`);
+    bytes[at++] = 0x2e;
+    for (let i = at + 5, v = usec; i >= at; i--, v = Math.floor(v / 10)) bytes[i] = 0x30 + (v % 10);
+    at += 6;
+  }
+  bytes[at++] = 0x5a;
+  bytes[at] = TAB;
+  return at + 1;
+}
+
+/** addrText(a). */
+function addressField(bytes: Buffer, at: number, a: Uint8Array): number {
+  if (a.length !== 4) return asciiField(bytes, at, addrText(a));
+  for (let i = 0; i < 4; i++) {
+    if (i > 0) bytes[at++] = 0x2e;
+    at = putNumber(bytes, at, a[i]);
+  }
+  bytes[at] = TAB;
+  return at + 1;
 }
 
 const FIELD_COUNT = 24;

@@ -1,7 +1,8 @@
 import * as fs from 'node:fs';
 import { strerror } from '../util/strerror';
 import { freeSpace } from '../util/disk';
-import { decodeRecord, type FlowRecord, type RecordOutput } from './flow-record';
+import { decodeRecord, escapeField, FLOW_LINE_FIXED, writeFlowLine, type FlowRecord, type RecordOutput } from './flow-record';
+import type { Flow } from '../flow/flow';
 import { TextBatch } from '../util/text-batch';
 
 /**
@@ -95,9 +96,25 @@ export class RecordSpill implements RecordOutput {
     const close = closePacket === Infinity ? END_OF_INPUT : closePacket;
     const line = `${close} ${firstPacket} ${record}\n`;
     this.append(line);
+    this.added(line.length);
+  }
+
+  addFlow(closePacket: number, firstPacket: number, flow: Flow, filename: string | null, filePacket: number | undefined): void {
+    const close = closePacket === Infinity ? END_OF_INPUT : closePacket;
+    const name = filename === null ? '' : escapeField(filename);
+    const need = FLOW_LINE_FIXED + 3 * name.length;
+    if (!this.buf.room(need)) {
+      this.flush();
+      this.buf.room(need);
+    }
+    this.added(writeFlowLine(this.buf, close, firstPacket, flow, name, filePacket));
+  }
+
+  /** A line of `length` UTF-16 units was added: its padding, if the disk is low. */
+  private added(length: number): void {
     if (this.padding) {
       const room = this.room as RecordRoom;
-      const pad = room.perChar * line.length + room.perRecord - line.length;
+      const pad = room.perChar * length + room.perRecord - length;
       if (pad > 1) this.append(' '.repeat(pad - 1) + '\n');
     }
     this.count++;

@@ -97,17 +97,19 @@ let cacheNext = 0;
 /** 0-999 as three digits: a microsecond count as two of them. */
 const DIGITS3: readonly string[] = Array.from({ length: 1000 }, (_, i) => String(i).padStart(3, '0'));
 
+/** isoSeconds(sec), from the cache of the last two. */
+export function isoSecondsCached(sec: number): string {
+  if (sec === cachedSec[0]) return cachedBase[0];
+  if (sec === cachedSec[1]) return cachedBase[1];
+  const k = cacheNext;
+  cacheNext ^= 1;
+  cachedSec[k] = sec;
+  return cachedBase[k] = isoSeconds(sec);
+}
+
 /** UTC ISO-8601 time as in the report: fraction only when the microseconds are non-zero. */
 export function isoTime(sec: number, usec: number): string {
-  let base: string;
-  if (sec === cachedSec[0]) base = cachedBase[0];
-  else if (sec === cachedSec[1]) base = cachedBase[1];
-  else {
-    const k = cacheNext;
-    cacheNext ^= 1;
-    cachedSec[k] = sec;
-    base = cachedBase[k] = isoSeconds(sec);
-  }
+  const base = isoSecondsCached(sec);
   if (usec === 0) return `${base}Z`;
   // A hostile capture's microseconds can be out of range (or, from pcapng ticks, not whole): written as they are.
   const frac = Number.isInteger(usec) && usec > 0 && usec < 1e6

@@ -107,7 +107,9 @@ export class FlowEnd implements FlowOutput {
     } finally {
       if (this.records !== null) {
         const name = sink !== null ? sink.name : this.sinks.nameOf(flow);
-        this.records.add(closePacket, flow.firstPacket, flowLine(flow, name, scans, this.filePackets && sink !== null ? flow.sinkPacket : undefined));
+        const filePacket = this.filePackets && sink !== null ? flow.sinkPacket : undefined;
+        if (scans.length === 0) this.records.addFlow(closePacket, flow.firstPacket, flow, name, filePacket);
+        else this.records.add(closePacket, flow.firstPacket, flowLine(flow, name, scans, filePacket));
       }
     }
     if (this.files !== null && sink !== null && sink.name !== null) this.files.closed(sink.name);

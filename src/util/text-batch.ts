@@ -28,6 +28,16 @@ export class TextBatch {
     return n;
   }
 
+  /**
+   * Room for `n` more bytes written straight into `bytes` (the owner writes out and clears
+   * a batch without it first): an empty batch grows to take them.
+   */
+  room(n: number): boolean {
+    if (this.length + n <= this.bytes.length) return true;
+    if (this.length === 0) this.bytes = Buffer.allocUnsafe(n);
+    return this.length === 0;
+  }
+
   clear(): void {
     this.length = 0;
   }

@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Flow } from '../../src/flow/flow';
-import { decodeRecord, encodeRecord, flowLine, flowRecord, type FlowRecord } from '../../src/report/flow-record';
+import { decodeRecord, encodeRecord, escapeField, flowLine, flowRecord, writeFlowLine, FLOW_LINE_FIXED, type FlowRecord } from '../../src/report/flow-record';
+import { TextBatch } from '../../src/util/text-batch';
 import { ip4, ip6 } from '../helpers/packets';
 import { Rng } from '../flow/rng';
 
@@ -71,6 +72,31 @@ test('flowLine is the spill line of the flow\'s record: every combination of fie
       r.file_packet = filePacket;
       assert.equal(flowLine(f, name, scans, filePacket), encodeRecord(r), `mask ${mask}`);
     }
+  }
+});
+
+test('writeFlowLine writes flowLine\'s bytes: odd numbers, times, addresses, names, a batch at its end', () => {
+  const names = [null, 'out/x', 'a\tb\\c\n', '\ud800é😀', 'ü'.repeat(300)];
+  const rng = new Rng(11);
+  const batch = new TextBatch(4096);
+  for (let i = 0; i < 3000; i++) {
+    const v6 = rng.chance(0.3);
+    const f = new Flow(v6 ? ip6(rng.pick(['2001:db8::1', '::', 'fe80::1:2:3'])) : ip4(`${rng.int(0, 255)}.0.${rng.int(0, 255)}.255`),
+      ip4('10.0.0.2'), rng.int(0, 65535), rng.int(0, 65535), -1, rng.pick([MAC, new Uint8Array(12), null]), 0);
+    f.startSec = rng.pick([0, 1e9, 2 ** 40, -5, 1.8e13]); f.startUsec = rng.pick([0, 1, 999999, 123456, 1234567, -5, 2.5]);
+    f.lastSec = rng.pick([f.startSec, 2e9]); f.lastUsec = rng.int(0, 999999);
+    f.packets = rng.int(1, 2 ** 31); f.len = rng.pick([0, 9, 10, 2 ** 53 - 1, 2 ** 60]); f.caplen = rng.pick([f.len, 7]);
+    f.lastByte = rng.pick([0, 99, 100, 1e15 + 1]); f.outOfOrder = rng.int(0, 2); f.violations = rng.int(0, 2);
+    const name = rng.pick(names);
+    const filePacket = rng.pick([undefined, 0, 12345]);
+    const close = rng.pick([Number.MAX_SAFE_INTEGER, 3, 6.5, 0]), first = rng.int(0, 1e6);
+    const want = `${close} ${first} ${flowLine(f, name, [], filePacket)}\n`;
+    const escaped = name === null ? '' : escapeField(name);
+    if (!(batch.length + FLOW_LINE_FIXED + 3 * escaped.length <= batch.bytes.length)) batch.clear();
+    const start = batch.length;
+    const length = writeFlowLine(batch, close, first, f, escaped, filePacket);
+    assert.equal(batch.bytes.toString('utf8', start, batch.length), want, `case ${i}`);
+    assert.equal(length, want.length);
   }
 });
 

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { FlowEnd } from '../../src/shard/flow-end';
 import { md5Scanner } from '../../src/scanners/md5';
-import { decodeRecord, type FlowRecord } from '../../src/report/flow-record';
+import { recordList } from '../helpers/record-list';
 import { Harness, C2S, CISN } from '../flow/harness';
 import { MemoryOutput } from '../helpers/memory-output';
 import { ACK, FIN, SYN } from '../helpers/packets';
@@ -11,8 +11,8 @@ import { ACK, FIN, SYN } from '../helpers/packets';
 /** A harness whose flows end through the real flow end: md5 scanner, records kept here. */
 function scanned(cfg: ConstructorParameters<typeof Harness>[0] = {}) {
   const files = new MemoryOutput();
-  const records: { close: number; record: FlowRecord }[] = [];
-  const end = new FlowEnd(files, [md5Scanner], { add: (close, _first, line) => records.push({ close, record: decodeRecord(line) }) });
+  const { output, records } = recordList();
+  const end = new FlowEnd(files, [md5Scanner], output);
   const h = new Harness(cfg, undefined, end);
   const md5Of = (name: string) => createHash('md5').update(files.content(name)).digest('hex');
   return { h, files, records, md5Of };

@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { FlowEnd } from '../../src/shard/flow-end';
 import { sha256Scanner } from '../../src/scanners/md5';
-import { decodeRecord, type FlowRecord } from '../../src/report/flow-record';
+import { recordList } from '../helpers/record-list';
 import { Harness, CISN } from '../flow/harness';
 import { MemoryOutput } from '../helpers/memory-output';
 import { SYN } from '../helpers/packets';
@@ -20,11 +20,11 @@ test('sha256 is the file\'s, whether the bytes arrived in order or had to be rea
     ['reordered, with a hole', (h: Harness) => { h.client({ seq: CISN, flags: SYN }); h.cdata(9, 'jk'); h.cdata(0, 'abc'); }],
   ] as const) {
     const files = new MemoryOutput();
-    const records: FlowRecord[] = [];
-    const h = new Harness({}, undefined, new FlowEnd(files, [sha256Scanner], { add: (_c, _f, line) => records.push(decodeRecord(line)) }));
+    const list = recordList();
+    const h = new Harness({}, undefined, new FlowEnd(files, [sha256Scanner], list.output));
     run(h);
     h.finish();
-    const named = records.filter((r) => r.filename !== undefined);
+    const named = list.records.map((r) => r.record).filter((r) => r.filename !== undefined);
     assert.equal(named.length, 1, what);
     assert.equal(named[0].sha256, sha256(files.content(named[0].filename as string)), what);
     assert.equal(named[0].md5, undefined);

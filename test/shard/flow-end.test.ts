@@ -5,6 +5,7 @@ import * as vm from 'node:vm';
 import { FlowEnd } from '../../src/shard/flow-end';
 import { Outcome } from '../../src/flow/tcpdemux';
 import type { FlowScan, Scanner } from '../../src/scanners/scanner';
+import { decodeRecord } from '../../src/report/flow-record';
 import { Harness, CISN } from '../flow/harness';
 import { MemoryOutput } from '../helpers/memory-output';
 import { ACK, FIN, SYN } from '../helpers/packets';
@@ -25,7 +26,7 @@ test('a closed flow\'s scanner sessions can be collected while its sink is kept 
     },
   };
   const records: string[] = [];
-  const h = new Harness({}, undefined, new FlowEnd(new MemoryOutput(), [scanner], { add: (_c, _f, r) => records.push(r.md5 ?? '') }));
+  const h = new Harness({}, undefined, new FlowEnd(new MemoryOutput(), [scanner], { add: (_c, _f, r) => records.push(decodeRecord(r).md5 ?? ''), addFlow: () => records.push('') }));
   h.client({ seq: CISN, flags: SYN });
   h.cdata(0, 'hello');
   h.cdata(5, '', FIN | ACK);
