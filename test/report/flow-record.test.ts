@@ -59,8 +59,9 @@ test('scanner results survive the spill: sha256, any JSON value or string from a
 test('flowLine is the spill line of the flow\'s record: every combination of fields, file names, file packets, scan results', () => {
   const names = [null, 'out/010.000.000.001.00001-010.000.000.002.65535', 'a\tb\\c\n', '\ud800é😀'];
   for (let mask = 0; mask < 512; mask++) {
-    const f = new Flow(mask & 1 ? ip6('2001:db8::1') : ip4('10.0.0.1'), mask & 1 ? ip6('::1') : ip4('10.0.0.2'), 1, 65535, -1,
-      mask & 2 ? MAC : mask & 4 ? new Uint8Array(12) : null, 0);
+    // VLAN: untagged, or an id (0 and 4095 at the ends) on every other combination.
+    const f = new Flow(mask & 1 ? ip6('2001:db8::1') : ip4('10.0.0.1'), mask & 1 ? ip6('::1') : ip4('10.0.0.2'), 1, 65535,
+      mask & 64 ? -1 : mask % 3 === 0 ? 0 : mask % 3 === 1 ? 4095 : 7, mask & 2 ? MAC : mask & 4 ? new Uint8Array(12) : null, 0);
     // Start and end in different seconds, then the same one; microseconds zero or not.
     f.startSec = 1e9 + (mask >> 7); f.startUsec = mask & 8 ? 0 : mask * 37; f.lastSec = mask & 16 ? f.startSec : 2e9; f.lastUsec = mask & 8 ? 999999 : 0;
     f.packets = 3; f.len = 300; f.caplen = mask & 32 ? 200 : 300; f.lastByte = mask * 1000;
@@ -82,7 +83,7 @@ test('writeFlowLine writes flowLine\'s bytes: odd numbers, times, addresses, nam
   for (let i = 0; i < 3000; i++) {
     const v6 = rng.chance(0.3);
     const f = new Flow(v6 ? ip6(rng.pick(['2001:db8::1', '::', 'fe80::1:2:3'])) : ip4(`${rng.int(0, 255)}.0.${rng.int(0, 255)}.255`),
-      ip4('10.0.0.2'), rng.int(0, 65535), rng.int(0, 65535), -1, rng.pick([MAC, new Uint8Array(12), null]), 0);
+      ip4('10.0.0.2'), rng.int(0, 65535), rng.int(0, 65535), rng.pick([-1, 0, 1, 4095]), rng.pick([MAC, new Uint8Array(12), null]), 0);
     f.startSec = rng.pick([0, 1e9, 2 ** 40, -5, 1.8e13]); f.startUsec = rng.pick([0, 1, 999999, 123456, 1234567, -5, 2.5]);
     f.lastSec = rng.pick([f.startSec, 2e9]); f.lastUsec = rng.int(0, 999999);
     f.packets = rng.int(1, 2 ** 31); f.len = rng.pick([0, 9, 10, 2 ** 53 - 1, 2 ** 60]); f.caplen = rng.pick([f.len, 7]);
