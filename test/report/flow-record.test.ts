@@ -56,8 +56,9 @@ test('scanner results survive the spill: sha256, any JSON value or string from a
   assert.equal(json(decodeRecord(encodeRecord(err))), json(err));
 });
 
-test('flowLine is the spill line of the flow\'s record: every combination of fields, file names, file packets, scan results', () => {
+test('writeFlowLine and flowLine write the spill line of the flow\'s record: every combination of fields, file names, file packets, scan results', () => {
   const names = [null, 'out/010.000.000.001.00001-010.000.000.002.65535', 'a\tb\\c\n', '\ud800é😀'];
+  const batch = new TextBatch(FLOW_LINE_FIXED + 64);
   for (let mask = 0; mask < 512; mask++) {
     // VLAN: untagged, or an id (0 and 4095 at the ends) on every other combination.
     const f = new Flow(mask & 1 ? ip6('2001:db8::1') : ip4('10.0.0.1'), mask & 1 ? ip6('::1') : ip4('10.0.0.2'), 1, 65535,
@@ -73,10 +74,18 @@ test('flowLine is the spill line of the flow\'s record: every combination of fie
       r.file_packet = filePacket;
       assert.equal(flowLine(f, name, scans, filePacket), encodeRecord(r), `mask ${mask}`);
     }
+    // The spill's own path for a flow without scanner results: the same line, as bytes.
+    const r = flowRecord(f, name, []);
+    r.file_packet = filePacket;
+    const want = `${mask} 7 ${encodeRecord(r)}\n`;
+    const escaped = name === null ? '' : escapeField(name);
+    batch.clear();
+    assert.equal(writeFlowLine(batch, mask, 7, f, escaped, filePacket), want.length, `mask ${mask}`);
+    assert.equal(batch.bytes.toString('utf8', 0, batch.length), want, `mask ${mask}`);
   }
 });
 
-test('writeFlowLine writes flowLine\'s bytes: odd numbers, times, addresses, names, a batch at its end', () => {
+test('writeFlowLine writes the record\'s spill line: odd numbers, times, addresses, names, a batch at its end', () => {
   const names = [null, 'out/x', 'a\tb\\c\n', '\ud800é😀', 'ü'.repeat(300)];
   const rng = new Rng(11);
   const batch = new TextBatch(4096);
