@@ -15,7 +15,7 @@ import type { Options } from './options';
 import { planRun, type RunPlan } from './plan';
 import { Coordinator, type RunTotals } from './shard/coordinator';
 import { InProcessHost, ThreadHost, type WorkerHost } from './shard/hosts';
-import { IN_PROCESS_MAX_BYTES, plainInputBytes, useThreads } from './shard/host-choice';
+import { IN_PROCESS_MAX_BYTES, plainInputBytes, smallInput, useThreads } from './shard/host-choice';
 import { DEFAULT_LIMITS, FragmentReassembler, fragmentText } from './shard/ip-fragments';
 import { strerror } from './util/strerror';
 import { dfxmlFormat, type ReportSummary } from './report/dfxml';
@@ -55,9 +55,13 @@ export async function run(given: Options, argv: readonly string[], log: Logger):
   const identity = plan.shard !== null || plan.resumeDir !== null ? runIdentity(opts, plan) : '';
   const shard = plan.shard === null ? null : { ...plan.shard, run: identity, fdLimit: plan.fileDescriptors };
   const bytes = plan.live === null ? plainInputBytes(plan.inputs.map((i) => i.path)) : null;
-  const threads = useThreads({ workersGiven: opts.workersGiven, live: plan.live !== null, plugin: plan.plugin !== null, bytes });
-  log.at(2, threads ? `${plan.workers} worker threads` : `${bytes} bytes of input (at most ${IN_PROCESS_MAX_BYTES}): ${plan.workers} worker sessions in the main thread`);
-  return new Run(plan, argv, log, shard, identity, threads).execute();
+  const threads = useThreads({ workersGiven: opts.workersGiven, live: plan.live !== null, plugin: plan.plugin !== null, bytes,
+    reportOnly: plan.mode === 'report-only' });
+  const small = smallInput(bytes);
+  log.at(2, threads ? `${plan.workers} worker threads`
+    : small ? `${bytes} bytes of input (at most ${IN_PROCESS_MAX_BYTES}): ${plan.workers} worker sessions in the main thread`
+      : `no flow files (-FX): ${plan.workers} worker session${plan.workers === 1 ? '' : 's'} in the main thread`);
+  return new Run(plan, argv, log, shard, identity, threads, !threads && small).execute();
 }
 
 /**
@@ -100,7 +104,9 @@ class Run {
   private chroot: Chroot | null = null;
 
   constructor(private readonly plan: RunPlan, private readonly argv: readonly string[], private readonly log: Logger,
-    private readonly shard: ShardInfo | null, private readonly identity: string, private readonly threads: boolean) {
+    private readonly shard: ShardInfo | null, private readonly identity: string, private readonly threads: boolean,
+    /** A small input in the main thread: its few records stay in memory (no spill files to create and remove). */
+    private readonly recordsInMemory: boolean) {
     this.spillBase = plan.reports.dfxml ?? plan.reports.jsonl;
   }
 
@@ -181,9 +187,11 @@ class Run {
     }, { fragments: new FragmentReassembler(DEFAULT_LIMITS, log.debugLevel >= 5 ? (m) => log.at(5, m) : null) });
     // V8's flags are process-wide, and V8 rejects code caches made under other flags: Node's
     // own, for the builtin modules each worker thread compiles while it boots (set before,
-    // ~24 ms more CPU per thread), and the bundle's (cli/main.ts; a run without threads keeps
-    // the defaults). So they change once every thread has booted.
+    // ~24 ms more CPU per thread), and the bundle's (cli/main.ts: a small run without threads
+    // keeps the defaults, as the build's run that writes its cache does). So they change once
+    // every thread has booted, or now for a large input in the main thread (-FX).
     if (this.threads) coordinator.whenBooted(limitHeapGrowth);
+    else if (!this.recordsInMemory) limitHeapGrowth();
     if (this.journal !== null) coordinator.continueFrom(this.journal.packets, this.journal.maxOpenFiles);
     try {
       // Opened while the worker threads boot.
@@ -323,7 +331,7 @@ class Run {
    */
   private spillPath(i: number): string | null {
     if (this.spillBase === null || !this.plan.worker.records) return null;
-    return this.threads || this.plan.resumeDir !== null ? `${this.spillBase}.part${i}` : null;
+    return !this.recordsInMemory || this.plan.resumeDir !== null ? `${this.spillBase}.part${i}` : null;
   }
 
   /** Every worker's spill file (null: none). */

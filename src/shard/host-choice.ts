@@ -20,11 +20,26 @@ export interface HostInputs {
   plugin: boolean;
   /** Bytes of the inputs, or null when one cannot be sized beforehand (stdin, a directory, a compressed file). */
   bytes: number | null;
+  /**
+   * -FX: no flow files. The one worker then only decodes and tracks flows, less work per
+   * packet than the coordinator's read and dispatch, so a thread for it only adds its
+   * start-up and a hand-off per chunk: in the main thread whatever the input's size.
+   */
+  reportOnly: boolean;
 }
 
-/** Worker threads, or the sessions in the coordinator's thread (small inputs). */
+/** Worker threads, or the sessions in the coordinator's thread (small inputs, -FX). */
 export function useThreads(i: HostInputs): boolean {
-  return i.workersGiven || i.live || i.plugin || i.bytes === null || i.bytes > IN_PROCESS_MAX_BYTES;
+  if (i.workersGiven || i.live || i.plugin) return true;
+  return !i.reportOnly && !smallInput(i.bytes);
+}
+
+/**
+ * Inputs small enough for their report records to stay in memory when the sessions run
+ * in the main thread; larger ones spill them to files, as threads do.
+ */
+export function smallInput(bytes: number | null): boolean {
+  return bytes !== null && bytes <= IN_PROCESS_MAX_BYTES;
 }
 
 /**

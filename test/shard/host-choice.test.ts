@@ -11,9 +11,11 @@ import * as zlib from 'node:zlib';
 import { IN_PROCESS_MAX_BYTES, plainInputBytes, useThreads } from '../../src/shard/host-choice';
 import { makeTempDir, removeDir, runCli } from '../helpers/corpus';
 import { fx } from '../helpers/capture';
-import { BULK_FLOW, BULK_RECORD, BULK_SEGMENT, PCAP_HEADER, bulkCapture } from '../helpers/pcap-write';
+import { BULK_FLOW, BULK_RECORD, BULK_SEGMENT, PCAP_HEADER, bulkCapture, manyFlowFrames } from '../helpers/pcap-write';
+import { runOutcome } from '../helpers/outcome';
+import { ACK, RST } from '../helpers/packets';
 
-const NONE = { workersGiven: false, live: false, plugin: false };
+const NONE = { workersGiven: false, live: false, plugin: false, reportOnly: false };
 const IN_PROCESS = /\d+ bytes of input \(at most \d+\): \d+ worker sessions in the main thread/;
 const THREADS = /: \d+ worker threads\n/;
 
@@ -25,6 +27,12 @@ test('useThreads: up to the threshold in the main thread; above it, --workers, l
   assert.equal(useThreads({ ...NONE, workersGiven: true, bytes: 100 }), true);
   assert.equal(useThreads({ ...NONE, live: true, bytes: null }), true);
   assert.equal(useThreads({ ...NONE, plugin: true, bytes: 100 }), true);
+  // -FX: in the main thread whatever the size, unless threads are asked for (or needed).
+  assert.equal(useThreads({ ...NONE, reportOnly: true, bytes: IN_PROCESS_MAX_BYTES + 1 }), false);
+  assert.equal(useThreads({ ...NONE, reportOnly: true, bytes: null }), false);
+  assert.equal(useThreads({ ...NONE, reportOnly: true, workersGiven: true, bytes: null }), true);
+  assert.equal(useThreads({ ...NONE, reportOnly: true, live: true, bytes: null }), true);
+  assert.equal(useThreads({ ...NONE, reportOnly: true, plugin: true, bytes: null }), true);
 });
 
 test('plainInputBytes: the sum of plain files; null for standard input, a directory or a compressed file', () => {
@@ -65,6 +73,31 @@ test('a run says which host it chose (-d 2): a small capture in the main thread;
     assert.equal(r3.code, 0, r3.stderr);
     assert.match(r3.stderr, THREADS);
     assert.equal(fs.statSync(path.join(tmp, 'o3', BULK_FLOW)).size, packets * BULK_SEGMENT);
+  } finally {
+    removeDir(tmp);
+  }
+});
+
+test('-FX above the threshold runs in the main thread, its records spilled and merged as threads do: the same report as --workers 1 and 2', async () => {
+  const tmp = makeTempDir('tcpflow-ts-host-');
+  try {
+    const big = path.join(tmp, 'big.pcap');
+    // 3,000 short flows closed by RST (their records merged while the run goes on), then
+    // one long one: above the threshold.
+    bulkCapture(big, Math.ceil(IN_PROCESS_MAX_BYTES / BULK_RECORD) + 1, manyFlowFrames(3000, 16, RST | ACK));
+    const r = await runCli(['-d', '2', '-FX', '-r', big, '-o', path.join(tmp, 'o')]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /no flow files \(-FX\): 1 worker session in the main thread/);
+    assert.doesNotMatch(r.stderr, THREADS);
+    // Its spill file went the way of the threads' ones.
+    assert.deepEqual(fs.readdirSync(path.join(tmp, 'o')), ['report.xml']);
+    const main = await runOutcome(big, ['-FX']);
+    assert.ok((main.records.match(/<fileobject>/g) ?? []).length > 3000);
+    for (const workers of ['1', '2']) {
+      const threads = await runOutcome(big, ['-FX', '--workers', workers]);
+      assert.equal(threads.records, main.records, `--workers ${workers}`);
+      assert.deepEqual(threads.summary, main.summary, `--workers ${workers}`);
+    }
   } finally {
     removeDir(tmp);
   }
