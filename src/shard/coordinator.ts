@@ -82,6 +82,8 @@ export class Coordinator {
   private packetNo = 0;
   /** Chunks in dispatch order, handled once complete, oldest first. */
   private readonly slotSeq: Int32Array;
+  /** Per slot, its record lists (recordLists). */
+  private readonly lists: Int32Array[][] = [];
   private readonly pending = new Map<number, PendingChunk>();
   private nextSeq = 0;
   private nextToWrite = 0;
@@ -207,7 +209,8 @@ export class Coordinator {
     const dump = this.ordered.unprocessed;
     if (dump !== null && !dump.hasHeader) dump.writeHeader(source.firstInterface, chunk.linktype[0]);
     this.currentChunk = chunk;
-    const out = dispatch(chunk, shards, this.hasher, this.decoded, this.fragments, this.netviz === null ? null : this.countOther);
+    const out = dispatch(chunk, shards, this.hasher, this.decoded, this.fragments, this.netviz === null ? null : this.countOther,
+      this.recordLists(slot, chunk, shards));
     for (const lt of out.unknownLinkTypes) unknown.add(lt);
     const base = this.packetNo;
     this.packetNo += count;
@@ -221,10 +224,26 @@ export class Coordinator {
       if (out.sizes[w] === 0 && !this.everyWorker) continue;
       const records = out.lists[w];
       this.unreleased[w] = (this.unreleased[w] ?? 0) + 1;
-      this.links[w].send({ type: 'chunk', slot, records, count: out.sizes[w], base, finishing, size: count }, [records.buffer as ArrayBuffer]);
+      this.links[w].send({ type: 'chunk', slot, records, count: out.sizes[w], base, finishing, size: count }, []);
     }
     if (remaining === 0 && dump === null) this.free.push(slot); // no worker has records of it
     this.flushOrdered();
+  }
+
+  /**
+   * The slot's record lists, one per worker, in shared memory: a list goes out with its
+   * chunk without a copy and comes back free with the slot. Transferring a list instead
+   * detaches its buffer, and V8 then drops every optimised function that reads a typed
+   * array (its ArrayBufferDetaching protector: parse, dispatch, the hash) to recompile them
+   * with detach checks, in each thread that detached one.
+   */
+  private recordLists(slot: number, chunk: Chunk, shards: number): Int32Array[] {
+    const records = chunk.offset.length;
+    let lists = this.lists[slot];
+    if (lists === undefined || lists.length !== shards || lists[0].length < records) {
+      lists = this.lists[slot] = Array.from({ length: shards }, () => new Int32Array(new SharedArrayBuffer(records * 4)));
+    }
+    return lists;
   }
 
   /**

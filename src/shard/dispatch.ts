@@ -34,12 +34,14 @@ export interface Dispatched {
  * decoded. A fragment that completes a datagram is the datagram's record: a worker or
  * `other` gets it once.
  * With --shard, records of connections outside the run's slice go nowhere, and records
- * of no connection (-w) to shard 0 only.
+ * of no connection (-w) to shard 0 only. `into`: the lists to fill (one per shard, each of
+ * at least the chunk's count), else new ones.
  */
 export function dispatch(chunk: Chunk, shards: number, hasher: ShardHasher, d: DecodedPacket,
-  frags: FragmentReassembler | null = null, other: ((i: number, verdict: Verdict, decoded: boolean) => void) | null = null): Dispatched {
+  frags: FragmentReassembler | null = null, other: ((i: number, verdict: Verdict, decoded: boolean) => void) | null = null,
+  into: Int32Array[] | null = null): Dispatched {
   const count = chunk.count;
-  const lists = Array.from({ length: shards }, () => new Int32Array(count));
+  const lists = into ?? Array.from({ length: shards }, () => new Int32Array(count));
   const sizes = new Int32Array(shards);
   const unknown: number[] = [];
   let unprocessed: Int32Array | null = null, unprocessedCount = 0;

@@ -65,10 +65,8 @@ export class WorkerSession {
         try { this.shard.chunkDone(); } catch { /* the first error is the one reported */ }
       }
     }
-    const r = this.shard.release(msg.slot);
-    const transfer: ArrayBuffer[] = [];
-    if (r.unprocessed !== null) transfer.push(r.unprocessed.buffer as ArrayBuffer);
-    if (r.openFiles !== null) transfer.push(r.openFiles.buffer as ArrayBuffer);
-    reply(r, transfer);
+    // Copied, not transferred (they are small): a transfer detaches their buffers, and V8
+    // then drops the thread's optimised code that reads typed arrays (coordinator.ts, recordLists).
+    reply(this.shard.release(msg.slot), []);
   }
 }

@@ -187,3 +187,27 @@ test('reports merged during the run: a release counts whole records, and no late
   // Flows do close after releases (not only at the end of input): the check above is not empty.
   assert.ok(closedAfterRelease > 10, `${closedAfterRelease} releases with flows closed after them`);
 });
+
+/** In-process workers that note what each message would hand a thread. */
+class WatchingHost extends InProcessHost {
+  readonly seen: { shared: boolean; transfers: number }[] = [];
+  override start(...args: Parameters<InProcessHost['start']>) {
+    return super.start(...args).map((inner) => ({
+      send: (msg: Parameters<typeof inner.send>[0], transfer: ArrayBuffer[]) => {
+        if (msg.type === 'chunk') this.seen.push({ shared: msg.records.buffer instanceof SharedArrayBuffer, transfers: transfer.length });
+        inner.send(msg, transfer);
+      },
+      close: () => inner.close(),
+    }));
+  }
+}
+
+test('chunk messages carry their record lists in shared memory and transfer nothing (a transfer detaches a buffer: V8 then drops its optimised typed-array code)', async () => {
+  for (const w of [1, 3]) {
+    const host = new WatchingHost(silent);
+    const one = await consoleRun('tcpflow__jpegs.cap', w, host);
+    assert.equal(one.error, null);
+    assert.ok(host.seen.length > 10, `${w} workers: ${host.seen.length} chunk messages`);
+    assert.ok(host.seen.every((m) => m.shared && m.transfers === 0), `${w} workers`);
+  }
+});
