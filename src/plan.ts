@@ -177,7 +177,7 @@ export function planRun(opts: Options, openFileLimit: number): RunPlan {
   // Measured on bulk.pcap -FX (1 GB, 2 CPUs): 0.67 s of CPU with one, 0.95 s with two, and
   // no slower. The output is the same for any count, so --workers still means what it says.
   if (!opts.workersGiven && mode === 'report-only' && workers > 1) {
-    notes.push({ level: 2, text: 'no flow files to write: one worker, in the main thread (--workers to ask for threads)' });
+    notes.push({ level: 2, text: 'no flow files to write: one worker (--workers to ask for more)' });
     workers = 1;
   }
   if (opts.sortInputs && [...opts.readFiles, ...opts.finishFiles].includes('-')) {

@@ -15,7 +15,7 @@ import type { Options } from './options';
 import { planRun, type RunPlan } from './plan';
 import { Coordinator, type RunTotals } from './shard/coordinator';
 import { InProcessHost, ThreadHost, type WorkerHost } from './shard/hosts';
-import { IN_PROCESS_MAX_BYTES, plainInputBytes, smallInput, useThreads } from './shard/host-choice';
+import { IN_PROCESS_MAX_BYTES, meanRecordBytes, plainInputBytes, smallInput, useThreads } from './shard/host-choice';
 import { DEFAULT_LIMITS, FragmentReassembler, fragmentText } from './shard/ip-fragments';
 import { strerror } from './util/strerror';
 import { dfxmlFormat, type ReportSummary } from './report/dfxml';
@@ -55,12 +55,13 @@ export async function run(given: Options, argv: readonly string[], log: Logger):
   const identity = plan.shard !== null || plan.resumeDir !== null ? runIdentity(opts, plan) : '';
   const shard = plan.shard === null ? null : { ...plan.shard, run: identity, fdLimit: plan.fileDescriptors };
   const bytes = plan.live === null ? plainInputBytes(plan.inputs.map((i) => i.path)) : null;
-  const threads = useThreads({ workersGiven: opts.workersGiven, live: plan.live !== null, plugin: plan.plugin !== null, bytes,
-    reportOnly: plan.mode === 'report-only' });
+  const reportOnly = plan.mode === 'report-only' && bytes !== null && !smallInput(bytes) && !opts.workersGiven
+    ? { meanRecord: meanRecordBytes(plan.inputs[0].path) } : null;
+  const threads = useThreads({ workersGiven: opts.workersGiven, live: plan.live !== null, plugin: plan.plugin !== null, bytes, reportOnly });
   const small = smallInput(bytes);
   log.at(2, threads ? `${plan.workers} worker threads`
     : small ? `${bytes} bytes of input (at most ${IN_PROCESS_MAX_BYTES}): ${plan.workers} worker sessions in the main thread`
-      : `no flow files (-FX): ${plan.workers} worker session${plan.workers === 1 ? '' : 's'} in the main thread`);
+      : `no flow files (-FX), records of ${Math.round(reportOnly?.meanRecord ?? 0)} bytes on average: ${plan.workers} worker session${plan.workers === 1 ? '' : 's'} in the main thread`);
   return new Run(plan, argv, log, shard, identity, threads, !threads && small).execute();
 }
 

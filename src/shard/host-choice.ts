@@ -1,5 +1,7 @@
 import * as fs from 'node:fs';
+import { allocChunk } from '../capture/chunk';
 import { detectCompression, sniff } from '../capture/decompress';
+import { openCapture } from '../capture/reader';
 
 /**
  * Inputs up to this many bytes are processed without worker threads: the worker
@@ -21,17 +23,50 @@ export interface HostInputs {
   /** Bytes of the inputs, or null when one cannot be sized beforehand (stdin, a directory, a compressed file). */
   bytes: number | null;
   /**
-   * -FX: no flow files. The one worker then only decodes and tracks flows, less work per
-   * packet than the coordinator's read and dispatch, so a thread for it only adds its
-   * start-up and a hand-off per chunk: in the main thread whatever the input's size.
+   * -FX: no flow files, and the mean size of the first input's first records (null:
+   * unknown), else null. See useThreads.
    */
-  reportOnly: boolean;
+  reportOnly: { meanRecord: number | null } | null;
 }
 
-/** Worker threads, or the sessions in the coordinator's thread (small inputs, -FX). */
+/**
+ * -FX with records at least this large on average over the first MiB (full-size segments:
+ * long transfers) runs its one worker session in the main thread. Measured on the
+ * benchmark captures (perf, CPU per thread): on bulk.pcap (786 bytes a record in its first
+ * MiB, 1,034 over the whole: 100 flows) the worker thread did half of the coordinator's
+ * work, and its start-up as much again; on the first 200 MB of many.pcap (376 bytes a
+ * record, a flow per 12 packets) it did 1.8 times the coordinator's (flow creation and
+ * records), which the main thread would do after its own.
+ */
+export const IN_PROCESS_FX_MEAN_RECORD = 550;
+
+/** Worker threads, or the sessions in the coordinator's thread (small inputs, -FX of long flows). */
 export function useThreads(i: HostInputs): boolean {
   if (i.workersGiven || i.live || i.plugin) return true;
-  return !i.reportOnly && !smallInput(i.bytes);
+  if (smallInput(i.bytes)) return false;
+  const mean = i.reportOnly?.meanRecord ?? null;
+  return mean === null || mean < IN_PROCESS_FX_MEAN_RECORD;
+}
+
+/**
+ * Mean bytes of a record (its header included) over the first MiB of a plain capture
+ * file; null when it cannot be read as one (stdin, compressed, not a capture: the run
+ * says why later), or holds fewer than two records.
+ */
+export function meanRecordBytes(path: string): number | null {
+  try {
+    const reader = openCapture(path);
+    try {
+      const chunk = allocChunk(1 << 20, 16384);
+      const n = reader.fill(chunk);
+      // From one record's data to the next one's: a record with its header, in any format.
+      return n > 1 ? (chunk.offset[n - 1] - chunk.offset[0]) / (n - 1) : null;
+    } finally {
+      reader.close();
+    }
+  } catch {
+    return null;
+  }
 }
 
 /**
