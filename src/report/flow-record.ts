@@ -161,8 +161,6 @@ function unescapeField(v: string): string {
 
 const text = (v: string | undefined) => (v === undefined ? '' : escapeField(v));
 const num = (v: number | undefined) => (v === undefined ? '' : String(v));
-const textOf = (v: string) => (v === '' ? undefined : unescapeField(v));
-const numOf = (v: string) => (v === '' ? undefined : Number(v));
 
 /**
  * A record as one spill line (without the newline): its fields in DFXML's order separated
@@ -297,19 +295,63 @@ function addressField(bytes: Buffer, at: number, a: Uint8Array): number {
 }
 
 const FIELD_COUNT = 24;
+/** Where each field of the line being decoded starts; field k ends one before field k + 1 starts. */
+const starts = new Int32Array(FIELD_COUNT + 1);
 
-/** The record of a spill line. */
-export function decodeRecord(line: string): FlowRecord {
-  const p = line.split('\t');
-  if (p.length !== FIELD_COUNT) throw new Error(`a flow record with ${p.length} fields, not ${FIELD_COUNT}`);
+/**
+ * The record of a spill line, from `from` on. The coordinator decodes every record of a
+ * run (400,000 on many.pcap): the fields are found with indexOf and the numbers read from
+ * their digits, so that only the text fields become strings (line.split made 24 strings
+ * a record, most of decoding's time).
+ */
+export function decodeRecord(line: string, from = 0): FlowRecord {
+  let n = 0;
+  starts[0] = from;
+  for (let tab = line.indexOf('\t', from); tab >= 0; tab = line.indexOf('\t', tab + 1)) {
+    if (++n === FIELD_COUNT) break;
+    starts[n] = tab + 1;
+  }
+  if (n !== FIELD_COUNT - 1) throw new Error(`a flow record with ${n + 1} fields, not ${FIELD_COUNT}`);
+  starts[FIELD_COUNT] = line.length + 1;
   return {
-    type: 'flow', filename: textOf(p[0]), filesize: Number(p[1]), startime: p[2], endtime: p[3],
-    mac_daddr: textOf(p[4]), mac_saddr: textOf(p[5]), family: Number(p[6]), src_ipn: p[7], dst_ipn: p[8],
-    srcport: Number(p[9]), dstport: Number(p[10]), vlan: numOf(p[23]), packets: Number(p[11]), out_of_order_count: numOf(p[12]),
-    violations: numOf(p[13]), len: Number(p[14]), caplen: numOf(p[15]), md5: textOf(p[16]),
-    byte_runs: p[17] === '' ? undefined : JSON.parse(unescapeField(p[17])) as ByteRun[],
-    http_content_sha256: textOf(p[18]),
-    sha256: textOf(p[19]), js: p[20] === '' ? undefined : JSON.parse(unescapeField(p[20])) as JsonValue, js_error: textOf(p[21]),
-    first_packet: undefined, file_packet: numOf(p[22]), close_packet: undefined,
+    type: 'flow', filename: textAt(line, 0), filesize: numberAt(line, 1), startime: stringAt(line, 2), endtime: stringAt(line, 3),
+    mac_daddr: textAt(line, 4), mac_saddr: textAt(line, 5), family: numberAt(line, 6), src_ipn: stringAt(line, 7), dst_ipn: stringAt(line, 8),
+    srcport: numberAt(line, 9), dstport: numberAt(line, 10), vlan: optionalNumberAt(line, 23),
+    packets: numberAt(line, 11), out_of_order_count: optionalNumberAt(line, 12),
+    violations: optionalNumberAt(line, 13), len: numberAt(line, 14), caplen: optionalNumberAt(line, 15), md5: textAt(line, 16),
+    byte_runs: jsonAt(line, 17) as ByteRun[] | undefined,
+    http_content_sha256: textAt(line, 18),
+    sha256: textAt(line, 19), js: jsonAt(line, 20) as JsonValue | undefined, js_error: textAt(line, 21),
+    first_packet: undefined, file_packet: optionalNumberAt(line, 22), close_packet: undefined,
   };
+}
+
+/** Field k of the line decodeRecord is decoding, as it is written. */
+function stringAt(line: string, k: number): string {
+  return line.slice(starts[k], starts[k + 1] - 1);
+}
+
+function textAt(line: string, k: number): string | undefined {
+  return starts[k + 1] - 1 === starts[k] ? undefined : unescapeField(stringAt(line, k));
+}
+
+function jsonAt(line: string, k: number): unknown {
+  return starts[k + 1] - 1 === starts[k] ? undefined : JSON.parse(unescapeField(stringAt(line, k))) as unknown;
+}
+
+function optionalNumberAt(line: string, k: number): number | undefined {
+  return starts[k + 1] - 1 === starts[k] ? undefined : numberAt(line, k);
+}
+
+/** Number(field k), without a string for the plain decimal integers encodeRecord writes. */
+function numberAt(line: string, k: number): number {
+  const a = starts[k], b = starts[k + 1] - 1;
+  if (b <= a || b - a > 15) return Number(line.slice(a, b));
+  let v = 0;
+  for (let i = a; i < b; i++) {
+    const d = line.charCodeAt(i) - 48;
+    if (d < 0 || d > 9) return Number(line.slice(a, b));
+    v = v * 10 + d;
+  }
+  return v;
 }

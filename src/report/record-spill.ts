@@ -284,7 +284,7 @@ class SpillReader {
     const a = line.indexOf(' '), b = line.indexOf(' ', a + 1);
     this.close = Number(line.slice(0, a));
     this.first = Number(line.slice(a + 1, b));
-    this.record = decodeRecord(line.slice(b + 1));
+    this.record = decodeRecord(line, b + 1);
     return true;
   }
 

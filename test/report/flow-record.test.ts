@@ -112,4 +112,26 @@ test('writeFlowLine writes the record\'s spill line: odd numbers, times, address
 
 test('a line with the wrong number of fields is refused', () => {
   assert.throws(() => decodeRecord('a\tb'), /fields/);
+  const line = encodeRecord(flowRecord(new Flow(ip4('10.0.0.1'), ip4('10.0.0.2'), 1, 2, -1, null, 0), 'x', []));
+  assert.doesNotThrow(() => decodeRecord(line));
+  assert.throws(() => decodeRecord(`${line}\t`), /25 fields/);
+  assert.throws(() => decodeRecord(line.slice(0, line.lastIndexOf('\t'))), /23 fields/);
+});
+
+test('numbers decode as Number() reads them, from their digits or not: large, zero, odd text; and from an offset in the line', () => {
+  const f = new Flow(ip4('10.0.0.1'), ip4('10.0.0.2'), 0, 65535, -1, null, 0);
+  f.startSec = 1e9; f.lastSec = 1e9;
+  for (const size of [0, 7, 1e15 - 1, 1e15, 2 ** 53 - 1, 123456789012345]) {
+    f.lastByte = size; f.packets = size; f.len = size;
+    const r = flowRecord(f, 'n', []);
+    r.file_packet = size;
+    const back = decodeRecord(`17 42 ${encodeRecord(r)}`, 6);
+    assert.equal(json(back), json(r), String(size));
+  }
+  // Not written by encodeRecord, but read as before (Number of the field's text).
+  const fields = encodeRecord(flowRecord(f, 'n', [])).split('\t');
+  for (const odd of ['007', ' 5', '1e3', '-2', '0x10', '1.5', '99999999999999999999']) {
+    fields[1] = odd;
+    assert.equal(decodeRecord(fields.join('\t')).filesize, Number(odd), odd);
+  }
 });
