@@ -1,5 +1,6 @@
 import { HTTPParser, type HeaderInfo } from 'http-parser-js';
 import { copyOf } from './body-file';
+import { headEnd, MORE, PlainHead, readPlainHead } from './plain-head';
 
 /** A response's status line and headers, as the http scanner needs them. */
 export interface ResponseHead {
@@ -24,6 +25,8 @@ export interface ResponseEvents {
 }
 
 const CR = 0x0d, LF = 0x0a;
+/** A head gathered from pieces at most; a longer one is http-parser-js's to read. */
+const HEAD_MAX = 16 * 1024;
 /** A chunk's data held back at most (see chunkData); past it, it is written at once. */
 const HOLD_LIMIT = 1 << 20;
 
@@ -129,8 +132,22 @@ export class ResponseStream {
   private upgraded = false;
   private stopped = false;
   private stopAtEnd = false;
+  /** Messages are read by feedPlain until one is not plain; then by http-parser-js. */
+  private plain: boolean;
+  /** feedPlain: the next message starts a fresh count (the stream's start, or after a closing message). */
+  private fresh = true;
+  /** feedPlain: body bytes of the current message still to come. */
+  private bodyLeft = 0;
+  private readonly plainHead = new PlainHead();
+  /** feedPlain: a head that came in pieces, gathered (headLen bytes, from stream position headAt). */
+  private head: Buffer | null = null;
+  private headLen = 0;
+  private headAt = 0;
 
-  constructor(private readonly events: ResponseEvents) {}
+  /** `plain`: false reads every message with http-parser-js (tests compare the two readings). */
+  constructor(private readonly events: ResponseEvents, plain = true) {
+    this.plain = plain;
+  }
 
   /** Nothing more is parsed (an error, an upgrade, or the end). */
   get done(): boolean {
@@ -138,16 +155,22 @@ export class ResponseStream {
   }
 
   feed(bytes: Uint8Array): void {
-    let off = 0;
+    const off = this.plain ? this.feedPlain(bytes) : 0;
+    if (!this.plain) this.run(bytes, off, this.pos);
+    this.pos += bytes.length;
+  }
+
+  /** http-parser-js over bytes[off...], bytes[0] being at stream position `at`. */
+  private run(bytes: Uint8Array, off: number, at: number): void {
     while (off < bytes.length && !this.stopped) {
       if (this.parser === null) {
         // Between a connection-closing message and the next one, http-parser skips line ends.
         while (off < bytes.length && (bytes[off] === CR || bytes[off] === LF)) off++;
         if (off === bytes.length) break;
-        this.start(this.pos + off);
+        this.start(at + off);
       }
       const parser = this.parser as ResponseParser;
-      this.pieceStart = this.pos + off;
+      this.pieceStart = at + off;
       const r = parser.execute(Buffer.from(bytes.buffer, bytes.byteOffset + off, bytes.length - off), 0, bytes.length - off);
       if (r instanceof Error) {
         this.stop();
@@ -161,12 +184,110 @@ export class ResponseStream {
       off += r;
       if (this.upgraded) this.stop();
     }
-    this.pos += bytes.length;
+  }
+
+  /**
+   * The plain case (plain-head.ts), read here byte by byte: returns where http-parser-js
+   * must take over in `bytes` (bytes.length: nowhere). It takes over at the start of the
+   * first message that is not plain, and keeps the stream from there: a fresh parser at a
+   * message's start is where a parser is after the message before it (reinitialize), so
+   * what it reads is what it would have read from the stream's start.
+   */
+  private feedPlain(bytes: Uint8Array): number {
+    const n = bytes.length;
+    let off = 0;
+    while (off < n) {
+      if (this.bodyLeft > 0) {
+        const k = Math.min(this.bodyLeft, n - off);
+        this.events.body(bytes.subarray(off, off + k), this.pos + off - this.base);
+        off += k;
+        this.bodyLeft -= k;
+        if (this.bodyLeft === 0) this.plainEnd();
+        continue;
+      }
+      if (this.fresh) {
+        while (off < n && (bytes[off] === CR || bytes[off] === LF)) off++;
+        if (off === n) break;
+        this.base = this.pos + off;
+        this.number = 0;
+        this.fresh = false;
+      }
+      let headStart = off, b = bytes, end: number, from = 0;
+      if (this.headLen === 0) {
+        end = headEnd(bytes, off, n);
+        if (end === MORE && n - off <= HEAD_MAX) {
+          this.keepHead(bytes, off, n);
+          return n;
+        }
+      } else {
+        // A head that began in an earlier piece: gather it to read it whole.
+        from = this.headLen;
+        const h = this.keepHead(bytes, 0, Math.min(n, HEAD_MAX - from));
+        end = headEnd(h, 0, this.headLen);
+        if (end === MORE && this.headLen < HEAD_MAX && this.headLen - from === n) return n;
+        b = h;
+        headStart = 0;
+      }
+      if (end < 0 || !readPlainHead(b, headStart, end, this.plainHead)) return this.leavePlain(headStart, from);
+      this.headLen = 0;
+      // From here on, `end` is in this piece.
+      off = end - from;
+      this.plainMessage();
+    }
+    return n;
+  }
+
+  /** Keep bytes[start, end) of a head still incomplete; returns the head so far. */
+  private keepHead(bytes: Uint8Array, start: number, end: number): Buffer {
+    let h = this.head;
+    if (h === null) h = this.head = Buffer.allocUnsafe(HEAD_MAX);
+    if (this.headLen === 0) this.headAt = this.pos + start;
+    h.set(bytes.subarray(start, end), this.headLen);
+    this.headLen += end - start;
+    return h;
+  }
+
+  /**
+   * http-parser-js reads the stream from the start of the current message on: first the
+   * `kept` bytes of it that came in earlier pieces, then this piece from `pieceOff` (which
+   * the caller feeds). The parser continues the stream's numbering and offsets.
+   */
+  private leavePlain(pieceOff: number, kept: number): number {
+    this.plain = false;
+    this.headLen = 0;
+    this.parser = new ResponseParser(this);
+    if (kept > 0) this.run((this.head as Buffer).subarray(0, kept), 0, this.headAt);
+    this.head = null;
+    return kept > 0 ? 0 : pieceOff;
+  }
+
+  /** A plain head was read: the message's events, as http-parser-js's callbacks give them (onHead). */
+  private plainMessage(): void {
+    const h = this.plainHead;
+    this.number++;
+    this.inMessage = true;
+    const skip = this.events.head(this.number, { statusCode: h.statusCode, contentType: h.contentType, contentEncoding: h.contentEncoding, upgrade: false });
+    // http_should_keep_alive: a plain message never needs the connection's end to end.
+    this.halt = h.http11 ? h.connection.includes('close') : !h.connection.includes('keep-alive');
+    if (skip || h.contentLength === 0) this.plainEnd();
+    else this.bodyLeft = h.contentLength;
+  }
+
+  private plainEnd(): void {
+    this.inMessage = false;
+    this.events.end();
+    // A message that closes the connection: the next one starts a fresh count (see run).
+    if (this.halt) {
+      this.halt = false;
+      this.fresh = true;
+    }
   }
 
   /** End of the stream: a body that runs to the end of the connection is complete. */
   finish(): void {
     if (this.stopped) return;
+    // A head that never completed: http-parser-js reads what there is (bare LF line ends, say).
+    if (this.plain && this.headLen > 0) this.leavePlain(0, this.headLen);
     if (this.parser !== null) this.parser.finish();
     this.stopAtEnd = true;
     this.stop();
