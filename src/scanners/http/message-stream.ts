@@ -1,6 +1,6 @@
 import { HTTPParser, type HeaderInfo } from 'http-parser-js';
 import { copyOf } from './body-file';
-import { headEnd, MORE, PlainHead, readPlainHead } from './plain-head';
+import { HeadFinder, MORE, PlainHead, readPlainHead, readPlainRequest } from './plain-head';
 
 /** A response's status line and headers, as the http scanner needs them. */
 export interface ResponseHead {
@@ -25,8 +25,6 @@ export interface ResponseEvents {
 }
 
 const CR = 0x0d, LF = 0x0a;
-/** A head gathered from pieces at most; a longer one is http-parser-js's to read. */
-const HEAD_MAX = 16 * 1024;
 /** A chunk's data held back at most (see chunkData); past it, it is written at once. */
 const HOLD_LIMIT = 1 << 20;
 
@@ -139,10 +137,7 @@ export class ResponseStream {
   /** feedPlain: body bytes of the current message still to come. */
   private bodyLeft = 0;
   private readonly plainHead = new PlainHead();
-  /** feedPlain: a head that came in pieces, gathered (headLen bytes, from stream position headAt). */
-  private head: Buffer | null = null;
-  private headLen = 0;
-  private headAt = 0;
+  private readonly finder = new HeadFinder();
 
   /** `plain`: false reads every message with http-parser-js (tests compare the two readings). */
   constructor(private readonly events: ResponseEvents, plain = true) {
@@ -212,53 +207,31 @@ export class ResponseStream {
         this.number = 0;
         this.fresh = false;
       }
-      let headStart = off, b = bytes, end: number, from = 0;
-      if (this.headLen === 0) {
-        end = headEnd(bytes, off, n);
-        if (end === MORE && n - off <= HEAD_MAX) {
-          this.keepHead(bytes, off, n);
-          return n;
-        }
-      } else {
-        // A head that began in an earlier piece: gather it to read it whole.
-        from = this.headLen;
-        const h = this.keepHead(bytes, 0, Math.min(n, HEAD_MAX - from));
-        end = headEnd(h, 0, this.headLen);
-        if (end === MORE && this.headLen < HEAD_MAX && this.headLen - from === n) return n;
-        b = h;
-        headStart = 0;
-      }
-      if (end < 0 || !readPlainHead(b, headStart, end, this.plainHead)) return this.leavePlain(headStart, from);
-      this.headLen = 0;
-      // From here on, `end` is in this piece.
-      off = end - from;
+      const f = this.finder;
+      const end = f.find(bytes, off, this.pos);
+      if (end === MORE) return n;
+      if (end < 0 || !readPlainHead(f.bytes, f.start, f.end, this.plainHead)) return this.leavePlain(off);
+      f.kept = 0;
+      off = end;
       this.plainMessage();
     }
     return n;
   }
 
-  /** Keep bytes[start, end) of a head still incomplete; returns the head so far. */
-  private keepHead(bytes: Uint8Array, start: number, end: number): Buffer {
-    let h = this.head;
-    if (h === null) h = this.head = Buffer.allocUnsafe(HEAD_MAX);
-    if (this.headLen === 0) this.headAt = this.pos + start;
-    h.set(bytes.subarray(start, end), this.headLen);
-    this.headLen += end - start;
-    return h;
-  }
-
   /**
    * http-parser-js reads the stream from the start of the current message on: first the
-   * `kept` bytes of it that came in earlier pieces, then this piece from `pieceOff` (which
-   * the caller feeds). The parser continues the stream's numbering and offsets.
+   * bytes of it that came in earlier pieces, then this piece from `pieceOff` (0 when the
+   * head began in an earlier piece; the caller feeds it). The parser continues the stream's numbering and offsets.
    */
-  private leavePlain(pieceOff: number, kept: number): number {
+  private leavePlain(pieceOff: number): number {
     this.plain = false;
-    this.headLen = 0;
     this.parser = new ResponseParser(this);
-    if (kept > 0) this.run((this.head as Buffer).subarray(0, kept), 0, this.headAt);
-    this.head = null;
-    return kept > 0 ? 0 : pieceOff;
+    const f = this.finder;
+    if (f.kept > 0) {
+      this.run(f.keptBytes(), 0, f.keptAt);
+      f.kept = 0;
+    }
+    return pieceOff;
   }
 
   /** A plain head was read: the message's events, as http-parser-js's callbacks give them (onHead). */
@@ -286,8 +259,6 @@ export class ResponseStream {
   /** End of the stream: a body that runs to the end of the connection is complete. */
   finish(): void {
     if (this.stopped) return;
-    // A head that never completed: http-parser-js reads what there is (bare LF line ends, say).
-    if (this.plain && this.headLen > 0) this.leavePlain(0, this.headLen);
     if (this.parser !== null) this.parser.finish();
     this.stopAtEnd = true;
     this.stop();
@@ -462,22 +433,86 @@ class RequestParser extends CallbackParser {
   }
 }
 
-/** The requests of a connection's client side, in order: what pairs each response with its request. */
+/**
+ * The requests of a connection's client side, in order: what pairs each response with its
+ * request. Plain requests (plain-head.ts) are read byte by byte; from the first that is
+ * not, http-parser-js reads the rest (as ResponseStream does).
+ */
 export class RequestStream {
-  private parser: RequestParser | null = new RequestParser(this);
+  private parser: RequestParser | null = null;
   /** Method of each request, in order; capped so a flood of requests cannot grow it without end. */
   readonly methods: string[] = [];
+  private plain: boolean;
+  private stopped = false;
+  private bodyLeft = 0;
+  private readonly finder = new HeadFinder();
+  private readonly plainHead = new PlainHead();
 
-  constructor(private readonly maxRequests: number) {}
+  /** `plain`: false reads every request with http-parser-js (tests compare the two readings). */
+  constructor(private readonly maxRequests: number, plain = true) {
+    this.plain = plain;
+    if (!plain) this.parser = new RequestParser(this);
+  }
 
   onHead(method: number): void {
-    if (this.methods.length < this.maxRequests) this.methods.push(HTTPParser.methods[method] ?? '');
+    this.push(HTTPParser.methods[method] ?? '');
+  }
+
+  private push(method: string): void {
+    if (this.methods.length < this.maxRequests) this.methods.push(method);
   }
 
   feed(bytes: Uint8Array): void {
-    const parser = this.parser;
-    if (parser === null) return;
+    if (this.stopped) return;
+    let off = 0;
+    if (this.plain) {
+      off = this.feedPlain(bytes);
+      if (this.plain) return;
+      // The head kept from earlier pieces first.
+      const f = this.finder;
+      if (f.kept > 0) {
+        this.execute(f.keptBytes());
+        f.kept = 0;
+        if (this.stopped) return;
+      }
+    }
+    this.execute(off === 0 ? bytes : bytes.subarray(off));
+  }
+
+  private execute(bytes: Uint8Array): void {
+    const parser = this.parser as RequestParser;
     const r = parser.execute(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length), 0, bytes.length);
-    if (r instanceof Error || this.methods[this.methods.length - 1] === 'CONNECT') this.parser = null;
+    if (r instanceof Error || this.methods[this.methods.length - 1] === 'CONNECT') {
+      this.parser = null;
+      this.stopped = true;
+    }
+  }
+
+  /** Returns where http-parser-js takes over in `bytes` (then `plain` is off). */
+  private feedPlain(bytes: Uint8Array): number {
+    const n = bytes.length;
+    let off = 0;
+    while (off < n) {
+      if (this.bodyLeft > 0) {
+        const k = Math.min(this.bodyLeft, n - off);
+        off += k;
+        this.bodyLeft -= k;
+        continue;
+      }
+      const f = this.finder;
+      const end = f.find(bytes, off, 0);
+      if (end === MORE) return n;
+      const method = end < 0 ? null : readPlainRequest(f.bytes, f.start, f.end, this.plainHead, HTTPParser.methods);
+      if (method === null) {
+        this.plain = false;
+        this.parser = new RequestParser(this);
+        return off; // (0 when the head began in an earlier piece)
+      }
+      f.kept = 0;
+      off = end;
+      this.push(method);
+      this.bodyLeft = Math.max(0, this.plainHead.contentLength);
+    }
+    return n;
   }
 }

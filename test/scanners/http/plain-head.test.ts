@@ -4,13 +4,14 @@
  * with their numbers and fields, body bytes at the same offsets, ends) for real response
  * flows (the loopback capture, pcapplusplus__650HttpResponses.pcap), for hand-made
  * responses that take each of its ways out to the library, cut at every byte position,
- * in random pieces, and mutated (bytes changed, pieces of broken HTTP put in).
+ * in random pieces, and mutated (bytes changed, pieces of broken HTTP put in). Requests
+ * (RequestStream) the same way: the same methods, known at the same pieces.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { ResponseStream, type ResponseHead } from '../../../src/scanners/http/message-stream';
+import { RequestStream, ResponseStream, type ResponseHead } from '../../../src/scanners/http/message-stream';
 import { headEnd, MORE, NOT_PLAIN, PlainHead, readPlainHead } from '../../../src/scanners/http/plain-head';
 import { makeTempDir, PCAP_DIR, removeDir, REPO_ROOT, runCli } from '../../helpers/corpus';
 
@@ -153,6 +154,85 @@ test('plain heads: the same events as http-parser-js alone on real response flow
         else b = Buffer.concat([b.subarray(0, pos), Buffer.from(JUNK[Math.floor(rnd() * JUNK.length)], 'latin1'), b.subarray(pos)]);
       }
       same(b, randomCuts(b.length, 600), `mutation ${n}`);
+    }
+  } finally {
+    removeDir(tmp);
+  }
+});
+
+const req = (method: string, extra = '') => `${method} /a/b?c=d HTTP/1.1\r\nHost: example.com\r\n${extra}\r\n`;
+const MADE_REQUESTS = [
+  req('GET') + req('HEAD') + req('GET'),
+  req('POST', 'Content-Length: 11\r\n') + 'GET / HTTP/' + req('HEAD'),
+  req('POST', 'Transfer-Encoding: chunked\r\n') + '4\r\nHEAD\r\n0\r\n\r\n' + req('HEAD'),
+  '\r\n' + req('GET') + '\r\n\r\n' + req('HEAD'),
+  req('GET') + 'HEAD / HTTP/1.1\nHost: x\n\n' + req('GET'),
+  req('CONNECT') + req('HEAD'),
+  req('GET', 'Upgrade: websocket\r\nConnection: Upgrade\r\n') + req('HEAD') + req('GET'),
+  req('get') + req('HEAD'),
+  req('BREW') + req('HEAD'),
+  req('M-SEARCH') + req('PROPFIND') + req('HEAD'),
+  'GET /\xa0x HTTP/1.1\r\n\r\n' + req('HEAD'),
+  'GET / HTTP/2.0\r\n\r\n' + 'GET / HTTP/1.1 \r\n\r\n' + req('HEAD'),
+  req('GET', 'X-Folded: a\r\n b\r\n') + req('HEAD'),
+  req('GET', 'Bad Name: a\r\nOdd@name: b\r\n') + req('HEAD'),
+  req('POST', 'Content-Length: 3\r\nContent-Length: 3\r\n') + 'abc' + req('HEAD'),
+  req('POST', 'Content-Length: x\r\n') + req('HEAD'),
+  req('GET', `X-Big: ${'b'.repeat(20_000)}\r\n`) + req('HEAD'),
+  req('GET', 'X: \x8a\r\n') + req('HEAD'),
+  req('HEAD').slice(0, 30),
+];
+
+/** After each piece, the methods known so far (a response is read knowing exactly those). */
+function requests(input: Uint8Array, cuts: number[], plain: boolean): string[] {
+  const stream = new RequestStream(1000, plain);
+  const seen: string[] = [];
+  let pos = 0;
+  for (const end of [...cuts, input.length]) {
+    const piece = Uint8Array.from(input.subarray(pos, end));
+    stream.feed(piece);
+    piece.fill(0xee);
+    seen.push(stream.methods.join(','));
+    pos = end;
+  }
+  return seen;
+}
+
+function sameRequests(input: Uint8Array, cuts: number[], what: string): void {
+  assert.deepEqual(requests(input, cuts, true), requests(input, cuts, false), what);
+}
+
+test('plain requests: the same methods, at the same pieces, as http-parser-js alone', async () => {
+  for (const [i, s] of MADE_REQUESTS.entries()) {
+    const input = Buffer.from(s, 'latin1');
+    sameRequests(input, [], `made request ${i}: whole`);
+    if (input.length < 2000) for (let p = 0; p <= input.length; p++) sameRequests(input, [p], `made request ${i}: cut at ${p}`);
+    for (let k = 0; k < 50; k++) sameRequests(input, randomCuts(input.length, 100), `made request ${i}: random pieces`);
+  }
+  assert.deepEqual(requests(Buffer.from(MADE_REQUESTS[0], 'latin1'), [], true), ['GET,HEAD,GET']);
+  const tmp = makeTempDir('tcpflow-ts-http-plain-req-');
+  try {
+    const seeds: Buffer[] = [];
+    for (const [i, capture] of [...CAPTURES, path.join(PCAP_DIR, 'pcapplusplus__http-packets2.pcap'), path.join(PCAP_DIR, 'pcapplusplus__three_http_streams.pcap')].entries()) {
+      const out = path.join(tmp, String(i));
+      const r = await runCli(['-r', capture, '-o', out]);
+      assert.equal(r.code, 0, r.stderr);
+      for (const f of fs.readdirSync(out)) {
+        const b = fs.readFileSync(path.join(out, f));
+        if (/^[A-Z]+ /.test(b.subarray(0, 10).toString('latin1')) && b.length < 200_000) seeds.push(b);
+      }
+    }
+    assert.ok(seeds.length >= 10, `request flows to start from: ${seeds.length}`);
+    for (const [i, s] of seeds.entries()) sameRequests(s, randomCuts(s.length, 1500), `request flow ${i}`);
+    const JUNK = ['\r\n', 'Content-Length: 5\r\n', 'Transfer-Encoding: chunked\r\n', 'HEAD / HTTP/1.1\r\n', 'CONNECT x:1 HTTP/1.1\r\n\r\n', ' folded\r\n', '\n', '\r\n\r\n'];
+    for (let n = 0; n < 2000; n++) {
+      let b = Buffer.from(seeds[Math.floor(rnd() * seeds.length)]);
+      for (let k = 0; k < 1 + rnd() * 4; k++) {
+        const pos = Math.floor(rnd() * Math.min(b.length, 400));
+        if (rnd() < 0.4) b[pos] = Math.floor(rnd() * 256);
+        else b = Buffer.concat([b.subarray(0, pos), Buffer.from(JUNK[Math.floor(rnd() * JUNK.length)], 'latin1'), b.subarray(pos)]);
+      }
+      sameRequests(b, randomCuts(b.length, 300), `request mutation ${n}`);
     }
   } finally {
     removeDir(tmp);
