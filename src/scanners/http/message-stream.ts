@@ -25,6 +25,8 @@ export interface ResponseEvents {
 }
 
 const CR = 0x0d, LF = 0x0a;
+/** The head just read by readPlainHead or readPlainRequest: used at once, so one serves every stream. */
+const plainHead = new PlainHead();
 /** A chunk's data held back at most (see chunkData); past it, it is written at once. */
 const HOLD_LIMIT = 1 << 20;
 
@@ -136,7 +138,6 @@ export class ResponseStream {
   private fresh = true;
   /** feedPlain: body bytes of the current message still to come. */
   private bodyLeft = 0;
-  private readonly plainHead = new PlainHead();
   private readonly finder = new HeadFinder();
 
   /** `plain`: false reads every message with http-parser-js (tests compare the two readings). */
@@ -210,7 +211,7 @@ export class ResponseStream {
       const f = this.finder;
       const end = f.find(bytes, off, this.pos);
       if (end === MORE) return n;
-      if (end < 0 || !readPlainHead(f.bytes, f.start, f.end, this.plainHead)) return this.leavePlain(off);
+      if (end < 0 || !readPlainHead(f.bytes, f.start, f.end, plainHead)) return this.leavePlain(off);
       f.kept = 0;
       off = end;
       this.plainMessage();
@@ -236,14 +237,16 @@ export class ResponseStream {
 
   /** A plain head was read: the message's events, as http-parser-js's callbacks give them (onHead). */
   private plainMessage(): void {
-    const h = this.plainHead;
+    const h = plainHead;
+    // http_should_keep_alive: a plain message never needs the connection's end to end.
+    const halt = h.http11 ? h.connection.includes('close') : !h.connection.includes('keep-alive');
+    const length = h.contentLength;
     this.number++;
     this.inMessage = true;
     const skip = this.events.head(this.number, { statusCode: h.statusCode, contentType: h.contentType, contentEncoding: h.contentEncoding, upgrade: false });
-    // http_should_keep_alive: a plain message never needs the connection's end to end.
-    this.halt = h.http11 ? h.connection.includes('close') : !h.connection.includes('keep-alive');
-    if (skip || h.contentLength === 0) this.plainEnd();
-    else this.bodyLeft = h.contentLength;
+    this.halt = halt;
+    if (skip || length === 0) this.plainEnd();
+    else this.bodyLeft = length;
   }
 
   private plainEnd(): void {
@@ -446,7 +449,6 @@ export class RequestStream {
   private stopped = false;
   private bodyLeft = 0;
   private readonly finder = new HeadFinder();
-  private readonly plainHead = new PlainHead();
 
   /** `plain`: false reads every request with http-parser-js (tests compare the two readings). */
   constructor(private readonly maxRequests: number, plain = true) {
@@ -502,7 +504,7 @@ export class RequestStream {
       const f = this.finder;
       const end = f.find(bytes, off, 0);
       if (end === MORE) return n;
-      const method = end < 0 ? null : readPlainRequest(f.bytes, f.start, f.end, this.plainHead, HTTPParser.methods);
+      const method = end < 0 ? null : readPlainRequest(f.bytes, f.start, f.end, plainHead, HTTPParser.methods);
       if (method === null) {
         this.plain = false;
         this.parser = new RequestParser(this);
@@ -511,7 +513,7 @@ export class RequestStream {
       f.kept = 0;
       off = end;
       this.push(method);
-      this.bodyLeft = Math.max(0, this.plainHead.contentLength);
+      this.bodyLeft = Math.max(0, plainHead.contentLength);
     }
     return n;
   }

@@ -231,6 +231,15 @@ export function readPlainHead(b: Uint8Array, start: number, end: number, head: P
   return true;
 }
 
+/** GET, HEAD and POST told from their bytes (no string made for them). */
+function commonMethod(b: Uint8Array, start: number, len: number): string | undefined {
+  if (len === 3 && b[start] === 0x47 && b[start + 1] === 0x45 && b[start + 2] === 0x54) return 'GET';
+  if (len !== 4) return undefined;
+  if (b[start] === 0x48 && b[start + 1] === 0x45 && b[start + 2] === 0x41 && b[start + 3] === 0x44) return 'HEAD';
+  if (b[start] === 0x50 && b[start + 1] === 0x4f && b[start + 2] === 0x53 && b[start + 3] === 0x54) return 'POST';
+  return undefined;
+}
+
 /** http-parser-js's request methods by name (one string each: the methods list keeps them). */
 const METHODS = new Map<string, string>();
 
@@ -246,7 +255,7 @@ export function readPlainRequest(b: Uint8Array, start: number, end: number, head
   let i = start;
   while ((b[i] >= 0x41 && b[i] <= 0x5a) || b[i] === 0x2d) i++;
   if (i === start || b[i] !== SP) return null;
-  const method = METHODS.get(Buffer.from(b.buffer, b.byteOffset + start, i - start).toString('latin1'));
+  const method = commonMethod(b, start, i - start) ?? METHODS.get(Buffer.from(b.buffer, b.byteOffset + start, i - start).toString('latin1'));
   if (method === undefined || method === 'CONNECT') return null;
   const target = ++i;
   while (b[i] > SP && b[i] < 0x7f) i++;
