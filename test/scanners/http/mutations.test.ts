@@ -7,10 +7,10 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ResponseStream } from '../../../src/scanners/http/message-stream';
-import { makeTempDir, PCAP_DIR, removeDir, REPO_ROOT, runCli } from '../../helpers/corpus';
+import { makeTempDir, PCAP_DIR, removeDir, REPO_ROOT } from '../../helpers/corpus';
+import { flowFiles, smallResponse } from '../../helpers/flow-files';
 
 const CAPTURES = [path.join(REPO_ROOT, 'fixtures', 'http', 'loopback-http.pcap'), path.join(PCAP_DIR, 'pcapplusplus__650HttpResponses.pcap')];
 const JUNK = ['-5', 'ffffffffffffffffffff', '\r\n', '0\r\n\r\n', 'Content-Length: -1\r\n', 'Transfer-Encoding: chunked\r\n',
@@ -19,16 +19,7 @@ const JUNK = ['-5', 'ffffffffffffffffffff', '\r\n', '0\r\n\r\n', 'Content-Length
 test('http response parser: mutated real responses in random pieces end cleanly', async () => {
   const tmp = makeTempDir('tcpflow-ts-http-mut-');
   try {
-    const seeds: Buffer[] = [];
-    for (const [i, capture] of CAPTURES.entries()) {
-      const out = path.join(tmp, String(i));
-      const r = await runCli(['-r', capture, '-o', out]);
-      assert.equal(r.code, 0, r.stderr);
-      for (const f of fs.readdirSync(out)) {
-        const b = fs.readFileSync(path.join(out, f));
-        if (b.subarray(0, 7).toString('latin1') === 'HTTP/1.' && b.length < 200_000) seeds.push(b);
-      }
-    }
+    const seeds = await flowFiles(CAPTURES, tmp, smallResponse);
     assert.ok(seeds.length > 100, 'response flows to start from');
     let s = 7;
     const rnd = () => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32);

@@ -9,11 +9,11 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { RequestStream, ResponseStream, type ResponseHead } from '../../../src/scanners/http/message-stream';
 import { headEnd, MORE, NOT_PLAIN, PlainHead, readPlainHead } from '../../../src/scanners/http/plain-head';
-import { makeTempDir, PCAP_DIR, removeDir, REPO_ROOT, runCli } from '../../helpers/corpus';
+import { makeTempDir, PCAP_DIR, removeDir, REPO_ROOT } from '../../helpers/corpus';
+import { flowFiles, smallResponse } from '../../helpers/flow-files';
 
 const CAPTURES = [path.join(REPO_ROOT, 'fixtures', 'http', 'loopback-http.pcap'), path.join(PCAP_DIR, 'pcapplusplus__650HttpResponses.pcap')];
 
@@ -128,16 +128,7 @@ test('plain heads: the same events as http-parser-js alone, hand-made responses 
 test('plain heads: the same events as http-parser-js alone on real response flows, whole, cut, in pieces and mutated', async () => {
   const tmp = makeTempDir('tcpflow-ts-http-plain-');
   try {
-    const seeds: Buffer[] = [];
-    for (const [i, capture] of CAPTURES.entries()) {
-      const out = path.join(tmp, String(i));
-      const r = await runCli(['-r', capture, '-o', out]);
-      assert.equal(r.code, 0, r.stderr);
-      for (const f of fs.readdirSync(out)) {
-        const b = fs.readFileSync(path.join(out, f));
-        if (b.subarray(0, 7).toString('latin1') === 'HTTP/1.' && b.length < 200_000) seeds.push(b);
-      }
-    }
+    const seeds = await flowFiles(CAPTURES, tmp, smallResponse);
     assert.ok(seeds.length > 100, 'response flows to start from');
     for (const [i, s] of seeds.entries()) {
       same(s, randomCuts(s.length, 1500), `flow ${i}: packet-sized pieces`);
@@ -212,16 +203,8 @@ test('plain requests: the same methods, at the same pieces, as http-parser-js al
   assert.deepEqual(requests(Buffer.from(MADE_REQUESTS[0], 'latin1'), [], true), ['GET,HEAD,GET']);
   const tmp = makeTempDir('tcpflow-ts-http-plain-req-');
   try {
-    const seeds: Buffer[] = [];
-    for (const [i, capture] of [...CAPTURES, path.join(PCAP_DIR, 'pcapplusplus__http-packets2.pcap'), path.join(PCAP_DIR, 'pcapplusplus__three_http_streams.pcap')].entries()) {
-      const out = path.join(tmp, String(i));
-      const r = await runCli(['-r', capture, '-o', out]);
-      assert.equal(r.code, 0, r.stderr);
-      for (const f of fs.readdirSync(out)) {
-        const b = fs.readFileSync(path.join(out, f));
-        if (/^[A-Z]+ /.test(b.subarray(0, 10).toString('latin1')) && b.length < 200_000) seeds.push(b);
-      }
-    }
+    const more = ['pcapplusplus__http-packets2.pcap', 'pcapplusplus__three_http_streams.pcap'].map((f) => path.join(PCAP_DIR, f));
+    const seeds = await flowFiles([...CAPTURES, ...more], tmp, (b) => /^[A-Z]+ /.test(b.subarray(0, 10).toString('latin1')) && b.length < 200_000);
     assert.ok(seeds.length >= 10, `request flows to start from: ${seeds.length}`);
     for (const [i, s] of seeds.entries()) sameRequests(s, randomCuts(s.length, 1500), `request flow ${i}`);
     const JUNK = ['\r\n', 'Content-Length: 5\r\n', 'Transfer-Encoding: chunked\r\n', 'HEAD / HTTP/1.1\r\n', 'CONNECT x:1 HTTP/1.1\r\n\r\n', ' folded\r\n', '\n', '\r\n\r\n'];
