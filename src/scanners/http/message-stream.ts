@@ -30,12 +30,16 @@ const plainHead = new PlainHead();
 /** A chunk's data held back at most (see chunkData); past it, it is written at once. */
 const HOLD_LIMIT = 1 << 20;
 
+/** A head longer than http-parser's limit (CallbackParser.checkHeadSize). */
+const HEAD_OVERFLOW = new Error('max header size exceeded');
+
 /** http-parser-js's parser with the internals this module overrides (see ResponseParser). */
 interface ParserCore {
   state: string;
   offset: number;
   chunk: Buffer;
   isUserCall: boolean;
+  headerSize: number;
   execute(chunk: Buffer, start: number, length: number): number | Error;
   finish(): void | Error;
   initialize(type: 'REQUEST' | 'RESPONSE'): void;
@@ -47,12 +51,48 @@ const core = HTTPParser.prototype as unknown as Record<string, (this: ParserCore
 const chunkEmptyLine = core.BODY_CHUNKEMPTYLINE as (this: ParserCore) => boolean | undefined;
 const lenientParseHeader = core.parseHeader as (this: ParserCore, line: string, headers: string[]) => void;
 
-/** http-parser-js's userCall hands a fresh closure to each callback's result; one per parser does. */
+/**
+ * http-parser-js's userCall hands a fresh closure to each callback's result; one per parser
+ * does. And its 80 KiB head limit counts per message, as http-parser's does (tcpflow's).
+ */
 abstract class CallbackParser extends Parser {
   private readonly endUserCall = (ret: unknown): unknown => {
     this.isUserCall = false;
     return ret;
   };
+  /** Where the current execute() call started in its chunk. */
+  private callStart = 0;
+
+  override execute(chunk: Buffer, start: number, length: number): number | Error {
+    this.callStart = start;
+    try {
+      return super.execute(chunk, start, length);
+    } catch (e) {
+      // Thrown from a callback (headersComplete), so http-parser-js passed it on.
+      if (e !== HEAD_OVERFLOW) throw e;
+      this.isUserCall = false;
+      return HEAD_OVERFLOW;
+    }
+  }
+
+  /**
+   * At headersComplete: http-parser-js checks its limit only when execute() ends, so a
+   * whole head inside one piece was never checked; http-parser stops at the head's byte
+   * 80 KiB + 1, before the head is handed on. (headerSize: this head's bytes before this
+   * call, or minus the call's bytes before it; see initialize.)
+   */
+  protected checkHeadSize(): void {
+    if (this.headerSize + this.offset - this.callStart > HTTPParser.maxHeaderSize) throw HEAD_OVERFLOW;
+  }
+
+  // A new message (reinitialize) zeroes the head count, but execute() then adds every byte
+  // of the call when it ends in a head: the earlier messages' bodies too, so a piece of over
+  // 80 KiB (a flow file read back in 1 MiB steps) ending in a head stopped the parsing. A
+  // message starting inside the call starts its count below zero by the bytes before it.
+  override initialize(type: 'REQUEST' | 'RESPONSE'): void {
+    super.initialize(type);
+    if (this.chunk) this.headerSize = this.callStart - this.offset;
+  }
 
   userCall(): (ret: unknown) => unknown {
     this.isUserCall = true;
@@ -71,6 +111,7 @@ class ResponseParser extends CallbackParser {
   }
 
   [HTTPParser.kOnHeadersComplete](info: HeaderInfo): number {
+    this.checkHeadSize();
     return this.stream.onHead(info);
   }
 
@@ -430,6 +471,7 @@ class RequestParser extends CallbackParser {
   }
 
   [HTTPParser.kOnHeadersComplete](info: HeaderInfo): number {
+    this.checkHeadSize();
     this.stream.onHead(info.method);
     // A request has a body only when it says so; CONNECT tunnels: the rest is not HTTP.
     return 0;

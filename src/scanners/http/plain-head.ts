@@ -74,7 +74,7 @@ function valueOf(b: Uint8Array, start: number, end: number): string {
   return i === 0 && j === s.length ? s : s.slice(i, j);
 }
 
-/** A head gathered from pieces at most; a longer one is http-parser-js's to read. */
+/** A plain head at most; a longer one is http-parser-js's to read. */
 const HEAD_MAX = 16 * 1024;
 
 /**
@@ -103,7 +103,8 @@ export class HeadFinder {
     const n = piece.length, kept = this.kept;
     if (kept === 0) {
       const end = headEnd(piece, off, n);
-      if (end >= 0) return this.found(piece, off, end, end);
+      // A long head inside one piece too: http-parser-js checks the 80 KiB head limit.
+      if (end >= 0) return end - off <= HEAD_MAX ? this.found(piece, off, end, end) : NOT_PLAIN;
       if (end === MORE && n - off <= HEAD_MAX) {
         this.keptAt = at + off;
         this.kept = n - off;
