@@ -95,7 +95,22 @@ export function copyEndpoints(buf: Uint8Array, d: DecodedPacket, reverse?: { rea
     if (mac === null || !bytesEqual(mac, buf, m)) lastMac = mac = copyOut(buf, m, 12);
   }
   if (reverse !== undefined) return { src: reverse.dst, dst: reverse.src, mac };
+  if (n === 4) return { src: ipv4Of(buf, a), dst: ipv4Of(buf, a + 4), mac };
   return { src: copyOut(buf, a, n), dst: copyOut(buf, a + n, n), mac };
+}
+
+/**
+ * IPv4 addresses copied lately, direct-mapped by value: a server's address, or a client's
+ * with several connections, is one shared array (nothing writes into them), not one per flow.
+ */
+const IPV4_SLOTS = 4096;
+const ipv4Seen: (Uint8Array | null)[] = new Array<Uint8Array | null>(IPV4_SLOTS).fill(null);
+
+function ipv4Of(buf: Uint8Array, off: number): Uint8Array {
+  const slot = (Math.imul(u32(buf, off), 0x9e3779b1) >>> 20) & (IPV4_SLOTS - 1);
+  const seen = ipv4Seen[slot];
+  if (seen !== null && seen[0] === buf[off] && seen[1] === buf[off + 1] && seen[2] === buf[off + 2] && seen[3] === buf[off + 3]) return seen;
+  return ipv4Seen[slot] = copyOut(buf, off, 4);
 }
 
 function bytesEqual(x: Uint8Array, buf: Uint8Array, off: number): boolean {

@@ -129,6 +129,9 @@ export class TcpDemux {
     this.bucketCap = config.maxFlowsPerBucket ?? Infinity;
     this.mergeVlans = config.mergeVlans ?? false;
     if (!(this.bucketCap >= 1)) throw new RangeError(`maxFlowsPerBucket must be at least 1, not ${this.bucketCap}`);
+    // pruneSaved replaces the queue once ~1,000 saved flows have expired: a second store here
+    // keeps code optimised before then from taking it for a constant (and being deoptimised).
+    this.savedQueue = [];
   }
 
   process(buf: Uint8Array, d: DecodedPacket, m: PacketMeta): Outcome {

@@ -23,9 +23,15 @@ export interface TupleEntry<T> {
  * A 4-tuple may have several entries; the one inserted last is found first.
  */
 export class TupleTable<T extends TupleEntry<T>> {
-  private buckets: (T | null)[] = new Array<T | null>(1024).fill(null);
-  private mask = 1023;
+  private buckets: (T | null)[] = [];
+  private mask = 0;
   private count = 0;
+
+  constructor() {
+    // Stored a second time here, the fields grow() replaces are never taken for constants
+    // by code optimised before the first growth, which that growth would deoptimise.
+    this.clear();
+  }
 
   get size(): number {
     return this.count;

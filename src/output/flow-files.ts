@@ -28,10 +28,18 @@ export interface FileClock {
  */
 export class FlowFile implements FlowSink {
   fd = -1;
-  /** Contiguous bytes waiting to be written, at runPos. */
+  /**
+   * Contiguous bytes waiting to be written, at runPos: the first piece as where it lies
+   * (runData[runOff, runOff + its length)), later ones as views in `run` (the first piece's
+   * view is made only then: most runs of a short flow are one piece, written without one).
+   */
+  runData: Uint8Array | null = null;
+  runOff = 0;
   run: Uint8Array[] = [];
   runPos = 0;
   runLen = 0;
+  /** In the store's list of files with a run waiting. */
+  pending = false;
   /** Bytes the file holds once everything queued is written (its size). */
   size = 0;
   /** Set when the flow has ended: the descriptor is gone for good. */
@@ -59,9 +67,13 @@ export class FlowFile implements FlowSink {
       if (this.runLen > 0 && (pos !== this.runPos + this.runLen || this.run.length >= MAX_RUN_PIECES)) this.store.flush(this);
       if (this.runLen === 0) {
         this.runPos = pos;
+        this.runData = data;
+        this.runOff = off;
         this.store.queued(this);
+      } else {
+        if (this.run.length === 0) this.run.push((this.runData as Uint8Array).subarray(this.runOff, this.runOff + this.runLen));
+        this.run.push(data.subarray(off, off + len));
       }
-      this.run.push(data.subarray(off, off + len));
       this.runLen += len;
       if (pos + len > this.size) this.size = pos + len;
     }
@@ -196,7 +208,8 @@ export class FlowFileStore {
   /** Open files, least recently used first (an intrusive list: no allocation per touch). */
   private oldest: FlowFile | null = null;
   private newest: FlowFile | null = null;
-  private readonly pending = new Set<FlowFile>();
+  /** Files with a run waiting (a file's `pending` says it is here; written out at the latest by flushAll). */
+  private pending: FlowFile[] = [];
   private readonly madeDirs = new Set<string>();
   readonly stats: FlowFileStats = { descriptors: 0, maxDescriptors: 0, open: 0, peak: 0 };
 
@@ -298,29 +311,47 @@ export class FlowFileStore {
 
   /** The file has a run waiting to be written. */
   queued(ff: FlowFile): void {
-    this.pending.add(ff);
+    if (ff.pending) return;
+    ff.pending = true;
+    this.pending.push(ff);
   }
 
   /** Write out every queued run (before the memory they point into is reused). */
   flushAll(): void {
-    for (const ff of this.pending) this.flush(ff);
+    const list = this.pending;
+    // A failed write leaves the files after it listed (and still marked) for the next flush.
+    for (let i = 0; i < list.length; i++) {
+      const ff = list[i];
+      if (ff.runLen > 0) {
+        try {
+          this.flush(ff);
+        } catch (e) {
+          this.pending = list.slice(i + 1);
+          ff.pending = false;
+          throw e;
+        }
+      }
+      ff.pending = false;
+    }
+    if (this.pending === list) list.length = 0;
   }
 
-  /** Write out the file's queued run, if any. */
+  /** Write out the file's queued run, if any (the file may stay listed as pending: flushAll skips it). */
   flush(ff: FlowFile): void {
     if (ff.runLen === 0) return;
-    const run = ff.run, pos = ff.runPos, len = ff.runLen;
-    ff.run = [];
+    const data = ff.runData as Uint8Array, off = ff.runOff, run = ff.run, pos = ff.runPos, len = ff.runLen;
+    ff.runData = null;
+    ff.run = run.length === 0 ? run : [];
     ff.runLen = 0;
-    this.pending.delete(ff);
     this.use(ff);
     let done: number;
     try {
-      done = run.length === 1 ? fs.writeSync(ff.fd, run[0], 0, len, pos) : fs.writevSync(ff.fd, run, pos);
+      done = run.length === 0 ? fs.writeSync(ff.fd, data, off, len, pos) : fs.writevSync(ff.fd, run, pos);
     } catch (e) {
       throw outputError(ff.path, e);
     }
     // A short write (rare: a signal, a full disk about to fail) goes on piece by piece.
+    if (done < len && run.length === 0) this.pwrite(ff, data, off + done, len - done, pos + done);
     for (let i = 0, at = 0; done < len && i < run.length; at += run[i].length, i++) {
       const end = at + run[i].length;
       if (end <= done) continue;

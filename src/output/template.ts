@@ -42,12 +42,27 @@ const port5 = (p: number) => {
   }
   return ports[p] || (ports[p] = pad(p, 5));
 };
+/**
+ * IPv4 names (%A, %B) direct-mapped by address: a server's, or a client's with several
+ * connections, is made once, and both directions of a connection name the same two.
+ */
+const V4_SLOTS = 2048;
+const v4Key = new Float64Array(V4_SLOTS).fill(-1);
+const v4Name: string[] = new Array<string>(V4_SLOTS).fill('');
+const addrPart = (a: Uint8Array) => {
+  if (a.length !== 4) return addrName(a);
+  const k = ((a[0] << 24) >>> 0) + ((a[1] << 16) | (a[2] << 8) | a[3]);
+  const slot = (Math.imul(k, 0x9e3779b1) >>> 21) & (V4_SLOTS - 1);
+  if (v4Key[slot] === k) return v4Name[slot];
+  v4Key[slot] = k;
+  return v4Name[slot] = addrName(a);
+};
 const bin = (n: number, div: number) => pad(Math.floor(n / div) % 1000, 3);
 
 const ESCAPES: Record<string, (f: NamingFlow, count: number) => string> = {
-  A: (f) => addrName(f.src),
+  A: (f) => addrPart(f.src),
   a: (f) => port5(f.sport),
-  B: (f) => addrName(f.dst),
+  B: (f) => addrPart(f.dst),
   b: (f) => port5(f.dport),
   E: (f) => (f.mac ? macText(f.mac, 6) : ''),
   e: (f) => (f.mac ? macText(f.mac, 0) : ''),

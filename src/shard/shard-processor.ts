@@ -109,13 +109,26 @@ export class ShardProcessor {
    * one chunk of `size` records.
    */
   processChunk(chunk: Chunk, records: Int32Array, count: number, base: number, finishing: boolean, size: number): void {
+    this.chunk = chunk;
+    this.processRecords(chunk, records, count, base, finishing, size);
+    this.record = -1;
+    this.chunk = null;
+    // Queued writes point into the chunk: they must be on disk before it is released.
+    this.chunkDone();
+  }
+
+  /**
+   * processChunk's loop, a function of its own: V8 compiles the loop on the first chunk
+   * while it runs (on-stack replacement), and code after the loop, not yet run then, would
+   * throw that compilation away at the loop's end and have it made again, in each worker.
+   */
+  private processRecords(chunk: Chunk, records: Int32Array, count: number, base: number, finishing: boolean, size: number): void {
     const d = this.decoded, m = this.meta;
     const data = chunk.data;
     const stats = this.store?.stats ?? null;
     const timed = this.demux !== null && this.config.tcpTimeout > 0;
     let clock = 0; // -S tcp_timeout: the chunk's records up to here have advanced packet time
     m.finishing = finishing;
-    this.chunk = chunk;
     for (let k = 0; k < count; k++) {
       const r = records[k];
       const i = r & RECORD_MASK;
@@ -143,10 +156,6 @@ export class ShardProcessor {
       if (stats !== null && (stats.peak !== before || stats.open !== before)) this.noteOpens(i, stats.peak - before, stats.open - before);
     }
     if (timed) this.advanceClock(chunk, clock, size, base);
-    this.record = -1;
-    this.chunk = null;
-    // Queued writes point into the chunk: they must be on disk before it is released.
-    this.chunkDone();
   }
 
   /**

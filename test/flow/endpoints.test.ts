@@ -58,3 +58,25 @@ test('the two directions of a connection share their address arrays, crossed', (
   assert.equal(h.text(C2S), 'hello');
   assert.equal(h.text(S2C), 'world');
 });
+
+test('IPv4 addresses are shared between flows by value, and every flow still gets its own bytes', () => {
+  const macs = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12];
+  const server = [192, 0, 2, 80];
+  const a = copyEndpoints(frame(macs, [10, 1, 0, 1], server).buf, frame(macs, [10, 1, 0, 1], server).d);
+  const b = copyEndpoints(frame(macs, [10, 1, 0, 2], server).buf, frame(macs, [10, 1, 0, 2], server).d);
+  assert.equal(a.dst, b.dst, 'one array for the server the two connections share');
+  assert.notEqual(a.src, b.src);
+  // Thousands of addresses through the table's 4,096 slots: collisions replace entries, never mix them up.
+  const seen: Uint8Array[] = [];
+  for (let i = 0; i < 20000; i++) {
+    const src = [10, (i >> 16) & 255, (i >> 8) & 255, i & 255], dst = [172, 16, (i * 7) >> 8 & 255, (i * 7) & 255];
+    const p = frame(macs, src, dst);
+    const e = copyEndpoints(p.buf, p.d);
+    p.buf.fill(0);
+    assert.deepEqual([...e.src, ...e.dst], [...src, ...dst]);
+    seen.push(e.src, e.dst);
+  }
+  for (let i = 0; i < 20000; i++) {
+    assert.deepEqual([...seen[2 * i]], [10, (i >> 16) & 255, (i >> 8) & 255, i & 255], 'a shared array is never written');
+  }
+});

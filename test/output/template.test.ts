@@ -130,3 +130,14 @@ test('an unknown escape is an error at construction', () => {
     assert.throws(() => new Template(`%${ch}`), TcpflowError, `%${ch}`);
   }
 });
+
+test('%A and %B: names of IPv4 addresses made once are the same as made afresh, whatever the table slots hold', () => {
+  const t = new Template('%A-%B');
+  for (let i = 0; i < 50000; i += 7) {
+    const a = [i & 255, (i >> 8) & 255, 3, 4], b = [250, (i >> 8) & 255, i & 255, 9];
+    const name = t.expand(flow({ src: Uint8Array.from(a), dst: Uint8Array.from(b) }), 0);
+    const pad = (x: number[]) => x.map((v) => String(v).padStart(3, '0')).join('.');
+    assert.equal(name, `${pad(a)}-${pad(b)}`);
+  }
+  assert.equal(t.expand(flow({ src: ip6('2001:db8::1'), dst: ip4('10.0.0.2') }), 0), '2001:db8::1-010.000.000.002');
+});
