@@ -1,9 +1,9 @@
 #!/usr/bin/env node
-import * as fs from 'node:fs';
-import { createRequire } from 'node:module';
-import * as path from 'node:path';
-import * as vm from 'node:vm';
-import { IMPORTER, newImporter } from '../src/util/importer';
+// Named imports: tsc's `import * as` helper would copy every export of node:fs into a new object (getters).
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { Script } from 'node:vm';
+import type { Importer } from '../src/util/importer';
 
 /**
  * The command's entry point, kept to Node's own modules. It runs dist/bundle/tcpflow-ts.js
@@ -12,35 +12,40 @@ import { IMPORTER, newImporter } from '../src/util/importer';
  * run alone, the modules tsc wrote. Resolving, reading and compiling ~300 modules one by
  * one was most of a small run's time (README, Performance).
  */
-const BUNDLE = path.join(__dirname, '../bundle/tcpflow-ts.js');
+const BUNDLE = join(__dirname, '../bundle/tcpflow-ts.js');
 /** V8's code cache for the bundle: scripts/bundle.ts writes it with a run of the bundle. */
 const CACHE = `${BUNDLE}.cache`;
 
 function mtime(file: string): number {
-  return fs.statSync(file, { throwIfNoEntry: false })?.mtimeMs ?? -1;
+  return statSync(file, { throwIfNoEntry: false })?.mtimeMs ?? -1;
 }
 
 type ModuleFunction = (exports: object, require: NodeJS.Require, module: { exports: object }, filename: string, dirname: string) => void;
 
 function runBundle(): boolean {
   const built = mtime(BUNDLE);
-  if (built < mtime(path.join(__dirname, 'tcpflow.js'))) return false;
+  if (built < mtime(join(__dirname, 'tcpflow.js'))) return false;
   // V8 checks a cache against the source's length, not its text: one older than the bundle is not used.
-  const cachedData = mtime(CACHE) >= built ? fs.readFileSync(CACHE) : undefined;
+  const cachedData = mtime(CACHE) >= built ? readFileSync(CACHE) : undefined;
   // The bundle is one function expression: (exports, require, module, __filename, __dirname) => void,
   // in ASCII (scripts/bundle.ts checks), which latin1 decodes exactly and faster than UTF-8.
-  const script = new vm.Script(fs.readFileSync(BUNDLE, 'latin1'), {
+  const script = new Script(readFileSync(BUNDLE, 'latin1'), {
     filename: BUNDLE,
     cachedData,
   });
-  // -e js imports its module with import(), which code compiled here cannot call (src/util/importer.ts).
-  (globalThis as { [IMPORTER]?: unknown })[IMPORTER] = newImporter();
+  // -e js imports its module with import(), which code compiled here cannot call: this module's
+  // import() goes to the bundle under src/util/importer.ts's IMPORTER (written out here: loading
+  // that module from here would cost a module resolution and compile at every start).
+  // eslint-disable-next-line @typescript-eslint/no-implied-eval
+  (globalThis as Record<symbol, Importer>)[Symbol.for('tcpflow-ts.import')] = new Function('specifier', 'return import(specifier)') as Importer;
   if (process.env.TCPFLOW_TS_WRITE_CODE_CACHE === '1') {
     // After the run: the cache then holds the functions it compiled, not only the top level.
-    process.on('exit', () => fs.writeFileSync(CACHE, script.createCachedData()));
+    process.on('exit', () => writeFileSync(CACHE, script.createCachedData()));
   }
   const module = { exports: {} };
-  (script.runInThisContext() as ModuleFunction)(module.exports, createRequire(BUNDLE), module, BUNDLE, path.dirname(BUNDLE));
+  // This module's require resolves as one of the bundle's would: the bundle requires only Node's
+  // modules and packages (node_modules is above both); createRequire would load node:module.
+  (script.runInThisContext() as ModuleFunction)(module.exports, require, module, BUNDLE, dirname(BUNDLE));
   return true;
 }
 

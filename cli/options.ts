@@ -1,17 +1,16 @@
 /**
  * Command line → validated Options. getopt.ts tokenises argv with tcpflow's GNU rules; the
- * result is rewritten into a canonical argv that a clipanion Command parses and types
- * (canonicalArgv explains its form). What depends on the order of options (-V exiting early,
+ * result is renamed into canonical options that a clipanion Command's options type
+ * (CanonicalParser). What depends on the order of options (-V exiting early,
  * -S errors, refusing options not implemented yet, bad numbers) is decided on the getopt list,
  * which keeps command-line order, so the first mistake on the line is the one reported.
  */
 import * as fs from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { Command } from 'clipanion/lib/advanced/Command';
-import * as Option from 'clipanion/lib/advanced/options';
-import { CliBuilder, runMachineInternal, selectBestState, type CommandBuilder, type RunState, type StateMachine } from 'clipanion/lib/core';
-import { END_OF_INPUT } from 'clipanion/lib/constants';
-import { decodeShared, encodeShared } from '../src/util/shared-json';
+import { Array as ArrayOption } from 'clipanion/lib/advanced/options/Array';
+import { Boolean as BooleanOption } from 'clipanion/lib/advanced/options/Boolean';
+import { String as StringOption } from 'clipanion/lib/advanced/options/String';
 import { EXIT, TcpflowError } from '../src/errors';
 import { getopt, GetoptOption } from './getopt';
 import { helpText, scannerHelpText, VERSION_TEXT } from './help';
@@ -183,8 +182,10 @@ export function numberParam(name: keyof typeof NUMBER_PARAMS, text: string | und
   return text === undefined ? p.dflt : wholeNumber(`-S ${name}`, text, p.range);
 }
 
-/** The implemented options, as clipanion parses them from the canonical argv. */
-class TcpflowCommand extends Command {
+/** The implemented options, as clipanion types them from the canonical options. */
+const Option = { Array: ArrayOption, Boolean: BooleanOption, String: StringOption };
+
+export class TcpflowCommand extends Command {
   static override paths = [Command.Default];
   readFiles = Option.Array('--read', []);
   finishFiles = Option.Array('--finish', []);
@@ -206,7 +207,7 @@ class TcpflowCommand extends Command {
   shards = Option.String('--shards');
   resume = Option.Boolean('--resume', false);
   params = Option.Array('--param', []);
-  operands = Option.Array('--operand', []); // see canonicalArgv
+  operands = Option.Array('--operand', []);
   maxBytes = Option.String('--max-bytes');
   maxSeek = Option.String('--max-seek');
   findx = Option.Boolean('--findx', false);
@@ -232,99 +233,82 @@ class TcpflowCommand extends Command {
 
 /** A clipanion option as its Option.* functions make it (clipanion's CommandOption). */
 interface OptionSpec {
-  definition(builder: CommandBuilder<object>, key: string): void;
-  transformer(builder: CommandBuilder<object>, key: string, state: RunState, context: object): unknown;
+  definition(builder: OptionBuilder, key: string): void;
+  transformer(builder: unknown, key: string, state: CanonicalState, context: object): unknown;
+}
+
+/** What an option's definition tells clipanion's CommandBuilder, as far as it is read here. */
+interface OptionBuilder {
+  addOption(o: { names: string[]; arity?: number }): void;
+  addPositional(): void;
+}
+
+/** One option occurrence as clipanion's parser hands it to the options (a flag is `true`). */
+export interface CanonicalOption {
+  name: string;
+  value: string | true;
+}
+
+/** The part of clipanion's RunState its String, Array and Boolean options read. */
+interface CanonicalState {
+  options: CanonicalOption[];
+  positionals: never[];
 }
 
 function isOptionSpec(value: unknown): value is OptionSpec {
   return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[Command.isOption] === true;
 }
 
-/** The parser's state machine, compiled by scripts/bundle.ts into the bundle (encodeShared's text). */
-declare const TCPFLOW_TS_CLI_MACHINE: string | undefined;
-
 /**
- * clipanion's Cli.register and Cli.process for TcpflowCommand, without the rest of its Cli
- * module: loading that one builds Cli.defaultContext, which reads process.stdin, stdout and
- * stderr and loads node:tty, so every run set up three streams (and net, tty, stream) that
- * nothing here writes to (output goes through fs.writeSync): ~4 ms of a small run's start-up.
- * The state machine clipanion compiles from the options (48 nodes, 1,300 transitions: ~3 ms
- * of every run) comes compiled with the bundle; tsc's modules compile it here.
+ * TcpflowCommand's fields from the canonical option list: clipanion's options (declared
+ * above) type and collect the values as they do after clipanion's parser, which is not run.
+ * getopt.ts has already split the words by tcpflow's rules, so what that parser would add is
+ * only its own tokenising of words made here, through a state machine (48 nodes, 1,300
+ * transitions) that each run decoded or compiled, then walked word by word: ~2 ms and ~150 kB
+ * of short-lived objects in every run (README, Start-up). test/cli/options.test.ts checks
+ * that clipanion's own parser gives the same fields for the same options.
  */
 export class CanonicalParser {
-  private readonly builder = new CliBuilder<object>({ binaryName: 'tcpflow-ts' });
-  private readonly command: CommandBuilder<object> = this.builder.command();
   private readonly specs: [string, OptionSpec][] = [];
-  readonly machine: StateMachine;
+  /** Canonical name → whether it takes a value. */
+  private readonly arity = new Map<string, boolean>();
 
-  constructor(machine?: string) {
+  constructor() {
     const prototype = new TcpflowCommand() as unknown as Record<string, unknown>;
     for (const key in prototype) {
       const value = prototype[key];
       if (isOptionSpec(value)) this.specs.push([key, value]);
     }
-    for (const path of TcpflowCommand.paths) this.command.addPath(path);
-    for (const [key, spec] of this.specs) spec.definition(this.command, key);
-    this.command.setContext({});
-    this.machine = machine !== undefined ? decodeShared(machine) as StateMachine : this.builder.compile().machine;
+    const builder: OptionBuilder = {
+      addOption: (o) => { for (const n of o.names) this.arity.set(n, (o.arity ?? 1) > 0); },
+      addPositional: () => { throw new Error('internal: TcpflowCommand has no positionals'); },
+    };
+    for (const [key, spec] of this.specs) spec.definition(builder, key);
   }
 
-  /** clipanion's errors (a bad word, a missing value) are usage errors. */
-  parse(argv: string[]): TcpflowCommand {
-    let state: RunState;
-    try {
-      // clipanion's runMachine (CliBuilder.compile's process), which core.js does not export.
-      state = selectBestState(argv, runMachineInternal(this.machine, [...argv, END_OF_INPUT]).map((b) => b.state));
-    } catch (e) {
-      throw new TcpflowError('USAGE', (e as Error).message, EXIT.USAGE);
+  parse(options: CanonicalOption[]): TcpflowCommand {
+    for (const { name, value } of options) {
+      if (this.arity.get(name) !== (value !== true)) throw new Error(`internal: ${name} ${value === true ? 'without' : 'with'} a value is no TcpflowCommand option`);
     }
-    if (state.selectedIndex !== this.command.cliIndex) throw new Error(`internal: clipanion chose command ${state.selectedIndex}`);
+    const state: CanonicalState = { options, positionals: [] };
     const command = new TcpflowCommand();
     const fields = command as unknown as Record<string, unknown>;
-    try {
-      for (const [key, spec] of this.specs) fields[key] = spec.transformer(this.command, key, state, {});
-    } catch (e) {
-      throw new TcpflowError('USAGE', (e as Error).message, EXIT.USAGE);
-    }
+    for (const [key, spec] of this.specs) fields[key] = spec.transformer(null, key, state, {});
     return command;
   }
 }
 
-let parser: CanonicalParser | undefined;
-
-/** The parser's state machine, as the bundle carries it (scripts/bundle.ts). */
-export function compiledParserMachine(): string {
-  return encodeShared(new CanonicalParser().machine);
-}
-
-function parseCanonical(argv: string[]): TcpflowCommand {
-  parser ??= new CanonicalParser(typeof TCPFLOW_TS_CLI_MACHINE !== 'undefined' ? TCPFLOW_TS_CLI_MACHINE : undefined);
-  return parser.parse(argv);
-}
-
-/**
- * One "--name value" per option. The bound "--name=value" form is used only for values that
- * look like options ("-r -" is fine, "-d -1" is not), which clipanion refuses as separate
- * words: it is avoided otherwise because clipanion keeps a dead parse branch for every bound
- * word, and every later word walks them all. For the same reason operands go in as --operand,
- * not as an Option.Rest (each positional leaves a dead branch too): with both, 20 000 files
- * given with -l took a minute to parse; now 5 000 take ~0.15 s.
- */
-function canonicalArgv(options: readonly GetoptOption[], operands: readonly string[]): string[] {
-  const argv: string[] = [];
-  const push = (name: string, value: string | undefined): void => {
-    if (value === undefined) argv.push(name);
-    else if (value.startsWith('-') && value !== '-') argv.push(`${name}=${value}`);
-    else argv.push(name, value);
-  };
+/** Each option tcpflow-ts implements under its canonical name, in command-line order, then the operands (--operand). */
+export function canonicalOptions(options: readonly GetoptOption[], operands: readonly string[]): CanonicalOption[] {
+  const list: CanonicalOption[] = [];
   for (const { opt, arg } of options) {
     const canonical = CANONICAL[opt];
     if (canonical === null) continue;
     if (canonical === undefined) throw new Error(`internal: option ${opt} is neither implemented nor refused`);
-    push(canonical.name, canonical.value ?? arg);
+    list.push({ name: canonical.name, value: canonical.value ?? arg ?? true });
   }
-  for (const operand of operands) push('--operand', operand);
-  return argv;
+  for (const operand of operands) list.push({ name: '--operand', value: operand });
+  return list;
 }
 
 /**
@@ -429,7 +413,7 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
   }
 
   const shard = shardOption(options, env);
-  const cmd = parseCanonical(canonicalArgv(options, operands));
+  const cmd = new CanonicalParser().parse(canonicalOptions(options, operands));
   const readFiles = cmd.listFiles ? [...cmd.readFiles, ...cmd.operands] : cmd.readFiles;
   const live = readFiles.length === 0 && cmd.finishFiles.length === 0;
   if (live && cmd.device === undefined) suggestInputs(cmd.operands);

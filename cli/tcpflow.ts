@@ -37,7 +37,6 @@ async function main(argv: string[]): Promise<number> {
   for (const w of opts.warnings) log.warn(w);
   // node_pcap frees a live handle only when a packet arrives after close(), so its poller
   // would keep a quiet process alive: a live run exits explicitly (everything is written).
-  live = opts.readFiles.length === 0 && opts.finishFiles.length === 0;
   try {
     return await run(opts, argv, log);
   } catch (e) {
@@ -72,12 +71,9 @@ function mergeMain(argv: string[]): number {
   }
 }
 
-let live = false;
-
 main(process.argv.slice(2)).then(
   (code) => {
-    process.exitCode = code;
-    if (live) process.exit(code);
+    process.exit(code);
   },
   (e: unknown) => {
     process.stderr.write(`${PROGRAM_NAME}: internal error (please report): ${e instanceof Error ? e.stack : String(e)}\n`);

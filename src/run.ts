@@ -640,13 +640,13 @@ function prepareChroot(dir: string, inputs: readonly string[]): Chroot {
 
 /** Make sure outdir is a directory; true when this run created it. */
 function prepareOutdir(outdir: string): boolean {
-  let st: fs.Stats | null = null;
+  let st: fs.Stats | undefined;
   try {
-    st = fs.statSync(outdir);
+    st = fs.statSync(outdir, { throwIfNoEntry: false });
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw outputError(outdir, e);
+    throw outputError(outdir, e);
   }
-  if (st !== null) {
+  if (st !== undefined) {
     if (!st.isDirectory()) throw new TcpflowError('OUTPUT', `outdir is not a directory: ${outdir}`, EXIT.OUTPUT);
     return false;
   }

@@ -1,5 +1,6 @@
 import * as os from 'node:os';
 import { renderElement, type XmlElement } from './xml-text';
+import { isoSeconds } from '../util/iso-time';
 import { renderFileobject, type PluginNames } from './fileobject';
 import type { ReportFormat } from './report-files';
 import type { RecordRoom } from './record-spill';
@@ -95,7 +96,8 @@ export function dfxmlHeader(info: RunInfo): string {
           el('command_line', info.commandLine),
           el('uid', String(user.uid)),
           el('username', user.username),
-          el('start_time', info.startTime.toISOString().replace(/\.\d{3}Z$/, 'Z')),
+          // Not toISOString(): its first call costs a run ~0.2 ms (V8 sets up its date cache).
+          el('start_time', `${isoSeconds(Math.floor(info.startTime.getTime() / 1000))}Z`),
         ],
       },
     ],

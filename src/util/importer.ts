@@ -2,8 +2,8 @@
  * A real dynamic import(): TypeScript compiles `import()` to require() for CommonJS
  * output, which cannot load ES modules; import() takes both kinds. In the bundle, which
  * cli/main.ts compiles with vm.Script (for its code cache), import() has no loader on
- * Node 20: cli/main.ts makes one (newImporter, in a module Node loaded) and hands it over
- * under IMPORTER. Kept free of other modules: cli/main.ts loads nothing else of ours.
+ * Node 20: cli/main.ts makes one as newImporter does (in a module Node loaded) and hands it
+ * over under IMPORTER.
  */
 export type Importer = (specifier: string) => Promise<unknown>;
 
