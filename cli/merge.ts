@@ -4,7 +4,7 @@
  */
 import { EXIT, TcpflowError } from '../src/errors';
 import { getopt } from './getopt';
-import { mergeHelpText } from './help';
+import { help } from './options';
 
 export const MERGE_COMMAND = 'merge-reports';
 
@@ -30,7 +30,7 @@ export function parseMergeCommand(argv: readonly string[]): MergeCommand {
   }
   let out: string | null = null, jsonlOut: string | null = null;
   for (const { opt, arg } of parsed.options) {
-    if (opt === 'h') return { kind: 'help', text: mergeHelpText() };
+    if (opt === 'h') return { kind: 'help', text: help().mergeHelpText() };
     if (opt === 'o') {
       if (out !== null) throw usage('-o given twice');
       out = arg as string;

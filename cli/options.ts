@@ -1,7 +1,7 @@
 /**
  * Command line → validated Options. getopt.ts tokenises argv with tcpflow's GNU rules; the
  * result is renamed into canonical options that a clipanion Command's options type
- * (CanonicalParser). What depends on the order of options (-V exiting early,
+ * (parseCanonical). What depends on the order of options (-V exiting early,
  * -S errors, refusing options not implemented yet, bad numbers) is decided on the getopt list,
  * which keeps command-line order, so the first mistake on the line is the one reported.
  */
@@ -13,7 +13,6 @@ import { Boolean as BooleanOption } from 'clipanion/lib/advanced/options/Boolean
 import { String as StringOption } from 'clipanion/lib/advanced/options/String';
 import { EXIT, TcpflowError } from '../src/errors';
 import { getopt, GetoptOption } from './getopt';
-import { helpText, scannerHelpText, VERSION_TEXT } from './help';
 import { DEFAULT_INFLATE_LIMITS } from '../src/scanners/http/inflate';
 import {
   ALERT_FD_RANGE, DECOMPRESS_RANGE, HTTP_MAX_BODY_RANGE, HTTP_MAX_RATIO_RANGE, MAX_FLOWS_RANGE, NETVIZ_ADDRESSES_RANGE, PACKET_BUFFER_TIMEOUT_RANGE,
@@ -32,6 +31,10 @@ import { DEFAULT_MAX_DECOMPRESSED, DEFAULT_MAX_RATIO } from '../src/capture/deco
 import { parseShard, shardFromEnvironment, type ShardSlice } from '../src/shard/slice';
 
 export type { ConsoleOptions, NamingStep, Options };
+
+/** The -V and -h texts: rendered by a module a run does not initialise (README, Start-up). */
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+export const help = (): typeof import('./help') => require('./help') as typeof import('./help');
 
 /** The -S names tcpflow-ts documents (cli/usage.ts). */
 const PARAM_NAMES: ReadonlySet<string> = new Set(PARAMS.map((p) => p.name));
@@ -268,34 +271,28 @@ function isOptionSpec(value: unknown): value is OptionSpec {
  * of short-lived objects in every run (README, Start-up). test/cli/options.test.ts checks
  * that clipanion's own parser gives the same fields for the same options.
  */
-export class CanonicalParser {
-  private readonly specs: [string, OptionSpec][] = [];
+export function parseCanonical(options: CanonicalOption[]): TcpflowCommand {
+  // The fields hold clipanion's option specs until they are replaced by the values (clipanion's way too).
+  const command = new TcpflowCommand();
+  const fields = command as unknown as Record<string, unknown>;
+  const specs: [string, OptionSpec][] = [];
+  for (const key in fields) {
+    const value = fields[key];
+    if (isOptionSpec(value)) specs.push([key, value]);
+  }
   /** Canonical name → whether it takes a value. */
-  private readonly arity = new Map<string, boolean>();
-
-  constructor() {
-    const prototype = new TcpflowCommand() as unknown as Record<string, unknown>;
-    for (const key in prototype) {
-      const value = prototype[key];
-      if (isOptionSpec(value)) this.specs.push([key, value]);
-    }
-    const builder: OptionBuilder = {
-      addOption: (o) => { for (const n of o.names) this.arity.set(n, (o.arity ?? 1) > 0); },
-      addPositional: () => { throw new Error('internal: TcpflowCommand has no positionals'); },
-    };
-    for (const [key, spec] of this.specs) spec.definition(builder, key);
+  const arity = new Map<string, boolean>();
+  const builder: OptionBuilder = {
+    addOption: (o) => { for (const n of o.names) arity.set(n, (o.arity ?? 1) > 0); },
+    addPositional: () => { throw new Error('internal: TcpflowCommand has no positionals'); },
+  };
+  for (const [key, spec] of specs) spec.definition(builder, key);
+  for (const { name, value } of options) {
+    if (arity.get(name) !== (value !== true)) throw new Error(`internal: ${name} ${value === true ? 'without' : 'with'} a value is no TcpflowCommand option`);
   }
-
-  parse(options: CanonicalOption[]): TcpflowCommand {
-    for (const { name, value } of options) {
-      if (this.arity.get(name) !== (value !== true)) throw new Error(`internal: ${name} ${value === true ? 'without' : 'with'} a value is no TcpflowCommand option`);
-    }
-    const state: CanonicalState = { options, positionals: [] };
-    const command = new TcpflowCommand();
-    const fields = command as unknown as Record<string, unknown>;
-    for (const [key, spec] of this.specs) fields[key] = spec.transformer(null, key, state, {});
-    return command;
-  }
+  const state: CanonicalState = { options, positionals: [] };
+  for (const [key, spec] of specs) fields[key] = spec.transformer(null, key, state, {});
+  return command;
 }
 
 /** Each option tcpflow-ts implements under its canonical name, in command-line order, then the operands (--operand). */
@@ -370,17 +367,17 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
   let scannerHelp = false;
   const unknownParams: string[] = [];
   for (const { opt, arg = '' } of options) {
-    if (opt === 'V') return { kind: 'version', text: VERSION_TEXT };
+    if (opt === 'V') return { kind: 'version', text: help().VERSION_TEXT };
     if (opt === 'h') helpLevel++;
     if (opt === 'H') scannerHelp = true;
     if (opt === 'S' && !PARAM_NAMES.has(splitParam(arg)[0])) unknownParams.push(arg);
     if (opt === 'A') warnings.push('-A has been deprecated and is ignored');
   }
   // tcpflow loads its scanners, then answers -H, then -h (spec §1.7).
-  if (scannerHelp) return { kind: 'help', level: 0, text: scannerHelpText(FEATURES, unknownParams) };
+  if (scannerHelp) return { kind: 'help', level: 0, text: help().scannerHelpText(FEATURES, unknownParams) };
   // Help comes before refusing unimplemented options, so "-h -c" still shows help.
   if (helpLevel > 0) {
-    const text = helpText(helpLevel, FEATURES);
+    const text = help().helpText(helpLevel, FEATURES);
     return { kind: 'help', level: helpLevel, text };
   }
 
@@ -413,7 +410,7 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
   }
 
   const shard = shardOption(options, env);
-  const cmd = new CanonicalParser().parse(canonicalOptions(options, operands));
+  const cmd = parseCanonical(canonicalOptions(options, operands));
   const readFiles = cmd.listFiles ? [...cmd.readFiles, ...cmd.operands] : cmd.readFiles;
   const live = readFiles.length === 0 && cmd.finishFiles.length === 0;
   if (live && cmd.device === undefined) suggestInputs(cmd.operands);

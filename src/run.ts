@@ -3,12 +3,10 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { openInput, type PacketSource } from './capture/source';
 import { InputOrderCheck, resolveInputs } from './capture/inputs';
-import { openFilteredSource } from './capture/filtered';
 import { detectCompression, sniff } from './capture/decompress';
-import { type CaptureStats, LiveSource } from './capture/live';
-import { checkFilter, defaultDevice, libpcap } from './capture/libpcap';
-import { dropPrivileges, type Privileges, requireRoot } from './util/privileges';
-import { Chroot, chrootOptions, preloadModules } from './util/chroot';
+import type { CaptureStats, LiveSource } from './capture/live';
+import type { Privileges } from './util/privileges';
+import type { Chroot } from './util/chroot';
 import { LiveStatus } from './util/progress';
 import { TcpflowError, EXIT, outputError } from './errors';
 import type { Options } from './options';
@@ -24,18 +22,17 @@ import { ReportFile, ReportMerge } from './report/report-files';
 import type { Logger } from './util/log';
 import { VERSION, VERSION_LINE } from './version';
 import { runDigest, type ShardInfo } from './report/shard-info';
-import { addFragments, fileMd5, finishJournal, recordCheckpoint, startResume, type Journal, type ResumeStart } from './resume/journal';
+import type { Journal, ResumeStart } from './resume/journal';
+import type { LockFile } from './util/lock-file';
 import { openFileLimit } from './util/limits';
 import { limitHeapGrowth } from './util/heap';
 import { Progress } from './util/progress';
 import { PcapDump } from './output/pcap-file';
 import { LINKTYPE } from './decode/link';
-import { LockFile, lockPath } from './util/lock-file';
 import { writeStdout } from './util/stdout';
 import { ESTABLISHED_FLOW_BYTES, FLOW_BUCKETS, perBucketCap } from './flow/buckets';
 import { checkAlertFd } from './hooks/alert-fd';
 import { loadPlugin } from './scanners/js-plugin';
-import { writeNetviz } from './netviz/output';
 
 /**
  * Tests of --resume (test/resume/): a run kills itself with SIGKILL once it has read this
@@ -45,12 +42,30 @@ const KILL_AT = Number(process.env.TCPFLOW_TS_TEST_KILL_AT_PACKET ?? Infinity);
 /** ... or once the workers have checkpointed input N (from 1), before the journal says so. */
 const KILL_AT_CHECKPOINT = Number(process.env.TCPFLOW_TS_TEST_KILL_AT_CHECKPOINT ?? Infinity);
 
+/* eslint-disable @typescript-eslint/no-require-imports */
+/**
+ * Modules of what a plain `-r FILE -o DIR` run does not do (filters, live capture, -U, -z,
+ * --resume, -L, netviz), loaded when a run does it: every module initialised at start-up
+ * costs every run, small ones mostly (README, Start-up).
+ */
+const optional = {
+  filtered: () => require('./capture/filtered') as typeof import('./capture/filtered'),
+  live: () => require('./capture/live') as typeof import('./capture/live'),
+  libpcap: () => require('./capture/libpcap') as typeof import('./capture/libpcap'),
+  privileges: () => require('./util/privileges') as typeof import('./util/privileges'),
+  chroot: () => require('./util/chroot') as typeof import('./util/chroot'),
+  journal: () => require('./resume/journal') as typeof import('./resume/journal'),
+  lockFile: () => require('./util/lock-file') as typeof import('./util/lock-file'),
+  netviz: () => require('./netviz/output') as typeof import('./netviz/output'),
+};
+/* eslint-enable @typescript-eslint/no-require-imports */
+
 /**
  * One whole run: options → plan (src/plan.ts), then the plan's lifecycle. Returns the
  * exit status.
  */
 export async function run(given: Options, argv: readonly string[], log: Logger): Promise<number> {
-  const opts = given.chroot === null ? given : chrootOptions(given, process.cwd());
+  const opts = given.chroot === null ? given : optional.chroot().chrootOptions(given, process.cwd());
   const plan = planRun(opts, openFileLimit());
   const identity = plan.shard !== null || plan.resumeDir !== null ? runIdentity(opts, plan) : '';
   const shard = plan.shard === null ? null : { ...plan.shard, run: identity, fdLimit: plan.fileDescriptors };
@@ -136,21 +151,22 @@ class Run {
     if (plan.plugin !== null) await loadPlugin(plan.plugin);
     // -L: set up where tcpflow opens its semaphore (before the outdir), whatever the mode;
     // only console writes take it, as in tcpflow.
-    const lock = plan.lockName === null ? null : new LockFile(lockPath(plan.lockName));
+    const lock = plan.lockName === null ? null : lockFile(plan.lockName);
     if (lock !== null) {
       lock.probe();
       log.at(2, `console writes locked with ${lock.path}`);
     }
     // Everything that can refuse the run (libpcap missing, a bad expression, an interface
     // that cannot be opened, -U without root) does so before any output exists.
-    if (plan.user !== null) this.privileges = requireRoot(plan.user);
+    if (plan.user !== null) this.privileges = optional.privileges().requireRoot(plan.user);
     if (plan.filter !== null) {
       log.at(20, `filter expression: '${plan.filter}'`);
       if (plan.live === null) validateFilter(plan.filter, plan.inputs.map((i) => i.path));
     }
     if (plan.live !== null) {
+      const { defaultDevice, libpcap } = optional.libpcap();
       const device = plan.live.device ?? defaultDevice(libpcap('live capture'));
-      this.live = LiveSource.open({ device, promiscuous: plan.live.promiscuous, filter: plan.filter ?? '', timeoutMs: plan.live.timeoutMs });
+      this.live = optional.live().LiveSource.open({ device, promiscuous: plan.live.promiscuous, filter: plan.filter ?? '', timeoutMs: plan.live.timeoutMs });
     }
     // -z: from here the run works in DIR, where every output path points.
     if (plan.chroot !== null) this.chroot = prepareChroot(plan.chroot, plan.inputs.map((i) => i.path));
@@ -159,6 +175,7 @@ class Run {
     if (plan.resumeDir !== null) {
       const spills = this.spillPaths().filter((p): p is string => p !== null);
       const md5 = plan.worker.scanners.includes('md5');
+      const { fileMd5, startResume } = optional.journal();
       this.resume = startResume(plan.resumeDir, this.identity, plan.workers, spills, (f): Record<string, string> => (md5 ? { md5: fileMd5(f) } : {}));
       if (this.resume === null) {
         log.warn(`--resume: the journal in ${plan.resumeDir} says this run finished: nothing to do (remove it, or use another output directory, to run again)`);
@@ -271,11 +288,11 @@ class Run {
     const spills = this.spillPaths().filter((f): f is string => f !== null);
     for (const f of spills) fs.closeSync(fs.openSync(f, 'a', 0o600));
     if (this.chroot !== null) {
-      preloadModules();
+      optional.chroot().preloadModules();
       this.chroot.enter();
       this.log.at(2, `chrooted to ${this.chroot.dir}`);
     }
-    dropPrivileges(p, [...this.reports.map((r) => r.path), ...spills, ...(this.dump !== null ? [this.dump.path] : [])]);
+    optional.privileges().dropPrivileges(p, [...this.reports.map((r) => r.path), ...spills, ...(this.dump !== null ? [this.dump.path] : [])]);
     this.log.warn(`dropped privs to ${p.user}`);
   }
 
@@ -284,7 +301,7 @@ class Run {
     const { plan } = this;
     const parts = [...totals.results.map((r) => r.netviz), totals.netviz].filter((c) => c !== null);
     try {
-      const dump = writeNetviz(parts, plan.outdir, plan.inputs.map((i) => i.path));
+      const dump = optional.netviz().writeNetviz(parts, plan.outdir, plan.inputs.map((i) => i.path));
       if (plan.netviz?.dump === true) writeStdout(dump);
     } catch (e) {
       if (!(e instanceof TcpflowError)) throw e;
@@ -374,7 +391,7 @@ class Run {
       }
       let source: PacketSource;
       try {
-        source = order.watch(spec, plan.filter === null ? await openInput(file, plan.decompress) : await openFilteredSource(file, plan.filter, plan.decompress));
+        source = order.watch(spec, plan.filter === null ? await openInput(file, plan.decompress) : await optional.filtered().openFilteredSource(file, plan.filter, plan.decompress));
       } catch (e) {
         this.inputProblem(e);
         continue;
@@ -415,7 +432,7 @@ class Run {
     }
     if (index + 1 === KILL_AT_CHECKPOINT) process.kill(process.pid, 'SIGKILL');
     const done = { inputs: index + 1, paths: inputs.slice(0, index + 1).map((i) => i.path), exitCode: this.exitCode, packets: coordinator.packets, maxOpenFiles: coordinator.maxOpen, fragments: coordinator.fragmentsSoFar };
-    this.journal = recordCheckpoint(this.plan.resumeDir as string, journal, resume.journal, done, answers, () => syncFileSystem(this.plan.outdir));
+    this.journal = optional.journal().recordCheckpoint(this.plan.resumeDir as string, journal, resume.journal, done, answers, () => syncFileSystem(this.plan.outdir));
   }
 
   /** An input that cannot be (fully) read: one line, the run goes on with the next one. */
@@ -483,7 +500,7 @@ class Run {
       maxFlows: plan.maxFlows,
       flowsTimedOut: s.flowsTimedOut,
       tcpTimeout: plan.worker.tcpTimeout,
-      fragments: this.resume === null ? totals.fragments : addFragments(this.resume.journal.fragments, totals.fragments),
+      fragments: this.resume === null ? totals.fragments : optional.journal().addFragments(this.resume.journal.fragments, totals.fragments),
       error,
       capture: this.captureStats,
     };
@@ -492,7 +509,7 @@ class Run {
     const merge = this.reportMerge as ReportMerge;
     const problems = merge.finish(held, this.journal === null ? spills : [], s.records, summary, lossReasons);
     if (this.journal !== null) {
-      finishJournal(this.plan.resumeDir as string, this.journal);
+      optional.journal().finishJournal(this.plan.resumeDir as string, this.journal);
       for (const p of spills) fs.rmSync(p, { force: true });
     }
     for (const p of problems) log.error(p);
@@ -575,6 +592,7 @@ function signalStatus(s: NodeJS.Signals): number {
  * (their own errors come later, in order). Throws libpcap's message.
  */
 function validateFilter(filter: string, inputs: readonly string[]): void {
+  const { checkFilter, libpcap } = optional.libpcap();
   const pcap = libpcap('a filter expression');
   const first = inputs.find((f) => f !== '-' && fs.statSync(f, { throwIfNoEntry: false })?.isFile());
   // libpcap cannot open a compressed input (it is decompressed into the filter child): the
@@ -635,7 +653,13 @@ function prepareChroot(dir: string, inputs: readonly string[]): Chroot {
       throw new TcpflowError('USAGE', `-z ${dir} cannot be combined with a directory input (${i}): its files after the first would be looked up inside the new root`, EXIT.USAGE);
     }
   }
-  return Chroot.prepare(dir);
+  return optional.chroot().Chroot.prepare(dir);
+}
+
+/** -L NAME's semaphore file. */
+function lockFile(name: string): LockFile {
+  const { LockFile: Lock, lockPath } = optional.lockFile();
+  return new Lock(lockPath(name));
 }
 
 /** Make sure outdir is a directory; true when this run created it. */

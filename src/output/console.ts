@@ -1,6 +1,6 @@
 import type { ConsoleOptions } from '../options';
 import { Direction, Flow } from '../flow/flow';
-import { addrText, HEX2 } from '../util/address';
+import { addrText, hex2 } from '../util/address';
 
 const BLUE = '\x1b[0;34m';
 const RED = '\x1b[0;31m';
@@ -35,7 +35,7 @@ function hexDump(data: Uint8Array, off: number, len: number): string {
     let text = '';
     for (let i = 0; i < n; i++) {
       const c = data[off + line + i];
-      hex += HEX2[c];
+      hex += hex2(c);
       if (i % 2 === 1) hex += ' ';
       text += c >= 0x20 && c <= 0x7e ? String.fromCharCode(c) : '.';
     }

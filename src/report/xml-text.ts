@@ -4,6 +4,7 @@
  * XML 1.0 forbids become %XX, so any byte from the input stays well-formed.
  */
 import { isoSeconds } from '../util/iso-time';
+import { lazyTable } from '../util/lazy-table';
 
 // eslint-disable-next-line no-control-regex
 const NEEDS_ESCAPE = /[&<>'"\u0000-\u001f\ud800-\udfff\ufffe\uffff]/;
@@ -95,7 +96,7 @@ const cachedSec = [NaN, NaN];
 const cachedBase = ['', ''];
 let cacheNext = 0;
 /** 0-999 as three digits: a microsecond count as two of them. */
-const DIGITS3: readonly string[] = Array.from({ length: 1000 }, (_, i) => String(i).padStart(3, '0'));
+const digits3 = lazyTable(1000, (i) => String(i).padStart(3, '0'));
 
 /** isoSeconds(sec), from the cache of the last two. */
 export function isoSecondsCached(sec: number): string {
@@ -113,6 +114,6 @@ export function isoTime(sec: number, usec: number): string {
   if (usec === 0) return `${base}Z`;
   // A hostile capture's microseconds can be out of range (or, from pcapng ticks, not whole): written as they are.
   const frac = Number.isInteger(usec) && usec > 0 && usec < 1e6
-    ? DIGITS3[Math.floor(usec / 1000)] + DIGITS3[usec % 1000] : String(usec).padStart(6, '0');
+    ? digits3(Math.floor(usec / 1000)) + digits3(usec % 1000) : String(usec).padStart(6, '0');
   return `${base}.${frac}Z`;
 }

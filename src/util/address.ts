@@ -1,10 +1,12 @@
 /** Address text forms used in file names and in the report. */
+import { lazyTable } from './lazy-table';
 
-const PAD3: string[] = Array.from({ length: 256 }, (_, i) => String(i).padStart(3, '0'));
+/** 0-255 as three digits. */
+const pad3 = lazyTable(256, (i) => String(i).padStart(3, '0'));
 
 /** Dotted quad with every octet as 3 digits (tcpflow file names). */
 export function ipv4Padded(a: Uint8Array, off = 0): string {
-  return `${PAD3[a[off]]}.${PAD3[a[off + 1]]}.${PAD3[a[off + 2]]}.${PAD3[a[off + 3]]}`;
+  return `${pad3(a[off])}.${pad3(a[off + 1])}.${pad3(a[off + 2])}.${pad3(a[off + 3])}`;
 }
 
 export function ipv4Text(a: Uint8Array, off = 0): string {
@@ -51,8 +53,8 @@ export function addrName(a: Uint8Array, off = 0, len = a.length - off): string {
   return len === 4 ? ipv4Padded(a, off) : ipv6Text(a, off);
 }
 
-/** Each byte value as two lowercase hex digits. */
-export const HEX2: readonly string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+/** A byte value as two lowercase hex digits. */
+export const hex2 = lazyTable(256, (i) => i.toString(16).padStart(2, '0'));
 /**
  * The last two MACs written, as 6 bytes each, and their text: a capture's flows mostly
  * share a few, and every record names two.
@@ -70,5 +72,5 @@ export function macText(a: Uint8Array, off: number): string {
   const k = macNext;
   macNext ^= 1;
   for (let i = 0; i < 6; i++) macSeen[6 * k + i] = a[off + i];
-  return macSeenText[k] = `${HEX2[a[off]]}:${HEX2[a[off + 1]]}:${HEX2[a[off + 2]]}:${HEX2[a[off + 3]]}:${HEX2[a[off + 4]]}:${HEX2[a[off + 5]]}`;
+  return macSeenText[k] = `${hex2(a[off])}:${hex2(a[off + 1])}:${hex2(a[off + 2])}:${hex2(a[off + 3])}:${hex2(a[off + 4])}:${hex2(a[off + 5])}`;
 }

@@ -11,7 +11,7 @@ import {
   Options,
   parseCommandLine,
   splitParam,
-  CanonicalParser,
+  parseCanonical,
   canonicalOptions,
   TcpflowCommand,
   type CanonicalOption,
@@ -477,7 +477,6 @@ test('the canonical options give the fields clipanion\'s own parser gives for th
   // The words clipanion's parser takes for an option list: a value that looks like an option is bound with '='.
   const words = (list: CanonicalOption[]): string[] => list.flatMap(({ name, value }) =>
     value === true ? [name] : value.startsWith('-') && value !== '-' ? [`${name}=${value}`] : [name, value]);
-  const parser = new CanonicalParser();
   const lines = [
     [], ['-r', 'a.pcap', '-o', 'o'], ['-r', 'a', '-r', 'b', '-q', '-S', 'x=1', 'port', '80'], ['-r', '-', '-o', '-x', '-X', '--r'],
     ['-c', '-D', '-L', 'l', '-b', '5', '-b', '7', '-r', 'x', '-d', '3', '-v'], ['-Fk', '-T', '%A', '-Fc', '-r', 'x', '-e', 'http', '-a', '-P'],
@@ -488,11 +487,11 @@ test('the canonical options give the fields clipanion\'s own parser gives for th
     const { options, operands } = getopt(line);
     const list = canonicalOptions(options, operands);
     const expected = cli.process(words(list)) as TcpflowCommand;
-    const got = parser.parse(list) as unknown as Record<string, unknown>;
+    const got = parseCanonical(list) as unknown as Record<string, unknown>;
     const keys = Object.keys(got);
     assert.ok(keys.length >= 37, 'every field');
     for (const k of keys) assert.deepEqual(got[k], (expected as unknown as Record<string, unknown>)[k], `${line.join(' ')}: ${k}`);
   }
-  assert.throws(() => parser.parse([{ name: '--outdir', value: true }]), /internal: --outdir without a value/);
-  assert.throws(() => parser.parse([{ name: '--quiet', value: 'x' }]), /internal: --quiet with a value/);
+  assert.throws(() => parseCanonical([{ name: '--outdir', value: true }]), /internal: --outdir without a value/);
+  assert.throws(() => parseCanonical([{ name: '--quiet', value: 'x' }]), /internal: --quiet with a value/);
 });
