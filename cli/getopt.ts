@@ -1,8 +1,8 @@
 /**
  * A GNU getopt_long tokeniser. tcpflow parses its command line with getopt_long, so users
  * rely on its rules: bundled flags, "-Fk" and "-F k" alike, options after operands (GNU
- * permutation), "--" ending options, unambiguous prefixes of long options. clipanion's own
- * rules differ, so argv goes through this first (options.ts feeds clipanion the result).
+ * permutation), "--" ending options, unambiguous prefixes of long options (options.ts types
+ * the resulting list).
  * Pure: it reads no environment (GNU's POSIXLY_CORRECT is deliberately not honoured).
  */
 import { EXIT, TcpflowError } from '../src/errors';

@@ -1,16 +1,11 @@
 /**
- * Command line → validated Options. getopt.ts tokenises argv with tcpflow's GNU rules; the
- * result is renamed into canonical options that a clipanion Command's options type
- * (parseCanonical). What depends on the order of options (-V exiting early,
+ * Command line → validated Options. getopt.ts tokenises argv with tcpflow's GNU rules; its
+ * list of options gives the fields (commandFields). What depends on the order of options (-V exiting early,
  * -S errors, refusing options not implemented yet, bad numbers) is decided on the getopt list,
  * which keeps command-line order, so the first mistake on the line is the one reported.
  */
 import * as fs from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { Command } from 'clipanion/lib/advanced/Command';
-import { Array as ArrayOption } from 'clipanion/lib/advanced/options/Array';
-import { Boolean as BooleanOption } from 'clipanion/lib/advanced/options/Boolean';
-import { String as StringOption } from 'clipanion/lib/advanced/options/String';
 import { EXIT, TcpflowError } from '../src/errors';
 import { getopt, GetoptOption } from './getopt';
 import { DEFAULT_INFLATE_LIMITS } from '../src/scanners/http/inflate';
@@ -94,54 +89,103 @@ export const FEATURES: Features = {
 };
 
 /**
- * getopt option → clipanion option. `value` replaces the argument: -v is exactly "-d 10", so
- * both become --debug and the last one wins, as in tcpflow. -h and -V never get here (they are
- * handled on the getopt list). null: accepted and without effect.
+ * The implemented options' values as parseCommandLine reads them: a flag is true when
+ * given, a value is the last one given, a list holds every one in command-line order.
  */
-const CANONICAL: Readonly<Record<string, { name: string; value?: string } | null>> = {
-  r: { name: '--read' },
-  R: { name: '--finish' },
-  l: { name: '--list-files' },
-  i: { name: '--interface' },
-  p: { name: '--no-promisc' },
-  U: { name: '--user' },
-  z: { name: '--chroot' },
-  o: { name: '--outdir' },
-  X: { name: '--report' },
-  d: { name: '--debug' },
-  v: { name: '--debug', value: '10' },
-  q: { name: '--quiet' },
-  f: { name: '--max-fds' },
+export interface CommandFields {
+  readFiles: string[];
+  finishFiles: string[];
+  listFiles: boolean;
+  device?: string;
+  noPromisc: boolean;
+  user?: string;
+  chroot?: string;
+  outdir: string;
+  reportPath?: string;
+  // Whole numbers arrive checked (wholeNumber, on the getopt list).
+  debugLevel: string;
+  quiet: boolean;
+  maxFds?: string;
+  workers?: string;
+  jsonl?: string;
+  sortInputs: boolean;
+  shard?: string;
+  shards?: string;
+  resume: boolean;
+  params: string[];
+  operands: string[];
+  maxBytes?: string;
+  maxSeek?: string;
+  findx: boolean;
+  unprocessedPath?: string;
+  keepPcaps: boolean;
+  templates: string[];
+  formats: string[];
+  consoleMode: boolean;
+  consoleBare: boolean;
+  hex: boolean;
+  color: boolean;
+  strip: boolean;
+  binary: boolean;
+  noNewline: boolean;
+  json: boolean;
+  lock?: string;
+  noDecompress: boolean;
+}
+
+type FieldsOf<V> = { [K in keyof CommandFields]-?: CommandFields[K] extends V ? K : never }[keyof CommandFields];
+/** Where a getopt option goes: a flag, a value (`is`: this one instead of the argument) or a list. */
+export type Canonical = { flag: FieldsOf<boolean> } | { value: FieldsOf<string | undefined>; is?: string } | { list: FieldsOf<string[]> };
+
+/**
+ * getopt option → its field. -v is exactly "-d 10", so both set debugLevel and the last one
+ * wins, as in tcpflow. -h and -V never get here (they are handled on the getopt list).
+ * null: accepted and without effect.
+ */
+export const CANONICAL: Readonly<Record<string, Canonical | null>> = {
+  r: { list: 'readFiles' },
+  R: { list: 'finishFiles' },
+  l: { flag: 'listFiles' },
+  i: { value: 'device' },
+  p: { flag: 'noPromisc' },
+  U: { value: 'user' },
+  z: { value: 'chroot' },
+  o: { value: 'outdir' },
+  X: { value: 'reportPath' },
+  d: { value: 'debugLevel' },
+  v: { value: 'debugLevel', is: '10' },
+  q: { flag: 'quiet' },
+  f: { value: 'maxFds' },
   // -e, -E, -x and -a are applied in command-line order from the getopt list (selectScanners).
   e: null,
   E: null,
   x: null,
   a: null,
-  S: { name: '--param' },
-  workers: { name: '--workers' },
-  jsonl: { name: '--jsonl' },
-  'sort-inputs': { name: '--sort-inputs' },
-  shard: { name: '--shard' },
-  shards: { name: '--shards' },
-  resume: { name: '--resume' },
-  b: { name: '--max-bytes' },
-  m: { name: '--max-seek' },
-  I: { name: '--findx' },
-  w: { name: '--write-unprocessed' },
-  K: { name: '--keep-pcaps' },
+  S: { list: 'params' },
+  workers: { value: 'workers' },
+  jsonl: { value: 'jsonl' },
+  'sort-inputs': { flag: 'sortInputs' },
+  shard: { value: 'shard' },
+  shards: { value: 'shards' },
+  resume: { flag: 'resume' },
+  b: { value: 'maxBytes' },
+  m: { value: 'maxSeek' },
+  I: { flag: 'findx' },
+  w: { value: 'unprocessedPath' },
+  K: { flag: 'keepPcaps' },
   // -T and -F are applied in command-line order from the getopt list (naming steps).
-  T: { name: '--template' },
-  F: { name: '--format' },
-  c: { name: '--console' },
-  C: { name: '--console-bare' },
-  D: { name: '--hex' },
-  g: { name: '--color' },
-  s: { name: '--strip' },
-  B: { name: '--binary' },
-  0: { name: '--no-newline' },
-  J: { name: '--json' },
-  L: { name: '--lock' },
-  Z: { name: '--no-decompress' },
+  T: { list: 'templates' },
+  F: { list: 'formats' },
+  c: { flag: 'consoleMode' },
+  C: { flag: 'consoleBare' },
+  D: { flag: 'hex' },
+  g: { flag: 'color' },
+  s: { flag: 'strip' },
+  B: { flag: 'binary' },
+  0: { flag: 'noNewline' },
+  J: { flag: 'json' },
+  L: { value: 'lock' },
+  Z: { flag: 'noDecompress' },
   // -P "no purge" (in the man page, refused by 1.6.1's getopt): accepted and ignored; flows
   // are always purged from memory when they close, as in tcpflow 1.6.1.
   P: null,
@@ -185,127 +229,34 @@ export function numberParam(name: keyof typeof NUMBER_PARAMS, text: string | und
   return text === undefined ? p.dflt : wholeNumber(`-S ${name}`, text, p.range);
 }
 
-/** The implemented options, as clipanion types them from the canonical options. */
-const Option = { Array: ArrayOption, Boolean: BooleanOption, String: StringOption };
-
-export class TcpflowCommand extends Command {
-  static override paths = [Command.Default];
-  readFiles = Option.Array('--read', []);
-  finishFiles = Option.Array('--finish', []);
-  listFiles = Option.Boolean('--list-files', false);
-  device = Option.String('--interface');
-  noPromisc = Option.Boolean('--no-promisc', false);
-  user = Option.String('--user');
-  chroot = Option.String('--chroot');
-  outdir = Option.String('--outdir', '.');
-  reportPath = Option.String('--report');
-  // Whole numbers arrive checked (wholeNumber, on the getopt list).
-  debugLevel = Option.String('--debug', '1');
-  quiet = Option.Boolean('--quiet', false);
-  maxFds = Option.String('--max-fds');
-  workers = Option.String('--workers');
-  jsonl = Option.String('--jsonl');
-  sortInputs = Option.Boolean('--sort-inputs', false);
-  shard = Option.String('--shard');
-  shards = Option.String('--shards');
-  resume = Option.Boolean('--resume', false);
-  params = Option.Array('--param', []);
-  operands = Option.Array('--operand', []);
-  maxBytes = Option.String('--max-bytes');
-  maxSeek = Option.String('--max-seek');
-  findx = Option.Boolean('--findx', false);
-  unprocessedPath = Option.String('--write-unprocessed');
-  keepPcaps = Option.Boolean('--keep-pcaps', false);
-  templates = Option.Array('--template', []);
-  formats = Option.Array('--format', []);
-  consoleMode = Option.Boolean('--console', false);
-  consoleBare = Option.Boolean('--console-bare', false);
-  hex = Option.Boolean('--hex', false);
-  color = Option.Boolean('--color', false);
-  strip = Option.Boolean('--strip', false);
-  binary = Option.Boolean('--binary', false);
-  noNewline = Option.Boolean('--no-newline', false);
-  json = Option.Boolean('--json', false);
-  lock = Option.String('--lock');
-  noDecompress = Option.Boolean('--no-decompress', false);
-
-  override async execute(): Promise<void> {
-    // Never run: clipanion is only used to parse (main.ts owns execution).
-  }
-}
-
-/** A clipanion option as its Option.* functions make it (clipanion's CommandOption). */
-interface OptionSpec {
-  definition(builder: OptionBuilder, key: string): void;
-  transformer(builder: unknown, key: string, state: CanonicalState, context: object): unknown;
-}
-
-/** What an option's definition tells clipanion's CommandBuilder, as far as it is read here. */
-interface OptionBuilder {
-  addOption(o: { names: string[]; arity?: number }): void;
-  addPositional(): void;
-}
-
-/** One option occurrence as clipanion's parser hands it to the options (a flag is `true`). */
-export interface CanonicalOption {
-  name: string;
-  value: string | true;
-}
-
-/** The part of clipanion's RunState its String, Array and Boolean options read. */
-interface CanonicalState {
-  options: CanonicalOption[];
-  positionals: never[];
-}
-
-function isOptionSpec(value: unknown): value is OptionSpec {
-  return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[Command.isOption] === true;
-}
-
 /**
- * TcpflowCommand's fields from the canonical option list: clipanion's options (declared
- * above) type and collect the values as they do after clipanion's parser, which is not run.
- * getopt.ts has already split the words by tcpflow's rules, so what that parser would add is
- * only its own tokenising of words made here, through a state machine (48 nodes, 1,300
- * transitions) that each run decoded or compiled, then walked word by word: ~2 ms and ~150 kB
- * of short-lived objects in every run (README, Start-up). test/cli/options.test.ts checks
- * that clipanion's own parser gives the same fields for the same options.
+ * The fields of the getopt list and the operands. getopt.ts has split the words by tcpflow's
+ * rules, so what is left is a rename: a clipanion Command did it, through its own parser's
+ * state machine (48 nodes, 1,300 transitions) over words made here, and its option specs,
+ * ~2.5 ms and ~230 kB of short-lived objects of every run, and ~35 kB of code initialised
+ * (README, Start-up).
  */
-export function parseCanonical(options: CanonicalOption[]): TcpflowCommand {
-  // The fields hold clipanion's option specs until they are replaced by the values (clipanion's way too).
-  const command = new TcpflowCommand();
-  const fields = command as unknown as Record<string, unknown>;
-  const specs: [string, OptionSpec][] = [];
-  for (const key in fields) {
-    const value = fields[key];
-    if (isOptionSpec(value)) specs.push([key, value]);
-  }
-  /** Canonical name → whether it takes a value. */
-  const arity = new Map<string, boolean>();
-  const builder: OptionBuilder = {
-    addOption: (o) => { for (const n of o.names) arity.set(n, (o.arity ?? 1) > 0); },
-    addPositional: () => { throw new Error('internal: TcpflowCommand has no positionals'); },
+export function commandFields(options: readonly GetoptOption[], operands: readonly string[]): CommandFields {
+  const f: CommandFields = {
+    readFiles: [], finishFiles: [], listFiles: false, noPromisc: false, outdir: '.', debugLevel: '1', quiet: false,
+    sortInputs: false, resume: false, params: [], operands: [...operands], findx: false, keepPcaps: false, templates: [],
+    formats: [], consoleMode: false, consoleBare: false, hex: false, color: false, strip: false, binary: false,
+    noNewline: false, json: false, noDecompress: false,
   };
-  for (const [key, spec] of specs) spec.definition(builder, key);
-  for (const { name, value } of options) {
-    if (arity.get(name) !== (value !== true)) throw new Error(`internal: ${name} ${value === true ? 'without' : 'with'} a value is no TcpflowCommand option`);
-  }
-  const state: CanonicalState = { options, positionals: [] };
-  for (const [key, spec] of specs) fields[key] = spec.transformer(null, key, state, {});
-  return command;
-}
-
-/** Each option tcpflow-ts implements under its canonical name, in command-line order, then the operands (--operand). */
-export function canonicalOptions(options: readonly GetoptOption[], operands: readonly string[]): CanonicalOption[] {
-  const list: CanonicalOption[] = [];
   for (const { opt, arg } of options) {
-    const canonical = CANONICAL[opt];
-    if (canonical === null) continue;
-    if (canonical === undefined) throw new Error(`internal: option ${opt} is neither implemented nor refused`);
-    list.push({ name: canonical.name, value: canonical.value ?? arg ?? true });
+    const c = CANONICAL[opt];
+    if (c === null) continue;
+    if (c === undefined) throw new Error(`internal: option ${opt} is neither implemented nor refused`);
+    if ('flag' in c) {
+      f[c.flag] = true;
+      continue;
+    }
+    const value = 'value' in c ? c.is ?? arg : arg;
+    if (value === undefined) throw new Error(`internal: option ${opt} has no argument`);
+    if ('list' in c) f[c.list].push(value);
+    else f[c.value] = value;
   }
-  for (const operand of operands) list.push({ name: '--operand', value: operand });
-  return list;
+  return f;
 }
 
 /**
@@ -410,7 +361,7 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
   }
 
   const shard = shardOption(options, env);
-  const cmd = parseCanonical(canonicalOptions(options, operands));
+  const cmd = commandFields(options, operands);
   const readFiles = cmd.listFiles ? [...cmd.readFiles, ...cmd.operands] : cmd.readFiles;
   const live = readFiles.length === 0 && cmd.finishFiles.length === 0;
   if (live && cmd.device === undefined) suggestInputs(cmd.operands);
