@@ -17,7 +17,7 @@ import {
 import { selectScanners, type ScannerCommand } from '../src/scanners/selection';
 import { DEFAULT_PLUGIN_FUNCTION } from '../src/scanners/js-plugin';
 import { DEFAULT_NETVIZ_ADDRESSES } from '../src/netviz/collector';
-import { PARAMS, type Features } from './usage';
+import type { Features } from './usage';
 import { shellWord } from '../src/util/shell';
 import type { ConsoleOptions, NamingStep, Options } from '../src/options';
 import { DEFAULT_MAX_SEEK } from '../src/flow/tcpdemux';
@@ -31,8 +31,16 @@ export type { ConsoleOptions, NamingStep, Options };
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 export const help = (): typeof import('./help') => require('./help') as typeof import('./help');
 
-/** The -S names tcpflow-ts documents (cli/usage.ts). */
-const PARAM_NAMES: ReadonlySet<string> = new Set(PARAMS.map((p) => p.name));
+let paramNames: ReadonlySet<string> | undefined;
+/**
+ * The -S names tcpflow-ts documents (cli/usage.ts): the option table is loaded when a run
+ * has -S (a plain run does not initialise its ~20 kB).
+ */
+function knownParams(): ReadonlySet<string> {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  paramNames ??= new Set((require('./usage') as typeof import('./usage')).PARAMS.map((p) => p.name));
+  return paramNames;
+}
 
 /** `text` goes to stdout as is (it ends with a newline); the exit status is 0 for both, unless stdout is closed. */
 export type ParsedCommand =
@@ -321,7 +329,7 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
     if (opt === 'V') return { kind: 'version', text: help().VERSION_TEXT };
     if (opt === 'h') helpLevel++;
     if (opt === 'H') scannerHelp = true;
-    if (opt === 'S' && !PARAM_NAMES.has(splitParam(arg)[0])) unknownParams.push(arg);
+    if (opt === 'S' && !knownParams().has(splitParam(arg)[0])) unknownParams.push(arg);
     if (opt === 'A') warnings.push('-A has been deprecated and is ignored');
   }
   // tcpflow loads its scanners, then answers -H, then -h (spec §1.7).
@@ -356,7 +364,7 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
         throw new TcpflowError('USAGE', `-S tdelta: '${value}' is not a whole number of seconds`, EXIT.USAGE);
       }
       // tcpflow keeps names it does not know without a word; a misspelt one would then do nothing unseen.
-      if (!PARAM_NAMES.has(name)) warnings.push(`-S ${name}: unknown parameter, ignored (known: ${[...PARAM_NAMES].join(', ')})`);
+      if (!knownParams().has(name)) warnings.push(`-S ${name}: unknown parameter, ignored (known: ${[...knownParams()].join(', ')})`);
     }
   }
 
