@@ -1,6 +1,7 @@
 import { TcpflowError, EXIT } from '../errors';
 import { addrName, macText } from '../util/address';
 import { isoSeconds } from '../util/iso-time';
+import { lazyTable } from '../util/lazy-table';
 
 /** What a file name can be built from (the flow's identity and first packet). */
 export interface NamingFlow {
@@ -33,15 +34,7 @@ const pad = (n: number, w: number) => String(n).padStart(w, '0');
  * Ports as 5 digits, each made once (every name has two), in a table made once a run has
  * named enough flows to want it: its 512 KB would cost a small run a scavenge.
  */
-let ports: string[] | null = null;
-let portsUnmade = 1024;
-const port5 = (p: number) => {
-  if (ports === null) {
-    if (--portsUnmade > 0) return pad(p, 5);
-    ports = new Array<string>(65536).fill('');
-  }
-  return ports[p] || (ports[p] = pad(p, 5));
-};
+const port5 = lazyTable(65536, (p) => pad(p, 5), 1024);
 /**
  * IPv4 names (%A, %B) direct-mapped by address: a server's, or a client's with several
  * connections, is made once, and both directions of a connection name the same two.
