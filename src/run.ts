@@ -70,10 +70,10 @@ export async function run(given: Options, argv: readonly string[], log: Logger):
   const identity = plan.shard !== null || plan.resumeDir !== null ? runIdentity(opts, plan) : '';
   const shard = plan.shard === null ? null : { ...plan.shard, run: identity, fdLimit: plan.fileDescriptors };
   const bytes = plan.live === null ? plainInputBytes(plan.inputs.map((i) => i.path)) : null;
-  const reportOnly = plan.mode === 'report-only' && bytes !== null && !smallInput(bytes) && !opts.workersGiven
+  const small = smallInput(bytes);
+  const reportOnly = plan.mode === 'report-only' && bytes !== null && !small && !opts.workersGiven
     ? { meanRecord: meanRecordBytes(plan.inputs[0].path) } : null;
   const threads = useThreads({ workersGiven: opts.workersGiven, live: plan.live !== null, plugin: plan.plugin !== null, bytes, reportOnly });
-  const small = smallInput(bytes);
   log.at(2, threads ? `${plan.workers} worker threads`
     : small ? `${bytes} bytes of input (at most ${IN_PROCESS_MAX_BYTES}): ${plan.workers} worker sessions in the main thread`
       : `no flow files (-FX), records of ${Math.round(reportOnly?.meanRecord ?? 0)} bytes on average: ${plan.workers} worker session${plan.workers === 1 ? '' : 's'} in the main thread`);
