@@ -508,18 +508,8 @@ export class RequestStream {
 
   feed(bytes: Uint8Array): void {
     if (this.stopped) return;
-    let off = 0;
-    if (this.plain) {
-      off = this.feedPlain(bytes);
-      if (this.plain) return;
-      // The head kept from earlier pieces first.
-      const f = this.finder;
-      if (f.kept > 0) {
-        this.execute(f.keptBytes());
-        f.kept = 0;
-        if (this.stopped) return;
-      }
-    }
+    const off = this.plain ? this.feedPlain(bytes) : 0;
+    if (this.plain || this.stopped) return;
     this.execute(off === 0 ? bytes : bytes.subarray(off));
   }
 
@@ -530,6 +520,22 @@ export class RequestStream {
       this.parser = null;
       this.stopped = true;
     }
+  }
+
+  /**
+   * http-parser-js reads the requests from the start of the current one on: first the bytes
+   * of it that came in earlier pieces, then this piece from `pieceOff` (0 when the head began
+   * in an earlier piece; the caller feeds it, unless the kept bytes stopped the parsing).
+   */
+  private leavePlain(pieceOff: number): number {
+    this.plain = false;
+    this.parser = new RequestParser(this);
+    const f = this.finder;
+    if (f.kept > 0) {
+      this.execute(f.keptBytes());
+      f.kept = 0;
+    }
+    return pieceOff;
   }
 
   /** Returns where http-parser-js takes over in `bytes` (then `plain` is off). */
@@ -547,11 +553,7 @@ export class RequestStream {
       const end = f.find(bytes, off, 0);
       if (end === MORE) return n;
       const method = end < 0 ? null : readPlainRequest(f.bytes, f.start, f.end, plainHead, HTTPParser.methods);
-      if (method === null) {
-        this.plain = false;
-        this.parser = new RequestParser(this);
-        return off; // (0 when the head began in an earlier piece)
-      }
+      if (method === null) return this.leavePlain(off);
       f.kept = 0;
       off = end;
       this.push(method);
