@@ -22,10 +22,6 @@ export const READ_THREAD_MIN_BYTES = 64 * 1024 * 1024;
 
 const WORKER_FILE = path.join(DIST_ROOT, BUNDLED ? 'bundle/read-worker.js' : 'src/capture/read-worker.js');
 
-const DBG = process.env.TCPFLOW_TS_READ_DEBUG === '1';
-const dbg = { wait: 0, help: 0, n: 0, ready: 0 };
-if (DBG) process.on('exit', () => process.stderr.write(`takes ${dbg.n} (ready ${dbg.ready}), waited ${dbg.wait.toFixed(1)} ms of which helping ${dbg.help.toFixed(1)} ms; exit at ${performance.now().toFixed(1)}\n`));
-
 export class ThreadedFileSource implements PacketSource {
   private readonly seq: PacketSource;
   private readonly control = new ReadControl();
@@ -94,7 +90,6 @@ export class ThreadedFileSource implements PacketSource {
     }
     const h = takeOver ? this.reader.handoff() : null;
     if (h !== null) {
-      if (DBG) process.stderr.write(`handoff at ${(performance.now()).toFixed(1)} ms, offset ${h.offset}\n`);
       this.send({ type: 'start', handoff: h, size: this.size });
       this.isThreaded = true;
       this.done = h.offset;
@@ -125,13 +120,11 @@ export class ThreadedFileSource implements PacketSource {
     const seq = this.nextResult;
     const table = this.control.table;
     const enough = () => this.control.answered(seq, 0);
-    const t0 = DBG ? performance.now() : 0;
-    if (DBG && this.control.answered(seq, 0)) dbg.ready++;
     for (let waited = 0; !this.control.answered(seq, 0);) {
       const gen = table.gen;
       // The pieces of this chunk, or of the next one while this one is walked.
       const into = this.chunkOf[table.slot];
-      if (into !== undefined && this.posted.includes(into)) { const tr = DBG ? performance.now() : 0; table.readPieces(this.helpFd, into.input, gen, true, this.reader.path, enough); if (DBG) dbg.help += performance.now() - tr; }
+      if (into !== undefined && this.posted.includes(into)) table.readPieces(this.helpFd, into.input, gen, true, this.reader.path, enough);
       if (this.control.answered(seq, 5)) break;
       // A thread that died cannot say so while this one waits: let its events in now and then.
       if ((waited += 5) % 100 === 0) await new Promise((resolve) => setImmediate(resolve));
@@ -140,7 +133,6 @@ export class ThreadedFileSource implements PacketSource {
         throw new TcpflowError('WORKER', `${this.reader.path}: the reader thread failed: ${this.dead.message}`, EXIT.WORKER);
       }
     }
-    if (DBG) { dbg.wait += performance.now() - t0; dbg.n++; }
     this.lastTaken = this.posted.shift() as Chunk;
     this.nextResult++;
     const { result, done } = this.control.result(seq);
@@ -178,7 +170,7 @@ export class ThreadedFileSource implements PacketSource {
     if (this.closed) return;
     this.closed = true;
     this.control.post(this.nextCommand++, STOP);
-    if (!DBG) void this.worker.terminate();
+    void this.worker.terminate();
     this.seq.close();
     fs.closeSync(this.helpFd);
   }

@@ -78,10 +78,6 @@ async function main(data: ReaderData): Promise<void> {
     }
   } finally {
     src.close();
-    if (process.env.TCPFLOW_TS_READ_DEBUG === '1') {
-      const f = fs.readFileSync('/proc/thread-self/stat', 'utf8').split(') ')[1].split(' ');
-      process.stderr.write(`reader thread cpu ${(+f[11] + +f[12]) * 10} ms (user ${+f[11] * 10})\n`);
-    }
   }
 }
 
