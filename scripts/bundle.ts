@@ -69,7 +69,6 @@ async function main(): Promise<void> {
     footer: { js: '})' },
   });
   await build({ ...options, entryPoints: { 'flow-worker': path.join(DIST, 'workers/flow-worker.js') } });
-  await build({ ...options, entryPoints: { 'read-worker': path.join(DIST, 'src/capture/read-worker.js') } });
   // cli/main.ts reads the bundle as latin1: esbuild writes ASCII (charset), and minified, no comments.
   if (/[^\x00-\x7f]/.test(fs.readFileSync(path.join(OUT, 'tcpflow-ts.js'), 'latin1'))) throw new Error('bundle: tcpflow-ts.js is not ASCII');
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tcpflow-ts-bundle-'));

@@ -118,8 +118,6 @@ class Run {
   private liveStatus: LiveStatus | null = null;
   /** -z: entered just before -U's drop. */
   private chroot: Chroot | null = null;
-  /** Large plain files are read with a reader thread. */
-  private readThread = false;
 
   constructor(private readonly plan: RunPlan, private readonly argv: readonly string[], private readonly log: Logger,
     private readonly shard: ShardInfo | null, private readonly identity: string, private readonly threads: boolean,
@@ -198,10 +196,6 @@ class Run {
 
     const worker = this.journal === null ? plan.worker : { ...plan.worker, resume: { dir: plan.resumeDir as string, attempt: this.journal.attempt } };
     const host: WorkerHost = this.threads ? new ThreadHost() : new InProcessHost(log);
-    // Large plain files get a reader thread when the sessions run in this thread (-FX of long
-    // flows: src/capture/read-thread.ts); TCPFLOW_TS_READ_THREAD=0/1 says otherwise (benchmarks).
-    const readThread = process.env.TCPFLOW_TS_READ_THREAD;
-    this.readThread = readThread === undefined ? !this.threads : readThread === '1';
     const coordinator = await Coordinator.start(host, plan.workers, worker, (i) => this.spillPath(i), {
       print: plan.mode !== 'console' ? null
         // The coordinator prints whole segments per call, so the lock keeps every segment whole.
@@ -397,7 +391,7 @@ class Run {
       }
       let source: PacketSource;
       try {
-        source = order.watch(spec, plan.filter === null ? await openInput(file, plan.decompress, this.readThread) : await optional.filtered().openFilteredSource(file, plan.filter, plan.decompress));
+        source = order.watch(spec, plan.filter === null ? await openInput(file, plan.decompress) : await optional.filtered().openFilteredSource(file, plan.filter, plan.decompress));
       } catch (e) {
         this.inputProblem(e);
         continue;

@@ -62,13 +62,6 @@ class PcapParser implements RecordParser {
     return pos;
   }
 
-  /** All a pcap parser knows comes from the file header, which a resuming reader reads again. */
-  state(): null {
-    return null;
-  }
-
-  resume(): void {}
-
   incomplete(v: DataView, pos: number, end: number, base: number): Truncation {
     const avail = end - pos;
     if (avail < RECORD_HEADER) return { offset: base + pos, wanted: RECORD_HEADER, got: avail, what: 'header bytes' };

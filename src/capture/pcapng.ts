@@ -26,13 +26,6 @@ interface Iface {
   offset: number;               // if_tsoffset, seconds
 }
 
-/** A section's byte order and interfaces, where a resuming parser goes on from (RecordParser.state). */
-interface PcapngState {
-  le: boolean;
-  ifaces: Iface[];
-  firstInterface: CaptureInterface | null;
-}
-
 /** floor(a / b) for non-negative integers with a + b < 2^53. */
 function floorDiv(a: number, b: number): number {
   let q = Math.floor(a / b);
@@ -194,17 +187,6 @@ class PcapngParser implements RecordParser {
       p += 4 + ((olen + 3) & ~3);
     }
     return ifc;
-  }
-
-  state(): PcapngState {
-    return { le: this.le, ifaces: this.ifaces.map((i) => ({ ...i })), firstInterface: this.firstInterface };
-  }
-
-  resume(state: unknown): void {
-    const s = state as PcapngState;
-    this.le = s.le;
-    this.ifaces = s.ifaces.map((i) => ({ ...i }));
-    this.firstInterface = s.firstInterface;
   }
 
   incomplete(v: DataView, pos: number, end: number, base: number): Truncation {

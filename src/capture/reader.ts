@@ -60,19 +60,7 @@ export interface CaptureReader {
   readonly base: number;
   /** Settles once a read ahead has landed (null when none is in flight): fill() must wait for it. */
   ready(): Promise<void> | null;
-  /**
-   * Where another reader of the same file may take over (src/capture/read-thread.ts): the
-   * file offset of the next record and the parser's state, or null when this one cannot
-   * stop here (a read ahead in flight, bytes queued beyond the carry, the end reached, an error).
-   */
-  handoff(): Handoff | null;
   close(): void;
-}
-
-/** A reader's place in its file at a record boundary (CaptureReader.handoff). */
-export interface Handoff {
-  offset: number;
-  parser: unknown;
 }
 
 export interface CaptureInterface {
@@ -98,13 +86,6 @@ export interface RecordParser {
   parse(chunk: Chunk, view: DataView, pos: number, end: number, base: number, max: number): number;
   /** Describe the incomplete record at [pos, end) at end of file. */
   incomplete(view: DataView, pos: number, end: number, base: number): Truncation;
-  /**
-   * What the parser learnt from the blocks before a record boundary (pcapng: byte order,
-   * interfaces), as plain data a thread can be sent: another parser of the same file given
-   * it by resume() reads on from that boundary as this one would.
-   */
-  state(): unknown;
-  resume(state: unknown): void;
 }
 
 const sleepCell = new Int32Array(new SharedArrayBuffer(4));
@@ -132,11 +113,6 @@ export interface ByteInput {
    */
   readonly readAhead?: (dst: Uint8Array, off: number, len: number) => Promise<number>;
   close(): void;
-}
-
-/** A ByteInput that reads at positions it keeps itself, so a reader may start anywhere (Source.seek). */
-export interface PositionedInput extends ByteInput {
-  seek(offset: number): void;
 }
 
 /** ByteInput.read: nothing ready yet, not the end. */
@@ -393,24 +369,6 @@ export class Source {
     return end;
   }
 
-  /** File offset of the first byte the next load() returns, when only the carry precedes the input's position; else null. */
-  resumeOffset(): number | null {
-    return this.ahead === null && this.over.queued === 0 && !this.starved ? this.readPos - this.carryLen : null;
-  }
-
-  /**
-   * Go on from file offset `offset` (a record boundary another reader reached): nothing
-   * carried, the input read from there. Only for inputs that can (PositionedInput).
-   */
-  seek(offset: number): void {
-    const input = this.input as Partial<PositionedInput>;
-    if (input.seek === undefined || this.ahead !== null) throw new Error('internal: seek on an input that cannot');
-    input.seek(offset);
-    this.readPos = offset;
-    this.carryLen = 0;
-    this.eof = false;
-  }
-
   /** Keep data[from, to) to be returned first by the next load(). */
   keep(data: Uint8Array, from: number, to: number): void {
     const n = to - from;
@@ -439,8 +397,8 @@ class Reader implements CaptureReader {
   private viewData: Uint8Array | null = null;
   private view: DataView | null = null;
 
-  constructor(private readonly src: Source, private readonly parser: RecordParser, size = src.size()) {
-    this.size = size;
+  constructor(private readonly src: Source, private readonly parser: RecordParser) {
+    this.size = src.size();
   }
 
   readonly size: number;
@@ -513,18 +471,6 @@ class Reader implements CaptureReader {
     }
   }
 
-  handoff(): Handoff | null {
-    if (this.done || this.failed !== null) return null;
-    const offset = this.src.resumeOffset();
-    return offset === null ? null : { offset, parser: this.parser.state() };
-  }
-
-  /** Read on from another reader's handoff (this reader has read only the file's header). */
-  resume(h: Handoff): void {
-    this.src.seek(h.offset);
-    this.parser.resume(h.parser);
-  }
-
   private ended(): void {
     this.done = true;
     // Someone else truncated the file under us: even at a record boundary it is not the
@@ -558,24 +504,7 @@ export function openCaptureBuffer(name: string, bytes: Uint8Array): CaptureReade
   return openSource(Source.fromBuffer(name, bytes));
 }
 
-/**
- * The rest of a capture another reader began and handed off (src/capture/read-thread.ts):
- * `src` reads the same file; its header is read again (it chooses the parser), then
- * reading goes on from the handoff. `size`: the file's size when the first reader opened
- * it (a file that shrinks while it is read is an error).
- */
-export function resumeCapture(src: Source, h: Handoff, size: number): CaptureReader {
-  const reader = openSource(src, size);
-  try {
-    reader.resume(h);
-  } catch (e) {
-    reader.close();
-    throw e;
-  }
-  return reader;
-}
-
-function openSource(src: Source, size?: number): Reader {
+function openSource(src: Source): CaptureReader {
   const path = src.path;
   try {
     const head = new Uint8Array(4);
@@ -589,7 +518,7 @@ function openSource(src: Source, size?: number): Reader {
     if (PCAP_MAGICS.has(magic)) parser = openPcap(src, head);
     else if (magic === PCAPNG_SHB) parser = openPcapng(src, head);
     if (!parser) throw new TcpflowError('INPUT_FORMAT', `${path}: unknown file format`);
-    return new Reader(src, parser, size);
+    return new Reader(src, parser);
   } catch (err) {
     src.close();
     throw err;

@@ -2,7 +2,6 @@ import type { Chunk } from './chunk';
 import { type CaptureInterface, type CaptureReader, openCapture, openCaptureBuffer, openCaptureInput, type Truncation } from './reader';
 import { TcpflowError } from '../errors';
 import { DecompressedInput, detectCompression, type DecompressLimits, sniff } from './decompress';
-import { READ_THREAD_MIN_BYTES, ThreadedFileSource } from './read-thread';
 
 /**
  * Where packets come from, as the coordinator sees it: something that fills chunks with
@@ -90,33 +89,20 @@ export function captureSource(reader: CaptureReader): PacketSource {
   return new CaptureSource(reader);
 }
 
-/**
- * A capture file, or standard input for '-'. Throws a TcpflowError naming it when it
- * cannot be opened or is no capture. `thread`: a regular file of at least
- * READ_THREAD_MIN_BYTES is read with a reader thread (src/capture/read-thread.ts).
- */
-export function openFileSource(path: string, thread = false): PacketSource {
-  const reader = openCapture(path);
-  if (thread && reader.size >= READ_THREAD_MIN_BYTES) {
-    try {
-      return new ThreadedFileSource(reader, reader.size);
-    } catch {
-      // No second descriptor or thread: the main thread reads it alone.
-    }
-  }
-  return new CaptureSource(reader);
+/** A capture file, or standard input for '-'. Throws a TcpflowError naming it when it cannot be opened or is no capture. */
+export function openFileSource(path: string): PacketSource {
+  return new CaptureSource(openCapture(path));
 }
 
 /**
  * A capture file that may be compressed (gzip, bzip2, xz, zstd: recognised by its first
  * bytes, not its name), or standard input for '-' (read as it is). Rejects with a
- * TcpflowError naming the file when it cannot be opened or holds no capture. `thread`: as
- * for openFileSource (plain files only).
+ * TcpflowError naming the file when it cannot be opened or holds no capture.
  */
-export async function openInput(path: string, limits: DecompressLimits, thread = false): Promise<PacketSource> {
+export async function openInput(path: string, limits: DecompressLimits): Promise<PacketSource> {
   const head = path === '-' ? null : sniff(path);
   const kind = head === null ? null : detectCompression(head);
-  if (kind === null) return openFileSource(path, thread);
+  if (kind === null) return openFileSource(path);
   const input = new DecompressedInput(path, kind, limits);
   try {
     // The capture's own header must be there before its format can be told.
