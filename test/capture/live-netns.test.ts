@@ -94,8 +94,8 @@ interface Listener {
 }
 
 /** A command that runs tcpflow-ts -i; its messages are read from `stream` (stderr, or stdout under script(1)). */
-function listen(cmd: string, args: string[], stream: 'stdout' | 'stderr'): Listener {
-  const child = spawn(cmd, args, { stdio: ['ignore', stream === 'stdout' ? 'pipe' : 'ignore', 'pipe'] });
+function listen(cmd: string, args: string[], stream: 'stdout' | 'stderr', cwd?: string): Listener {
+  const child = spawn(cmd, args, { cwd, stdio: ['ignore', stream === 'stdout' ? 'pipe' : 'ignore', 'pipe'] });
   let text = '';
   const listening = new Promise<void>((resolve, reject) => {
     (child[stream] as NodeJS.ReadableStream).on('data', (b: Buffer) => {
@@ -109,13 +109,13 @@ function listen(cmd: string, args: string[], stream: 'stdout' | 'stderr'): Liste
 }
 
 /** tcpflow-ts -i in the namespace with `args`, messages on stderr. */
-function listenInNamespace(args: string[]): Listener {
-  return listen('ip', ['netns', 'exec', NS, process.execPath, CLI, '-i', NS_IF, ...args], 'stderr');
+function listenInNamespace(args: string[], cwd?: string): Listener {
+  return listen('ip', ['netns', 'exec', NS, process.execPath, CLI, '-i', NS_IF, ...args], 'stderr', cwd);
 }
 
 /** tcpflow-ts -i in the namespace, the captures replayed into it, then SIGINT. */
-async function liveRun(out: string, extra: string[]): Promise<LiveRun> {
-  const run = listenInNamespace(['--workers', '2', '-o', out, ...extra]);
+async function liveRun(out: string, extra: string[], cwd?: string): Promise<LiveRun> {
+  const run = listenInNamespace(['--workers', '2', '-o', out, ...extra], cwd);
   const { child, exited } = run;
   await run.listening;
   const promisc = promiscuity();
@@ -160,6 +160,45 @@ test('live capture (-i) of replayed captures writes the flow files of a -r run; 
       // stderr is a pipe here: no status line
       assert.doesNotMatch(r.stderr, /packets\/s|\r/);
     }
+  } finally {
+    removeDir(dir);
+  }
+});
+
+const nobody = spawnSync('id', ['-u', 'nobody'], { encoding: 'utf8' });
+let chrootAddon: string | null = null;
+try {
+  require('tcpflow-ts-chroot');
+} catch (e) {
+  chrootAddon = `the optional tcpflow-ts-chroot addon is not built (${(e as Error).message.split('\n')[0]})`;
+}
+const jailSkip = why ?? (nobody.status !== 0 ? 'no user nobody' : chrootAddon ?? false);
+
+test('a live capture with -z jail -U nobody: the flow files of a -r run, inside jail only, owned by nobody; the report complete', { skip: jailSkip }, async () => {
+  const dir = makeTempDir();
+  try {
+    fs.chmodSync(dir, 0o755);
+    const jail = path.join(dir, 'jail');
+    fs.mkdirSync(jail);
+    const ref = await runCli([...CAPTURES.flatMap((c) => ['-r', c]), '--workers', '2', '-o', path.join(dir, 'ref')]);
+    assert.equal(ref.code, 0, ref.stderr);
+    // The interface is opened as root, then the run chroots and becomes nobody; `out` is taken inside jail.
+    const r = await liveRun('out', ['-z', 'jail', '-U', 'nobody', '--jsonl', 'flows.jsonl'], dir);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /^tcpflow-ts: dropped privs to nobody$/m);
+    assert.deepEqual(fs.readdirSync(dir).sort(), ['jail', 'ref']);
+    assert.deepEqual(fs.readdirSync(jail).sort(), ['flows.jsonl', 'out']);
+    const expected = flowFiles(path.join(dir, 'ref'));
+    const got = flowFiles(path.join(jail, 'out'));
+    assert.deepEqual([...got.keys()].sort(), [...expected.keys()].sort());
+    for (const [f, bytes] of expected) assert.ok(bytes.equals(got.get(f) as Buffer), `${f} differs from the -r run`);
+    const uid = Number(nobody.stdout.trim());
+    for (const f of walkFiles(path.join(jail, 'out'))) assert.equal(fs.statSync(f.abs).uid, uid, f.rel);
+    const report = fs.readFileSync(path.join(jail, 'out', 'report.xml'), 'utf8');
+    assert.match(report, /<\/dfxml>\n$/);
+    assert.match(report, new RegExp(`<capture_stats interface="${NS_IF}" captured="\\d+"`));
+    const records = fs.readFileSync(path.join(jail, 'flows.jsonl'), 'utf8').trim().split('\n');
+    assert.equal(records.length - 1, expected.size, 'a JSON Lines record per flow file, then the summary');
   } finally {
     removeDir(dir);
   }
