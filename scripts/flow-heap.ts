@@ -24,6 +24,7 @@ const store = new FlowFileStore(1);
 const namesOnly: FlowOutput = {
   open: (flow) => new NamedOnly(store, `out/010.000.000.001.40000-192.000.002.001.00080c${flow.firstPacket}`, flow, false),
   closed() {},
+  readClosed: () => new Uint8Array(0),
 };
 
 function used(): number {

@@ -18,7 +18,7 @@ export interface FlowSink {
    * at or past `limit` (-b), or -1 for no limit.
    */
   shiftUp(shift: number, limit: number): void;
-  /** Stored bytes [pos, pos+len), short at the end; valid after close() too (straggler checks, scanners). */
+  /** Stored bytes [pos, pos+len), short at the end; valid after close() too (scanners). */
   read(pos: number, len: number): Uint8Array;
   /** No more writes: flush and let go of resources (descriptors). */
   close(): void;
@@ -42,6 +42,8 @@ export interface SinkFactory {
   open(flow: Flow): FlowSink;
   /** The name a flow's record gets when it stored nothing (console mode: the name it would have had), or null. */
   nameOf(flow: Flow): string | null;
+  /** Bytes [pos, pos+len) of the content a closed sink named `name` stored (short at its end; empty when gone). */
+  readClosed(name: string, pos: number, len: number): Uint8Array;
 }
 
 /**
@@ -53,4 +55,9 @@ export interface FlowOutput {
   open(flow: Flow): FlowSink;
   /** The flow ended (its last packet was `closePacket`, Infinity at end of input; n - 0.5 when closed idle just before packet n: -S tcp_timeout). */
   closed(flow: Flow, closePacket: number): void;
+  /**
+   * The straggler check: bytes [pos, pos+len) a closed flow's sink named `name` stored (its
+   * name, not the sink, is what the check keeps: SinkFactory.readClosed).
+   */
+  readClosed(name: string, pos: number, len: number): Uint8Array;
 }

@@ -2,11 +2,12 @@ import type { DecodedPacket } from '../decode/packet';
 import { TH_ACK, TH_FIN, TH_RST, TH_SYN } from '../decode/packet';
 import { Direction, Flow } from './flow';
 import { copyEndpoints, flowHash, reverseFlowHash } from './key';
-import { TupleTable, type TupleEntry } from './tuple-table';
+import { TupleTable } from './tuple-table';
+import { ANY_VLAN, SavedFlows } from './saved-flows';
 import { addrText } from '../util/address';
 import { FLOW_BUCKETS } from './buckets';
 import { flowOnVlan, unchain } from './vlan';
-import type { FlowOutput, FlowSink } from './sink';
+import type { FlowOutput } from './sink';
 import { IdleHeap } from './idle-heap';
 
 /** Per-packet facts that do not come from the headers. */
@@ -30,15 +31,6 @@ export const enum Outcome {
   IGNORED = 1,
   /** Rejected: goes to the -w file. */
   NOT_PROCESSED = 2,
-}
-
-/** A closed flow remembered for the straggler check: its stored bytes and where they start. */
-export interface SavedFlow extends TupleEntry<SavedFlow> {
-  /** Its VLAN (-1: untagged). */
-  readonly tag: number;
-  isn: number;
-  sink: FlowSink | null;
-  closePacket: number;
 }
 
 export interface DemuxConfig {
@@ -100,10 +92,7 @@ export class TcpDemux {
    * Closed flows not yet expired, by 4-tuple, the latest closed first: the latest on any
    * VLAN (untagged stragglers), or on the straggler's VLAN (tagged ones).
    */
-  private readonly saved = new TupleTable<SavedFlow>();
-  /** Saved flows in close order, for expiry. */
-  private savedQueue: SavedFlow[] = [];
-  private savedHead = 0;
+  private readonly saved: SavedFlows;
   /**
    * Per bucket, its open flows from least to most recently seen (an intrusive list on the
    * flows: O(1) and no allocation per packet) and their number, for the open-flow cap.
@@ -129,9 +118,7 @@ export class TcpDemux {
     this.bucketCap = config.maxFlowsPerBucket ?? Infinity;
     this.mergeVlans = config.mergeVlans ?? false;
     if (!(this.bucketCap >= 1)) throw new RangeError(`maxFlowsPerBucket must be at least 1, not ${this.bucketCap}`);
-    // pruneSaved replaces the queue once ~1,000 saved flows have expired: a second store here
-    // keeps code optimised before then from taking it for a constant (and being deoptimised).
-    this.savedQueue = [];
+    this.saved = new SavedFlows(config.savedWindow);
   }
 
   process(buf: Uint8Array, d: DecodedPacket, m: PacketMeta): Outcome {
@@ -240,8 +227,6 @@ export class TcpDemux {
    */
   closeAll(): void {
     this.saved.clear();
-    this.savedQueue = [];
-    this.savedHead = 0;
     // One flow that cannot be written (disk full) must not keep the others from closing:
     // every flow is closed and reported, then the first error is raised.
     let first: unknown = null;
@@ -315,15 +300,12 @@ export class TcpDemux {
     this.unlink(flow);
     this.idle?.remove(flow);
     this.out.closed(flow, closePacket);
-    if (closePacket === Infinity) return; // end of input: nothing can straggle in any more
-    // Only placed bytes can be compared with a straggler (console and -FX keep none).
-    const saved: SavedFlow = {
-      src: flow.src, dst: flow.dst, sport: flow.sport, dport: flow.dport, tag: flow.tag, hash, next: null,
-      isn: flow.isn, sink: this.config.storing ? flow.sink : null, closePacket,
-    };
-    this.saved.insert(saved, hash);
-    this.savedQueue.push(saved);
-    this.pruneSaved(closePacket);
+    // At the end of input nothing can straggle in any more; only placed bytes can be
+    // compared with a straggler (console and -FX keep none).
+    if (closePacket === Infinity || !this.config.storing) return;
+    const sink = flow.sink;
+    this.saved.add(flow, hash, sink === null ? null : sink.name, closePacket);
+    this.saved.expire(closePacket);
   }
 
   private create(hash: number, tag: number, buf: Uint8Array, d: DecodedPacket, m: PacketMeta): Flow {
@@ -461,28 +443,19 @@ export class TcpDemux {
   }
 
   private isHarmlessStraggler(hash: number, tag: number, buf: Uint8Array, d: DecodedPacket, packetNo: number): boolean {
-    this.pruneSaved(packetNo);
-    let s = this.saved.find(buf, d, hash);
+    const saved = this.saved;
+    saved.expire(packetNo);
+    let s = saved.find(buf, d, hash, ANY_VLAN);
     // A tagged straggler belongs to a flow closed on its VLAN, or to one that was never tagged.
-    if (tag >= 0 && !this.mergeVlans && s?.tag !== -1) s = this.saved.findTagged(buf, d, hash, tag);
-    if (s === undefined || s.sink === null) return false;
-    const pos = (d.seq - s.isn - 1) >>> 0;
+    if (tag >= 0 && !this.mergeVlans && (s < 0 || saved.tagOfEntry(s) !== -1)) s = saved.find(buf, d, hash, tag);
+    const name = s < 0 ? null : saved.nameOfEntry(s);
+    if (name === null) return false;
+    const pos = (d.seq - saved.isnOfEntry(s) - 1) >>> 0;
     const len = d.payloadLen, off = d.payloadOffset;
-    const stored = s.sink.read(pos, len);
+    const stored = this.out.readClosed(name, pos, len);
     if (stored.length !== len) return false;
     for (let i = 0; i < len; i++) if (stored[i] !== buf[off + i]) return false;
     return true;
-  }
-
-  private pruneSaved(packetNo: number): void {
-    const q = this.savedQueue;
-    while (this.savedHead < q.length && packetNo - q[this.savedHead].closePacket > this.config.savedWindow) {
-      this.saved.remove(q[this.savedHead++]);
-    }
-    if (this.savedHead > 1024 && this.savedHead * 2 > q.length) {
-      this.savedQueue = q.slice(this.savedHead);
-      this.savedHead = 0;
-    }
   }
 }
 

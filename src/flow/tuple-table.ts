@@ -7,8 +7,6 @@ export interface TupleEntry<T> {
   readonly dst: Uint8Array;
   readonly sport: number;
   readonly dport: number;
-  /** Its VLAN (-1: none), for findTagged. */
-  readonly tag: number;
   /** tupleHash of the 4-tuple, set by the table on insert. */
   hash: number;
   /** The next entry of the same hash bucket. */
@@ -45,14 +43,6 @@ export class TupleTable<T extends TupleEntry<T>> {
   find(buf: Uint8Array, d: DecodedPacket, hash: number): T | undefined {
     for (let e = this.buckets[hash & this.mask]; e !== null; e = e.next) {
       if (e.hash === hash && sameFlow(buf, d, e.src, e.dst, e.sport, e.dport)) return e;
-    }
-    return undefined;
-  }
-
-  /** The newest entry of the packet's 4-tuple with this `tag`. */
-  findTagged(buf: Uint8Array, d: DecodedPacket, hash: number, tag: number): T | undefined {
-    for (let e = this.buckets[hash & this.mask]; e !== null; e = e.next) {
-      if (e.hash === hash && e.tag === tag && sameFlow(buf, d, e.src, e.dst, e.sport, e.dport)) return e;
     }
     return undefined;
   }

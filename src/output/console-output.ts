@@ -51,6 +51,10 @@ export class ConsoleSinks implements SinkFactory {
     return this.prefix + this.template.expand(flow, 0);
   }
 
+  readClosed(): Uint8Array {
+    return new Uint8Array(0); // nothing is kept: a straggler never matches
+  }
+
   print(flow: Flow, name: string, data: Uint8Array, off: number, len: number): void {
     this.batch.packets.push(flow.lastPacket);
     this.batch.text.push(renderConsole(this.options, flow, name, data, off, len));

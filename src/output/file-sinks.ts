@@ -1,6 +1,6 @@
 import type { Flow } from '../flow/flow';
 import type { FlowSink, SinkFactory } from '../flow/sink';
-import { FlowFileStore } from './flow-files';
+import { FlowFileStore, readClosedFile } from './flow-files';
 import { outdirPrefix, Template } from './template';
 
 export interface FileSinksConfig {
@@ -34,5 +34,9 @@ export class FileSinks implements SinkFactory {
 
   nameOf(): null {
     return null; // a flow that stored nothing has no file
+  }
+
+  readClosed(name: string, pos: number, len: number): Uint8Array {
+    return readClosedFile(name, pos, len); // the name is the path
   }
 }

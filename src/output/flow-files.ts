@@ -108,20 +108,10 @@ export class FlowFile implements FlowSink {
 
   /** Bytes [pos, pos+len) as now on disk (short at end of file); after the end, read through a fresh descriptor. */
   read(pos: number, len: number): Uint8Array {
-    if (!this.ended) {
-      this.store.flush(this);
-      this.store.use(this);
-      return readAt(this.fd, pos, len);
-    }
-    let fd = -1;
-    try {
-      fd = fs.openSync(this.path, 'r');
-      return readAt(fd, pos, len);
-    } catch {
-      return new Uint8Array(0); // gone or unreadable: nothing to compare with
-    } finally {
-      if (fd >= 0) fs.closeSync(fd);
-    }
+    if (this.ended) return readClosedFile(this.path, pos, len);
+    this.store.flush(this);
+    this.store.use(this);
+    return readAt(this.fd, pos, len);
   }
 
   /** The flow ended: write out what is queued, stamp the flow's start time, close for good. */
@@ -166,6 +156,19 @@ export class FlowFile implements FlowSink {
     // A hostile pcapng time (64-bit ticks and offset) can pass 2^63 s, where futimes fails
     // with EINVAL: clamp it (file systems clamp far earlier anyway, ext4 at year 2446).
     return Math.max(-MAX_MTIME, Math.min(MAX_MTIME, this.clock.startSec + (this.clock.startUsec + 0.5) / 1e6));
+  }
+}
+
+/** Bytes [pos, pos+len) of an ended flow file (short at its end), through a descriptor of their own; empty when it is gone or unreadable. */
+export function readClosedFile(p: string, pos: number, len: number): Uint8Array {
+  let fd = -1;
+  try {
+    fd = fs.openSync(p, 'r');
+    return readAt(fd, pos, len);
+  } catch {
+    return new Uint8Array(0); // nothing to compare with
+  } finally {
+    if (fd >= 0) fs.closeSync(fd);
   }
 }
 

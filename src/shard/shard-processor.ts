@@ -26,6 +26,7 @@ import { errorInfo, type ErrorInfo } from '../errors';
 const NO_SINKS: SinkFactory = {
   open() { throw new Error('internal: a flow stored bytes with -FX'); },
   nameOf: () => null,
+  readClosed() { throw new Error('internal: a straggler compared with a flow that stored nothing (-FX)'); },
 };
 
 /**

@@ -137,7 +137,7 @@ export class MemoryOutput implements FlowOutput, SinkFactory {
   /** Sinks asked for, in order, by file name. */
   readonly opens: string[] = [];
   readonly shifts: { name: string; shift: number }[] = [];
-  /** Reads of closed flows' content (straggler checks). */
+  /** Reads of closed flows' content (straggler checks, or a scanner reading after the close). */
   savedChecks = 0;
 
   constructor(template: string = DEFAULT_TEMPLATE, private readonly prefix = '') {
@@ -163,6 +163,11 @@ export class MemoryOutput implements FlowOutput, SinkFactory {
 
   nameOf(): null {
     return null;
+  }
+
+  readClosed(name: string, pos: number, len: number): Uint8Array {
+    this.savedChecks++;
+    return this.files.get(name)?.read(pos, len) ?? new Uint8Array(0);
   }
 
   closed(flow: Flow, closePacket: number): void {
