@@ -68,9 +68,12 @@ function check(store: SavedFlows, live: ModelEntry[], probe: SavedFlowFields, ha
  * Random closes and lookups: `hashOf` maps a tuple to its hash (a weak one makes long
  * chains of different tuples with equal hashes), closes come 0-`burst` per packet.
  */
-function runModel(seed: number, window: number, packets: number, burst: number, hashOf: (t: SavedFlowFields) => number): { maxLive: number } {
+function runModel(seed: number, window: number, packets: number, burst: number, hashOf: (t: SavedFlowFields) => number,
+  numbersFrom = 0): { maxLive: number } {
   const rng = new Rng(seed);
   const store = new SavedFlows(window);
+  // A long run's entry numbers and name positions (past 2^31, where `& mask` works on their int32 truncation).
+  Object.assign(store as unknown as Record<string, number>, { first: numbersFrom, end: numbersFrom, charEnd: numbersFrom * 3 });
   let live: ModelEntry[] = [];
   let maxLive = 0;
   const tuple = (): SavedFlowFields => {
@@ -129,6 +132,11 @@ describe('SavedFlows against a model', () => {
 
   test('hashes colliding in the low bits only, negative as int32', () => {
     runModel(4, 60, 2000, 4, (t) => (t.sport * 0x10000000 + t.src[t.src.length - 1] * 0x1000) >>> 0);
+  });
+
+  test('entry numbers and name positions past 2^31 and 2^32 (a long run)', () => {
+    runModel(5, 30, 1500, 6, tupleHashOf, 2 ** 31 - 40);
+    runModel(6, 30, 1500, 6, tupleHashOf, 2 ** 32 - 40);
   });
 
   test('window 0: an entry lasts for the packet that closed it only', () => {
