@@ -1,7 +1,7 @@
 import * as os from 'node:os';
 import { renderElement, type XmlElement } from './xml-text';
 import { isoSeconds } from '../util/iso-time';
-import { renderFileobject, type PluginNames } from './fileobject';
+import { FILEOBJECT_LINE, renderFileobject, type PluginNames } from './fileobject';
 import type { ReportFormat } from './report-files';
 import type { RecordRoom } from './record-spill';
 
@@ -191,6 +191,7 @@ export function dfxmlFormat(info: RunInfo, startedAt: bigint, plugin: PluginName
   return {
     header: dfxmlHeader(info),
     render: (record) => renderFileobject(record, plugin),
+    line: FILEOBJECT_LINE,
     footer: (summary) => dfxmlFooter(summary, startedAt),
   };
 }

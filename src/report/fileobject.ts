@@ -1,6 +1,7 @@
 import type { ByteRun, FlowRecord } from './flow-record';
 import { escapeXml } from './xml-text';
 import { SHARD_PREFIX } from './shard-info';
+import { Field, LineTemplate } from './spill-line';
 
 /** The flow's VLAN (FlowRecord.vlan), in a namespace of our own: tcpflow's report has none. */
 const VLAN_ELEMENT = "tcpflow-ts:vlan xmlns:tcpflow-ts='tag:tcpflow-ts,2026:flow'";
@@ -69,3 +70,31 @@ function pluginResult(r: FlowRecord, plugin: PluginNames | null): string {
   const text = typeof r.js === 'string' ? r.js : JSON.stringify(r.js);
   return `${open}>${escapeXml(text)}</tcpflow:result>\n`;
 }
+
+/**
+ * renderFileobject(line.record()) as UTF-8, from a plain line (SpillLine): the same
+ * markup around the line's fields, copied as they are (nothing in a plain line needs
+ * escaping, its numbers are String(n)'s, and it has no byte runs, plugin result or
+ * --shard keys).
+ */
+export const FILEOBJECT_LINE = new LineTemplate([
+  { field: Field.filename, optional: true, before: '    <fileobject>\n      <filename>', after: '</filename>\n', absent: '    <fileobject>\n' },
+  { field: Field.filesize, before: '      <filesize>', after: '</filesize>\n' },
+  { field: Field.startime, before: "      <tcpflow startime='", after: "'" },
+  { field: Field.endtime, before: " endtime='", after: "'" },
+  { field: Field.mac_daddr, optional: true, before: " mac_daddr='", after: "'" },
+  { field: Field.mac_saddr, optional: true, before: " mac_saddr='", after: "'" },
+  { field: Field.family, before: " family='", after: "'" },
+  { field: Field.src_ipn, before: " src_ipn='", after: "'" },
+  { field: Field.dst_ipn, before: " dst_ipn='", after: "'" },
+  { field: Field.srcport, before: " srcport='", after: "'" },
+  { field: Field.dstport, before: " dstport='", after: "'" },
+  { field: Field.packets, before: " packets='", after: "'" },
+  { field: Field.out_of_order_count, optional: true, before: " out_of_order_count='", after: "'" },
+  { field: Field.violations, optional: true, before: " violations='", after: "'" },
+  { field: Field.len, before: " len='", after: "'" },
+  { field: Field.caplen, optional: true, before: " caplen='", after: "' />\n", absent: ' />\n' },
+  { field: Field.vlan, optional: true, before: `      <${VLAN_ELEMENT} id='`, after: "'/>\n" },
+  { field: Field.md5, optional: true, before: "      <hashdigest type='MD5'>", after: '</hashdigest>\n' },
+  { field: Field.sha256, optional: true, before: "      <hashdigest type='SHA256'>", after: '</hashdigest>\n' },
+], '    </fileobject>\n');

@@ -1,7 +1,8 @@
 import * as fs from 'node:fs';
 import { strerror } from '../util/strerror';
 import { freeSpace } from '../util/disk';
-import { decodeRecord, escapeField, FLOW_LINE_FIXED, writeFlowLine, type FlowRecord, type RecordOutput } from './flow-record';
+import { escapeField, FLOW_LINE_FIXED, writeFlowLine, type RecordOutput } from './flow-record';
+import { SpillLine } from './spill-line';
 import type { Flow } from '../flow/flow';
 import { TextBatch } from '../util/text-batch';
 
@@ -244,12 +245,15 @@ class SpillReader {
   private complete: boolean;
   /** A live reader: its worker's later records all close at this packet or after. */
   through = 0;
+  /** The next line, once loaded (next()): its keys and where it lies in `buf`. */
+  loaded = false;
   close = 0;
   first = 0;
-  /** The next record, once loaded (next()); null when none is loaded. */
-  record: FlowRecord | null = null;
+  /** The loaded line: buf[lineStart, lineEnd) (nextLine()). */
+  private lineStart = 0;
+  private lineEnd = 0;
 
-  constructor(private readonly path: string | null, src: SpillSource | null) {
+  constructor(private readonly path: string | null, src: SpillSource | null, private readonly line: SpillLine) {
     this.limit = src?.limit ?? 0;
     this.tail = src?.tail ?? null;
     this.complete = src !== null;
@@ -274,31 +278,39 @@ class SpillReader {
   }
 
   /**
-   * Load the next record into close/first/record if there is one to read now; false
-   * when there is none (yet: a live reader's worker may spill more).
+   * Load the next line's keys into close/first if there is one to read now; false when
+   * there is none (yet: a live reader's worker may spill more). The line stays where it
+   * is until the next call (take()).
    */
   next(): boolean {
-    const raw = this.nextLine();
-    if (raw === null) return false;
-    const line = raw.toString('utf8');
-    const a = line.indexOf(' '), b = line.indexOf(' ', a + 1);
-    this.close = Number(line.slice(0, a));
-    this.first = Number(line.slice(a + 1, b));
-    this.record = decodeRecord(line, b + 1);
-    return true;
+    if (!this.nextLine()) return false;
+    this.line.load(this.buf, this.lineStart, this.lineEnd);
+    this.close = this.line.close;
+    this.first = this.line.first;
+    return this.loaded = true;
   }
 
-  /** The next record's line (without its newline), padding skipped; null when there is none to read now. */
-  nextLine(): Buffer | null {
+  /** The loaded line, which is no longer loaded: valid until next() is called again. */
+  take(): SpillLine {
+    this.loaded = false;
+    return this.line;
+  }
+
+  /** The next record's line (lineStart, lineEnd: without its newline), padding skipped; false when there is none to read now. */
+  private nextLine(): boolean {
     for (;;) {
       const nl = this.indexOfNewline();
       if (nl < 0) {
         if (this.complete) this.closeFile();
-        return null;
+        return false;
       }
       const start = this.pos;
       this.pos = nl + 1;
-      if (this.buf[start] !== SPACE) return this.buf.subarray(start, nl);
+      if (this.buf[start] !== SPACE) {
+        this.lineStart = start;
+        this.lineEnd = nl;
+        return true;
+      }
     }
   }
 
@@ -367,13 +379,13 @@ class SpillReader {
     const { buf, pos, read, limit: fileLimit, tail } = this;
     const lines: Buffer[] = [];
     let total = 0;
-    for (let line = this.nextLine(); line !== null; line = this.nextLine()) {
-      total += line.length + 1;
+    while (this.nextLine()) {
+      total += this.lineEnd - this.lineStart + 1;
       if (total > limit) {
         Object.assign(this, { buf, pos, read, limit: fileLimit, tail });
         return -1;
       }
-      lines.push(line, NEWLINE);
+      lines.push(this.buf.subarray(this.lineStart, this.lineEnd), NEWLINE);
     }
     this.closeFile();
     this.buf = Buffer.concat(lines);
@@ -402,11 +414,14 @@ export class RecordMerge {
   /** Each worker's reader while it runs (none once finished). */
   private live: SpillReader[];
 
-  /** `sources`: complete ones; `livePaths`: each worker's spill file (null: none), still being written. */
+  /**
+   * `sources`: complete ones; `livePaths`: each worker's spill file (null: none), still
+   * being written; `write` gets each line in order, valid during the call.
+   */
   constructor(sources: readonly SpillSource[], private readonly livePaths: readonly (string | null)[],
-    private readonly write: (record: FlowRecord, close: number, first: number) => void) {
-    this.live = livePaths.map((p) => new SpillReader(p, null));
-    this.readers = [...sources.map((s) => new SpillReader(s.path, s)), ...this.live];
+    private readonly write: (line: SpillLine) => void) {
+    this.live = livePaths.map((p) => new SpillReader(p, null, new SpillLine()));
+    this.readers = [...sources.map((s) => new SpillReader(s.path, s, new SpillLine())), ...this.live];
   }
 
   /** Live worker `w` has `bytes` of whole records in its spill file and will close no flow before packet `through`. */
@@ -429,7 +444,7 @@ export class RecordMerge {
       r.finish(p === null ? 0 : h === undefined ? Infinity : h.spilled, h === undefined ? null : Buffer.from(h.text));
     });
     for (const h of [...heldBy.values(), ...memory]) {
-      this.readers.push(new SpillReader(h.path, { path: h.path, limit: h.path === null ? 0 : h.spilled, tail: Buffer.from(h.text) }));
+      this.readers.push(new SpillReader(h.path, { path: h.path, limit: h.path === null ? 0 : h.spilled, tail: Buffer.from(h.text) }, new SpillLine()));
     }
     this.live = [];
   }
@@ -447,16 +462,14 @@ export class RecordMerge {
       let bound = Infinity;
       for (let i = 0; i < readers.length; i++) {
         const r = readers[i];
-        if (r.record === null && !r.next()) {
+        if (!r.loaded && !r.next()) {
           if (r.live) bound = Math.min(bound, r.through);
           continue;
         }
         if (best === null || r.close < best.close || (r.close === best.close && r.first < best.first)) best = r;
       }
       if (best === null || best.close >= bound) break;
-      const record = best.record as FlowRecord;
-      best.record = null;
-      this.write(record, best.close, best.first);
+      this.write(best.take());
       n++;
     }
     return n;

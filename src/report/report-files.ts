@@ -6,6 +6,7 @@ import { freeSpace } from '../util/disk';
 import type { ReportSummary } from './dfxml';
 import type { FlowRecord } from './flow-record';
 import { END_OF_INPUT, type HeldRecords, LOW_WATER, RecordMerge, type SpillSource } from './record-spill';
+import type { LineTemplate, SpillLine } from './spill-line';
 import { REPORT_RESERVE, ReportWriter, reserveSpace } from './report-writer';
 
 /** Most bytes of records read into memory to make room on a full disk. */
@@ -16,6 +17,8 @@ export interface ReportFormat {
   header: string;
   /** A flow's text in this report. */
   render(record: FlowRecord): string;
+  /** render(line.record()) as UTF-8, written from a plain spill line (SpillLine.plain()). */
+  line: LineTemplate;
   /** Everything after the records; `summary.error` says what went wrong, if anything. */
   footer(summary: ReportSummary): string;
 }
@@ -27,7 +30,7 @@ export interface ReportFormat {
  * complete when the disk fills up anyway.
  */
 export class ReportFile {
-  private constructor(readonly path: string, private readonly fd: number, private readonly format: ReportFormat,
+  private constructor(readonly path: string, private readonly fd: number, readonly format: ReportFormat,
     private readonly start: number, private readonly reserved: number) {}
 
   static open(p: string, format: ReportFormat): ReportFile {
@@ -45,10 +48,6 @@ export class ReportFile {
       throw outputError(p, e);
     }
     return new ReportFile(p, fd, format, b.length, reserveSpace(fd, b.length, REPORT_RESERVE));
-  }
-
-  render(record: FlowRecord): string {
-    return this.format.render(record);
   }
 
   /** Room the file already holds for records written from `position` on. */
@@ -118,17 +117,30 @@ export class ReportMerge {
   constructor(private readonly files: readonly ReportFile[], kept: readonly SpillSource[], spills: readonly (string | null)[],
     private readonly orderKeys = false) {
     this.writers = files.map((f) => f.writer());
-    this.merge = new RecordMerge(kept, spills, (record, close, first) => this.add(record, close, first));
+    this.merge = new RecordMerge(kept, spills, (line) => this.add(line));
   }
 
-  private add(record: FlowRecord, close: number, first: number): void {
+  private add(line: SpillLine): void {
+    if (!this.orderKeys && line.plain()) {
+      const need = line.end - line.start;
+      for (let i = 0; i < this.files.length; i++) {
+        const template = this.files[i].format.line;
+        const batch = this.writers[i].room(need + template.markup);
+        if (batch === null) continue;
+        const end = template.write(line, batch.bytes, batch.length);
+        this.sinceCheck += end - batch.length;
+        this.writers[i].added(end);
+      }
+      return;
+    }
+    const record = line.record();
     this.duplicates.filter(record);
     if (this.orderKeys) {
-      record.first_packet = first;
-      record.close_packet = close === END_OF_INPUT ? undefined : close;
+      record.first_packet = line.first;
+      record.close_packet = line.close === END_OF_INPUT ? undefined : line.close;
     }
     for (let i = 0; i < this.files.length; i++) {
-      const text = this.files[i].render(record);
+      const text = this.files[i].format.render(record);
       this.sinceCheck += text.length;
       this.writers[i].add(text);
     }

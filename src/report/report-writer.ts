@@ -84,6 +84,26 @@ export class ReportWriter {
   }
 
   /**
+   * A record written straight into the batch: room for `max` bytes at `batch.length` of
+   * `batch.bytes`, where the caller writes it, then added() with its end. Null after a
+   * write error (the record is not written, as add() drops it).
+   */
+  room(max: number): TextBatch | null {
+    if (this.error !== null) return null;
+    if (!this.batch.room(max)) {
+      this.flush();
+      this.batch.room(max);
+    }
+    return this.batch;
+  }
+
+  /** The record room() made room for ends at `end`. */
+  added(end: number): void {
+    this.sizes.push(end - this.batch.length);
+    this.batch.length = end;
+  }
+
+  /**
    * Write the footer after the records; `footer` gets the number of records written so
    * far (it may shrink while room is made). Throws the write error when not even the
    * footer alone fits; the file then ends after the header.

@@ -21,7 +21,7 @@ import type { FlowSink } from '../../src/flow/sink';
 import { DEFAULT_MAX_SEEK } from '../../src/flow/tcpdemux';
 import { DEFAULT_TEMPLATE } from '../../src/output/template';
 import { DFXML_RECORD_ROOM, dfxmlFooter, dfxmlHeader } from '../../src/report/dfxml';
-import { renderFileobject } from '../../src/report/fileobject';
+import { FILEOBJECT_LINE, renderFileobject } from '../../src/report/fileobject';
 import { RecordMerge } from '../../src/report/record-spill';
 import { Coordinator } from '../../src/shard/coordinator';
 import { ShardHasher } from '../../src/shard/hash';
@@ -511,7 +511,16 @@ export class Pipeline {
     }
     if (coordinator.error !== null) throw out.failure ?? new FuzzFailure('exception', coordinator.error.message);
     const fos: string[] = [];
-    const merge = new RecordMerge([], [], (record) => fos.push(renderFileobject(record)));
+    const merge = new RecordMerge([], [], (line) => {
+      const text = renderFileobject(line.record());
+      // The run copies a plain line's fields into report.xml: the same bytes as rendering its record.
+      if (line.plain()) {
+        const b = Buffer.alloc(line.end - line.start + FILEOBJECT_LINE.markup);
+        const copied = b.toString('utf8', 0, FILEOBJECT_LINE.write(line, b, 0));
+        if (copied !== text) throw new FuzzFailure('report', `a plain record written as ${JSON.stringify(copied)}, rendered as ${JSON.stringify(text)}`);
+      }
+      fos.push(text);
+    });
     merge.finish(held);
     merge.pump();
     // The footer depends on the input only through five counters, and rendering it

@@ -39,7 +39,7 @@ function writeAll(recs: Rec[][]): string[] {
 
 /** The workers' spill files (and held records) after they finished, merged as the coordinator does at the end. */
 function finished(paths: readonly string[], held: readonly HeldRecords[], write: (r: FlowRecord) => void): RecordMerge {
-  const m = new RecordMerge([], paths, write);
+  const m = new RecordMerge([], paths, (line) => write(line.record()));
   m.finish(held);
   return m;
 }
@@ -315,7 +315,7 @@ function simulate(seed: number, opts: { workers: number; share: number[]; lag: n
   const spills = Array.from({ length: workers }, (_, w) => new RecordSpill(w === opts.failing ? '/dev/full' : tmp()));
   const all: Rec[] = [];
   const got: string[] = [];
-  const merge = new RecordMerge([], spills.map((s) => s.path), (rec) => got.push(carried(rec)));
+  const merge = new RecordMerge([], spills.map((s) => s.path), (line) => got.push(carried(line.record())));
   const owner = (): number => {
     let x = r.int(0, share.reduce((a, b) => a + b) - 1);
     for (let w = 0; w < workers; w++) if ((x -= share[w]) < 0) return w;
@@ -413,7 +413,7 @@ test('merging while the workers run: a worker whose spill fails holds the merge 
 test('a worker that never spills (no packets at all) finishes with an empty spill file', () => {
   const got: string[] = [];
   const busy = new RecordSpill(tmp()), idle = new RecordSpill(tmp());
-  const merge = new RecordMerge([], [busy.path, idle.path], (rec) => got.push(carried(rec)));
+  const merge = new RecordMerge([], [busy.path, idle.path], (line) => got.push(carried(line.record())));
   busy.add(3, 1, encodeRecord(asRecord('a')));
   merge.grow(0, busy.flushed(), 10);
   merge.pump();

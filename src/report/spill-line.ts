@@ -1,0 +1,169 @@
+import { decodeRecord, type FlowRecord } from './flow-record';
+
+/** Fields of a spill line (encodeRecord, writeFlowLine), by their place on the line. */
+export const enum Field {
+  filename = 0, filesize, startime, endtime, mac_daddr, mac_saddr, family, src_ipn, dst_ipn, srcport, dstport, packets,
+  out_of_order_count, violations, len, caplen, md5, byte_runs, http_content_sha256, sha256, js, js_error, file_packet, vlan,
+}
+const FIELDS = 24;
+
+/** Byte classes: 0 a byte both reports copy as it is, 1 a tab (a field's end), 2 anything else. */
+const CLASS = new Uint8Array(256).fill(2);
+for (let c = 0x20; c < 0x7f; c++) CLASS[c] = 0;
+// What XML escapes (&<>'"), what JSON escapes ("\), and what the spill escapes (\).
+for (const c of '&<>\'"\\') CLASS[c.charCodeAt(0)] = 2;
+CLASS[0x09] = 1;
+
+/** Number fields, required and optional: plain ones are decimal integers as String(n) writes them. */
+const NUMBERS = [Field.filesize, Field.family, Field.srcport, Field.dstport, Field.packets, Field.len];
+const OPTIONAL_NUMBERS = [Field.out_of_order_count, Field.violations, Field.caplen, Field.vlan];
+/** Fields a plain line leaves empty: their values need JSON or escaping, or only --shard runs have them. */
+const EMPTY = [Field.byte_runs, Field.http_content_sha256, Field.js, Field.js_error, Field.file_packet];
+
+/**
+ * One spill line being merged (`close first record`), read where it lies in its reader's
+ * buffer. Nearly every record is "plain": printable ASCII that neither report escapes,
+ * numbers as String(n) writes them, no http, js or --shard fields. The reports then copy
+ * its fields' bytes straight into their files (ReportFormat.write), which gives the same
+ * bytes as rendering record() (a test compares them on random records) without making a
+ * FlowRecord and its strings: that was most of the coordinator's time on many small
+ * flows. Any other line goes through record().
+ */
+export class SpillLine {
+  buf: Buffer = Buffer.alloc(0);
+  /** The packet that closed the flow (END_OF_INPUT: still open at the end) and the one that created it. */
+  close = 0;
+  first = 0;
+  /** Where the record (after `close first `) starts and the line ends (its newline). */
+  start = 0;
+  end = 0;
+  /** Where each field starts; field k ends one before field k + 1 starts (set by plain()). */
+  readonly at = new Int32Array(FIELDS + 1);
+
+  /** The line at buf[from, end): its keys read, its record not yet looked at. */
+  load(buf: Buffer, from: number, end: number): void {
+    this.buf = buf;
+    this.end = end;
+    let i = from;
+    let close = 0, first = 0;
+    // The keys are putNumber's or `${n}`'s digits, summed exactly up to 15 of them; anything
+    // else (END_OF_INPUT's 16) is read as Number() reads it.
+    for (; i < end && buf[i] !== 0x20; i++) close = close * 10 + buf[i] - 0x30;
+    const a = i++;
+    for (; i < end && buf[i] !== 0x20; i++) first = first * 10 + buf[i] - 0x30;
+    this.close = a - from <= 15 && isDigits(buf, from, a) ? close : Number(buf.toString('latin1', from, a));
+    this.first = i - a - 1 <= 15 && isDigits(buf, a + 1, i) ? first : Number(buf.toString('latin1', a + 1, i));
+    this.start = i + 1;
+  }
+
+  /** The record as an object (any line; decodeRecord's errors for a broken one). */
+  record(): FlowRecord {
+    return decodeRecord(this.buf.toString('utf8', this.start, this.end));
+  }
+
+  /** Whether the reports may copy this line's fields as they are (see the class); sets `at`. */
+  plain(): boolean {
+    const { buf, at, end } = this;
+    let n = 0;
+    at[0] = this.start;
+    let other = 0;
+    for (let i = this.start; i < end; i++) {
+      const c = CLASS[buf[i]];
+      if (c === 1) {
+        if (++n === FIELDS) return false;
+        at[n] = i + 1;
+      } else other |= c;
+    }
+    if (other !== 0 || n !== FIELDS - 1) return false;
+    at[FIELDS] = end + 1;
+    for (let k = 0; k < NUMBERS.length; k++) if (!this.isNumber(NUMBERS[k])) return false;
+    for (let k = 0; k < OPTIONAL_NUMBERS.length; k++) {
+      const f = OPTIONAL_NUMBERS[k];
+      if (this.has(f) && !this.isNumber(f)) return false;
+    }
+    for (let k = 0; k < EMPTY.length; k++) if (this.has(EMPTY[k])) return false;
+    return true;
+  }
+
+  /** Whether field `f` is not empty (after plain()). */
+  has(f: Field): boolean {
+    return this.at[f + 1] - 1 > this.at[f];
+  }
+
+  /** Field `f` is a decimal integer as String(n) writes it: no sign, no leading zero, at most 15 digits. */
+  private isNumber(f: Field): boolean {
+    const a = this.at[f], b = this.at[f + 1] - 1;
+    if (b <= a || b - a > 15 || (this.buf[a] === 0x30 && b - a > 1)) return false;
+    return isDigits(this.buf, a, b);
+  }
+}
+
+function isDigits(buf: Buffer, a: number, b: number): boolean {
+  for (let i = a; i < b; i++) if (buf[i] < 0x30 || buf[i] > 0x39) return false;
+  return true;
+}
+
+/**
+ * One part of a report's record, from a plain line: `before`, the field's bytes and
+ * `after`; an optional field that is empty gives `absent` instead.
+ */
+export interface Part {
+  field: Field;
+  before: string;
+  after?: string;
+  optional?: boolean;
+  absent?: string;
+}
+
+/**
+ * A record's text in a report as its parts in order, then `end`, written straight from a
+ * plain line's bytes: all the markup in one array, one loop, no call per field.
+ */
+export class LineTemplate {
+  private readonly text: Uint8Array;
+  /** Per part: its field, optional (1) or not, and where before, after and absent lie in `text`. */
+  private readonly parts: Int32Array;
+  private readonly endAt: number;
+  /** Most bytes write() adds to the line's own. */
+  readonly markup: number;
+
+  constructor(parts: readonly Part[], end: string) {
+    let all = '';
+    const at: number[] = [];
+    const add = (t: string) => {
+      at.push(all.length);
+      all += t;
+      at.push(all.length);
+    };
+    for (const p of parts) {
+      at.push(p.field, p.optional === true ? 1 : 0);
+      add(p.before);
+      add(p.after ?? '');
+      add(p.absent ?? '');
+    }
+    this.endAt = all.length;
+    all += end;
+    this.text = Buffer.from(all, 'latin1');
+    this.parts = Int32Array.from(at);
+    this.markup = this.text.length;
+  }
+
+  /** The record of a plain line written at `at` (room: the line's length and `markup`); returns the end. */
+  write(line: SpillLine, b: Buffer, at: number): number {
+    const { text, parts } = this;
+    const src = line.buf, starts = line.at;
+    for (let p = 0; p < parts.length; p += 8) {
+      const f = parts[p];
+      const s = starts[f], e = starts[f + 1] - 1;
+      if (parts[p + 1] === 1 && e === s) {
+        for (let i = parts[p + 6], n = parts[p + 7]; i < n; i++) b[at++] = text[i];
+        continue;
+      }
+      for (let i = parts[p + 2], n = parts[p + 3]; i < n; i++) b[at++] = text[i];
+      for (let i = s; i < e; i++) b[at++] = src[i];
+      for (let i = parts[p + 4], n = parts[p + 5]; i < n; i++) b[at++] = text[i];
+    }
+    for (let i = this.endAt; i < text.length; i++) b[at++] = text[i];
+    return at;
+  }
+}
