@@ -1,7 +1,7 @@
 import type { ByteRun, FlowRecord } from './flow-record';
 import { escapeXml } from './xml-text';
 import { SHARD_PREFIX } from './shard-info';
-import { Field, LineTemplate } from './spill-line';
+import { Field, LineTemplate, type Part } from './spill-line';
 
 /** The flow's VLAN (FlowRecord.vlan), in a namespace of our own: tcpflow's report has none. */
 const VLAN_ELEMENT = "tcpflow-ts:vlan xmlns:tcpflow-ts='tag:tcpflow-ts,2026:flow'";
@@ -71,6 +71,11 @@ function pluginResult(r: FlowRecord, plugin: PluginNames | null): string {
   return `${open}>${escapeXml(text)}</tcpflow:result>\n`;
 }
 
+/** An attribute of the <tcpflow> element, from the line's field of the same name. */
+function attrPart(field: Field, name: string, optional = false): Part {
+  return { field, optional, before: ` ${name}='`, after: "'" };
+}
+
 /**
  * renderFileobject(line.record()) as UTF-8, from a plain line (SpillLine): the same
  * markup around the line's fields, copied as they are (nothing in a plain line needs
@@ -81,18 +86,18 @@ export const FILEOBJECT_LINE = new LineTemplate([
   { field: Field.filename, optional: true, before: '    <fileobject>\n      <filename>', after: '</filename>\n', absent: '    <fileobject>\n' },
   { field: Field.filesize, before: '      <filesize>', after: '</filesize>\n' },
   { field: Field.startime, before: "      <tcpflow startime='", after: "'" },
-  { field: Field.endtime, before: " endtime='", after: "'" },
-  { field: Field.mac_daddr, optional: true, before: " mac_daddr='", after: "'" },
-  { field: Field.mac_saddr, optional: true, before: " mac_saddr='", after: "'" },
-  { field: Field.family, before: " family='", after: "'" },
-  { field: Field.src_ipn, before: " src_ipn='", after: "'" },
-  { field: Field.dst_ipn, before: " dst_ipn='", after: "'" },
-  { field: Field.srcport, before: " srcport='", after: "'" },
-  { field: Field.dstport, before: " dstport='", after: "'" },
-  { field: Field.packets, before: " packets='", after: "'" },
-  { field: Field.out_of_order_count, optional: true, before: " out_of_order_count='", after: "'" },
-  { field: Field.violations, optional: true, before: " violations='", after: "'" },
-  { field: Field.len, before: " len='", after: "'" },
+  attrPart(Field.endtime, 'endtime'),
+  attrPart(Field.mac_daddr, 'mac_daddr', true),
+  attrPart(Field.mac_saddr, 'mac_saddr', true),
+  attrPart(Field.family, 'family'),
+  attrPart(Field.src_ipn, 'src_ipn'),
+  attrPart(Field.dst_ipn, 'dst_ipn'),
+  attrPart(Field.srcport, 'srcport'),
+  attrPart(Field.dstport, 'dstport'),
+  attrPart(Field.packets, 'packets'),
+  attrPart(Field.out_of_order_count, 'out_of_order_count', true),
+  attrPart(Field.violations, 'violations', true),
+  attrPart(Field.len, 'len'),
   { field: Field.caplen, optional: true, before: " caplen='", after: "' />\n", absent: ' />\n' },
   { field: Field.vlan, optional: true, before: `      <${VLAN_ELEMENT} id='`, after: "'/>\n" },
   { field: Field.md5, optional: true, before: "      <hashdigest type='MD5'>", after: '</hashdigest>\n' },
