@@ -247,8 +247,9 @@ class SpillReader {
   through = 0;
   /** The next line, once loaded (next()): its keys and where it lies in `buf`. */
   loaded = false;
-  close = 0;
-  first = 0;
+  /** Doubles from the start, as SpillLine's. */
+  close = Number.MAX_SAFE_INTEGER;
+  first = Number.MAX_SAFE_INTEGER;
   /** The loaded line: buf[lineStart, lineEnd) (nextLine()). */
   private lineStart = 0;
   private lineEnd = 0;

@@ -33,9 +33,14 @@ export class SpillLine {
   buf: Buffer = Buffer.alloc(0);
   /** buf's bytes, for LineTemplate's copies of four bytes at a time. */
   view: DataView = viewOf(this.buf);
-  /** The packet that closed the flow (END_OF_INPUT: still open at the end) and the one that created it. */
-  close = 0;
-  first = 0;
+  /**
+   * The packet that closed the flow (END_OF_INPUT: still open at the end) and the one that
+   * created it. Doubles from the start: END_OF_INPUT (2^53 - 1) arriving in a field that
+   * held small integers would change its representation at the end of a run and
+   * deoptimise the merge's code.
+   */
+  close = Number.MAX_SAFE_INTEGER;
+  first = Number.MAX_SAFE_INTEGER;
   /** Where the record (after `close first `) starts and the line ends (its newline). */
   start = 0;
   end = 0;
@@ -49,16 +54,13 @@ export class SpillLine {
       this.view = viewOf(buf);
     }
     this.end = end;
-    let i = from;
-    let close = 0, first = 0;
-    // The keys are putNumber's or `${n}`'s digits, summed exactly up to 15 of them; anything
-    // else (END_OF_INPUT's 16) is read as Number() reads it.
-    for (; i < end && buf[i] !== 0x20; i++) close = close * 10 + buf[i] - 0x30;
-    const a = i++;
-    for (; i < end && buf[i] !== 0x20; i++) first = first * 10 + buf[i] - 0x30;
-    this.close = a - from <= 15 && isDigits(buf, from, a) ? close : Number(buf.toString('latin1', from, a));
-    this.first = i - a - 1 <= 15 && isDigits(buf, a + 1, i) ? first : Number(buf.toString('latin1', a + 1, i));
-    this.start = i + 1;
+    let a = from;
+    while (a < end && buf[a] !== 0x20) a++;
+    let b = a + 1;
+    while (b < end && buf[b] !== 0x20) b++;
+    this.close = key(buf, from, a);
+    this.first = key(buf, a + 1, b);
+    this.start = b + 1;
   }
 
   /** The record as an object (any line; decodeRecord's errors for a broken one). */
@@ -101,10 +103,26 @@ export class SpillLine {
 
   /** Field `f` is a decimal integer as String(n) writes it: no sign, no leading zero, at most 15 digits. */
   private isNumber(f: Field): boolean {
-    const a = this.at[f], b = this.at[f + 1] - 1;
-    if (b <= a || b - a > 15 || (this.buf[a] === 0x30 && b - a > 1)) return false;
-    return isDigits(this.buf, a, b);
+    const a = this.at[f], n = this.at[f + 1] - 1 - a;
+    // Every operation here runs for every number: one that ran only for a rare value (a
+    // leading '0') had no type feedback in the optimised code, which then deoptimised at
+    // each such value without being replaced (519 times on many's 200 MB head).
+    if (n < 1 || n > 15 || (n > 1 && this.buf[a] === 0x30)) return false;
+    return isDigits(this.buf, a, a + n);
   }
+}
+
+/**
+ * The number buf[a, b) spells: its digits summed (exact up to 2^53, END_OF_INPUT's 16
+ * digits included), anything else as Number() reads it.
+ */
+function key(buf: Buffer, a: number, b: number): number {
+  if (b > a && b - a <= 16 && isDigits(buf, a, b)) {
+    let v = 0;
+    for (let i = a; i < b; i++) v = v * 10 + buf[i] - 0x30;
+    if (v <= Number.MAX_SAFE_INTEGER) return v;
+  }
+  return Number(buf.toString('latin1', a, b));
 }
 
 function isDigits(buf: Buffer, a: number, b: number): boolean {

@@ -19,7 +19,7 @@ const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tcpflow-spill-line-'));
 after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 /** A spill line's bytes as the merge reads them (`close first record`), loaded into a SpillLine. */
-function loaded(record: string, close = 7, first = 3): SpillLine {
+function loaded(record: string, close: number | string = 7, first: number | string = 3): SpillLine {
   const buf = Buffer.from(`xx\n${close} ${first} ${record}\nyy`);
   const line = new SpillLine();
   const start = 3;
@@ -144,6 +144,12 @@ test('the keys of a line: digits, the end of input, and anything else as Number(
     const l = loaded(rec, close, first);
     assert.equal(l.close, close);
     assert.equal(l.first, first);
+  }
+  // 16 digits past 2^53, and text that is not digits: as Number() reads it.
+  for (const [close, first] of [['9007199254740993', '9999999999999999'], ['1e3', '-5'], ['0x10', '007']]) {
+    const l = loaded(rec, close, first);
+    assert.equal(l.close, Number(close));
+    assert.equal(l.first, Number(first));
   }
 });
 
