@@ -12,8 +12,9 @@ import { TcpflowError, EXIT, outputError } from './errors';
 import type { Options } from './options';
 import { planRun, type RunPlan } from './plan';
 import { Coordinator, type RunTotals } from './shard/coordinator';
-import { InProcessHost, ThreadHost, type WorkerHost } from './shard/hosts';
-import { IN_PROCESS_MAX_BYTES, meanRecordBytes, plainInputBytes, smallInput, useThreads } from './shard/host-choice';
+import { InProcessHost, MixedHost, ThreadHost, type WorkerHost } from './shard/hosts';
+import { chooseHost, IN_PROCESS_MAX_BYTES, meanRecordBytes, plainInputBytes, smallInput, type HostChoice } from './shard/host-choice';
+import { splitBuckets, type BucketSplit } from './shard/bucket-split';
 import { DEFAULT_LIMITS, FragmentReassembler, fragmentText } from './shard/ip-fragments';
 import { strerror } from './util/strerror';
 import { dfxmlFormat, type ReportSummary } from './report/dfxml';
@@ -41,6 +42,12 @@ import { loadPlugin } from './scanners/js-plugin';
 const KILL_AT = Number(process.env.TCPFLOW_TS_TEST_KILL_AT_PACKET ?? Infinity);
 /** ... or once the workers have checkpointed input N (from 1), before the journal says so. */
 const KILL_AT_CHECKPOINT = Number(process.env.TCPFLOW_TS_TEST_KILL_AT_CHECKPOINT ?? Infinity);
+/**
+ * Tests of the hosts (test/oracle/workers.test.ts): `mixed:W` runs the last worker session
+ * in the main thread with W times a thread's share of the buckets, whatever the input and
+ * --workers (at least 2), so that small captures compare the arrangement with the others.
+ */
+const TEST_HOST = /^mixed:(\d+(?:\.\d+)?)$/.exec(process.env.TCPFLOW_TS_TEST_HOST ?? '');
 
 /* eslint-disable @typescript-eslint/no-require-imports */
 /**
@@ -71,13 +78,24 @@ export async function run(given: Options, argv: readonly string[], log: Logger):
   const shard = plan.shard === null ? null : { ...plan.shard, run: identity, fdLimit: plan.fileDescriptors };
   const bytes = plan.live === null ? plainInputBytes(plan.inputs.map((i) => i.path)) : null;
   const small = smallInput(bytes);
-  const reportOnly = plan.mode === 'report-only' && bytes !== null && !small && !opts.workersGiven
-    ? { meanRecord: meanRecordBytes(plan.inputs[0].path) } : null;
-  const threads = useThreads({ workersGiven: opts.workersGiven, live: plan.live !== null, plugin: plan.plugin !== null, bytes, reportOnly });
-  log.at(2, threads ? `${plan.workers} worker threads`
-    : small ? `${bytes} bytes of input (at most ${IN_PROCESS_MAX_BYTES}): ${plan.workers} worker sessions in the main thread`
-      : `no flow files (-FX), records of ${Math.round(reportOnly?.meanRecord ?? 0)} bytes on average: ${plan.workers} worker session${plan.workers === 1 ? '' : 's'} in the main thread`);
-  return new Run(plan, argv, log, shard, identity, threads, !threads && small).execute();
+  const reportOnly = plan.mode === 'report-only';
+  // Read only where the choice depends on it (a large plain input, --workers not given).
+  const meanRecord = bytes !== null && !small && !opts.workersGiven && plan.live === null && plan.plugin === null
+    && (reportOnly || plan.workers > 1) ? meanRecordBytes(plan.inputs[0].path) : null;
+  let host = chooseHost({ workers: plan.workers, workersGiven: opts.workersGiven, live: plan.live !== null, plugin: plan.plugin !== null,
+    bytes, reportOnly, meanRecord });
+  if (TEST_HOST !== null && plan.workers > 1 && plan.live === null && plan.plugin === null) host = { kind: 'mixed', mainWeight: Number(TEST_HOST[1]) };
+  const mean = meanRecord === null ? '' : `, records of ${Math.round(meanRecord)} bytes on average`;
+  log.at(2, host.kind === 'threads' ? `${plan.workers} worker threads`
+    : host.kind === 'mixed' ? `${plan.workers - 1} worker thread${plan.workers === 2 ? '' : 's'} and a worker session in the main thread${mean}, owning ${host.mainWeight.toFixed(2)} times a thread's share of the flows`
+      : small ? `${bytes} bytes of input (at most ${IN_PROCESS_MAX_BYTES}): ${plan.workers} worker sessions in the main thread`
+        : `no flow files (-FX)${mean}: ${plan.workers} worker session${plan.workers === 1 ? '' : 's'} in the main thread`);
+  return new Run(plan, argv, log, shard, identity, host, host.kind === 'main' && small).execute();
+}
+
+/** Which worker owns which flow buckets: an equal share each, or the main thread's session its weight. */
+function bucketSplit(workers: number, host: HostChoice): BucketSplit {
+  return splitBuckets(Array.from({ length: workers }, (_, i) => (host.kind === 'mixed' && i === workers - 1 ? host.mainWeight : 1)));
 }
 
 /**
@@ -120,7 +138,7 @@ class Run {
   private chroot: Chroot | null = null;
 
   constructor(private readonly plan: RunPlan, private readonly argv: readonly string[], private readonly log: Logger,
-    private readonly shard: ShardInfo | null, private readonly identity: string, private readonly threads: boolean,
+    private readonly shard: ShardInfo | null, private readonly identity: string, private readonly host: HostChoice,
     /** A small input in the main thread: its few records stay in memory (no spill files to create and remove). */
     private readonly recordsInMemory: boolean) {
     this.spillBase = plan.reports.dfxml ?? plan.reports.jsonl;
@@ -195,20 +213,20 @@ class Run {
     if (plan.unprocessedPath !== null) this.dump = PcapDump.create(plan.unprocessedPath);
 
     const worker = this.journal === null ? plan.worker : { ...plan.worker, resume: { dir: plan.resumeDir as string, attempt: this.journal.attempt } };
-    const host: WorkerHost = this.threads ? new ThreadHost() : new InProcessHost(log);
+    const host: WorkerHost = this.host.kind === 'threads' ? new ThreadHost() : this.host.kind === 'mixed' ? new MixedHost(log) : new InProcessHost(log);
     const coordinator = await Coordinator.start(host, plan.workers, worker, (i) => this.spillPath(i), {
       print: plan.mode !== 'console' ? null
         // The coordinator prints whole segments per call, so the lock keeps every segment whole.
         : lock === null ? writeStdout : (text) => lock.hold(() => writeStdout(text)),
       unprocessed: this.dump,
       spilled: (w, bytes, through) => this.reportMerge?.progress(w, bytes, through),
-    }, { fragments: new FragmentReassembler(DEFAULT_LIMITS, log.debugLevel >= 5 ? (m) => log.at(5, m) : null) });
+    }, { fragments: new FragmentReassembler(DEFAULT_LIMITS, log.debugLevel >= 5 ? (m) => log.at(5, m) : null), split: bucketSplit(plan.workers, this.host) });
     // V8's flags are process-wide, and V8 rejects code caches made under other flags: Node's
     // own, for the builtin modules each worker thread compiles while it boots (set before,
     // ~24 ms more CPU per thread), and the bundle's (cli/main.ts: a small run without threads
     // keeps the defaults, as the build's run that writes its cache does). So they change once
     // every thread has booted, or now for a large input in the main thread (-FX).
-    if (this.threads) coordinator.whenBooted(limitHeapGrowth);
+    if (this.host.kind !== 'main') coordinator.whenBooted(limitHeapGrowth);
     else if (!this.recordsInMemory) limitHeapGrowth();
     if (this.journal !== null) coordinator.continueFrom(this.journal.packets, this.journal.maxOpenFiles);
     try {

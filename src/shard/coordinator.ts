@@ -3,6 +3,7 @@ import type { PacketSource } from '../capture/source';
 import { newDecodedPacket } from '../decode/packet';
 import { TcpflowError, EXIT, type ErrorInfo } from '../errors';
 import { dispatch } from './dispatch';
+import { evenSplit, type BucketSplit } from './bucket-split';
 import { ShardHasher } from './hash';
 import { FragmentReassembler, type FragmentCounts } from './ip-fragments';
 import type { FromWorker, Release, ToWorker, WorkerCheckpoint, WorkerConfig, WorkerResult } from './protocol';
@@ -120,7 +121,8 @@ export class Coordinator {
   private onBooted: (() => void) | null = null;
 
   private constructor(private readonly host: WorkerHost, private readonly hasher: ShardHasher,
-    slots: Chunk[], private readonly ordered: OrderedOutput, private readonly fragments: FragmentReassembler) {
+    slots: Chunk[], private readonly ordered: OrderedOutput, private readonly fragments: FragmentReassembler,
+    private readonly split: BucketSplit) {
     this.slots = slots;
     this.free = this.slots.map((_, i) => i);
     this.slotSeq = new Int32Array(slots.length);
@@ -130,14 +132,17 @@ export class Coordinator {
    * Start `workers` workers on `host`. Console text and -w records go out in packet order
    * (workers render text and find rejects; the order is restored here, chunk by chunk).
    * `reuse` hands in a chunk ring and a hasher made earlier (the fuzzer's, kept across runs),
-   * and the IP fragment reassembler (one with a debug log, or other limits).
+   * and the IP fragment reassembler (one with a debug log, or other limits); `split`, which
+   * worker owns which flow buckets (src/shard/bucket-split.ts: by default an equal share each).
    */
   static async start(host: WorkerHost, workers: number, config: Omit<WorkerConfig, 'index' | 'spillPath'>,
     spillPath: (i: number) => string | null, ordered: OrderedOutput = { print: null, unprocessed: null },
-    reuse: { slots?: Chunk[]; hasher?: ShardHasher; fragments?: FragmentReassembler } = {}): Promise<Coordinator> {
+    reuse: { slots?: Chunk[]; hasher?: ShardHasher; fragments?: FragmentReassembler; split?: BucketSplit } = {}): Promise<Coordinator> {
+    const split = reuse.split ?? evenSplit(workers);
+    if (split.sessions !== workers) throw new RangeError(`a split of ${split.sessions} sessions for ${workers} workers`);
     // Workers + 3: one being read, one read ahead, the rest in flight to workers.
     const slots = reuse.slots ?? Array.from({ length: workers + 3 }, () => allocChunk());
-    const c = new Coordinator(host, reuse.hasher ?? ShardHasher.create(config.shard), slots, ordered, reuse.fragments ?? new FragmentReassembler());
+    const c = new Coordinator(host, reuse.hasher ?? ShardHasher.create(config.shard), slots, ordered, reuse.fragments ?? new FragmentReassembler(), split);
     c.everyWorker = config.tcpTimeout > 0;
     for (let i = 0; i < workers; i++) {
       c.results.push(new Promise((resolve) => c.settle.push(resolve)));
@@ -209,7 +214,7 @@ export class Coordinator {
     const dump = this.ordered.unprocessed;
     if (dump !== null && !dump.hasHeader) dump.writeHeader(source.firstInterface, chunk.linktype[0]);
     this.currentChunk = chunk;
-    const out = dispatch(chunk, shards, this.hasher, this.decoded, this.fragments, this.netviz === null ? null : this.countOther,
+    const out = dispatch(chunk, this.split, this.hasher, this.decoded, this.fragments, this.netviz === null ? null : this.countOther,
       this.recordLists(slot, chunk, shards));
     for (const lt of out.unknownLinkTypes) unknown.add(lt);
     const base = this.packetNo;
@@ -280,7 +285,7 @@ export class Coordinator {
     else if (m.type === 'checkpointed') this.checkpoints[worker]?.(m.checkpoint);
     else if (m.type === 'ready') this.readies[worker]?.();
     else if (m.type === 'booted') {
-      if (++this.booted === this.links.length) this.onBooted?.();
+      if (++this.booted === this.threads) this.onBooted?.();
     }
     else this.fail(fromInfo(m, worker));
   }
@@ -296,12 +301,18 @@ export class Coordinator {
   }
 
   /**
-   * `f` runs once every worker thread has booted, without waiting for them here; never for
-   * workers in this thread (InProcessHost), nor when a thread dies first.
+   * `f` runs once every worker thread has booted, without waiting for them here; never
+   * when every worker runs in this thread (InProcessHost), nor when a thread dies first.
    */
   whenBooted(f: () => void): void {
-    if (this.links.length > 0 && this.booted === this.links.length) f();
+    if (this.threads === 0) return;
+    if (this.booted === this.threads) f();
     else this.onBooted = f;
+  }
+
+  /** Workers on threads of their own. */
+  private get threads(): number {
+    return this.links.reduce((n, l) => n + (l.thread ? 1 : 0), 0);
   }
 
   /** Every worker has booted (false: one died meanwhile; the run's error says why). */

@@ -4,7 +4,7 @@ import { type DecodedPacket, Verdict } from '../decode/packet';
 import type { ShardHasher } from './hash';
 import type { FragmentReassembler } from './ip-fragments';
 import { BUCKET_SHIFT } from './protocol';
-import { FLOW_BUCKETS } from '../flow/buckets';
+import type { BucketSplit } from './bucket-split';
 
 /** One chunk's records, sorted out by worker. */
 export interface Dispatched {
@@ -23,8 +23,9 @@ export interface Dispatched {
 /**
  * Which worker gets which records of a chunk: each record is decoded just far enough for
  * its TCP 4-tuple, whose symmetric hash picks one of the flow buckets; a bucket always
- * goes to worker `bucket mod shards`, so both directions of a connection meet in one
- * worker and every bucket sees the same packets in the same order for any worker count.
+ * goes to its owner in `split` (src/shard/bucket-split.ts), so both directions of a
+ * connection meet in one worker and every bucket sees the same packets in the same order
+ * for any worker count and any split.
  * A function of the chunk alone (the hasher only remembers its last answer), and of the
  * fragments `frags` holds from earlier chunks: IP fragments go to it, and the record of
  * one that completes a datagram is rewritten to that datagram and dispatched in its
@@ -34,22 +35,20 @@ export interface Dispatched {
  * decoded. A fragment that completes a datagram is the datagram's record: a worker or
  * `other` gets it once.
  * With --shard, records of connections outside the run's slice go nowhere, and records
- * of no connection (-w) to shard 0 only. `into`: the lists to fill (one per shard, each of
+ * of no connection (-w) to shard 0 only. `into`: the lists to fill (one per session, each of
  * at least the chunk's count), else new ones.
  */
-export function dispatch(chunk: Chunk, shards: number, hasher: ShardHasher, d: DecodedPacket,
+export function dispatch(chunk: Chunk, split: BucketSplit, hasher: ShardHasher, d: DecodedPacket,
   frags: FragmentReassembler | null = null, other: ((i: number, verdict: Verdict, decoded: boolean) => void) | null = null,
   into: Int32Array[] | null = null): Dispatched {
   const count = chunk.count;
-  const lists = into ?? Array.from({ length: shards }, () => new Int32Array(count));
-  const sizes = new Int32Array(shards);
+  const lists = into ?? Array.from({ length: split.sessions }, () => new Int32Array(count));
+  const sizes = new Int32Array(split.sessions);
   const unknown: number[] = [];
   let unprocessed: Int32Array | null = null, unprocessedCount = 0;
   let lastType = -1, lastOk = false;
   const data = chunk.data, offset = chunk.offset, caplen = chunk.caplen, linktype = chunk.linktype;
-  // bucket mod shards, looked up: a division per record shows in the profile.
-  const workerOf = new Int32Array(FLOW_BUCKETS);
-  for (let b = 0; b < FLOW_BUCKETS; b++) workerOf[b] = b % shards;
+  const workerOf = split.owner;
   frags?.beginChunk(chunk);
   for (let i = 0; i < count; i++) {
     const lt = linktype[i];

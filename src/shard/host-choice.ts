@@ -14,6 +14,8 @@ export const IN_PROCESS_MAX_BYTES = 8 * 1024 * 1024;
 
 /** What the host choice looks at. */
 export interface HostInputs {
+  /** Worker sessions of the run (the plan's workers). */
+  workers: number;
   /** --workers given on the command line: threads, always (that many). */
   workersGiven: boolean;
   /** A live capture: its size is unknown. */
@@ -22,30 +24,82 @@ export interface HostInputs {
   plugin: boolean;
   /** Bytes of the inputs, or null when one cannot be sized beforehand (stdin, a directory, a compressed file). */
   bytes: number | null;
-  /**
-   * -FX: no flow files, and the mean size of the first input's first records (null:
-   * unknown), else null. See useThreads.
-   */
-  reportOnly: { meanRecord: number | null } | null;
+  /** -FX: no flow files. */
+  reportOnly: boolean;
+  /** Mean bytes of the first input's first records (meanRecordBytes; null: unknown or not looked at). */
+  meanRecord: number | null;
 }
 
 /**
- * -FX with records at least this large on average over the first MiB (full-size segments:
- * long transfers) runs its one worker session in the main thread. Measured on the
+ * Where the worker sessions run: all on threads of their own; all in the main thread
+ * (InProcessHost); or the last one in the main thread beside threads for the others
+ * (MixedHost), the main session owning `mainWeight` times a thread's share of the flow
+ * buckets (the others 1 each).
+ */
+export type HostChoice =
+  | { kind: 'threads' }
+  | { kind: 'main' }
+  | { kind: 'mixed'; mainWeight: number };
+
+/**
+ * Records at least this large on average over the first MiB: full-size segments, long
+ * transfers, where reading is a larger part of the work. -FX of such input runs its one
+ * worker session in the main thread. Measured on the
  * benchmark captures (perf, CPU per thread): on bulk.pcap (786 bytes a record in its first
  * MiB, 1,034 over the whole: 100 flows) the worker thread did half of the coordinator's
  * work, and its start-up as much again; on the first 200 MB of many.pcap (376 bytes a
  * record, a flow per 12 packets) it did 1.8 times the coordinator's (flow creation and
  * records), which the main thread would do after its own.
  */
-export const IN_PROCESS_FX_MEAN_RECORD = 550;
+export const LONG_FLOW_MEAN_RECORD = 550;
 
-/** Worker threads, or the sessions in the coordinator's thread (small inputs, -FX of long flows). */
-export function useThreads(i: HostInputs): boolean {
-  if (i.workersGiven || i.live || i.plugin) return true;
-  if (smallInput(i.bytes)) return false;
-  const mean = i.reportOnly?.meanRecord ?? null;
-  return mean === null || mean < IN_PROCESS_FX_MEAN_RECORD;
+/**
+ * The coordinator's work (reading, the record walk, hashing and dispatch, the report's
+ * record merge) as a fraction of the worker sessions' work, measured per thread (perf) on
+ * the benchmark captures with two worker threads: bulk.pcap (long flows, records of 786
+ * bytes on average in its first MiB) 0.29-0.36; the first 200 MB of many.pcap (376 bytes:
+ * a flow per 12 packets) 0.27-0.28, conc.pcap (366 bytes, 30,000 flows open) 0.19-0.26.
+ */
+export const COORDINATOR_SHARE_LONG = 0.33;
+export const COORDINATOR_SHARE_SHORT = 0.22;
+
+/**
+ * The main session's weight (a thread's is 1) that gives every CPU the same work when the
+ * main thread also coordinates: with `cpus` CPUs, sessions' work S and the coordinator's
+ * c·S, the main session takes a fraction x of S with c·S + x·S = (1 - x)·S / (cpus - 1),
+ * so x = (1 - c·(cpus - 1)) / cpus. Zero or less: the coordinator alone fills a CPU.
+ */
+export function mainWeight(cpus: number, coordinatorShare: number): number {
+  const x = (1 - coordinatorShare * (cpus - 1)) / cpus;
+  return x <= 0 ? 0 : (x * (cpus - 1)) / (1 - x);
+}
+
+/**
+ * The smallest main weight worth a session in the main thread: below it the main session
+ * would own about two buckets of 64 and the threads do nearly all the work anyway.
+ */
+export const MIN_MAIN_WEIGHT = 0.1;
+
+/**
+ * Threads, the main thread, or both (HostChoice). Sessions run in the main thread for
+ * small inputs and -FX of long flows; beside threads when the run has one session per CPU
+ * (--workers not given) of inputs of plain capture files: one isolate fewer to boot,
+ * compile and collect, and the main thread's spare time goes to flows (README,
+ * Performance). --workers given, a live capture (its reading must not wait for flows),
+ * -e js (every thread loads its own instance), inputs of unknown size (stdin, compressed:
+ * the main thread decompresses some formats itself, directories) run threads. The model
+ * (mainWeight) is measured on 2 CPUs; it gives the main session a smaller share on more,
+ * and none from 4 CPUs on for long flows, 5 for short ones.
+ */
+export function chooseHost(i: HostInputs): HostChoice {
+  if (i.workersGiven || i.live || i.plugin) return { kind: 'threads' };
+  if (smallInput(i.bytes)) return { kind: 'main' };
+  if (i.reportOnly && i.meanRecord !== null && i.meanRecord >= LONG_FLOW_MEAN_RECORD) return { kind: 'main' };
+  if (i.bytes === null || i.workers < 2) return { kind: 'threads' };
+  const long = i.meanRecord !== null && i.meanRecord >= LONG_FLOW_MEAN_RECORD;
+  // Without --workers there is one session per CPU (cli/options.ts).
+  const weight = mainWeight(i.workers, long ? COORDINATOR_SHARE_LONG : COORDINATOR_SHARE_SHORT);
+  return weight < MIN_MAIN_WEIGHT ? { kind: 'threads' } : { kind: 'mixed', mainWeight: weight };
 }
 
 /**

@@ -12,6 +12,8 @@ import { WorkerSession } from './worker-session';
 export interface WorkerLink {
   send(msg: ToWorker, transfer: ArrayBuffer[]): void;
   close(): void;
+  /** A thread of its own (it says when it has booted), or a session in this thread (its chunks are processed as they are sent). */
+  readonly thread: boolean;
 }
 
 export interface WorkerEvents {
@@ -60,6 +62,7 @@ export class ThreadHost implements WorkerHost {
       return {
         send: (msg, transfer) => port1.postMessage(msg, transfer),
         close: () => port1.close(),
+        thread: true,
       };
     });
   }
@@ -92,9 +95,42 @@ export class InProcessHost implements WorkerHost {
       return {
         send: (msg) => session.handle(msg, (m) => queueMicrotask(() => events.message(i, m))),
         close: () => {},
+        thread: false,
       };
     });
   }
 
   async destroy(): Promise<void> {}
+}
+
+/**
+ * The last worker as a session in the coordinator's thread, the others on threads: on a
+ * machine with as many cores as workers, the main thread's spare time (it also reads,
+ * dispatches and merges the records) goes to flows, and there is one isolate fewer to
+ * boot, compile the hot code and collect garbage (README, Performance). The coordinator
+ * sends each chunk to the workers in order, so the threads have their records before the
+ * main thread works on its own; the bucket split gives the main session a smaller share
+ * (src/shard/bucket-split.ts, src/shard/host-choice.ts).
+ */
+export class MixedHost implements WorkerHost {
+  private readonly threads = new ThreadHost();
+  private readonly main: InProcessHost;
+
+  constructor(log: Logger) {
+    this.main = new InProcessHost(log);
+  }
+
+  start(n: number, slots: Chunk[], config: (i: number) => WorkerConfig, events: WorkerEvents): WorkerLink[] {
+    const last = n - 1;
+    const links = this.threads.start(last, slots, config, events);
+    links.push(...this.main.start(1, slots, () => config(last), {
+      message: (_, m) => events.message(last, m),
+      died: (_, e) => events.died(last, e),
+    }));
+    return links;
+  }
+
+  async destroy(): Promise<void> {
+    await this.threads.destroy();
+  }
 }

@@ -68,6 +68,7 @@ function randomConfig(r: Rng): RunConfig {
     chunk: r.chance(0.1) ? 'small' : 'big',
     md5: r.chance(0.1),
     crossShards: r.chance(CROSS_SHARD_RATE) ? r.pick([2, 3]) : 1,
+    crossUneven: r.chance(0.5),
     again: r.chance(0.1) ? r.pick(['read', 'finish'] as const) : 'none',
   };
   switch (r.int(0, 9)) {
@@ -255,7 +256,7 @@ export async function replay(p: Pipeline, file: string): Promise<void> {
     if (saved) configs.push({ ...DEFAULT_CONFIG, ...saved });
   }
   configs.push({ ...DEFAULT_CONFIG, crossShards: 3 });
-  configs.push({ ...DEFAULT_CONFIG, chunk: 'small', maxBytes: 100, maxSeek: 1000, savedWindow: 3, md5: true, crossShards: 2, again: 'finish' });
+  configs.push({ ...DEFAULT_CONFIG, chunk: 'small', maxBytes: 100, maxSeek: 1000, savedWindow: 3, md5: true, crossShards: 2, crossUneven: true, again: 'finish' });
   for (const cfg of configs) await runInput(p, path.basename(file), input, cfg, true);
 }
 

@@ -25,6 +25,7 @@ import { FILEOBJECT_LINE, renderFileobject } from '../../src/report/fileobject';
 import { RecordMerge } from '../../src/report/record-spill';
 import { Coordinator } from '../../src/shard/coordinator';
 import { ShardHasher } from '../../src/shard/hash';
+import { evenSplit, splitBuckets } from '../../src/shard/bucket-split';
 import { InProcessHost } from '../../src/shard/hosts';
 import { NO_HOOKS } from '../../src/hooks/flow-hooks';
 import type { WorkerConfig } from '../../src/shard/protocol';
@@ -49,6 +50,11 @@ export interface RunConfig {
   md5: boolean;
   /** Also run with this many shards and require the same files and report records (1: no cross-check). */
   crossShards: number;
+  /**
+   * The cross-check's buckets shared out unevenly, the last shard owning a smaller share (as
+   * the main thread's session does beside threads: src/shard/host-choice.ts), else evenly.
+   */
+  crossUneven: boolean;
   /** Read the input a second time: as another -r file, or as an -R file (only open flows go on). */
   again: 'none' | 'read' | 'finish';
   /** -S vlan_key=0. */
@@ -59,7 +65,7 @@ export interface RunConfig {
 export const MAX_SAVED_WINDOW = 100_000;
 
 export const DEFAULT_CONFIG: RunConfig = {
-  chunk: 'big', maxBytes: -1, maxSeek: DEFAULT_MAX_SEEK, savedWindow: MAX_SAVED_WINDOW, tcpTimeout: 0, md5: false, crossShards: 1, again: 'none',
+  chunk: 'big', maxBytes: -1, maxSeek: DEFAULT_MAX_SEEK, savedWindow: MAX_SAVED_WINDOW, tcpTimeout: 0, md5: false, crossShards: 1, crossUneven: false, again: 'none',
   mergeVlans: false,
 };
 
@@ -449,7 +455,7 @@ export class Pipeline {
    */
   async check(name: string, input: Uint8Array, cfg: RunConfig, oracle: boolean): Promise<RunResult> {
     const a = await this.run(name, input, cfg, 1, oracle);
-    if (cfg.crossShards > 1) compare(a, await this.run(name, input, cfg, cfg.crossShards, false), cfg.crossShards);
+    if (cfg.crossShards > 1) compare(a, await this.run(name, input, cfg, cfg.crossShards, false), cfg.crossShards, cfg.crossUneven);
     return a;
   }
 
@@ -461,7 +467,8 @@ export class Pipeline {
     out.oracle = oracle;
     const slots = this.rings[cfg.chunk].slice(0, shards + 2);
     const host = new InProcessHost(silent, () => out);
-    const coordinator = await Coordinator.start(host, shards, workerConfig(cfg), () => null, undefined, { slots, hasher: this.hasher });
+    const split = shards > 1 && cfg.crossUneven ? splitBuckets(UNEVEN_WEIGHTS.slice(-shards)) : evenSplit(shards);
+    const coordinator = await Coordinator.start(host, shards, workerConfig(cfg), () => null, undefined, { slots, hasher: this.hasher, split });
     out.processors = host.sessions.map((s) => s.processor);
     let error: string | null = null;
     let truncation: Truncation | null = null;
@@ -546,9 +553,12 @@ export class Pipeline {
   }
 }
 
-/** Output must not depend on the number of workers. */
-function compare(a: RunResult, b: RunResult, shards: number): void {
-  const fail = (what: string) => { throw new FuzzFailure('shard-independence', `1 vs ${shards} shards: ${what}`); };
+/** Session weights of an uneven cross-check: the last `shards` (the last one lightest). */
+const UNEVEN_WEIGHTS = [2, 1, 0.3];
+
+/** Output must not depend on the number of workers, nor on how the buckets are shared out. */
+function compare(a: RunResult, b: RunResult, shards: number, uneven: boolean): void {
+  const fail = (what: string) => { throw new FuzzFailure('shard-independence', `1 vs ${shards} shards${uneven ? ' (uneven split)' : ''}: ${what}`); };
   if (a.error !== b.error) fail(`error ${a.error} vs ${b.error}`);
   if (JSON.stringify(a.totals) !== JSON.stringify(b.totals)) fail(`totals ${JSON.stringify(a.totals)} vs ${JSON.stringify(b.totals)}`);
   if (a.fileobjects.length !== b.fileobjects.length) fail(`${a.fileobjects.length} vs ${b.fileobjects.length} report records`);

@@ -13,9 +13,12 @@
  * for record, and the -w file (which must also be tcpflow's, byte for byte, where tcpflow
  * can write one).
  *
- * The same comparison between the two hosts (src/shard/host-choice.ts): without --workers,
- * a small input runs its worker sessions in the main thread; with --workers 2, in threads.
- * Both without the js plugin, which always runs in threads.
+ * The same comparison between the hosts (src/shard/host-choice.ts): without --workers, a
+ * small input runs its worker sessions in the main thread; with --workers 2, in threads;
+ * a large one runs its last session in the main thread beside threads, with a smaller
+ * share of the flow buckets (forced here for small captures with TCPFLOW_TS_TEST_HOST:
+ * 2 threads and a session owning 0.3 of a thread's share). All without the js plugin,
+ * which always runs in threads.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -75,8 +78,11 @@ function summaryElements(xml: string, names: readonly string[]): Record<string, 
 
 const PLUGIN_ARGS = ['-e', 'js', '-S', `js_module=${PLUGIN}`];
 
-/** A run of `capture` with every scanner; `host`: --workers N (threads), or none (a small input: the main thread). */
-async function runWith(capture: string, host: string[], plugin = PLUGIN_ARGS): Promise<Outcome> {
+/**
+ * A run of `capture` with every scanner; `host`: --workers N (threads), or none (a small
+ * input: the main thread); `env`: more of the run's environment.
+ */
+async function runWith(capture: string, host: string[], plugin = PLUGIN_ARGS, env: Record<string, string> = {}): Promise<Outcome> {
   const tmp = makeTempDir('tcpflow-ts-workers-');
   try {
     const out = path.join(tmp, 'out');
@@ -84,7 +90,7 @@ async function runWith(capture: string, host: string[], plugin = PLUGIN_ARGS): P
     const jsonl = path.join(tmp, 'r.jsonl');
     const args = [...host, '-a', '-S', 'hash=sha256', ...plugin,
       '-r', capturePaths.get(capture) as string, '-o', out, '-w', wfile, '--jsonl', jsonl];
-    const run = await runCli(args, { timeoutMs: RUN_TIMEOUT_MS, env: { SOURCE_DATE_EPOCH: '1700000000' } });
+    const run = await runCli(args, { timeoutMs: RUN_TIMEOUT_MS, env: { SOURCE_DATE_EPOCH: '1700000000', ...env } });
     assert.ok(!run.timedOut, `tcpflow-ts ${args.join(' ')}: no exit within ${RUN_TIMEOUT_MS / 1000} s`);
     const act = collectResult(out, run, { keepOrder: true });
     const label = (f: FlowRecord) =>
@@ -143,10 +149,12 @@ test('output does not depend on --workers (1, 2, 4; -a, sha256, js plugin)', { c
   })));
 });
 
-test('output does not depend on the host: worker sessions in the main thread (small input) = in threads (--workers 2)', { concurrency: POOL_SIZE }, async (t) => {
+test('output does not depend on the host: worker sessions in the main thread (small input) = in threads (--workers 2) = one in the main thread beside threads, owning less', { concurrency: POOL_SIZE }, async (t) => {
   await Promise.all(captures.map((capture) => t.test(capture, async () => {
     const threads = await runWith(capture, ['--workers', '2'], []);
     const inProcess = await runWith(capture, [], []);
     assertSameOutcome(inProcess, threads, 'the main thread', 'threads');
+    const mixed = await runWith(capture, ['--workers', '3'], [], { TCPFLOW_TS_TEST_HOST: 'mixed:0.3' });
+    assertSameOutcome(mixed, threads, 'the main thread beside threads', 'threads');
   })));
 });

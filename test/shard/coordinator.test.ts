@@ -68,6 +68,7 @@ class FailingHost extends InProcessHost {
         inner.send(msg, transfer);
       },
       close: () => inner.close(),
+      thread: false,
     };
     return links;
   }
@@ -198,6 +199,7 @@ class WatchingHost extends InProcessHost {
         inner.send(msg, transfer);
       },
       close: () => inner.close(),
+      thread: false,
     }));
   }
 }

@@ -8,6 +8,7 @@ import { decodeFrame, isSupportedLinkType, LINKTYPE } from '../../src/decode/lin
 import { newDecodedPacket, Verdict } from '../../src/decode/packet';
 import { FLOW_BUCKETS } from '../../src/flow/buckets';
 import { dispatch, plainTcpv4 } from '../../src/shard/dispatch';
+import { evenSplit, splitBuckets } from '../../src/shard/bucket-split';
 import { ShardHasher } from '../../src/shard/hash';
 import { BUCKET_SHIFT, RECORD_MASK } from '../../src/shard/protocol';
 import { addrText } from '../../src/util/address';
@@ -17,7 +18,10 @@ import { Rng } from '../flow/rng';
 
 const captures = fs.readdirSync(PCAP_DIR).filter((f) => fs.statSync(path.join(PCAP_DIR, f)).isFile()).sort();
 
-test('dispatch: every TCP record goes to exactly one worker, in order, by a bucket that is the same for any worker count', async () => {
+/** Even splits of 1-4 workers, and uneven ones (the main thread's session beside threads owns less: host-choice.ts). */
+const SPLITS = [...[1, 2, 3, 4].map((n) => evenSplit(n)), splitBuckets([1, 0.5]), splitBuckets([1, 1, 0.3]), splitBuckets([0, 1, 3])];
+
+test('dispatch: every TCP record goes to exactly one worker, its bucket\'s owner, in order, by a bucket that is the same for any worker count and split; both directions of a connection to one worker', async () => {
   const hasher = ShardHasher.create();
   const d = newDecodedPacket();
   const chunk = allocChunk();
@@ -52,27 +56,35 @@ test('dispatch: every TCP record goes to exactly one worker, in order, by a buck
           tcp.set(i, a < b ? `${a} ${b}` : `${b} ${a}`);
         }
         let buckets: Map<number, number> | null = null;
-        for (const shards of [1, 2, 3, 4]) {
-          const out = dispatch(chunk, shards, hasher, d);
+        for (const split of SPLITS) {
+          const shards = split.sessions, what = `${capture}, buckets split ${split.owner.join('')}`;
+          const out = dispatch(chunk, split, hasher, d);
           assert.deepEqual([...out.unknownLinkTypes].sort(), [...unknown].sort());
           assert.deepEqual([...(out.unprocessed?.subarray(0, out.unprocessedCount) ?? [])], unprocessed);
-          const seen = new Map<number, number>();
+          const seen = new Map<number, number>(), worker = new Map<number, number>();
           for (let w = 0; w < shards; w++) {
             const list = out.lists[w].subarray(0, out.sizes[w]);
             let last = -1;
             for (const e of list) {
               const i = e & RECORD_MASK, bucket = e >>> BUCKET_SHIFT;
-              assert.ok(i > last, `${capture}: records of worker ${w} in order`);
+              assert.ok(i > last, `${what}: records of worker ${w} in order`);
               last = i;
               assert.ok(bucket < FLOW_BUCKETS);
-              assert.equal(bucket % shards, w, `${capture}: bucket ${bucket} belongs to worker ${bucket % shards}`);
-              assert.ok(!seen.has(i), `${capture}: record ${i} dispatched twice`);
+              assert.equal(split.owner[bucket], w, `${what}: bucket ${bucket} belongs to worker ${split.owner[bucket]}`);
+              assert.ok(!seen.has(i), `${what}: record ${i} dispatched twice`);
               seen.set(i, bucket);
+              worker.set(i, w);
             }
           }
-          assert.deepEqual([...seen.keys()].sort((x, y) => x - y), [...tcp.keys()], `${capture}: exactly the TCP records`);
+          assert.deepEqual([...seen.keys()].sort((x, y) => x - y), [...tcp.keys()], `${what}: exactly the TCP records`);
           if (buckets === null) buckets = seen;
-          else assert.deepEqual(seen, buckets, `${capture}: buckets with ${shards} workers`);
+          else assert.deepEqual(seen, buckets, `${what}: buckets`);
+          const workerOf = new Map<string, number>();
+          for (const [i, conn] of tcp) {
+            const w = worker.get(i) as number;
+            assert.equal(workerOf.get(conn) ?? w, w, `${what}: both directions of ${conn} in one worker`);
+            workerOf.set(conn, w);
+          }
         }
         // Both directions of a connection share a bucket.
         const byConnection = new Map<string, number>();

@@ -1,40 +1,75 @@
 /**
  * Where worker sessions run (src/shard/host-choice.ts): in the main thread for inputs of
- * plain capture files up to IN_PROCESS_MAX_BYTES, in threads otherwise or when --workers
- * is given. That both give the same output is test/oracle/workers.test.ts's.
+ * plain capture files up to IN_PROCESS_MAX_BYTES, one of them in the main thread beside
+ * threads for larger ones, in threads otherwise or when --workers is given. That all of
+ * them give the same output is test/oracle/workers.test.ts's.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import * as zlib from 'node:zlib';
-import { IN_PROCESS_FX_MEAN_RECORD, IN_PROCESS_MAX_BYTES, meanRecordBytes, plainInputBytes, useThreads } from '../../src/shard/host-choice';
+import {
+  chooseHost, COORDINATOR_SHARE_LONG, COORDINATOR_SHARE_SHORT, IN_PROCESS_MAX_BYTES, LONG_FLOW_MEAN_RECORD, mainWeight, MIN_MAIN_WEIGHT,
+  meanRecordBytes, plainInputBytes, type HostInputs,
+} from '../../src/shard/host-choice';
 import { makeTempDir, removeDir, runCli } from '../helpers/corpus';
 import { fx } from '../helpers/capture';
 import { BULK_FLOW, BULK_RECORD, BULK_SEGMENT, PCAP_HEADER, bulkCapture, manyFlowFrames } from '../helpers/pcap-write';
 import { runOutcome } from '../helpers/outcome';
 import { ACK, RST } from '../helpers/packets';
 
-const NONE = { workersGiven: false, live: false, plugin: false, reportOnly: null };
+const NONE: HostInputs = { workers: 2, workersGiven: false, live: false, plugin: false, reportOnly: false, meanRecord: null, bytes: 0 };
 const IN_PROCESS = /\d+ bytes of input \(at most \d+\): \d+ worker sessions in the main thread/;
 const THREADS = /: \d+ worker threads\n/;
+const MIXED = /: 1 worker thread and a worker session in the main thread, records of \d+ bytes on average, owning 0\.\d\d times a thread's share of the flows\n/;
+const kind = (i: Partial<HostInputs> & { bytes: number | null }) => chooseHost({ ...NONE, ...i }).kind;
 
-test('useThreads: up to the threshold in the main thread; above it, --workers, live capture, -e js or an input of unknown size in threads', () => {
-  assert.equal(useThreads({ ...NONE, bytes: 0 }), false);
-  assert.equal(useThreads({ ...NONE, bytes: IN_PROCESS_MAX_BYTES }), false);
-  assert.equal(useThreads({ ...NONE, bytes: IN_PROCESS_MAX_BYTES + 1 }), true);
-  assert.equal(useThreads({ ...NONE, bytes: null }), true);
-  assert.equal(useThreads({ ...NONE, workersGiven: true, bytes: 100 }), true);
-  assert.equal(useThreads({ ...NONE, live: true, bytes: null }), true);
-  assert.equal(useThreads({ ...NONE, plugin: true, bytes: 100 }), true);
+test('chooseHost: small inputs in the main thread; above the threshold a session in the main thread beside threads; --workers, live capture, -e js or an input of unknown size in threads', () => {
+  assert.equal(kind({ bytes: 0 }), 'main');
+  assert.equal(kind({ bytes: IN_PROCESS_MAX_BYTES }), 'main');
+  assert.equal(kind({ bytes: IN_PROCESS_MAX_BYTES + 1 }), 'mixed');
+  assert.equal(kind({ bytes: IN_PROCESS_MAX_BYTES + 1, meanRecord: 376 }), 'mixed');
+  assert.equal(kind({ bytes: IN_PROCESS_MAX_BYTES + 1, workers: 1 }), 'threads');
+  assert.equal(kind({ bytes: null }), 'threads');
+  assert.equal(kind({ workersGiven: true, bytes: 100 }), 'threads');
+  assert.equal(kind({ workersGiven: true, bytes: 1e12 }), 'threads');
+  assert.equal(kind({ live: true, bytes: null }), 'threads');
+  assert.equal(kind({ plugin: true, bytes: 100 }), 'threads');
+  assert.equal(kind({ plugin: true, bytes: 1e12 }), 'threads');
   // -FX of large records (long flows): in the main thread whatever the size, unless threads are asked for (or needed).
-  const long = { meanRecord: IN_PROCESS_FX_MEAN_RECORD }, short = { meanRecord: IN_PROCESS_FX_MEAN_RECORD - 1 };
-  assert.equal(useThreads({ ...NONE, reportOnly: long, bytes: 1e12 }), false);
-  assert.equal(useThreads({ ...NONE, reportOnly: short, bytes: 1e12 }), true);
-  assert.equal(useThreads({ ...NONE, reportOnly: { meanRecord: null }, bytes: 1e12 }), true);
-  assert.equal(useThreads({ ...NONE, reportOnly: long, workersGiven: true, bytes: 1e12 }), true);
-  assert.equal(useThreads({ ...NONE, reportOnly: long, live: true, bytes: null }), true);
-  assert.equal(useThreads({ ...NONE, reportOnly: long, plugin: true, bytes: 1e12 }), true);
+  const long = { reportOnly: true, meanRecord: LONG_FLOW_MEAN_RECORD }, short = { reportOnly: true, meanRecord: LONG_FLOW_MEAN_RECORD - 1 };
+  assert.equal(kind({ ...long, workers: 1, bytes: 1e12 }), 'main');
+  assert.equal(kind({ ...short, workers: 1, bytes: 1e12 }), 'threads');
+  assert.equal(kind({ reportOnly: true, workers: 1, bytes: 1e12 }), 'threads');
+  assert.equal(kind({ ...long, workersGiven: true, bytes: 1e12 }), 'threads');
+  assert.equal(kind({ ...long, live: true, bytes: null }), 'threads');
+  assert.equal(kind({ ...long, plugin: true, bytes: 1e12 }), 'threads');
+});
+
+test('mainWeight: every CPU gets the same work; long flows give the main session less; none once the coordinator fills a CPU', () => {
+  for (const c of [0, 0.1, COORDINATOR_SHARE_SHORT, COORDINATOR_SHARE_LONG, 0.45]) {
+    for (let cpus = 2; cpus <= 8; cpus++) {
+      const w = mainWeight(cpus, c);
+      assert.ok(w >= 0 && w <= 1, `${cpus} CPUs, ${c}: ${w}`);
+      if (w === 0) continue;
+      // The main session's part of the sessions' work, x; each thread's, (1 - x) / (cpus - 1).
+      const x = w / (w + cpus - 1);
+      assert.ok(Math.abs(c + x - (1 - x) / (cpus - 1)) < 1e-9, `${cpus} CPUs, ${c}: main ${c + x}, a thread ${(1 - x) / (cpus - 1)}`);
+    }
+  }
+  assert.equal(mainWeight(2, 0), 1);
+  assert.ok(mainWeight(2, COORDINATOR_SHARE_LONG) < mainWeight(2, COORDINATOR_SHARE_SHORT));
+  assert.equal(mainWeight(2, 1), 0);
+  // On 2 CPUs about half and two thirds of a thread's share (bulk, many; measured: README).
+  assert.ok(Math.abs(mainWeight(2, COORDINATOR_SHARE_LONG) - 0.5) < 0.02);
+  assert.ok(Math.abs(mainWeight(2, COORDINATOR_SHARE_SHORT) - 0.64) < 0.02);
+  // The choice follows: from 4 CPUs long flows run threads only, short ones from 5.
+  const big = { bytes: 1e12 };
+  assert.deepEqual([2, 3, 4].map((workers) => kind({ ...big, workers, meanRecord: LONG_FLOW_MEAN_RECORD })), ['mixed', 'mixed', 'threads']);
+  assert.deepEqual([2, 3, 4, 5].map((workers) => kind({ ...big, workers, meanRecord: 376 })), ['mixed', 'mixed', 'mixed', 'threads']);
+  assert.ok(mainWeight(5, COORDINATOR_SHARE_SHORT) < MIN_MAIN_WEIGHT);
 });
 
 test('meanRecordBytes: over the first MiB, headers included; null for what is no plain capture', () => {
@@ -72,7 +107,7 @@ test('plainInputBytes: the sum of plain files; null for standard input, a direct
   }
 });
 
-test('a run says which host it chose (-d 2): a small capture in the main thread; --workers 2 or a capture above the threshold in threads', async () => {
+test('a run says which host it chose (-d 2): a small capture in the main thread; --workers 2 in threads; a capture above the threshold with a session in the main thread (2 CPUs)', async () => {
   const tmp = makeTempDir('tcpflow-ts-host-');
   try {
     const small = fx('tcpflow__test1.pcap');
@@ -83,13 +118,20 @@ test('a run says which host it chose (-d 2): a small capture in the main thread;
     assert.equal(r2.code, 0, r2.stderr);
     assert.match(r2.stderr, THREADS);
     assert.doesNotMatch(r2.stderr, IN_PROCESS);
+    // The tests' way to compare the arrangements on small captures (test/oracle/workers.test.ts).
+    const forced = await runCli(['-d', '2', '--workers', '3', '-r', small, '-o', path.join(tmp, 'o4')], { env: { TCPFLOW_TS_TEST_HOST: 'mixed:0.3' } });
+    assert.equal(forced.code, 0, forced.stderr);
+    assert.match(forced.stderr, /: 2 worker threads and a worker session in the main thread, owning 0\.30 times a thread's share of the flows\n/);
     const big = path.join(tmp, 'big.pcap');
     const packets = Math.ceil((IN_PROCESS_MAX_BYTES - PCAP_HEADER) / BULK_RECORD) + 1;
     bulkCapture(big, packets);
     assert.ok(fs.statSync(big).size > IN_PROCESS_MAX_BYTES);
     const r3 = await runCli(['-d', '2', '-r', big, '-o', path.join(tmp, 'o3')]);
     assert.equal(r3.code, 0, r3.stderr);
-    assert.match(r3.stderr, THREADS);
+    // One session per CPU: on 2 (this VM, CI) one of them in the main thread.
+    const cpus = os.availableParallelism();
+    const expected = chooseHost({ ...NONE, workers: cpus, bytes: fs.statSync(big).size, meanRecord: BULK_RECORD }).kind;
+    assert.match(r3.stderr, expected === 'mixed' && cpus === 2 ? MIXED : expected === 'mixed' ? /worker session in the main thread/ : THREADS);
     assert.equal(fs.statSync(path.join(tmp, 'o3', BULK_FLOW)).size, packets * BULK_SEGMENT);
   } finally {
     removeDir(tmp);

@@ -21,6 +21,7 @@ import { allocChunk, FRAGMENT_PENDING_BYTES } from '../../src/capture/chunk';
 import { decodeFrame } from '../../src/decode/link';
 import { newDecodedPacket, Verdict } from '../../src/decode/packet';
 import { dispatch } from '../../src/shard/dispatch';
+import { evenSplit } from '../../src/shard/bucket-split';
 import { ShardHasher } from '../../src/shard/hash';
 import { DEFAULT_LIMITS, FragmentReassembler, type ReassemblyLimits, setIpv4Checksum } from '../../src/shard/ip-fragments';
 import { RECORD_MASK } from '../../src/shard/protocol';
@@ -54,7 +55,7 @@ async function run(frames: readonly Frame[], o: { records?: number; bytes?: numb
   const flush = () => {
     chunk.count = n;
     const originals = Array.from({ length: n }, (_, i) => [chunk.offset[i], chunk.caplen[i]]);
-    const out = dispatch(chunk, 1, hasher as ShardHasher, d, frags);
+    const out = dispatch(chunk, evenSplit(1), hasher as ShardHasher, d, frags);
     for (const e of out.lists[0].subarray(0, out.sizes[0])) {
       const i = e & RECORD_MASK;
       const off = chunk.offset[i], cap = chunk.caplen[i];
