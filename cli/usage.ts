@@ -139,8 +139,8 @@ export const OPTION_SECTIONS: readonly OptionSection[] = [
       { key: 'v', flags: ['-v', '--verbose'], summary: `verbose: the same as -d${NBSP}10` },
       { key: 'q', flags: ['-q'], summary: 'quiet: no warning about an output directory of 10,000 entries or more, nor about flows closed by the open-flow cap' },
       {
-        key: 'workers', flags: ['--workers'], arg: 'N', summary: 'worker threads ({range}; default: the number of CPUs)',
-        details: `The output does not depend on it. A template that lets different connections share a name runs one worker whatever is asked; -FX (no flow files) runs one unless --workers is given. Without --workers, inputs of plain capture files of at most ${IN_PROCESS_MAX_BYTES / (1 << 20)} MiB in all, and -FX runs over plain capture files whose first records are mostly full-size segments (long flows: reading is then the larger part of the work), are processed in the main thread, without starting threads (-d 2 says which); given, it always means threads.`,
+        key: 'workers', flags: ['--workers'], arg: 'N', summary: 'worker threads ({range}; default: one worker per CPU)',
+        details: `The output does not depend on it. A template that lets different connections share a name runs one worker whatever is asked; -FX (no flow files) runs one unless --workers is given. Without --workers, inputs of plain capture files of at most ${IN_PROCESS_MAX_BYTES / (1 << 20)} MiB in all, and -FX runs over plain capture files whose first records are mostly full-size segments (long flows: reading is then the larger part of the work), are processed in the main thread, without starting threads; larger inputs of plain capture files run one worker in the main thread beside threads for the others, with a smaller share of the flows (the main thread also reads; on 2 to 3-6 CPUs, depending on the flows and scanners). -d 2 says which; given, --workers N always means N threads.`,
       },
       {
         key: 'shard', flags: ['--shard'], arg: 'K/N',

@@ -83,7 +83,7 @@ export async function run(given: Options, argv: readonly string[], log: Logger):
   const meanRecord = bytes !== null && !small && !opts.workersGiven && plan.live === null && plan.plugin === null
     && (reportOnly || plan.workers > 1) ? meanRecordBytes(plan.inputs[0].path) : null;
   let host = chooseHost({ workers: plan.workers, workersGiven: opts.workersGiven, live: plan.live !== null, plugin: plan.plugin !== null,
-    bytes, reportOnly, meanRecord });
+    bytes, reportOnly, meanRecord, scanning: plan.worker.scanners.length > 0 });
   if (TEST_HOST !== null && plan.workers > 1 && plan.live === null && plan.plugin === null) host = { kind: 'mixed', mainWeight: Number(TEST_HOST[1]) };
   const mean = meanRecord === null ? '' : `, records of ${Math.round(meanRecord)} bytes on average`;
   log.at(2, host.kind === 'threads' ? `${plan.workers} worker threads`

@@ -28,6 +28,8 @@ export interface HostInputs {
   reportOnly: boolean;
   /** Mean bytes of the first input's first records (meanRecordBytes; null: unknown or not looked at). */
   meanRecord: number | null;
+  /** Scanners read the flows' content (md5, sha256, http): more work per byte in the sessions. */
+  scanning: boolean;
 }
 
 /**
@@ -59,9 +61,12 @@ export const LONG_FLOW_MEAN_RECORD = 550;
  * the benchmark captures with two worker threads: bulk.pcap (long flows, records of 786
  * bytes on average in its first MiB) 0.29-0.36; the first 200 MB of many.pcap (376 bytes:
  * a flow per 12 packets) 0.27-0.28, conc.pcap (366 bytes, 30,000 flows open) 0.19-0.26.
+ * Scanners that read the content make the sessions' part larger: -e md5 0.19 on bulk and
+ * 0.17 on many's 200 MB, -e http 0.16 on http-many-60k.pcap.
  */
 export const COORDINATOR_SHARE_LONG = 0.33;
 export const COORDINATOR_SHARE_SHORT = 0.22;
+export const COORDINATOR_SHARE_SCANNED = 0.17;
 
 /**
  * The main session's weight (a thread's is 1) that gives every CPU the same work when the
@@ -89,7 +94,7 @@ export const MIN_MAIN_WEIGHT = 0.1;
  * -e js (every thread loads its own instance), inputs of unknown size (stdin, compressed:
  * the main thread decompresses some formats itself, directories) run threads. The model
  * (mainWeight) is measured on 2 CPUs; it gives the main session a smaller share on more,
- * and none from 4 CPUs on for long flows, 5 for short ones.
+ * and none from 4 CPUs on for long flows, 5 for short ones, 7 with scanners.
  */
 export function chooseHost(i: HostInputs): HostChoice {
   if (i.workersGiven || i.live || i.plugin) return { kind: 'threads' };
@@ -98,7 +103,7 @@ export function chooseHost(i: HostInputs): HostChoice {
   if (i.bytes === null || i.workers < 2) return { kind: 'threads' };
   const long = i.meanRecord !== null && i.meanRecord >= LONG_FLOW_MEAN_RECORD;
   // Without --workers there is one session per CPU (cli/options.ts).
-  const weight = mainWeight(i.workers, long ? COORDINATOR_SHARE_LONG : COORDINATOR_SHARE_SHORT);
+  const weight = mainWeight(i.workers, i.scanning ? COORDINATOR_SHARE_SCANNED : long ? COORDINATOR_SHARE_LONG : COORDINATOR_SHARE_SHORT);
   return weight < MIN_MAIN_WEIGHT ? { kind: 'threads' } : { kind: 'mixed', mainWeight: weight };
 }
 

@@ -11,7 +11,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as zlib from 'node:zlib';
 import {
-  chooseHost, COORDINATOR_SHARE_LONG, COORDINATOR_SHARE_SHORT, IN_PROCESS_MAX_BYTES, LONG_FLOW_MEAN_RECORD, mainWeight, MIN_MAIN_WEIGHT,
+  chooseHost, COORDINATOR_SHARE_LONG, COORDINATOR_SHARE_SCANNED, COORDINATOR_SHARE_SHORT, IN_PROCESS_MAX_BYTES, LONG_FLOW_MEAN_RECORD, mainWeight, MIN_MAIN_WEIGHT,
   meanRecordBytes, plainInputBytes, type HostInputs,
 } from '../../src/shard/host-choice';
 import { makeTempDir, removeDir, runCli } from '../helpers/corpus';
@@ -20,7 +20,7 @@ import { BULK_FLOW, BULK_RECORD, BULK_SEGMENT, PCAP_HEADER, bulkCapture, manyFlo
 import { runOutcome } from '../helpers/outcome';
 import { ACK, RST } from '../helpers/packets';
 
-const NONE: HostInputs = { workers: 2, workersGiven: false, live: false, plugin: false, reportOnly: false, meanRecord: null, bytes: 0 };
+const NONE: HostInputs = { workers: 2, workersGiven: false, live: false, plugin: false, reportOnly: false, meanRecord: null, scanning: false, bytes: 0 };
 const IN_PROCESS = /\d+ bytes of input \(at most \d+\): \d+ worker sessions in the main thread/;
 const THREADS = /: \d+ worker threads\n/;
 const MIXED = /: 1 worker thread and a worker session in the main thread, records of \d+ bytes on average, owning 0\.\d\d times a thread's share of the flows\n/;
@@ -49,7 +49,7 @@ test('chooseHost: small inputs in the main thread; above the threshold a session
 });
 
 test('mainWeight: every CPU gets the same work; long flows give the main session less; none once the coordinator fills a CPU', () => {
-  for (const c of [0, 0.1, COORDINATOR_SHARE_SHORT, COORDINATOR_SHARE_LONG, 0.45]) {
+  for (const c of [0, 0.1, COORDINATOR_SHARE_SCANNED, COORDINATOR_SHARE_SHORT, COORDINATOR_SHARE_LONG, 0.45]) {
     for (let cpus = 2; cpus <= 8; cpus++) {
       const w = mainWeight(cpus, c);
       assert.ok(w >= 0 && w <= 1, `${cpus} CPUs, ${c}: ${w}`);
@@ -61,6 +61,7 @@ test('mainWeight: every CPU gets the same work; long flows give the main session
   }
   assert.equal(mainWeight(2, 0), 1);
   assert.ok(mainWeight(2, COORDINATOR_SHARE_LONG) < mainWeight(2, COORDINATOR_SHARE_SHORT));
+  assert.ok(mainWeight(2, COORDINATOR_SHARE_SHORT) < mainWeight(2, COORDINATOR_SHARE_SCANNED));
   assert.equal(mainWeight(2, 1), 0);
   // On 2 CPUs about half and two thirds of a thread's share (bulk, many; measured: README).
   assert.ok(Math.abs(mainWeight(2, COORDINATOR_SHARE_LONG) - 0.5) < 0.02);
@@ -70,6 +71,11 @@ test('mainWeight: every CPU gets the same work; long flows give the main session
   assert.deepEqual([2, 3, 4].map((workers) => kind({ ...big, workers, meanRecord: LONG_FLOW_MEAN_RECORD })), ['mixed', 'mixed', 'threads']);
   assert.deepEqual([2, 3, 4, 5].map((workers) => kind({ ...big, workers, meanRecord: 376 })), ['mixed', 'mixed', 'mixed', 'threads']);
   assert.ok(mainWeight(5, COORDINATOR_SHARE_SHORT) < MIN_MAIN_WEIGHT);
+  // Scanners (md5, http) give the sessions more to do: the main session more of it, and threads only from 7 CPUs.
+  const scanned = (workers: number) => chooseHost({ ...NONE, ...big, workers, meanRecord: LONG_FLOW_MEAN_RECORD, scanning: true });
+  assert.deepEqual([2, 3, 4, 5, 6, 7].map((workers) => scanned(workers).kind), ['mixed', 'mixed', 'mixed', 'mixed', 'mixed', 'threads']);
+  const two = scanned(2);
+  assert.ok(two.kind === 'mixed' && Math.abs(two.mainWeight - 0.71) < 0.02, JSON.stringify(two));
 });
 
 test('meanRecordBytes: over the first MiB, headers included; null for what is no plain capture', () => {
