@@ -11,7 +11,8 @@ import { DEFAULT_MAX_SEEK } from '../../src/flow/tcpdemux';
 import { DEFAULT_TEMPLATE } from '../../src/output/template';
 import { Coordinator, workerError } from '../../src/shard/coordinator';
 import { DFXML_RECORD_ROOM } from '../../src/report/dfxml';
-import { InProcessHost, ThreadHost, type WorkerHost } from '../../src/shard/hosts';
+import { InProcessHost, MixedHost, ThreadHost, type WorkerHost } from '../../src/shard/hosts';
+import { splitBuckets } from '../../src/shard/bucket-split';
 import { NO_HOOKS } from '../../src/hooks/flow-hooks';
 import type { WorkerConfig } from '../../src/shard/protocol';
 import type { Logger } from '../../src/util/log';
@@ -33,9 +34,10 @@ function config(over: Partial<WorkerConfig> = {}): Omit<WorkerConfig, 'index' | 
 /** Small chunks (16 records), so a capture makes many chunks and releases. */
 const ring = (n: number) => Array.from({ length: n }, () => allocChunk(64 * 1024, 16));
 
-async function consoleRun(capture: string, workers: number, host: WorkerHost = new InProcessHost(silent)) {
+async function consoleRun(capture: string, workers: number, host: WorkerHost = new InProcessHost(silent), weights: number[] | null = null) {
   let text = '';
-  const c = await Coordinator.start(host, workers, config(), () => null, { print: (t) => { text += t; }, unprocessed: null }, { slots: ring(workers + 1) });
+  const c = await Coordinator.start(host, workers, config(), () => null, { print: (t) => { text += t; }, unprocessed: null },
+    { slots: ring(workers + 1), split: weights === null ? undefined : splitBuckets(weights) });
   const fed = await c.feed(memorySource(capture, fs.readFileSync(path.join(PCAP_DIR, capture))), false, () => false);
   const totals = await c.finish();
   return { text, fed, totals, error: c.error };
@@ -73,6 +75,41 @@ class FailingHost extends InProcessHost {
     return links;
   }
 }
+
+/** MixedHost noting which of its links are threads. */
+class NotedMixedHost extends MixedHost {
+  onThreads: boolean[] = [];
+  override start(...args: Parameters<MixedHost['start']>) {
+    const links = super.start(...args);
+    this.onThreads = links.map((l) => l.thread);
+    return links;
+  }
+}
+
+test('MixedHost: the last worker in the main thread owning a smaller share, the others on threads: the console text of one worker; whenBooted waits for the threads only', async () => {
+  for (const capture of ['tcpflow__jpegs.cap', 'tcpreplay__test.pcap']) {
+    const one = await consoleRun(capture, 1);
+    for (const weights of [[1, 0.5], [1, 1, 0.3]]) {
+      const host = new NotedMixedHost(silent);
+      const r = await consoleRun(capture, weights.length, host, weights);
+      assert.deepEqual(host.onThreads, weights.map((_, i) => i < weights.length - 1), `${capture}, ${weights.join('/')}: threads, then the main thread`);
+      assert.equal(r.error, null);
+      assert.equal(r.text, one.text, `${capture}, weights ${weights.join('/')}`);
+      assert.equal(r.totals.results.length, weights.length);
+      // Every session had records, the main one too.
+      assert.ok(r.totals.results.every((x) => x.totalPackets > 0), JSON.stringify(r.totals.results.map((x) => x.totalPackets)));
+      assert.equal(r.totals.results.reduce((n, x) => n + x.totalPackets, 0), one.totals.results[0].totalPackets);
+    }
+  }
+  const c = await Coordinator.start(new MixedHost(silent), 2, config(), () => null, { print: null, unprocessed: null },
+    { slots: ring(3), split: splitBuckets([1, 0.5]) });
+  let called = 0;
+  const booted = new Promise<void>((resolve) => c.whenBooted(() => { called++; resolve(); }));
+  await c.feed(memorySource('tcpflow__test1.pcap', fs.readFileSync(path.join(PCAP_DIR, 'tcpflow__test1.pcap'))), false, () => false);
+  await booted;
+  await c.finish();
+  assert.equal(called, 1);
+});
 
 test('whenBooted: once, when every worker thread has booted (V8 flags wait for it); at once when registered later; never in-process', async () => {
   const order: string[] = [];
