@@ -125,6 +125,14 @@ function statOrNull(p: string): fs.Stats | null {
   }
 }
 
+/**
+ * The files a directory input stands for, before the captures among them are told from
+ * the rest (by the rule above, in name order; nothing reported): for sizing the input.
+ */
+export function filesUnder(dir: string): string[] {
+  return walk(dir, { inputs: [], warnings: [], errors: [] });
+}
+
 /** Every regular file below `dir` (by the rule above), in name order. */
 function walk(dir: string, out: ResolvedInputs): string[] {
   const files: string[] = [];

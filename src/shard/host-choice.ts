@@ -1,7 +1,8 @@
 import * as fs from 'node:fs';
-import { allocChunk } from '../capture/chunk';
+import { allocChunk, type Chunk } from '../capture/chunk';
 import { detectCompression, sniff } from '../capture/decompress';
 import { openCapture } from '../capture/reader';
+import { filesUnder } from '../capture/inputs';
 
 /**
  * Inputs up to this many bytes are processed without worker threads: the worker
@@ -26,7 +27,7 @@ export interface HostInputs {
   bytes: number | null;
   /** -FX: no flow files. */
   reportOnly: boolean;
-  /** Mean bytes of the first input's first records (meanRecordBytes; null: unknown or not looked at). */
+  /** -FX: the mean bytes of the first input's first records (meanRecordBytes; null: unknown or not looked at). */
   meanRecord: number | null;
   /** Scanners read the flows' content (md5, sha256, http): more work per byte in the sessions. */
   scanning: boolean;
@@ -35,13 +36,10 @@ export interface HostInputs {
 /**
  * Where the worker sessions run: all on threads of their own; all in the main thread
  * (InProcessHost); or the last one in the main thread beside threads for the others
- * (MixedHost), the main session owning `mainWeight` times a thread's share of the flow
- * buckets (the others 1 each).
+ * (MixedHost), the main session owning a smaller share of the flow buckets (mixedWeight,
+ * once the first chunk is read).
  */
-export type HostChoice =
-  | { kind: 'threads' }
-  | { kind: 'main' }
-  | { kind: 'mixed'; mainWeight: number };
+export type HostChoice = { kind: 'threads' | 'main' | 'mixed' };
 
 /**
  * Records at least this large on average over the first MiB: full-size segments, long
@@ -86,40 +84,59 @@ export function mainWeight(cpus: number, coordinatorShare: number): number {
 export const MIN_MAIN_WEIGHT = 0.1;
 
 /**
+ * The main session's weight beside `workers - 1` threads, from the run's first records
+ * (meanRecordOf): long flows leave it less (the reading is a larger part of the work),
+ * content scanners more. Below MIN_MAIN_WEIGHT (long flows on 4 CPUs or more): 0, the main
+ * thread only coordinates.
+ */
+export function mixedWeight(workers: number, scanning: boolean, meanRecord: number | null): number {
+  const long = meanRecord !== null && meanRecord >= LONG_FLOW_MEAN_RECORD;
+  const w = mainWeight(workers, scanning ? COORDINATOR_SHARE_SCANNED : long ? COORDINATOR_SHARE_LONG : COORDINATOR_SHARE_SHORT);
+  return w < MIN_MAIN_WEIGHT ? 0 : w;
+}
+
+/**
  * Threads, the main thread, or both (HostChoice). Sessions run in the main thread for
  * small inputs and -FX of long flows; beside threads when the run has one session per CPU
  * (--workers not given) of inputs of plain capture files: one isolate fewer to boot,
  * compile and collect, and the main thread's spare time goes to flows (README,
  * Performance). --workers given, a live capture (its reading must not wait for flows),
  * -e js (every thread loads its own instance), inputs of unknown size (stdin, compressed:
- * the main thread decompresses some formats itself, directories) run threads. The model
+ * the main thread decompresses some formats itself) run threads. The model
  * (mainWeight) is measured on 2 CPUs; it gives the main session a smaller share on more,
- * and none from 4 CPUs on for long flows, 5 for short ones, 7 with scanners.
+ * none from 4 CPUs on for long flows (the main thread then only coordinates, beside one
+ * thread fewer), and threads only from 5 CPUs, 7 with scanners.
  */
 export function chooseHost(i: HostInputs): HostChoice {
   if (i.workersGiven || i.live || i.plugin) return { kind: 'threads' };
   if (smallInput(i.bytes)) return { kind: 'main' };
   if (i.reportOnly && i.meanRecord !== null && i.meanRecord >= LONG_FLOW_MEAN_RECORD) return { kind: 'main' };
   if (i.bytes === null || i.workers < 2) return { kind: 'threads' };
-  const long = i.meanRecord !== null && i.meanRecord >= LONG_FLOW_MEAN_RECORD;
-  // Without --workers there is one session per CPU (cli/options.ts).
-  const weight = mainWeight(i.workers, i.scanning ? COORDINATOR_SHARE_SCANNED : long ? COORDINATOR_SHARE_LONG : COORDINATOR_SHARE_SHORT);
-  return weight < MIN_MAIN_WEIGHT ? { kind: 'threads' } : { kind: 'mixed', mainWeight: weight };
+  // Without --workers there is one session per CPU (cli/options.ts). The flows' length is
+  // known from the first chunk, the scanners now: mixed where short flows would give the
+  // main session a share.
+  return { kind: mixedWeight(i.workers, i.scanning, null) > 0 ? 'mixed' : 'threads' };
+}
+
+/** Mean bytes of a record (its header included) over a chunk's first `count` records; null for fewer than two. */
+export function meanRecordOf(chunk: Chunk, count: number): number | null {
+  // From one record's data to the next one's: a record with its header, in any format.
+  return count > 1 ? (chunk.offset[count - 1] - chunk.offset[0]) / (count - 1) : null;
 }
 
 /**
  * Mean bytes of a record (its header included) over the first MiB of a plain capture
- * file; null when it cannot be read as one (stdin, compressed, not a capture: the run
- * says why later), or holds fewer than two records.
+ * file (of a directory: its first file by name); null when it cannot be read as one
+ * (stdin, compressed, not a capture: the run says why later), or holds fewer than two records.
  */
 export function meanRecordBytes(path: string): number | null {
   try {
-    const reader = openCapture(path);
+    const first = fs.statSync(path).isDirectory() ? filesUnder(path)[0] : path;
+    if (first === undefined) return null;
+    const reader = openCapture(first);
     try {
       const chunk = allocChunk(1 << 20, 16384);
-      const n = reader.fill(chunk);
-      // From one record's data to the next one's: a record with its header, in any format.
-      return n > 1 ? (chunk.offset[n - 1] - chunk.offset[0]) / (n - 1) : null;
+      return meanRecordOf(chunk, reader.fill(chunk));
     } finally {
       reader.close();
     }
@@ -137,8 +154,9 @@ export function smallInput(bytes: number | null): boolean {
 }
 
 /**
- * Total bytes of `paths` when every one is a plain (uncompressed) regular file; null
- * otherwise. A file that cannot be opened counts as nothing: its error comes when it is read.
+ * Total bytes of `paths` when every one is a plain (uncompressed) regular file or a
+ * directory of such files (src/capture/inputs.ts: every file below it); null otherwise. A
+ * file that cannot be opened counts as nothing: its error comes when it is read.
  */
 export function plainInputBytes(paths: readonly string[]): number | null {
   let total = 0;
@@ -146,6 +164,12 @@ export function plainInputBytes(paths: readonly string[]): number | null {
     if (p === '-') return null;
     const st = fs.statSync(p, { throwIfNoEntry: false });
     if (st === undefined) continue;
+    if (st.isDirectory()) {
+      const inside = plainInputBytes(filesUnder(p));
+      if (inside === null) return null;
+      total += inside;
+      continue;
+    }
     if (!st.isFile()) return null;
     let head: Uint8Array | null;
     try {

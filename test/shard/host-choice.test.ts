@@ -12,9 +12,11 @@ import * as path from 'node:path';
 import * as zlib from 'node:zlib';
 import {
   chooseHost, COORDINATOR_SHARE_LONG, COORDINATOR_SHARE_SCANNED, COORDINATOR_SHARE_SHORT, IN_PROCESS_MAX_BYTES, LONG_FLOW_MEAN_RECORD, mainWeight, MIN_MAIN_WEIGHT,
-  meanRecordBytes, plainInputBytes, type HostInputs,
+  meanRecordBytes, meanRecordOf, mixedWeight, plainInputBytes, type HostInputs,
 } from '../../src/shard/host-choice';
 import { makeTempDir, removeDir, runCli } from '../helpers/corpus';
+import { allocChunk } from '../../src/capture/chunk';
+import { openCapture } from '../../src/capture/reader';
 import { fx } from '../helpers/capture';
 import { BULK_FLOW, BULK_RECORD, BULK_SEGMENT, PCAP_HEADER, bulkCapture, manyFlowFrames } from '../helpers/pcap-write';
 import { runOutcome } from '../helpers/outcome';
@@ -23,14 +25,13 @@ import { ACK, RST } from '../helpers/packets';
 const NONE: HostInputs = { workers: 2, workersGiven: false, live: false, plugin: false, reportOnly: false, meanRecord: null, scanning: false, bytes: 0 };
 const IN_PROCESS = /\d+ bytes of input \(at most \d+\): \d+ worker sessions in the main thread/;
 const THREADS = /: \d+ worker threads\n/;
-const MIXED = /: 1 worker thread and a worker session in the main thread, records of \d+ bytes on average, owning 0\.\d\d times a thread's share of the flows\n/;
+const MIXED = /: 1 worker thread and a worker session in the main thread\n/;
 const kind = (i: Partial<HostInputs> & { bytes: number | null }) => chooseHost({ ...NONE, ...i }).kind;
 
 test('chooseHost: small inputs in the main thread; above the threshold a session in the main thread beside threads; --workers, live capture, -e js or an input of unknown size in threads', () => {
   assert.equal(kind({ bytes: 0 }), 'main');
   assert.equal(kind({ bytes: IN_PROCESS_MAX_BYTES }), 'main');
   assert.equal(kind({ bytes: IN_PROCESS_MAX_BYTES + 1 }), 'mixed');
-  assert.equal(kind({ bytes: IN_PROCESS_MAX_BYTES + 1, meanRecord: 376 }), 'mixed');
   assert.equal(kind({ bytes: IN_PROCESS_MAX_BYTES + 1, workers: 1 }), 'threads');
   assert.equal(kind({ bytes: null }), 'threads');
   assert.equal(kind({ workersGiven: true, bytes: 100 }), 'threads');
@@ -62,39 +63,56 @@ test('mainWeight: every CPU gets the same work; long flows give the main session
   assert.equal(mainWeight(2, 0), 1);
   assert.ok(mainWeight(2, COORDINATOR_SHARE_LONG) < mainWeight(2, COORDINATOR_SHARE_SHORT));
   assert.ok(mainWeight(2, COORDINATOR_SHARE_SHORT) < mainWeight(2, COORDINATOR_SHARE_SCANNED));
+  // mixedWeight: from the first records' size and the scanners.
+  assert.equal(mixedWeight(2, false, LONG_FLOW_MEAN_RECORD), mainWeight(2, COORDINATOR_SHARE_LONG));
+  assert.equal(mixedWeight(2, false, LONG_FLOW_MEAN_RECORD - 1), mainWeight(2, COORDINATOR_SHARE_SHORT));
+  assert.equal(mixedWeight(2, false, null), mainWeight(2, COORDINATOR_SHARE_SHORT));
+  assert.equal(mixedWeight(2, true, LONG_FLOW_MEAN_RECORD), mainWeight(2, COORDINATOR_SHARE_SCANNED));
+  // Long flows on 4 CPUs: the coordinator fills its CPU, the main session owns nothing.
+  assert.equal(mixedWeight(4, false, LONG_FLOW_MEAN_RECORD), 0);
+  assert.ok(mixedWeight(4, false, 376) > MIN_MAIN_WEIGHT);
   assert.equal(mainWeight(2, 1), 0);
   // On 2 CPUs about half and two thirds of a thread's share (bulk, many; measured: README).
   assert.ok(Math.abs(mainWeight(2, COORDINATOR_SHARE_LONG) - 0.5) < 0.02);
   assert.ok(Math.abs(mainWeight(2, COORDINATOR_SHARE_SHORT) - 0.64) < 0.02);
-  // The choice follows: from 4 CPUs long flows run threads only, short ones from 5.
+  // The choice follows (short flows being the most the main session can take): threads only from 5 CPUs ...
   const big = { bytes: 1e12 };
-  assert.deepEqual([2, 3, 4].map((workers) => kind({ ...big, workers, meanRecord: LONG_FLOW_MEAN_RECORD })), ['mixed', 'mixed', 'threads']);
-  assert.deepEqual([2, 3, 4, 5].map((workers) => kind({ ...big, workers, meanRecord: 376 })), ['mixed', 'mixed', 'mixed', 'threads']);
+  assert.deepEqual([2, 3, 4, 5].map((workers) => kind({ ...big, workers })), ['mixed', 'mixed', 'mixed', 'threads']);
   assert.ok(mainWeight(5, COORDINATOR_SHARE_SHORT) < MIN_MAIN_WEIGHT);
-  // Scanners (md5, http) give the sessions more to do: the main session more of it, and threads only from 7 CPUs.
-  const scanned = (workers: number) => chooseHost({ ...NONE, ...big, workers, meanRecord: LONG_FLOW_MEAN_RECORD, scanning: true });
-  assert.deepEqual([2, 3, 4, 5, 6, 7].map((workers) => scanned(workers).kind), ['mixed', 'mixed', 'mixed', 'mixed', 'mixed', 'threads']);
-  const two = scanned(2);
-  assert.ok(two.kind === 'mixed' && Math.abs(two.mainWeight - 0.71) < 0.02, JSON.stringify(two));
+  // ... from 7 with scanners (md5, http: more for the sessions to do, the main session's share too).
+  assert.deepEqual([2, 3, 4, 5, 6, 7].map((workers) => kind({ ...big, workers, scanning: true })), ['mixed', 'mixed', 'mixed', 'mixed', 'mixed', 'threads']);
+  assert.ok(Math.abs(mixedWeight(2, true, null) - 0.71) < 0.02);
 });
 
-test('meanRecordBytes: over the first MiB, headers included; null for what is no plain capture', () => {
+test('meanRecordBytes: over the first MiB, headers included (of a directory: its first file by name); null for what is no plain capture', () => {
   const tmp = makeTempDir('tcpflow-ts-host-');
   try {
     const big = path.join(tmp, 'big.pcap');
     bulkCapture(big, 2000);
     assert.equal(meanRecordBytes(big), BULK_RECORD);
+    assert.equal(meanRecordBytes(tmp), BULK_RECORD);
+    const chunk = allocChunk(1 << 20, 100);
+    const reader = openCapture(big);
+    try {
+      const n = reader.fill(chunk);
+      assert.equal(meanRecordOf(chunk, n), BULK_RECORD);
+      assert.equal(meanRecordOf(chunk, 1), null);
+    } finally {
+      reader.close();
+    }
     const gz = path.join(tmp, 'a.pcap.gz');
     fs.writeFileSync(gz, zlib.gzipSync(fs.readFileSync(big)));
     assert.equal(meanRecordBytes(gz), null);
-    assert.equal(meanRecordBytes(path.join(tmp, 'missing.pcap')), null);
     assert.equal(meanRecordBytes(tmp), null);
+    assert.equal(meanRecordBytes(path.join(tmp, 'missing.pcap')), null);
+    fs.mkdirSync(path.join(tmp, 'empty'));
+    assert.equal(meanRecordBytes(path.join(tmp, 'empty')), null);
   } finally {
     removeDir(tmp);
   }
 });
 
-test('plainInputBytes: the sum of plain files; null for standard input, a directory or a compressed file', () => {
+test('plainInputBytes: the sum of plain files, directories\' files included; null for standard input or a compressed file, in a directory too', () => {
   const tmp = makeTempDir('tcpflow-ts-host-');
   try {
     const a = fx('tcpflow__test1.pcap');
@@ -108,6 +126,16 @@ test('plainInputBytes: the sum of plain files; null for standard input, a direct
     assert.equal(plainInputBytes([a, '-']), null);
     assert.equal(plainInputBytes([tmp]), null);
     assert.equal(plainInputBytes([a, gz]), null);
+    // A directory: every file below it as the run reads them (src/capture/inputs.ts), hidden ones left out.
+    const dir = path.join(tmp, 'dir');
+    fs.mkdirSync(path.join(dir, 'sub'), { recursive: true });
+    fs.copyFileSync(a, path.join(dir, 'one.pcap'));
+    fs.copyFileSync(a, path.join(dir, 'sub', 'two.pcap'));
+    fs.writeFileSync(path.join(dir, '.hidden'), 'x'.repeat(1000));
+    assert.equal(plainInputBytes([dir]), 2 * size);
+    assert.equal(plainInputBytes([dir, a]), 3 * size);
+    fs.copyFileSync(gz, path.join(dir, 'sub', 'three.pcap.gz'));
+    assert.equal(plainInputBytes([dir]), null);
   } finally {
     removeDir(tmp);
   }
@@ -127,7 +155,8 @@ test('a run says which host it chose (-d 2): a small capture in the main thread;
     // The tests' way to compare the arrangements on small captures (test/oracle/workers.test.ts).
     const forced = await runCli(['-d', '2', '--workers', '3', '-r', small, '-o', path.join(tmp, 'o4')], { env: { TCPFLOW_TS_TEST_HOST: 'mixed:0.3' } });
     assert.equal(forced.code, 0, forced.stderr);
-    assert.match(forced.stderr, /: 2 worker threads and a worker session in the main thread, owning 0\.30 times a thread's share of the flows\n/);
+    assert.match(forced.stderr, /: 2 worker threads and a worker session in the main thread\n/);
+    assert.match(forced.stderr, /: records of \d+ bytes on average: the main thread's worker session owns 0\.30 times a thread's share of the flows\n/);
     const big = path.join(tmp, 'big.pcap');
     const packets = Math.ceil((IN_PROCESS_MAX_BYTES - PCAP_HEADER) / BULK_RECORD) + 1;
     bulkCapture(big, packets);
@@ -136,8 +165,10 @@ test('a run says which host it chose (-d 2): a small capture in the main thread;
     assert.equal(r3.code, 0, r3.stderr);
     // One session per CPU: on 2 (this VM, CI) one of them in the main thread.
     const cpus = os.availableParallelism();
-    const expected = chooseHost({ ...NONE, workers: cpus, bytes: fs.statSync(big).size, meanRecord: BULK_RECORD }).kind;
+    const expected = chooseHost({ ...NONE, workers: cpus, bytes: fs.statSync(big).size }).kind;
     assert.match(r3.stderr, expected === 'mixed' && cpus === 2 ? MIXED : expected === 'mixed' ? /worker session in the main thread/ : THREADS);
+    // Long flows (full-size segments): half a thread's share on 2 CPUs.
+    if (cpus === 2) assert.match(r3.stderr, new RegExp(`: records of ${BULK_RECORD} bytes on average: the main thread's worker session owns 0\\.50 times a thread's share of the flows\n`));
     assert.equal(fs.statSync(path.join(tmp, 'o3', BULK_FLOW)).size, packets * BULK_SEGMENT);
   } finally {
     removeDir(tmp);
