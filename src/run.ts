@@ -13,9 +13,8 @@ import type { Options } from './options';
 import { planRun, type RunPlan } from './plan';
 import { Coordinator, type RunTotals } from './shard/coordinator';
 import { InProcessHost, MixedHost, ThreadHost, type WorkerHost } from './shard/hosts';
-import { chooseHost, IN_PROCESS_MAX_BYTES, meanRecordBytes, meanRecordOf, mixedWeight, plainInputBytes, smallInput, type HostChoice } from './shard/host-choice';
-import { evenSplit, splitBuckets, type BucketSplit } from './shard/bucket-split';
-import type { Chunk } from './capture/chunk';
+import { chooseHost, IN_PROCESS_MAX_BYTES, meanRecordBytes, plainInputBytes, smallInput, type HostChoice } from './shard/host-choice';
+import { splitBuckets, type BucketSplit } from './shard/bucket-split';
 import { DEFAULT_LIMITS, FragmentReassembler, fragmentText } from './shard/ip-fragments';
 import { strerror } from './util/strerror';
 import { dfxmlFormat, type ReportSummary } from './report/dfxml';
@@ -81,25 +80,19 @@ export async function run(given: Options, argv: readonly string[], log: Logger):
   const small = smallInput(bytes);
   const reportOnly = plan.mode === 'report-only';
   const threadsAsked = opts.workersGiven || plan.live !== null || plan.plugin !== null;
-  // -FX: read only where the choice depends on it (a large plain input, --workers not given).
-  const meanRecord = reportOnly && bytes !== null && !small && !threadsAsked ? meanRecordBytes(plan.inputs[0].path) : null;
-  const scanning = plan.worker.scanners.length > 0;
+  // Read only where the choice depends on it (a large plain input, --workers not given).
+  const meanRecord = bytes !== null && !small && !threadsAsked && (reportOnly || plan.workers > 1) ? meanRecordBytes(plan.inputs[0].path) : null;
   let host = chooseHost({ workers: plan.workers, workersGiven: opts.workersGiven, live: plan.live !== null, plugin: plan.plugin !== null,
-    bytes, reportOnly, meanRecord, scanning });
+    bytes, reportOnly, meanRecord, scanning: plan.worker.scanners.length > 0 });
   const forced = TEST_HOST !== null && plan.workers > 1 && plan.live === null && plan.plugin === null ? Number(TEST_HOST[1]) : null;
-  if (forced !== null) host = { kind: 'mixed' };
-  log.at(2, host.kind === 'threads' ? `${plan.workers} worker threads`
-    : host.kind === 'mixed' ? `${plan.workers - 1} worker thread${plan.workers === 2 ? '' : 's'} and a worker session in the main thread`
+  if (forced !== null) host = { kind: 'mixed', mainWeight: forced };
+  const mean = meanRecord === null ? '' : `, records of ${Math.round(meanRecord)} bytes on average`;
+  log.at(2, host.kind === 'threads' ? `${plan.workers} worker threads${mean}`
+    : host.kind === 'mixed' ? `${plan.workers - 1} worker thread${plan.workers === 2 ? '' : 's'} and a worker session in the main thread${mean}, owning ${host.mainWeight.toFixed(2)} times a thread's share of the flows`
       : small ? `${bytes} bytes of input (at most ${IN_PROCESS_MAX_BYTES}): ${plan.workers} worker sessions in the main thread`
-        : `no flow files (-FX), records of ${Math.round(meanRecord ?? 0)} bytes on average: ${plan.workers} worker session${plan.workers === 1 ? '' : 's'} in the main thread`);
-  // The main session's share follows the flows' length, read from the first chunk (no other read of the input).
-  const split = host.kind !== 'mixed' ? evenSplit(plan.workers) : (first: Chunk, count: number): BucketSplit => {
-    const mean = meanRecordOf(first, count);
-    const weight = forced ?? mixedWeight(plan.workers, scanning, mean);
-    log.at(2, `${mean === null ? '' : `records of ${Math.round(mean)} bytes on average: `}the main thread's worker session owns ${weight.toFixed(2)} times a thread's share of the flows`);
-    return splitBuckets(Array.from({ length: plan.workers }, (_, i) => (i === plan.workers - 1 ? weight : 1)));
-  };
-  return new Run(plan, argv, log, shard, identity, host, host.kind === 'main' && small, split).execute();
+        : `no flow files (-FX)${mean}: ${plan.workers} worker session${plan.workers === 1 ? '' : 's'} in the main thread`);
+  const weights = Array.from({ length: plan.workers }, (_, i) => (host.kind === 'mixed' && i === plan.workers - 1 ? host.mainWeight : 1));
+  return new Run(plan, argv, log, shard, identity, host, host.kind === 'main' && small, splitBuckets(weights)).execute();
 }
 
 /**
@@ -145,8 +138,8 @@ class Run {
     private readonly shard: ShardInfo | null, private readonly identity: string, private readonly host: HostChoice,
     /** A small input in the main thread: its few records stay in memory (no spill files to create and remove). */
     private readonly recordsInMemory: boolean,
-    /** Which worker owns which flow bucket, or how to make that from the first chunk. */
-    private readonly split: BucketSplit | ((first: Chunk, count: number) => BucketSplit)) {
+    /** Which worker owns which flow bucket. */
+    private readonly split: BucketSplit) {
     this.spillBase = plan.reports.dfxml ?? plan.reports.jsonl;
   }
 

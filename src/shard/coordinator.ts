@@ -120,13 +120,9 @@ export class Coordinator {
   private booted = 0;
   private onBooted: (() => void) | null = null;
 
-  /** Which worker owns which bucket: given, or made from the first chunk with records (splitOf). */
-  private split: BucketSplit | null;
-
   private constructor(private readonly host: WorkerHost, private readonly hasher: ShardHasher,
     slots: Chunk[], private readonly ordered: OrderedOutput, private readonly fragments: FragmentReassembler,
-    private readonly splitOf: BucketSplit | ((first: Chunk, count: number) => BucketSplit)) {
-    this.split = typeof splitOf === 'function' ? null : splitOf;
+    private readonly split: BucketSplit) {
     this.slots = slots;
     this.free = this.slots.map((_, i) => i);
     this.slotSeq = new Int32Array(slots.length);
@@ -138,15 +134,13 @@ export class Coordinator {
    * `reuse` hands in a chunk ring and a hasher made earlier (the fuzzer's, kept across runs),
    * and the IP fragment reassembler (one with a debug log, or other limits); `split`, which
    * worker owns which flow buckets (src/shard/bucket-split.ts: by default an equal share
-   * each), or how to make it from the first chunk with records and their count (before
-   * any record is dispatched: a bucket never changes its owner).
+   * each).
    */
   static async start(host: WorkerHost, workers: number, config: Omit<WorkerConfig, 'index' | 'spillPath'>,
     spillPath: (i: number) => string | null, ordered: OrderedOutput = { print: null, unprocessed: null },
-    reuse: { slots?: Chunk[]; hasher?: ShardHasher; fragments?: FragmentReassembler;
-      split?: BucketSplit | ((first: Chunk, count: number) => BucketSplit) } = {}): Promise<Coordinator> {
+    reuse: { slots?: Chunk[]; hasher?: ShardHasher; fragments?: FragmentReassembler; split?: BucketSplit } = {}): Promise<Coordinator> {
     const split = reuse.split ?? evenSplit(workers);
-    if (typeof split !== 'function') checkSplit(split, workers);
+    if (split.sessions !== workers) throw new RangeError(`a split of ${split.sessions} sessions for ${workers} workers`);
     // Workers + 3: one being read, one read ahead, the rest in flight to workers.
     const slots = reuse.slots ?? Array.from({ length: workers + 3 }, () => allocChunk());
     const c = new Coordinator(host, reuse.hasher ?? ShardHasher.create(config.shard), slots, ordered, reuse.fragments ?? new FragmentReassembler(), split);
@@ -221,12 +215,7 @@ export class Coordinator {
     const dump = this.ordered.unprocessed;
     if (dump !== null && !dump.hasHeader) dump.writeHeader(source.firstInterface, chunk.linktype[0]);
     this.currentChunk = chunk;
-    let split = this.split;
-    if (split === null) {
-      split = this.split = (this.splitOf as (first: Chunk, count: number) => BucketSplit)(chunk, count);
-      checkSplit(split, shards);
-    }
-    const out = dispatch(chunk, split, this.hasher, this.decoded, this.fragments, this.netviz === null ? null : this.countOther,
+    const out = dispatch(chunk, this.split, this.hasher, this.decoded, this.fragments, this.netviz === null ? null : this.countOther,
       this.recordLists(slot, chunk, shards));
     for (const lt of out.unknownLinkTypes) unknown.add(lt);
     const base = this.packetNo;
@@ -480,10 +469,6 @@ function inPacketOrder(lists: readonly ArrayLike<number>[], visit: (list: number
     visit(best, at[best]);
     at[best] += stride;
   }
-}
-
-function checkSplit(split: BucketSplit, workers: number): void {
-  if (split.sessions !== workers) throw new RangeError(`a split of ${split.sessions} sessions for ${workers} workers`);
 }
 
 /** An error a worker reported; its own bugs say which worker. */

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import { allocChunk, type Chunk } from '../capture/chunk';
 import { detectCompression, sniff } from '../capture/decompress';
-import { openCapture } from '../capture/reader';
+import { openCaptureBuffer } from '../capture/reader';
 import { filesUnder } from '../capture/inputs';
 
 /**
@@ -27,7 +27,7 @@ export interface HostInputs {
   bytes: number | null;
   /** -FX: no flow files. */
   reportOnly: boolean;
-  /** -FX: the mean bytes of the first input's first records (meanRecordBytes; null: unknown or not looked at). */
+  /** Mean bytes of the first input's first records (meanRecordBytes; null: unknown or not looked at). */
   meanRecord: number | null;
   /** Scanners read the flows' content (md5, sha256, http): more work per byte in the sessions. */
   scanning: boolean;
@@ -36,10 +36,10 @@ export interface HostInputs {
 /**
  * Where the worker sessions run: all on threads of their own; all in the main thread
  * (InProcessHost); or the last one in the main thread beside threads for the others
- * (MixedHost), the main session owning a smaller share of the flow buckets (mixedWeight,
- * once the first chunk is read).
+ * (MixedHost), the main session owning `mainWeight` times a thread's share of the flow
+ * buckets (the others 1 each).
  */
-export type HostChoice = { kind: 'threads' | 'main' | 'mixed' };
+export type HostChoice = { kind: 'threads' | 'main' } | { kind: 'mixed'; mainWeight: number };
 
 /**
  * Records at least this large on average over the first MiB: full-size segments, long
@@ -63,7 +63,6 @@ export const LONG_FLOW_MEAN_RECORD = 550;
  * 0.17 on many's 200 MB, -e http 0.16 on http-many-60k.pcap.
  */
 export const COORDINATOR_SHARE_LONG = 0.33;
-export const COORDINATOR_SHARE_SHORT = 0.22;
 export const COORDINATOR_SHARE_SCANNED = 0.17;
 
 /**
@@ -83,17 +82,7 @@ export function mainWeight(cpus: number, coordinatorShare: number): number {
  */
 export const MIN_MAIN_WEIGHT = 0.1;
 
-/**
- * The main session's weight beside `workers - 1` threads, from the run's first records
- * (meanRecordOf): long flows leave it less (the reading is a larger part of the work),
- * content scanners more. Below MIN_MAIN_WEIGHT (long flows on 4 CPUs or more): 0, the main
- * thread only coordinates.
- */
-export function mixedWeight(workers: number, scanning: boolean, meanRecord: number | null): number {
-  const long = meanRecord !== null && meanRecord >= LONG_FLOW_MEAN_RECORD;
-  const w = mainWeight(workers, scanning ? COORDINATOR_SHARE_SCANNED : long ? COORDINATOR_SHARE_LONG : COORDINATOR_SHARE_SHORT);
-  return w < MIN_MAIN_WEIGHT ? 0 : w;
-}
+
 
 /**
  * Threads, the main thread, or both (HostChoice). Sessions run in the main thread for
@@ -102,20 +91,21 @@ export function mixedWeight(workers: number, scanning: boolean, meanRecord: numb
  * compile and collect, and the main thread's spare time goes to flows (README,
  * Performance). --workers given, a live capture (its reading must not wait for flows),
  * -e js (every thread loads its own instance), inputs of unknown size (stdin, compressed:
- * the main thread decompresses some formats itself) run threads. The model
- * (mainWeight) is measured on 2 CPUs; it gives the main session a smaller share on more,
- * none from 4 CPUs on for long flows (the main thread then only coordinates, beside one
- * thread fewer), and threads only from 5 CPUs, 7 with scanners.
+ * the main thread decompresses some formats itself) run threads. Short flows
+ * (records under LONG_FLOW_MEAN_RECORD on average) keep threads. The model (mainWeight) is
+ * measured on 2 CPUs; it gives the main session a smaller share on more, and threads only
+ * from 4 CPUs (7 with scanners).
  */
 export function chooseHost(i: HostInputs): HostChoice {
   if (i.workersGiven || i.live || i.plugin) return { kind: 'threads' };
   if (smallInput(i.bytes)) return { kind: 'main' };
   if (i.reportOnly && i.meanRecord !== null && i.meanRecord >= LONG_FLOW_MEAN_RECORD) return { kind: 'main' };
-  if (i.bytes === null || i.workers < 2) return { kind: 'threads' };
-  // Without --workers there is one session per CPU (cli/options.ts). The flows' length is
-  // known from the first chunk, the scanners now: mixed where short flows would give the
-  // main session a share.
-  return { kind: mixedWeight(i.workers, i.scanning, null) > 0 ? 'mixed' : 'threads' };
+  // Short flows keep threads: on conc.pcap (30,000 flows open) the main session cost ~5 %
+  // of wall time (README, Two cores: session 9).
+  if (i.bytes === null || i.workers < 2 || i.meanRecord === null || i.meanRecord < LONG_FLOW_MEAN_RECORD) return { kind: 'threads' };
+  // Without --workers there is one session per CPU (cli/options.ts).
+  const weight = mainWeight(i.workers, i.scanning ? COORDINATOR_SHARE_SCANNED : COORDINATOR_SHARE_LONG);
+  return weight < MIN_MAIN_WEIGHT ? { kind: 'threads' } : { kind: 'mixed', mainWeight: weight };
 }
 
 /** Mean bytes of a record (its header included) over a chunk's first `count` records; null for fewer than two. */
@@ -127,13 +117,23 @@ export function meanRecordOf(chunk: Chunk, count: number): number | null {
 /**
  * Mean bytes of a record (its header included) over the first MiB of a plain capture
  * file (of a directory: its first file by name); null when it cannot be read as one
- * (stdin, compressed, not a capture: the run says why later), or holds fewer than two records.
+ * (stdin, compressed, not a capture: the run says why later), or holds fewer than two
+ * records. Read with a positional read: the descriptor's offset stays at 0, so nothing
+ * watching the file takes this look for the run's reading (test/oracle/faults.test.ts).
  */
 export function meanRecordBytes(path: string): number | null {
   try {
     const first = fs.statSync(path).isDirectory() ? filesUnder(path)[0] : path;
     if (first === undefined) return null;
-    const reader = openCapture(first);
+    const head = new Uint8Array(1 << 20);
+    const fd = fs.openSync(first, 'r');
+    let n: number;
+    try {
+      n = fs.readSync(fd, head, 0, head.length, 0);
+    } finally {
+      fs.closeSync(fd);
+    }
+    const reader = openCaptureBuffer(first, head.subarray(0, n));
     try {
       const chunk = allocChunk(1 << 20, 16384);
       return meanRecordOf(chunk, reader.fill(chunk));

@@ -11,8 +11,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as zlib from 'node:zlib';
 import {
-  chooseHost, COORDINATOR_SHARE_LONG, COORDINATOR_SHARE_SCANNED, COORDINATOR_SHARE_SHORT, IN_PROCESS_MAX_BYTES, LONG_FLOW_MEAN_RECORD, mainWeight, MIN_MAIN_WEIGHT,
-  meanRecordBytes, meanRecordOf, mixedWeight, plainInputBytes, type HostInputs,
+  chooseHost, COORDINATOR_SHARE_LONG, COORDINATOR_SHARE_SCANNED, IN_PROCESS_MAX_BYTES, LONG_FLOW_MEAN_RECORD, mainWeight, MIN_MAIN_WEIGHT,
+  meanRecordBytes, meanRecordOf, plainInputBytes, type HostInputs,
 } from '../../src/shard/host-choice';
 import { makeTempDir, removeDir, runCli } from '../helpers/corpus';
 import { allocChunk } from '../../src/capture/chunk';
@@ -24,33 +24,36 @@ import { ACK, RST } from '../helpers/packets';
 
 const NONE: HostInputs = { workers: 2, workersGiven: false, live: false, plugin: false, reportOnly: false, meanRecord: null, scanning: false, bytes: 0 };
 const IN_PROCESS = /\d+ bytes of input \(at most \d+\): \d+ worker sessions in the main thread/;
-const THREADS = /: \d+ worker threads\n/;
-const MIXED = /: 1 worker thread and a worker session in the main thread\n/;
+const THREADS = /: \d+ worker threads(, records of \d+ bytes on average)?\n/;
+const MIXED = /: 1 worker thread and a worker session in the main thread, records of \d+ bytes on average, owning 0\.\d\d times a thread's share of the flows\n/;
 const kind = (i: Partial<HostInputs> & { bytes: number | null }) => chooseHost({ ...NONE, ...i }).kind;
 
-test('chooseHost: small inputs in the main thread; above the threshold a session in the main thread beside threads; --workers, live capture, -e js or an input of unknown size in threads', () => {
+test('chooseHost: small inputs in the main thread; long flows above the threshold a session in the main thread beside threads; short flows, --workers, live capture, -e js or an input of unknown size in threads', () => {
+  const long = { meanRecord: LONG_FLOW_MEAN_RECORD }, short = { meanRecord: LONG_FLOW_MEAN_RECORD - 1 };
   assert.equal(kind({ bytes: 0 }), 'main');
   assert.equal(kind({ bytes: IN_PROCESS_MAX_BYTES }), 'main');
-  assert.equal(kind({ bytes: IN_PROCESS_MAX_BYTES + 1 }), 'mixed');
-  assert.equal(kind({ bytes: IN_PROCESS_MAX_BYTES + 1, workers: 1 }), 'threads');
+  assert.equal(kind({ ...long, bytes: IN_PROCESS_MAX_BYTES + 1 }), 'mixed');
+  assert.equal(kind({ ...short, bytes: IN_PROCESS_MAX_BYTES + 1 }), 'threads');
+  assert.equal(kind({ bytes: IN_PROCESS_MAX_BYTES + 1 }), 'threads');
+  assert.equal(kind({ ...long, bytes: IN_PROCESS_MAX_BYTES + 1, workers: 1 }), 'threads');
   assert.equal(kind({ bytes: null }), 'threads');
   assert.equal(kind({ workersGiven: true, bytes: 100 }), 'threads');
-  assert.equal(kind({ workersGiven: true, bytes: 1e12 }), 'threads');
+  assert.equal(kind({ ...long, workersGiven: true, bytes: 1e12 }), 'threads');
   assert.equal(kind({ live: true, bytes: null }), 'threads');
   assert.equal(kind({ plugin: true, bytes: 100 }), 'threads');
-  assert.equal(kind({ plugin: true, bytes: 1e12 }), 'threads');
-  // -FX of large records (long flows): in the main thread whatever the size, unless threads are asked for (or needed).
-  const long = { reportOnly: true, meanRecord: LONG_FLOW_MEAN_RECORD }, short = { reportOnly: true, meanRecord: LONG_FLOW_MEAN_RECORD - 1 };
-  assert.equal(kind({ ...long, workers: 1, bytes: 1e12 }), 'main');
-  assert.equal(kind({ ...short, workers: 1, bytes: 1e12 }), 'threads');
-  assert.equal(kind({ reportOnly: true, workers: 1, bytes: 1e12 }), 'threads');
-  assert.equal(kind({ ...long, workersGiven: true, bytes: 1e12 }), 'threads');
-  assert.equal(kind({ ...long, live: true, bytes: null }), 'threads');
   assert.equal(kind({ ...long, plugin: true, bytes: 1e12 }), 'threads');
+  // -FX of large records (long flows): in the main thread whatever the size, unless threads are asked for (or needed).
+  const fxLong = { ...long, reportOnly: true }, fxShort = { ...short, reportOnly: true };
+  assert.equal(kind({ ...fxLong, workers: 1, bytes: 1e12 }), 'main');
+  assert.equal(kind({ ...fxShort, workers: 1, bytes: 1e12 }), 'threads');
+  assert.equal(kind({ reportOnly: true, workers: 1, bytes: 1e12 }), 'threads');
+  assert.equal(kind({ ...fxLong, workersGiven: true, bytes: 1e12 }), 'threads');
+  assert.equal(kind({ ...fxLong, live: true, bytes: null }), 'threads');
+  assert.equal(kind({ ...fxLong, plugin: true, bytes: 1e12 }), 'threads');
 });
 
-test('mainWeight: every CPU gets the same work; long flows give the main session less; none once the coordinator fills a CPU', () => {
-  for (const c of [0, 0.1, COORDINATOR_SHARE_SCANNED, COORDINATOR_SHARE_SHORT, COORDINATOR_SHARE_LONG, 0.45]) {
+test('mainWeight: every CPU gets the same work; scanners give the main session more; none once the coordinator fills a CPU', () => {
+  for (const c of [0, 0.1, COORDINATOR_SHARE_SCANNED, 0.22, COORDINATOR_SHARE_LONG, 0.45]) {
     for (let cpus = 2; cpus <= 8; cpus++) {
       const w = mainWeight(cpus, c);
       assert.ok(w >= 0 && w <= 1, `${cpus} CPUs, ${c}: ${w}`);
@@ -61,27 +64,19 @@ test('mainWeight: every CPU gets the same work; long flows give the main session
     }
   }
   assert.equal(mainWeight(2, 0), 1);
-  assert.ok(mainWeight(2, COORDINATOR_SHARE_LONG) < mainWeight(2, COORDINATOR_SHARE_SHORT));
-  assert.ok(mainWeight(2, COORDINATOR_SHARE_SHORT) < mainWeight(2, COORDINATOR_SHARE_SCANNED));
-  // mixedWeight: from the first records' size and the scanners.
-  assert.equal(mixedWeight(2, false, LONG_FLOW_MEAN_RECORD), mainWeight(2, COORDINATOR_SHARE_LONG));
-  assert.equal(mixedWeight(2, false, LONG_FLOW_MEAN_RECORD - 1), mainWeight(2, COORDINATOR_SHARE_SHORT));
-  assert.equal(mixedWeight(2, false, null), mainWeight(2, COORDINATOR_SHARE_SHORT));
-  assert.equal(mixedWeight(2, true, LONG_FLOW_MEAN_RECORD), mainWeight(2, COORDINATOR_SHARE_SCANNED));
-  // Long flows on 4 CPUs: the coordinator fills its CPU, the main session owns nothing.
-  assert.equal(mixedWeight(4, false, LONG_FLOW_MEAN_RECORD), 0);
-  assert.ok(mixedWeight(4, false, 376) > MIN_MAIN_WEIGHT);
   assert.equal(mainWeight(2, 1), 0);
-  // On 2 CPUs about half and two thirds of a thread's share (bulk, many; measured: README).
-  assert.ok(Math.abs(mainWeight(2, COORDINATOR_SHARE_LONG) - 0.5) < 0.02);
-  assert.ok(Math.abs(mainWeight(2, COORDINATOR_SHARE_SHORT) - 0.64) < 0.02);
-  // The choice follows (short flows being the most the main session can take): threads only from 5 CPUs ...
-  const big = { bytes: 1e12 };
-  assert.deepEqual([2, 3, 4, 5].map((workers) => kind({ ...big, workers })), ['mixed', 'mixed', 'mixed', 'threads']);
-  assert.ok(mainWeight(5, COORDINATOR_SHARE_SHORT) < MIN_MAIN_WEIGHT);
-  // ... from 7 with scanners (md5, http: more for the sessions to do, the main session's share too).
-  assert.deepEqual([2, 3, 4, 5, 6, 7].map((workers) => kind({ ...big, workers, scanning: true })), ['mixed', 'mixed', 'mixed', 'mixed', 'mixed', 'threads']);
-  assert.ok(Math.abs(mixedWeight(2, true, null) - 0.71) < 0.02);
+  assert.ok(mainWeight(2, COORDINATOR_SHARE_LONG) < mainWeight(2, COORDINATOR_SHARE_SCANNED));
+  // On 2 CPUs (measured: README): half a thread's share for long flows, 0.71 with scanners.
+  const weight = (i: Partial<HostInputs>) => {
+    const h = chooseHost({ ...NONE, bytes: 1e12, meanRecord: LONG_FLOW_MEAN_RECORD, ...i });
+    return h.kind === 'mixed' ? h.mainWeight : h.kind;
+  };
+  assert.ok(Math.abs((weight({}) as number) - 0.5) < 0.01);
+  assert.ok(Math.abs((weight({ scanning: true }) as number) - 0.71) < 0.01);
+  // Long flows: threads only from 4 CPUs (the coordinator alone fills a CPU's share), 7 with scanners.
+  assert.deepEqual([2, 3, 4].map((workers) => typeof weight({ workers })), ['number', 'number', 'string']);
+  assert.deepEqual([2, 3, 4, 5, 6, 7].map((workers) => typeof weight({ workers, scanning: true })), ['number', 'number', 'number', 'number', 'number', 'string']);
+  assert.ok(mainWeight(4, COORDINATOR_SHARE_LONG) < MIN_MAIN_WEIGHT);
 });
 
 test('meanRecordBytes: over the first MiB, headers included (of a directory: its first file by name); null for what is no plain capture', () => {
@@ -155,8 +150,7 @@ test('a run says which host it chose (-d 2): a small capture in the main thread;
     // The tests' way to compare the arrangements on small captures (test/oracle/workers.test.ts).
     const forced = await runCli(['-d', '2', '--workers', '3', '-r', small, '-o', path.join(tmp, 'o4')], { env: { TCPFLOW_TS_TEST_HOST: 'mixed:0.3' } });
     assert.equal(forced.code, 0, forced.stderr);
-    assert.match(forced.stderr, /: 2 worker threads and a worker session in the main thread\n/);
-    assert.match(forced.stderr, /: records of \d+ bytes on average: the main thread's worker session owns 0\.30 times a thread's share of the flows\n/);
+    assert.match(forced.stderr, /: 2 worker threads and a worker session in the main thread, owning 0\.30 times a thread's share of the flows\n/);
     const big = path.join(tmp, 'big.pcap');
     const packets = Math.ceil((IN_PROCESS_MAX_BYTES - PCAP_HEADER) / BULK_RECORD) + 1;
     bulkCapture(big, packets);
@@ -165,10 +159,10 @@ test('a run says which host it chose (-d 2): a small capture in the main thread;
     assert.equal(r3.code, 0, r3.stderr);
     // One session per CPU: on 2 (this VM, CI) one of them in the main thread.
     const cpus = os.availableParallelism();
-    const expected = chooseHost({ ...NONE, workers: cpus, bytes: fs.statSync(big).size }).kind;
+    const expected = chooseHost({ ...NONE, workers: cpus, bytes: fs.statSync(big).size, meanRecord: BULK_RECORD }).kind;
     assert.match(r3.stderr, expected === 'mixed' && cpus === 2 ? MIXED : expected === 'mixed' ? /worker session in the main thread/ : THREADS);
     // Long flows (full-size segments): half a thread's share on 2 CPUs.
-    if (cpus === 2) assert.match(r3.stderr, new RegExp(`: records of ${BULK_RECORD} bytes on average: the main thread's worker session owns 0\\.50 times a thread's share of the flows\n`));
+    if (cpus === 2) assert.match(r3.stderr, new RegExp(`records of ${BULK_RECORD} bytes on average, owning 0\\.50 times a thread's share`));
     assert.equal(fs.statSync(path.join(tmp, 'o3', BULK_FLOW)).size, packets * BULK_SEGMENT);
   } finally {
     removeDir(tmp);
