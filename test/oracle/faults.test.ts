@@ -403,9 +403,18 @@ test('a run that cannot finish (a worker that never answers): a second SIGTERM s
     bulkCapture(cap, 20_000);
     const out = path.join(tmp, 'out');
     let pid = 0;
-    const run = cli(['-r', cap, '-o', out, '--workers', '2'], { env: { TCPFLOW_TS_FAULT: 'worker-hang' }, onSpawn: (p) => { pid = p; } });
+    // The input is opened (its format sniffed) before the run takes signals: the report's
+    // name is printed after, so the first SIGTERM waits for it, then for the reading open.
+    let reported = (): void => {};
+    const reportOpened = new Promise<void>((resolve) => { reported = resolve; });
+    const run = cli(['-r', cap, '-o', out, '--workers', '2'], {
+      env: { TCPFLOW_TS_FAULT: 'worker-hang' },
+      onSpawn: (p) => { pid = p; },
+      onStderr: (text) => { if (text.includes('reportfilename')) reported(); },
+    });
     let ended = false;
     void run.then(() => { ended = true; });
+    await reportOpened;
     await whenOpened(pid, cap);
     process.kill(pid, 'SIGTERM');
     await sleep(1500);
