@@ -82,8 +82,6 @@ export function mainWeight(cpus: number, coordinatorShare: number): number {
  */
 export const MIN_MAIN_WEIGHT = 0.1;
 
-
-
 /**
  * Threads, the main thread, or both (HostChoice). Sessions run in the main thread for
  * small inputs and -FX of long flows; beside threads when the run has one session per CPU
