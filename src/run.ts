@@ -34,6 +34,7 @@ import { writeStdout } from './util/stdout';
 import { ESTABLISHED_FLOW_BYTES, FLOW_BUCKETS, perBucketCap } from './flow/buckets';
 import { checkAlertFd } from './hooks/alert-fd';
 import { loadPlugin } from './scanners/js-plugin';
+import { signalStatus, StopSignals } from './util/stop-signals';
 
 /**
  * Tests of --resume (test/resume/): a run kills itself with SIGKILL once it has read this
@@ -48,6 +49,8 @@ const KILL_AT_CHECKPOINT = Number(process.env.TCPFLOW_TS_TEST_KILL_AT_CHECKPOINT
  * --workers (at least 2), so that small captures compare the arrangement with the others.
  */
 const TEST_HOST = /^mixed:(\d+(?:\.\d+)?)$/.exec(process.env.TCPFLOW_TS_TEST_HOST ?? '');
+/** Tests of signals (test/oracle/faults.test.ts): the run signals itself as it starts, before its set-up. */
+const SIGNAL_AT_START = process.env.TCPFLOW_TS_TEST_SIGNAL_AT_START as NodeJS.Signals | undefined;
 
 /* eslint-disable @typescript-eslint/no-require-imports */
 /**
@@ -72,6 +75,19 @@ const optional = {
  * exit status.
  */
 export async function run(given: Options, argv: readonly string[], log: Logger): Promise<number> {
+  const signals = new StopSignals((s) => {
+    log.error(`${s} again: stopping at once, before any input was read`);
+    process.exit(signalStatus(s));
+  });
+  if (SIGNAL_AT_START !== undefined) process.kill(process.pid, SIGNAL_AT_START);
+  try {
+    return await prepareAndRun(given, argv, log, signals);
+  } finally {
+    signals.dispose();
+  }
+}
+
+async function prepareAndRun(given: Options, argv: readonly string[], log: Logger, signals: StopSignals): Promise<number> {
   const opts = given.chroot === null ? given : optional.chroot().chrootOptions(given, process.cwd());
   const plan = planRun(opts, openFileLimit());
   const identity = plan.shard !== null || plan.resumeDir !== null ? runIdentity(opts, plan) : '';
@@ -79,11 +95,9 @@ export async function run(given: Options, argv: readonly string[], log: Logger):
   const bytes = plan.live === null ? plainInputBytes(plan.inputs.map((i) => i.path)) : null;
   const small = smallInput(bytes);
   const reportOnly = plan.mode === 'report-only';
-  const threadsAsked = opts.workersGiven || plan.live !== null || plan.plugin !== null;
-  // Read only where the choice depends on it (a large plain input, --workers not given).
-  const meanRecord = bytes !== null && !small && !threadsAsked && (reportOnly || plan.workers > 1) ? meanRecordBytes(plan.inputs[0].path) : null;
+  let meanRecord: number | null = null;
   let host = chooseHost({ workers: plan.workers, workersGiven: opts.workersGiven, live: plan.live !== null, plugin: plan.plugin !== null,
-    bytes, reportOnly, meanRecord, scanning: plan.worker.scanners.length > 0 });
+    bytes, reportOnly, meanRecord: () => (meanRecord = meanRecordBytes(plan.inputs[0].path)), scanning: plan.worker.scanners.length > 0 });
   const forced = TEST_HOST !== null && plan.workers > 1 && plan.live === null && plan.plugin === null ? Number(TEST_HOST[1]) : null;
   if (forced !== null) host = { kind: 'mixed', mainWeight: forced };
   const mean = meanRecord === null ? '' : `, records of ${Math.round(meanRecord)} bytes on average`;
@@ -92,7 +106,7 @@ export async function run(given: Options, argv: readonly string[], log: Logger):
       : small ? `${bytes} bytes of input (at most ${IN_PROCESS_MAX_BYTES}): ${plan.workers} worker sessions in the main thread`
         : `no flow files (-FX)${mean}: ${plan.workers} worker session${plan.workers === 1 ? '' : 's'} in the main thread`);
   const weights = Array.from({ length: plan.workers }, (_, i) => (host.kind === 'mixed' && i === plan.workers - 1 ? host.mainWeight : 1));
-  return new Run(plan, argv, log, shard, identity, host, host.kind === 'main' && small, splitBuckets(weights)).execute();
+  return new Run(plan, argv, log, signals, shard, identity, host, host.kind === 'main' && small, splitBuckets(weights)).execute();
 }
 
 /**
@@ -135,7 +149,7 @@ class Run {
   private chroot: Chroot | null = null;
 
   constructor(private readonly plan: RunPlan, private readonly argv: readonly string[], private readonly log: Logger,
-    private readonly shard: ShardInfo | null, private readonly identity: string, private readonly host: HostChoice,
+    private readonly signals: StopSignals, private readonly shard: ShardInfo | null, private readonly identity: string, private readonly host: HostChoice,
     /** A small input in the main thread: its few records stay in memory (no spill files to create and remove). */
     private readonly recordsInMemory: boolean,
     /** Which worker owns which flow bucket. */
@@ -203,10 +217,8 @@ class Run {
       for (const n of this.resume.notes) log.info(n);
     }
 
-    const onSignal = (s: NodeJS.Signals) => this.onSignal(s);
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
-    process.on('SIGHUP', onSignal);
+    // A signal caught while the run was being set up is acted on now.
+    this.signals.handle((s) => this.onSignal(s));
     // -w is opened before any input is read (tcpflow's start-up order); its header is
     // written from the first input's first interface (spec B13: any input format works).
     if (plan.unprocessedPath !== null) this.dump = PcapDump.create(plan.unprocessedPath);
@@ -250,9 +262,6 @@ class Run {
     const totals = await coordinator.finish();
     const dumpError = this.closeDump(coordinator);
     const fatal = coordinator.error ?? dumpError;
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-    process.off('SIGHUP', onSignal);
     if (fatal !== null) {
       // A closed stdout (`| head`) ends the run as quietly as it ends tcpflow; the report,
       // if one is written, still says why reading stopped.
@@ -345,7 +354,7 @@ class Run {
     if (this.journal !== null) {
       // What a crash would leave, on purpose: the journal says where to go on from.
       this.log.warn(`${s}: stopping; ${this.journal.inputsDone} of ${this.plan.inputs.length} inputs are done: run the same command with --resume to go on`);
-      process.exit(s === 'SIGINT' ? EXIT.SIGINT : EXIT.SIGTERM);
+      process.exit(signalStatus(s));
     }
     if (this.signal !== null) {
       // The way out of a run that cannot finish (a stuck worker, a hung disk): what is
@@ -596,10 +605,6 @@ function warnPurged(purged: number, maxFlows: number, log: Logger): void {
     `(-S max_flows=${maxFlows}: at most ${perBucketCap(maxFlows)} open flows in each of ${FLOW_BUCKETS} hash buckets; ` +
     'the least recently seen flow of a full bucket is closed first, a later packet of it starts a new file). ' +
     `Raise the cap with -S max_flows=N (about ${(ESTABLISHED_FLOW_BYTES / 1000).toFixed(1)} KB of memory per open flow).`);
-}
-
-function signalStatus(s: NodeJS.Signals): number {
-  return s === 'SIGINT' ? EXIT.SIGINT : s === 'SIGHUP' ? EXIT.SIGHUP : EXIT.SIGTERM;
 }
 
 /**

@@ -27,8 +27,11 @@ export interface HostInputs {
   bytes: number | null;
   /** -FX: no flow files. */
   reportOnly: boolean;
-  /** Mean bytes of the first input's first records (meanRecordBytes; null: unknown or not looked at). */
-  meanRecord: number | null;
+  /**
+   * Mean bytes of the first input's first records (meanRecordBytes; null: unknown), read
+   * only when the choice depends on it: it costs a read of the input's first MiB.
+   */
+  meanRecord: () => number | null;
   /** Scanners read the flows' content (md5, sha256, http): more work per byte in the sessions. */
   scanning: boolean;
 }
@@ -97,10 +100,12 @@ export const MIN_MAIN_WEIGHT = 0.1;
 export function chooseHost(i: HostInputs): HostChoice {
   if (i.workersGiven || i.live || i.plugin) return { kind: 'threads' };
   if (smallInput(i.bytes)) return { kind: 'main' };
-  if (i.reportOnly && i.meanRecord !== null && i.meanRecord >= LONG_FLOW_MEAN_RECORD) return { kind: 'main' };
+  if (i.bytes === null || (!i.reportOnly && i.workers < 2)) return { kind: 'threads' };
+  const mean = i.meanRecord();
+  if (i.reportOnly && mean !== null && mean >= LONG_FLOW_MEAN_RECORD) return { kind: 'main' };
   // Short flows keep threads: on conc.pcap (30,000 flows open) the main session cost ~5 %
   // of wall time (README, Two cores: session 9).
-  if (i.bytes === null || i.workers < 2 || i.meanRecord === null || i.meanRecord < LONG_FLOW_MEAN_RECORD) return { kind: 'threads' };
+  if (i.workers < 2 || mean === null || mean < LONG_FLOW_MEAN_RECORD) return { kind: 'threads' };
   // Without --workers there is one session per CPU (cli/options.ts).
   const weight = mainWeight(i.workers, i.scanning ? COORDINATOR_SHARE_SCANNED : COORDINATOR_SHARE_LONG);
   return weight < MIN_MAIN_WEIGHT ? { kind: 'threads' } : { kind: 'mixed', mainWeight: weight };

@@ -396,6 +396,32 @@ for (const [signal, status] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
   });
 }
 
+for (const [signal, status] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
+  test(`${signal} as the run starts (before its set-up): exit ${status}, flows so far written, report complete`, async () => {
+    const tmp = makeTempDir('tcpflow-ts-faults-');
+    try {
+      const cap = path.join(tmp, 'bulk.pcap');
+      bulkCapture(cap, 20_000);
+      const out = path.join(tmp, 'out');
+      // The run signals itself first thing: before the inputs are sized and the output
+      // directory made, where Node's default action used to kill it without a report. The
+      // signal reaches the run's handler on the event loop's next turn: before or while the
+      // first chunks are read.
+      const r = await cli(['-r', cap, '-o', out], { env: { TCPFLOW_TS_TEST_SIGNAL_AT_START: signal } });
+      assert.equal(r.signal, null, `killed by ${r.signal}: ${r.stderr}`);
+      assert.equal(r.code, status, r.stderr);
+      assert.match(r.stderr, new RegExp(`^tcpflow-ts: ${signal}: terminating orderly`, 'm'));
+      assertClean(r);
+      assert.match(fs.readFileSync(path.join(out, 'report.xml'), 'utf8'), new RegExp(`interrupted by ${signal}`));
+      for (const f of fs.readdirSync(out)) assert.ok(f === 'report.xml' || f === BULK_FLOW, f);
+      if (fs.existsSync(path.join(out, BULK_FLOW))) assertBulkPrefix(fs.readFileSync(path.join(out, BULK_FLOW)), BULK_FLOW);
+      assertAllListed(out);
+    } finally {
+      removeDir(tmp);
+    }
+  });
+}
+
 test('a run that cannot finish (a worker that never answers): a second SIGTERM stops it at once, exit 143', async () => {
   const tmp = makeTempDir('tcpflow-ts-faults-');
   try {
@@ -403,8 +429,7 @@ test('a run that cannot finish (a worker that never answers): a second SIGTERM s
     bulkCapture(cap, 20_000);
     const out = path.join(tmp, 'out');
     let pid = 0;
-    // The input is opened (its format sniffed) before the run takes signals: the report's
-    // name is printed after, so the first SIGTERM waits for it, then for the reading open.
+    // The worker hangs on its first packets: the first SIGTERM waits until the run reads.
     let reported = (): void => {};
     const reportOpened = new Promise<void>((resolve) => { reported = resolve; });
     const run = cli(['-r', cap, '-o', out, '--workers', '2'], {

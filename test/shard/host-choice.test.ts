@@ -22,14 +22,14 @@ import { BULK_FLOW, BULK_RECORD, BULK_SEGMENT, PCAP_HEADER, bulkCapture, manyFlo
 import { runOutcome } from '../helpers/outcome';
 import { ACK, RST } from '../helpers/packets';
 
-const NONE: HostInputs = { workers: 2, workersGiven: false, live: false, plugin: false, reportOnly: false, meanRecord: null, scanning: false, bytes: 0 };
+const NONE: HostInputs = { workers: 2, workersGiven: false, live: false, plugin: false, reportOnly: false, meanRecord: () => null, scanning: false, bytes: 0 };
 const IN_PROCESS = /\d+ bytes of input \(at most \d+\): \d+ worker sessions in the main thread/;
 const THREADS = /: \d+ worker threads(, records of \d+ bytes on average)?\n/;
 const MIXED = /: 1 worker thread and a worker session in the main thread, records of \d+ bytes on average, owning 0\.\d\d times a thread's share of the flows\n/;
 const kind = (i: Partial<HostInputs> & { bytes: number | null }) => chooseHost({ ...NONE, ...i }).kind;
 
 test('chooseHost: small inputs in the main thread; long flows above the threshold a session in the main thread beside threads; short flows, --workers, live capture, -e js or an input of unknown size in threads', () => {
-  const long = { meanRecord: LONG_FLOW_MEAN_RECORD }, short = { meanRecord: LONG_FLOW_MEAN_RECORD - 1 };
+  const long = { meanRecord: () => LONG_FLOW_MEAN_RECORD }, short = { meanRecord: () => LONG_FLOW_MEAN_RECORD - 1 };
   assert.equal(kind({ bytes: 0 }), 'main');
   assert.equal(kind({ bytes: IN_PROCESS_MAX_BYTES }), 'main');
   assert.equal(kind({ ...long, bytes: IN_PROCESS_MAX_BYTES + 1 }), 'mixed');
@@ -52,6 +52,27 @@ test('chooseHost: small inputs in the main thread; long flows above the threshol
   assert.equal(kind({ ...fxLong, plugin: true, bytes: 1e12 }), 'threads');
 });
 
+test('chooseHost reads the mean record size only where the choice depends on it (a large plain input, threads not asked for)', () => {
+  let reads = 0;
+  const meanRecord = () => { reads++; return LONG_FLOW_MEAN_RECORD; };
+  const cases: [Partial<HostInputs> & { bytes: number | null }, number][] = [
+    [{ bytes: IN_PROCESS_MAX_BYTES }, 0],
+    [{ bytes: null }, 0],
+    [{ bytes: 1e12, workersGiven: true }, 0],
+    [{ bytes: null, live: true }, 0],
+    [{ bytes: 1e12, plugin: true }, 0],
+    [{ bytes: 1e12, workers: 1 }, 0],
+    [{ bytes: 1e12, workers: 1, reportOnly: true }, 1],
+    [{ bytes: 1e12 }, 1],
+    [{ bytes: 1e12, reportOnly: true }, 1],
+  ];
+  for (const [i, expected] of cases) {
+    reads = 0;
+    chooseHost({ ...NONE, ...i, meanRecord });
+    assert.equal(reads, expected, JSON.stringify(i));
+  }
+});
+
 test('mainWeight: every CPU gets the same work; scanners give the main session more; none once the coordinator fills a CPU', () => {
   for (const c of [0, 0.1, COORDINATOR_SHARE_SCANNED, 0.22, COORDINATOR_SHARE_LONG, 0.45]) {
     for (let cpus = 2; cpus <= 8; cpus++) {
@@ -68,7 +89,7 @@ test('mainWeight: every CPU gets the same work; scanners give the main session m
   assert.ok(mainWeight(2, COORDINATOR_SHARE_LONG) < mainWeight(2, COORDINATOR_SHARE_SCANNED));
   // On 2 CPUs (measured: README): half a thread's share for long flows, 0.71 with scanners.
   const weight = (i: Partial<HostInputs>) => {
-    const h = chooseHost({ ...NONE, bytes: 1e12, meanRecord: LONG_FLOW_MEAN_RECORD, ...i });
+    const h = chooseHost({ ...NONE, bytes: 1e12, meanRecord: () => LONG_FLOW_MEAN_RECORD, ...i });
     return h.kind === 'mixed' ? h.mainWeight : h.kind;
   };
   assert.ok(Math.abs((weight({}) as number) - 0.5) < 0.01);
@@ -159,7 +180,7 @@ test('a run says which host it chose (-d 2): a small capture in the main thread;
     assert.equal(r3.code, 0, r3.stderr);
     // One session per CPU: on 2 (this VM, CI) one of them in the main thread.
     const cpus = os.availableParallelism();
-    const expected = chooseHost({ ...NONE, workers: cpus, bytes: fs.statSync(big).size, meanRecord: BULK_RECORD }).kind;
+    const expected = chooseHost({ ...NONE, workers: cpus, bytes: fs.statSync(big).size, meanRecord: () => BULK_RECORD }).kind;
     assert.match(r3.stderr, expected === 'mixed' && cpus === 2 ? MIXED : expected === 'mixed' ? /worker session in the main thread/ : THREADS);
     // Long flows (full-size segments): half a thread's share on 2 CPUs.
     if (cpus === 2) assert.match(r3.stderr, new RegExp(`records of ${BULK_RECORD} bytes on average, owning 0\\.50 times a thread's share`));
