@@ -41,15 +41,26 @@ export interface Dispatched {
 export function dispatch(chunk: Chunk, split: BucketSplit, hasher: ShardHasher, d: DecodedPacket,
   frags: FragmentReassembler | null = null, other: ((i: number, verdict: Verdict, decoded: boolean) => void) | null = null,
   into: Int32Array[] | null = null): Dispatched {
+  const lists = into ?? Array.from({ length: split.sessions }, () => new Int32Array(chunk.count));
+  const out: Dispatched = { lists, sizes: new Int32Array(split.sessions), unprocessed: null, unprocessedCount: 0, unknownLinkTypes: [], restore: null };
+  frags?.beginChunk(chunk);
+  dispatchRecords(chunk, split.owner, hasher, d, frags, other, out);
+  out.restore = frags?.restoreList() ?? null;
+  return out;
+}
+
+/**
+ * dispatch's loop, a function of its own that ends with the loop: V8 compiles the loop
+ * while it runs (on-stack replacement), and code after it, not run when that code was
+ * made, would throw it away at the loop's end, on every chunk (ShardProcessor.processRecords
+ * had the same shape).
+ */
+function dispatchRecords(chunk: Chunk, workerOf: Int32Array, hasher: ShardHasher, d: DecodedPacket,
+  frags: FragmentReassembler | null, other: ((i: number, verdict: Verdict, decoded: boolean) => void) | null, out: Dispatched): void {
+  const { lists, sizes, unknownLinkTypes: unknown } = out;
   const count = chunk.count;
-  const lists = into ?? Array.from({ length: split.sessions }, () => new Int32Array(count));
-  const sizes = new Int32Array(split.sessions);
-  const unknown: number[] = [];
-  let unprocessed: Int32Array | null = null, unprocessedCount = 0;
   let lastType = -1, lastOk = false;
   const data = chunk.data, offset = chunk.offset, caplen = chunk.caplen, linktype = chunk.linktype;
-  const workerOf = split.owner;
-  frags?.beginChunk(chunk);
   for (let i = 0; i < count; i++) {
     const lt = linktype[i];
     if (lt !== lastType) {
@@ -72,7 +83,7 @@ export function dispatch(chunk: Chunk, split: BucketSplit, hasher: ShardHasher, 
     let v = decodeFrame(data, offset[i], caplen[i], lt, d);
     if (v === Verdict.FRAGMENT) {
       // -w gets the fragments after the first, reassembled or not, as tcpflow writes them.
-      if (d.fragOffset !== 0 && hasher.keepsUnowned) (unprocessed ??= new Int32Array(count))[unprocessedCount++] = i;
+      if (d.fragOffset !== 0 && hasher.keepsUnowned) keepUnprocessed(out, i, count);
       if (frags === null || !frags.add(chunk, i, d)) {
         other?.(i, Verdict.NOT_PROCESSED, true);
         continue;
@@ -90,10 +101,14 @@ export function dispatch(chunk: Chunk, split: BucketSplit, hasher: ShardHasher, 
       lists[w][sizes[w]++] = i | (b << BUCKET_SHIFT);
       continue;
     }
-    if (v === Verdict.NOT_PROCESSED && hasher.keepsUnowned) (unprocessed ??= new Int32Array(count))[unprocessedCount++] = i;
+    if (v === Verdict.NOT_PROCESSED && hasher.keepsUnowned) keepUnprocessed(out, i, count);
     other?.(i, v, true);
   }
-  return { lists, sizes, unprocessed, unprocessedCount, unknownLinkTypes: unknown, restore: frags?.restoreList() ?? null };
+}
+
+/** Record `i` of a chunk of `count` for -w. */
+function keepUnprocessed(out: Dispatched, i: number, count: number): void {
+  (out.unprocessed ??= new Int32Array(count))[out.unprocessedCount++] = i;
 }
 
 /**
