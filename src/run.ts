@@ -95,9 +95,11 @@ async function prepareAndRun(given: Options, argv: readonly string[], log: Logge
   const bytes = plan.live === null ? plainInputBytes(plan.inputs.map((i) => i.path)) : null;
   const small = smallInput(bytes);
   const reportOnly = plan.mode === 'report-only';
+  // Standard input alone, read as it comes (a filter child would read it itself).
+  const stdin = plan.live === null && plan.filter === null && plan.inputs.length === 1 && plan.inputs[0].path === '-';
   let meanRecord: number | null = null;
   let host = chooseHost({ workers: plan.workers, workersGiven: opts.workersGiven, live: plan.live !== null, plugin: plan.plugin !== null,
-    bytes, reportOnly, meanRecord: () => (meanRecord = meanRecordBytes(plan.inputs[0].path)), scanning: plan.worker.scanners.length > 0 });
+    bytes, stdin, reportOnly, meanRecord: () => (meanRecord = meanRecordBytes(plan.inputs[0].path)), scanning: plan.worker.scanners.length > 0 });
   const forced = TEST_HOST !== null && plan.workers > 1 && plan.live === null && plan.plugin === null ? Number(TEST_HOST[1]) : null;
   if (forced !== null) host = { kind: 'mixed', mainWeight: forced };
   const mean = meanRecord === null ? '' : `, records of ${Math.round(meanRecord)} bytes on average`;

@@ -124,6 +124,35 @@ export const NOT_YET = -1;
  */
 const AHEAD_ROOM = 64 * 1024;
 
+/**
+ * Standard input's first bytes when something had to look at them before the run read it
+ * (peekStdin); the first read of '-' returns them first.
+ */
+let stdinHead: Uint8Array | null = null;
+
+/**
+ * Up to `max` bytes from the start of standard input (fewer at its end), read now and
+ * kept: the run's reading of '-' gets them first. Only for a pipe, a socket or a regular
+ * file (a terminal would wait for its user); empty for others, or when stdin cannot be
+ * read (the run's own read says why). Blocks until they have come, as the run's first
+ * read would.
+ */
+export function peekStdin(max: number): Uint8Array {
+  if (stdinHead !== null) return stdinHead;
+  const head = new Uint8Array(max);
+  let got = 0;
+  try {
+    const st = fs.fstatSync(0);
+    if (st.isFIFO() || st.isFile() || st.isSocket()) {
+      const input = new FdInput('-', 0, false);
+      for (let n = -1; got < max && n !== 0; got += n) n = input.read(head, got, max - got);
+    }
+  } catch {
+    // Left to the run's read of '-'.
+  }
+  return (stdinHead = head.subarray(0, got));
+}
+
 class FdInput implements ByteInput {
   private done = 0;
   /** A background read in flight (the descriptor is closed only after it). */
@@ -219,6 +248,40 @@ class BufferInput implements ByteInput {
   close(): void {}
 }
 
+/** `head`, then the bytes of `rest` (standard input after peekStdin). */
+class PrefixedInput implements ByteInput {
+  private pos = 0;
+  readonly readAhead?: (dst: Uint8Array, off: number, len: number) => Promise<number>;
+
+  constructor(private readonly head: Uint8Array, private readonly rest: ByteInput) {
+    const ahead = rest.readAhead;
+    if (ahead !== undefined) {
+      this.readAhead = (dst, off, len) => (this.pos < this.head.length ? Promise.resolve(this.read(dst, off, len)) : ahead(dst, off, len));
+    }
+  }
+
+  read(dst: Uint8Array, off: number, len: number): number {
+    if (this.pos === this.head.length) return this.rest.read(dst, off, len);
+    const n = Math.min(len, this.head.length - this.pos);
+    dst.set(this.head.subarray(this.pos, this.pos + n), off);
+    this.pos += n;
+    return n;
+  }
+
+  size(): number {
+    return this.rest.size();
+  }
+
+  fileProgress(): { done: number; total: number } {
+    const p = this.rest.fileProgress();
+    return { done: p.done + this.pos, total: p.total };
+  }
+
+  close(): void {
+    this.rest.close();
+  }
+}
+
 /** Sequential bytes from a file, stdin or memory, with room to push back a partial record. */
 export class Source {
   /** True once a read returned end of file. */
@@ -258,7 +321,12 @@ export class Source {
   }
 
   static open(path: string): Source {
-    if (path === '-') return new Source(path, new FdInput(path, 0, false));
+    if (path === '-') {
+      const head = stdinHead;
+      stdinHead = null;
+      const input = new FdInput(path, 0, false);
+      return new Source(path, head === null || head.length === 0 ? input : new PrefixedInput(head, input));
+    }
     try {
       return new Source(path, new FdInput(path, fs.openSync(path, 'r'), true));
     } catch (err) {

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import { allocChunk, type Chunk } from '../capture/chunk';
 import { detectCompression, sniff } from '../capture/decompress';
-import { openCaptureBuffer } from '../capture/reader';
+import { openCaptureBuffer, peekStdin } from '../capture/reader';
 import { filesUnder } from '../capture/inputs';
 
 /**
@@ -25,6 +25,8 @@ export interface HostInputs {
   plugin: boolean;
   /** Bytes of the inputs, or null when one cannot be sized beforehand (stdin, a directory, a compressed file). */
   bytes: number | null;
+  /** The one input is standard input, read as it comes (never decompressed, no filter child): its size is unknown, its records' is not (meanRecord). */
+  stdin: boolean;
   /** -FX: no flow files. */
   reportOnly: boolean;
   /**
@@ -91,8 +93,9 @@ export const MIN_MAIN_WEIGHT = 0.1;
  * (--workers not given) of inputs of plain capture files: one isolate fewer to boot,
  * compile and collect, and the main thread's spare time goes to flows (README,
  * Performance). --workers given, a live capture (its reading must not wait for flows),
- * -e js (every thread loads its own instance), inputs of unknown size (stdin, compressed:
- * the main thread decompresses some formats itself) run threads. Short flows
+ * -e js (every thread loads its own instance), inputs of unknown size (compressed: the
+ * main thread decompresses some formats itself) run threads; standard input alone goes by
+ * its records' size as a file does (its first MiB, read before: reader.ts peekStdin). Short flows
  * (records under LONG_FLOW_MEAN_RECORD on average) keep threads. The model (mainWeight) is
  * measured on 2 CPUs; it gives the main session a smaller share on more, and threads only
  * from 4 CPUs (7 with scanners).
@@ -100,7 +103,7 @@ export const MIN_MAIN_WEIGHT = 0.1;
 export function chooseHost(i: HostInputs): HostChoice {
   if (i.workersGiven || i.live || i.plugin) return { kind: 'threads' };
   if (smallInput(i.bytes)) return { kind: 'main' };
-  if (i.bytes === null || (!i.reportOnly && i.workers < 2)) return { kind: 'threads' };
+  if ((i.bytes === null && !i.stdin) || (!i.reportOnly && i.workers < 2)) return { kind: 'threads' };
   const mean = i.meanRecord();
   if (i.reportOnly && mean !== null && mean >= LONG_FLOW_MEAN_RECORD) return { kind: 'main' };
   // Short flows keep threads: on conc.pcap (30,000 flows open) the main session cost ~5 %
@@ -120,11 +123,13 @@ export function meanRecordOf(chunk: Chunk, count: number): number | null {
 /**
  * Mean bytes of a record (its header included) over the first MiB of a plain capture
  * file (of a directory: its first file by name); null when it cannot be read as one
- * (stdin, compressed, not a capture: the run says why later), or holds fewer than two
+ * (compressed, not a capture: the run says why later), or holds fewer than two
  * records. Read with a positional read: the descriptor's offset stays at 0, so nothing
  * watching the file takes this look for the run's reading (test/oracle/faults.test.ts).
+ * Standard input ('-'): its first MiB, kept for the run's reading of it (peekStdin).
  */
 export function meanRecordBytes(path: string): number | null {
+  if (path === '-') return meanRecordOfHead('-', peekStdin(1 << 20));
   try {
     const first = fs.statSync(path).isDirectory() ? filesUnder(path)[0] : path;
     if (first === undefined) return null;
@@ -136,7 +141,16 @@ export function meanRecordBytes(path: string): number | null {
     } finally {
       fs.closeSync(fd);
     }
-    const reader = openCaptureBuffer(first, head.subarray(0, n));
+    return meanRecordOfHead(first, head.subarray(0, n));
+  } catch {
+    return null;
+  }
+}
+
+/** meanRecordBytes of a capture's first bytes `head`; null when they are no capture. */
+function meanRecordOfHead(name: string, head: Uint8Array): number | null {
+  try {
+    const reader = openCaptureBuffer(name, head);
     try {
       const chunk = allocChunk(1 << 20, 16384);
       return meanRecordOf(chunk, reader.fill(chunk));

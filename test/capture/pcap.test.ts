@@ -261,6 +261,47 @@ test("stdin ('-') reads through a pipe", () => {
   assert.deepEqual(JSON.parse(res.stdout), { path: '-', n: want.length, bytes: want.reduce((a, r) => a + r.caplen, 0), t: null });
 });
 
+test("stdin ('-') looked at first (peekStdin): the reading of '-' gets those bytes first, through a pipe and from a file", () => {
+  const reader = path.join(__dirname, '../../src/capture/reader.js');
+  const chunk = path.join(__dirname, '../../src/capture/chunk.js');
+  const want = readAll(fx('tcpflow__jpegs.cap')).recs;
+  const bytes = want.reduce((a, r) => a + r.caplen, 0);
+  for (const peek of [4, 1000, 1 << 20]) {
+    // Async fills with a chunk to read ahead into: a file's reads go on in the background after the head.
+    const script = `
+      (async () => {
+        const { openCapture, peekStdin } = require(${JSON.stringify(reader)});
+        const { allocChunk } = require(${JSON.stringify(chunk)});
+        const head = peekStdin(${peek});
+        if (peekStdin(1) !== head) throw new Error('a second look reads again');
+        const r = openCapture('-'); const c = [allocChunk(4096, 64), allocChunk(4096, 64)];
+        let n = 0, k, bytes = 0, at = 0;
+        for (;;) {
+          await r.ready();
+          k = r.fill(c[at & 1], c[(at + 1) & 1]);
+          for (let m = r.more(); k === 0 && m !== null; m = r.more()) { await m; k = r.fill(c[at & 1], c[(at + 1) & 1]); }
+          if (k === 0) break;
+          n += k; for (let i = 0; i < k; i++) bytes += c[at & 1].caplen[i];
+          at++;
+        }
+        console.log(JSON.stringify({ head: head.length, n, bytes, t: r.truncation, read: r.bytesRead }));
+      })();`;
+    const size = fs.statSync(fx('tcpflow__jpegs.cap')).size;
+    const expected = { head: Math.min(peek, size), n: want.length, bytes, t: null, read: size };
+    const piped = spawnSync(process.execPath, ['-e', script], { input: fs.readFileSync(fx('tcpflow__jpegs.cap')), encoding: 'utf8' });
+    assert.equal(piped.status, 0, piped.stderr);
+    assert.deepEqual(JSON.parse(piped.stdout), expected, `pipe, ${peek}`);
+    const fd = fs.openSync(fx('tcpflow__jpegs.cap'), 'r');
+    try {
+      const file = spawnSync(process.execPath, ['-e', script], { stdio: [fd, 'pipe', 'pipe'], encoding: 'utf8' });
+      assert.equal(file.status, 0, file.stderr);
+      assert.deepEqual(JSON.parse(file.stdout), expected, `file, ${peek}`);
+    } finally {
+      fs.closeSync(fd);
+    }
+  }
+});
+
 test('a file truncated while being read: shrankFrom says so, at a record boundary too', () => {
   const src = fs.readFileSync(fx('tcpflow__jpegs.cap'));
   const full = readAll(fx('tcpflow__jpegs.cap')).recs;

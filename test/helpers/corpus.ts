@@ -156,17 +156,28 @@ export interface RunResult {
   end: number;
 }
 
-/** Runs `node dist/cli/main.js ARGS` in its own process group, killed after timeoutMs. */
-export function runCli(args: readonly string[], opts: { timeoutMs?: number; cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<RunResult> {
+/**
+ * Runs `node dist/cli/main.js ARGS` in its own process group, killed after timeoutMs.
+ * `stdin`: a file for its standard input, through a pipe or as the open file itself.
+ */
+export function runCli(args: readonly string[], opts: { timeoutMs?: number; cwd?: string; env?: NodeJS.ProcessEnv;
+  stdin?: { file: string; pipe: boolean } } = {}): Promise<RunResult> {
   const timeoutMs = opts.timeoutMs ?? 60_000;
   return new Promise((resolve) => {
     const start = Date.now();
+    const stdinFd = opts.stdin !== undefined && !opts.stdin.pipe ? fs.openSync(opts.stdin.file, 'r') : null;
     const child = spawn(process.execPath, [CLI, ...args], {
       cwd: opts.cwd ?? REPO_ROOT,
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: [stdinFd ?? (opts.stdin !== undefined ? 'pipe' : 'ignore'), 'pipe', 'pipe'],
       detached: true,
       env: { ...childEnv(), ...opts.env },
     });
+    if (stdinFd !== null) fs.closeSync(stdinFd);
+    else if (opts.stdin !== undefined && child.stdin !== null) {
+      // The run may stop reading early (an error): what it did not read is not the test's concern.
+      child.stdin.on('error', () => {});
+      fs.createReadStream(opts.stdin.file).pipe(child.stdin);
+    }
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     let timedOut = false;
@@ -174,8 +185,8 @@ export function runCli(args: readonly string[], opts: { timeoutMs?: number; cwd?
       try { if (child.pid) process.kill(-child.pid, 'SIGKILL'); } catch { /* gone */ }
     };
     const timer = setTimeout(() => { timedOut = true; killGroup(); }, timeoutMs);
-    child.stdout.on('data', (d: Buffer) => out.push(d));
-    child.stderr.on('data', (d: Buffer) => err.push(d));
+    child.stdout?.on('data', (d: Buffer) => out.push(d));
+    child.stderr?.on('data', (d: Buffer) => err.push(d));
     let spawnError: string | null = null;
     child.on('error', (e) => { spawnError = e.message; });
     child.on('close', (code, signal) => {

@@ -22,7 +22,7 @@ import { BULK_FLOW, BULK_RECORD, BULK_SEGMENT, PCAP_HEADER, bulkCapture, manyFlo
 import { runOutcome } from '../helpers/outcome';
 import { ACK, RST } from '../helpers/packets';
 
-const NONE: HostInputs = { workers: 2, workersGiven: false, live: false, plugin: false, reportOnly: false, meanRecord: () => null, scanning: false, bytes: 0 };
+const NONE: HostInputs = { workers: 2, workersGiven: false, live: false, plugin: false, reportOnly: false, meanRecord: () => null, scanning: false, bytes: 0, stdin: false };
 const IN_PROCESS = /\d+ bytes of input \(at most \d+\): \d+ worker sessions in the main thread/;
 const THREADS = /: \d+ worker threads(, records of \d+ bytes on average)?\n/;
 const MIXED = /: 1 worker thread and a worker session in the main thread, records of \d+ bytes on average, owning 0\.\d\d times a thread's share of the flows\n/;
@@ -50,6 +50,13 @@ test('chooseHost: small inputs in the main thread; long flows above the threshol
   assert.equal(kind({ ...fxLong, workersGiven: true, bytes: 1e12 }), 'threads');
   assert.equal(kind({ ...fxLong, live: true, bytes: null }), 'threads');
   assert.equal(kind({ ...fxLong, plugin: true, bytes: 1e12 }), 'threads');
+  // Standard input alone: its size is unknown, its first MiB says how large its records are.
+  assert.equal(kind({ ...long, bytes: null, stdin: true }), 'mixed');
+  assert.equal(kind({ ...short, bytes: null, stdin: true }), 'threads');
+  assert.equal(kind({ bytes: null, stdin: true }), 'threads');
+  assert.equal(kind({ ...fxLong, workers: 1, bytes: null, stdin: true }), 'main');
+  assert.equal(kind({ ...fxShort, workers: 1, bytes: null, stdin: true }), 'threads');
+  assert.equal(kind({ ...long, workersGiven: true, bytes: null, stdin: true }), 'threads');
 });
 
 test('chooseHost reads the mean record size only where the choice depends on it (a large plain input, threads not asked for)', () => {
@@ -216,6 +223,32 @@ test('-FX of long flows above the threshold runs in the main thread, its records
     const s = await runCli(['-d', '2', '-FX', '-r', short, '-o', path.join(tmp, 's')]);
     assert.equal(s.code, 0, s.stderr);
     assert.match(s.stderr, THREADS);
+  } finally {
+    removeDir(tmp);
+  }
+});
+
+test('standard input alone is placed by its first MiB as a file is (-FX of long flows in the main thread, files with a session there), with the same files and records as the file, through a pipe or as a file', async () => {
+  const tmp = makeTempDir('tcpflow-ts-host-');
+  try {
+    const big = path.join(tmp, 'big.pcap');
+    bulkCapture(big, Math.ceil(IN_PROCESS_MAX_BYTES / BULK_RECORD) + 1, manyFlowFrames(300, 16, RST | ACK));
+    for (const [args, host] of [[['-FX'], /no flow files \(-FX\), records of \d+ bytes on average: 1 worker session in the main thread/], [[], MIXED]] as const) {
+      const want = await runOutcome(big, [...args]);
+      for (const pipe of [true, false]) {
+        const dir = path.join(tmp, `${args.join('')}-${pipe ? 'pipe' : 'file'}`);
+        fs.mkdirSync(dir);
+        const r = await runCli(['-d', '2', ...args, '-r', '-', '-o', 'out'], { cwd: dir, stdin: { file: big, pipe } });
+        assert.equal(r.code, 0, r.stderr);
+        assert.match(r.stderr, host, `${args.join(' ')} ${pipe ? 'pipe' : 'file'}`);
+        const report = fs.readFileSync(path.join(dir, 'out', 'report.xml'), 'latin1');
+        const fileobjects = (x: string) => (x.match(/<fileobject>[\s\S]*?<\/fileobject>/g) ?? []).join('');
+        assert.ok(fileobjects(want.records).length > 0);
+        assert.equal(fileobjects(report.slice(report.indexOf('<configuration>', report.indexOf('<tdelta>')))), fileobjects(want.records));
+        const files = fs.readdirSync(path.join(dir, 'out')).filter((f) => f !== 'report.xml').sort();
+        assert.deepEqual(files, want.files.map((f) => f.split(' ')[0]).sort());
+      }
+    }
   } finally {
     removeDir(tmp);
   }
