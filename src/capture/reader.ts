@@ -14,6 +14,7 @@ import { openPcap } from './pcap';
 import { openPcapng } from './pcapng';
 import { strerror } from '../util/strerror';
 import { BufferQueue } from './buffer-queue';
+import { PipeReader } from './pipe-reader';
 
 export interface Truncation {
   /** File offset of the record (pcap) or block (pcapng) the file ends in. */
@@ -145,7 +146,11 @@ export function peekStdin(max: number): Uint8Array {
     const st = fs.fstatSync(0);
     if (st.isFIFO() || st.isFile() || st.isSocket()) {
       const input = new FdInput('-', 0, false);
-      for (let n = -1; got < max && n !== 0; got += n) n = input.read(head, got, max - got);
+      try {
+        for (let n = -1; got < max && n !== 0; got += n) n = input.read(head, got, max - got);
+      } finally {
+        input.close();
+      }
     }
   } catch {
     // Left to the run's read of '-'.
@@ -159,9 +164,28 @@ class FdInput implements ByteInput {
   private inFlight: Promise<unknown> | null = null;
   readonly readAhead?: (dst: Uint8Array, off: number, len: number) => Promise<number>;
 
+  /** A pipe's reads ahead, on a thread of their own (src/capture/pipe-reader.ts). */
+  private readonly pipe: PipeReader | null = null;
+
   constructor(private readonly path: string, private readonly fd: number, private readonly owned: boolean) {
-    // Pipes and terminals keep the blocking reads: only a file's reads are sure to end.
-    if (isRegularFile(fd)) this.readAhead = (dst, off, len) => this.readInBackground(dst, off, len);
+    // Terminals and sockets keep the blocking reads in this thread.
+    const kind = fileKind(fd);
+    if (kind === 'file') this.readAhead = (dst, off, len) => this.readInBackground(dst, off, len);
+    else if (kind === 'fifo') {
+      this.pipe = new PipeReader(fd);
+      this.readAhead = (dst, off, len) => this.readPipe(dst, off, len);
+    }
+  }
+
+  private readPipe(dst: Uint8Array, off: number, len: number): Promise<number> {
+    // The thread fills shared memory only (chunks are): anything else is read here.
+    if (!(dst.buffer instanceof SharedArrayBuffer)) return Promise.resolve(this.read(dst, off, len));
+    return (this.pipe as PipeReader).read(dst, off, len).then((n) => {
+      this.done += n;
+      return n;
+    }, (err: unknown) => {
+      throw new TcpflowError('INPUT_OPEN', `${this.path}: ${strerror(err)}`);
+    });
   }
 
   private readInBackground(dst: Uint8Array, off: number, len: number): Promise<number> {
@@ -210,6 +234,12 @@ class FdInput implements ByteInput {
   }
 
   close(): void {
+    if (this.pipe !== null) {
+      // The descriptor stays open until the thread is done with it: its number could go to another file.
+      const stopped = this.pipe.close();
+      if (this.owned) void stopped.then(() => fs.closeSync(this.fd));
+      return;
+    }
     if (!this.owned) return;
     // Closing under a read in flight could hand its descriptor number to another file.
     if (this.inFlight !== null) void this.inFlight.catch(() => {}).then(() => fs.closeSync(this.fd));
@@ -217,11 +247,12 @@ class FdInput implements ByteInput {
   }
 }
 
-function isRegularFile(fd: number): boolean {
+function fileKind(fd: number): 'file' | 'fifo' | 'other' {
   try {
-    return fs.fstatSync(fd).isFile();
+    const st = fs.fstatSync(fd);
+    return st.isFile() ? 'file' : st.isFIFO() ? 'fifo' : 'other';
   } catch {
-    return false;
+    return 'other';
   }
 }
 

@@ -158,7 +158,8 @@ export interface RunResult {
 
 /**
  * Runs `node dist/cli/main.js ARGS` in its own process group, killed after timeoutMs.
- * `stdin`: a file for its standard input, through a pipe or as the open file itself.
+ * `stdin`: a file for its standard input, as the open file itself, or through a pipe
+ * from `cat` (a shell's pipe: a FIFO, where Node's own stdio pipes are sockets).
  */
 export function runCli(args: readonly string[], opts: { timeoutMs?: number; cwd?: string; env?: NodeJS.ProcessEnv;
   stdin?: { file: string; pipe: boolean } } = {}): Promise<RunResult> {
@@ -166,18 +167,16 @@ export function runCli(args: readonly string[], opts: { timeoutMs?: number; cwd?
   return new Promise((resolve) => {
     const start = Date.now();
     const stdinFd = opts.stdin !== undefined && !opts.stdin.pipe ? fs.openSync(opts.stdin.file, 'r') : null;
-    const child = spawn(process.execPath, [CLI, ...args], {
+    const [command, argv] = opts.stdin?.pipe === true
+      ? ['sh', ['-c', 'f=$1; shift; cat "$f" | exec "$@"', 'sh', opts.stdin.file, process.execPath, CLI, ...args]]
+      : [process.execPath, [CLI, ...args]];
+    const child = spawn(command, argv, {
       cwd: opts.cwd ?? REPO_ROOT,
-      stdio: [stdinFd ?? (opts.stdin !== undefined ? 'pipe' : 'ignore'), 'pipe', 'pipe'],
+      stdio: [stdinFd ?? 'ignore', 'pipe', 'pipe'],
       detached: true,
       env: { ...childEnv(), ...opts.env },
     });
     if (stdinFd !== null) fs.closeSync(stdinFd);
-    else if (opts.stdin !== undefined && child.stdin !== null) {
-      // The run may stop reading early (an error): what it did not read is not the test's concern.
-      child.stdin.on('error', () => {});
-      fs.createReadStream(opts.stdin.file).pipe(child.stdin);
-    }
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     let timedOut = false;
