@@ -1,8 +1,9 @@
 /**
  * After tsc: dist/bundle/tcpflow-ts.js (cli/tcpflow.ts and everything it loads, in one
- * file) and dist/bundle/flow-worker.js (the worker thread's), then V8's code cache for the
- * first, written by one run of the bundle on a small fixture. cli/main.ts uses them while
- * they are newer than tsc's output. `npm run build`, `npm test` and `prepare` run this.
+ * file) and dist/bundle/flow-worker.js (the worker thread's), then V8's code cache for
+ * each, written by runs of the bundle on a small fixture (the second with a worker thread).
+ * cli/main.ts uses them while they are newer than tsc's output (workers/bundle-boot.ts
+ * loads the worker's). `npm run build`, `npm test` and `prepare` run this.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -60,28 +61,32 @@ async function main(): Promise<void> {
     plugins: [sharedImportStar],
     logLevel: 'warning',
   };
-  // The command's bundle is one function expression, what cli/main.ts compiles and calls
-  // like a CommonJS module: wrapping the text there cost a copy of its ~1 MB in every run.
-  await build({
-    ...options,
-    entryPoints: { 'tcpflow-ts': path.join(DIST, 'cli/tcpflow.js') },
-    banner: { js: '(function (exports, require, module, __filename, __dirname) {' },
-    footer: { js: '})' },
-  });
-  await build({ ...options, entryPoints: { 'flow-worker': path.join(DIST, 'workers/flow-worker.js') } });
-  // cli/main.ts reads the bundle as latin1: esbuild writes ASCII (charset), and minified, no comments.
-  if (/[^\x00-\x7f]/.test(fs.readFileSync(path.join(OUT, 'tcpflow-ts.js'), 'latin1'))) throw new Error('bundle: tcpflow-ts.js is not ASCII');
+  // Each bundle is one function expression, what cli/main.ts (the command's) and
+  // workers/bundle-boot.ts (a worker thread's) compile and call like a CommonJS module:
+  // wrapping the text there cost a copy of it in every run.
+  const wrapped = { banner: { js: '(function (exports, require, module, __filename, __dirname) {' }, footer: { js: '})' } };
+  await build({ ...options, ...wrapped, entryPoints: { 'tcpflow-ts': path.join(DIST, 'cli/tcpflow.js') } });
+  await build({ ...options, ...wrapped, entryPoints: { 'flow-worker': path.join(DIST, 'workers/flow-worker.js') } });
+  // Both are read as latin1: esbuild writes ASCII (charset), and minified, no comments.
+  for (const f of ['tcpflow-ts.js', 'flow-worker.js']) {
+    if (/[^\x00-\x7f]/.test(fs.readFileSync(path.join(OUT, f), 'latin1'))) throw new Error(`bundle: ${f} is not ASCII`);
+  }
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tcpflow-ts-bundle-'));
   try {
     const r = spawnSync(process.execPath, [path.join(DIST, 'cli/main.js'), '-r', path.join(ROOT, 'fixtures/pcaps/tcpflow__test1.pcap'),
       '-o', path.join(tmp, 'out'), '--jsonl', path.join(tmp, 'out.jsonl'), '-q'],
     { env: { ...process.env, TCPFLOW_TS_WRITE_CODE_CACHE: '1' }, encoding: 'utf8' });
     if (r.status !== 0) throw new Error(`bundle: the code-cache run failed (${r.status}): ${r.stderr}`);
+    // The worker bundle's cache, from the one worker thread of a run with threads.
+    const w = spawnSync(process.execPath, [path.join(DIST, 'cli/main.js'), '--workers', '1', '-r', path.join(ROOT, 'fixtures/pcaps/tcpflow__test1.pcap'),
+      '-o', path.join(tmp, 'out-worker'), '-q'],
+    { env: { ...process.env, TCPFLOW_TS_WRITE_CODE_CACHE: 'worker' }, encoding: 'utf8' });
+    if (w.status !== 0 || !fs.existsSync(path.join(OUT, 'flow-worker.js.cache'))) throw new Error(`bundle: the worker's code-cache run failed (${w.status}): ${w.stderr}`);
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });
   }
   const size = (f: string) => `${(fs.statSync(path.join(OUT, f)).size / 1e6).toFixed(2)} MB`;
-  process.stdout.write(`dist/bundle: tcpflow-ts.js ${size('tcpflow-ts.js')}, flow-worker.js ${size('flow-worker.js')}, code cache ${size('tcpflow-ts.js.cache')}\n`);
+  process.stdout.write(`dist/bundle: tcpflow-ts.js ${size('tcpflow-ts.js')}, flow-worker.js ${size('flow-worker.js')}, code caches ${size('tcpflow-ts.js.cache')}, ${size('flow-worker.js.cache')}\n`);
 }
 
 main().catch((e: unknown) => {

@@ -41,7 +41,8 @@ export class ThreadHost implements WorkerHost {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { Piscina: Pool } = require('piscina') as typeof import('piscina');
     const pool = this.pool = new Pool({
-      filename: path.join(DIST_ROOT, BUNDLED ? 'bundle/flow-worker.js' : 'workers/flow-worker.js'),
+      // From the bundle, its loader compiles it with V8's code cache (workers/bundle-boot.ts).
+      filename: path.join(DIST_ROOT, BUNDLED ? 'workers/bundle-boot.js' : 'workers/flow-worker.js'),
       minThreads: n,
       maxThreads: n,
       concurrentTasksPerWorker: 1,

@@ -1,9 +1,9 @@
 /**
  * A real dynamic import(): TypeScript compiles `import()` to require() for CommonJS
- * output, which cannot load ES modules; import() takes both kinds. In the bundle, which
- * cli/main.ts compiles with vm.Script (for its code cache), import() has no loader on
- * Node 20: cli/main.ts makes one as newImporter does (in a module Node loaded) and hands it
- * over under IMPORTER.
+ * output, which cannot load ES modules; import() takes both kinds. In the bundles, which
+ * cli/main.ts and workers/bundle-boot.ts compile with vm.Script (for their code caches),
+ * import() has no loader on Node 20: those make one as newImporter does (in a module Node
+ * loaded) and hand it over under IMPORTER.
  */
 export type Importer = (specifier: string) => Promise<unknown>;
 
