@@ -136,7 +136,7 @@ export class TcpDemux {
       // SYN still is; a SYN with another ISN is a new connection on the same 4-tuple and
       // gets its own file (spec B16). Without an earlier SYN, an ISN at or before the
       // guessed start is this connection's own late SYN (B28, below); one after it is new.
-      const isNew = flow.synCount > 0 ? d.seq !== flow.isn : ((d.seq - flow.isn) | 0) > 0;
+      const isNew = flow.synCount > 0 ? (d.seq | 0) !== flow.isn : ((d.seq - flow.isn) | 0) > 0;
       if (!isNew && flow.synCount > 0) return Outcome.NOT_PROCESSED;
       if (isNew) {
         if (tag < 0) tag = flow.tag;
@@ -320,8 +320,8 @@ export class TcpDemux {
     const e = copyEndpoints(buf, d, reverse);
     const flow = new Flow(e.src, e.dst, d.sport, d.dport, d.vlan, e.mac, m.packetNo);
     flow.tag = this.mergeVlans ? -1 : tag;
-    flow.isn = (d.flags & TH_SYN) ? d.seq : (d.seq - 1) >>> 0;
-    flow.nsn = (flow.isn + 1) >>> 0;
+    flow.isn = ((d.flags & TH_SYN) ? d.seq : d.seq - 1) | 0;
+    flow.nsn = (flow.isn + 1) | 0;
     // Flow and session numbers come from packet numbers, which every worker count agrees
     // on (tcpflow's global creation counter would depend on how flows are sharded).
     flow.flowId = m.packetNo;
@@ -339,7 +339,7 @@ export class TcpDemux {
     flow.bucket = bucket;
     this.link(flow);
     if ((this.config.debugLevel ?? 0) >= 5) {
-      this.config.onDebug?.(5, `new flow ${flowLabel(flow)}. path:  next seq num (nsn):${flow.nsn}`);
+      this.config.onDebug?.(5, `new flow ${flowLabel(flow)}. path:  next seq num (nsn):${flow.nsn >>> 0}`);
     }
     return flow;
   }
@@ -392,7 +392,7 @@ export class TcpDemux {
   /** Front insertion done right (spec B5): zero-filled gap, sizes and seen set moved. */
   private shiftUp(flow: Flow, shift: number): void {
     flow.sink?.shiftUp(shift, this.config.maxBytes);
-    flow.isn = (flow.isn - shift) >>> 0;
+    flow.isn = (flow.isn - shift) | 0;
     flow.pos += shift;
     if (flow.lastByte > 0) flow.lastByte += shift;
     flow.seen.shift(shift);
@@ -438,7 +438,7 @@ export class TcpDemux {
     sink.write(offset, buf, off, w);
     flow.seen.add(offset, offset + len);
     flow.pos = offset + len;
-    flow.nsn = (flow.isn + 1 + flow.pos) >>> 0;
+    flow.nsn = (flow.isn + 1 + flow.pos) | 0;
     if (flow.pos > flow.lastByte) flow.lastByte = flow.pos;
   }
 

@@ -1,5 +1,5 @@
 import type { DecodedPacket } from '../decode/packet';
-import { sameFlow } from './key';
+import { addrWord, sameFlow } from './key';
 
 /** An entry of a TupleTable: a directional 4-tuple (its own copies of the addresses) and the table's links. */
 export interface TupleEntry<T> {
@@ -7,6 +7,14 @@ export interface TupleEntry<T> {
   readonly dst: Uint8Array;
   readonly sport: number;
   readonly dport: number;
+  /**
+   * The addresses' length (4 or 16) and addrWord of each address's first bytes: an IPv4
+   * entry is compared with a packet on these alone, in the entry itself (the address
+   * arrays are objects of their own, one cache miss each per entry a lookup passes).
+   */
+  readonly addrLen: number;
+  readonly srcWord: number;
+  readonly dstWord: number;
   /** tupleHash of the 4-tuple, set by the table on insert. */
   hash: number;
   /** The next entry of the same hash bucket. */
@@ -41,16 +49,20 @@ export class TupleTable<T extends TupleEntry<T>> {
 
   /** The newest entry of the packet's 4-tuple (`hash` = flowHash of the packet). */
   find(buf: Uint8Array, d: DecodedPacket, hash: number): T | undefined {
+    const a = d.addrOffset, n = d.addrLen, s0 = addrWord(buf, a), t0 = addrWord(buf, a + n);
     for (let e = this.buckets[hash & this.mask]; e !== null; e = e.next) {
-      if (e.hash === hash && sameFlow(buf, d, e.src, e.dst, e.sport, e.dport)) return e;
+      if (e.hash === hash && e.srcWord === s0 && e.dstWord === t0 && e.sport === d.sport && e.dport === d.dport &&
+          e.addrLen === n && (n === 4 || sameFlow(buf, d, e.src, e.dst, e.sport, e.dport))) return e;
     }
     return undefined;
   }
 
   /** The newest entry of the reverse of the packet's 4-tuple (`hash` = reverseFlowHash of the packet). */
   findReverse(buf: Uint8Array, d: DecodedPacket, hash: number): T | undefined {
+    const a = d.addrOffset, n = d.addrLen, s0 = addrWord(buf, a), t0 = addrWord(buf, a + n);
     for (let e = this.buckets[hash & this.mask]; e !== null; e = e.next) {
-      if (e.hash === hash && sameFlow(buf, d, e.dst, e.src, e.dport, e.sport)) return e;
+      if (e.hash === hash && e.dstWord === s0 && e.srcWord === t0 && e.dport === d.sport && e.sport === d.dport &&
+          e.addrLen === n && (n === 4 || sameFlow(buf, d, e.dst, e.src, e.dport, e.sport))) return e;
     }
     return undefined;
   }
@@ -122,7 +134,8 @@ export class TupleTable<T extends TupleEntry<T>> {
 }
 
 function sameTuple<T>(x: TupleEntry<T>, y: TupleEntry<T>): boolean {
-  if (x.sport !== y.sport || x.dport !== y.dport || x.src.length !== y.src.length) return false;
+  if (x.srcWord !== y.srcWord || x.dstWord !== y.dstWord || x.sport !== y.sport || x.dport !== y.dport || x.addrLen !== y.addrLen) return false;
+  if (x.addrLen === 4) return true;
   for (let i = 0; i < x.src.length; i++) if (x.src[i] !== y.src[i] || x.dst[i] !== y.dst[i]) return false;
   return true;
 }

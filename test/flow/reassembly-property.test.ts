@@ -154,7 +154,7 @@ function check(seed: number, mode: 'syn' | 'nosyn' | 'maxbytes'): void {
       assert.fail(`${ctx} ${name}: lengths ${got.length}/${exp.bytes.length}, first difference at ${i}`);
     }
     assert.equal(rec.flow.lastByte, exp.top - from, `${ctx} lastByte`);
-    assert.equal(rec.flow.isn, (side.isn + from) >>> 0, `${ctx} isn`);
+    assert.equal(rec.flow.isn, (side.isn + from) | 0, `${ctx} isn`);
     assert.equal(rec.flow.violations, 0, `${ctx} violations`);
     // Closed by its FIN exactly when every byte up to the FIN arrived.
     assert.equal(closedEarly.has(name), side.fin && exp.covered, `${ctx} ${name} closed early`);
