@@ -9,6 +9,7 @@ import { FLOW_BUCKETS } from './buckets';
 import { flowOnVlan, unchain } from './vlan';
 import type { FlowOutput } from './sink';
 import { IdleHeap } from './idle-heap';
+import { Recency } from './recency';
 
 /** Per-packet facts that do not come from the headers. */
 export interface PacketMeta {
@@ -94,12 +95,11 @@ export class TcpDemux {
    */
   private readonly saved: SavedFlows;
   /**
-   * Per bucket, its open flows from least to most recently seen (an intrusive list on the
-   * flows: O(1) and no allocation per packet) and their number, for the open-flow cap.
-   * A bucket's packets are the same for any worker count, so are its purges.
+   * Per bucket, its open flows by when they were last seen (no work per packet) and their
+   * number, for the open-flow cap. A bucket's packets are the same for any worker count,
+   * so are its purges.
    */
-  private readonly oldest: (Flow | null)[] = new Array<Flow | null>(FLOW_BUCKETS).fill(null);
-  private readonly newest: (Flow | null)[] = new Array<Flow | null>(FLOW_BUCKETS).fill(null);
+  private readonly recency = new Recency<Flow>(FLOW_BUCKETS);
   private readonly inBucket = new Int32Array(FLOW_BUCKETS);
   private readonly bucketCap: number;
   private readonly mergeVlans: boolean;
@@ -173,7 +173,6 @@ export class TcpDemux {
       flow.tag = tag; // the first tagged packet of a flow so far untagged: its VLAN from now on
     }
 
-    if (this.newest[flow.bucket] !== flow) this.moveToNewest(flow);
     flow.packets++;
     flow.lastSec = m.sec;
     flow.lastUsec = m.usec;
@@ -297,7 +296,8 @@ export class TcpDemux {
       this.flows.remove(flow);
       if (rest !== null) this.flows.insert(rest, hash);
     }
-    this.unlink(flow);
+    this.inBucket[flow.bucket]--;
+    this.recency.remove(flow.bucket, flow);
     this.idle?.remove(flow);
     this.out.closed(flow, closePacket);
     // At the end of input nothing can straggle in any more; only placed bytes can be
@@ -314,7 +314,7 @@ export class TcpDemux {
       // The cap: a normal close (file, mtime, report record, saved flow) of the bucket's
       // least recently seen flow, reported as closed by this packet.
       this.flowsPurged++;
-      this.close(this.oldest[bucket] as Flow, m.packetNo);
+      this.close(this.recency.leastRecent(bucket) as Flow, m.packetNo);
     }
     const reverse = this.flows.findReverse(buf, d, reverseFlowHash(buf, d));
     const e = copyEndpoints(buf, d, reverse);
@@ -337,7 +337,9 @@ export class TcpDemux {
     flow.sibling = head ?? null;
     this.flows.insert(flow, hash);
     flow.bucket = bucket;
-    this.link(flow);
+    flow.lastPacket = m.packetNo; // seen now (process() sets it again)
+    this.recency.add(bucket, flow);
+    this.inBucket[bucket]++;
     if ((this.config.debugLevel ?? 0) >= 5) {
       this.config.onDebug?.(5, `new flow ${flowLabel(flow)}. path:  next seq num (nsn):${flow.nsn >>> 0}`);
     }
@@ -346,36 +348,7 @@ export class TcpDemux {
 
   /** A bucket's open flows, least recently seen first (for tests and diagnostics). */
   bucketFlows(bucket: number): Flow[] {
-    const out: Flow[] = [];
-    for (let f = this.oldest[bucket]; f !== null; f = f.newer) out.push(f);
-    return out;
-  }
-
-  /** Append the flow to its bucket's list as the most recently seen. */
-  private link(flow: Flow): void {
-    const b = flow.bucket;
-    const tail = this.newest[b];
-    flow.older = tail;
-    flow.newer = null;
-    if (tail !== null) tail.newer = flow;
-    else this.oldest[b] = flow;
-    this.newest[b] = flow;
-    this.inBucket[b]++;
-  }
-
-  private unlink(flow: Flow): void {
-    const b = flow.bucket;
-    if (flow.older !== null) flow.older.newer = flow.newer;
-    else this.oldest[b] = flow.newer;
-    if (flow.newer !== null) flow.newer.older = flow.older;
-    else this.newest[b] = flow.older;
-    flow.older = flow.newer = null;
-    this.inBucket[b]--;
-  }
-
-  private moveToNewest(flow: Flow): void {
-    this.unlink(flow);
-    this.link(flow);
+    return this.recency.list(bucket);
   }
 
   /**
