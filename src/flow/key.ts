@@ -117,11 +117,15 @@ export function copyEndpoints(buf: Uint8Array, d: DecodedPacket, reverse?: { rea
  */
 const IPV4_SLOTS = 4096;
 const ipv4Seen: (Uint8Array | null)[] = new Array<Uint8Array | null>(IPV4_SLOTS).fill(null);
+/** addrWord of each slot's array: compared without reading the array (a cache miss of its own). */
+const ipv4Words = new Int32Array(IPV4_SLOTS);
 
 function ipv4Of(buf: Uint8Array, off: number): Uint8Array {
-  const slot = (Math.imul(u32(buf, off), 0x9e3779b1) >>> 20) & (IPV4_SLOTS - 1);
+  const w = addrWord(buf, off);
+  const slot = (Math.imul(w, 0x9e3779b1) >>> 20) & (IPV4_SLOTS - 1);
   const seen = ipv4Seen[slot];
-  if (seen !== null && seen[0] === buf[off] && seen[1] === buf[off + 1] && seen[2] === buf[off + 2] && seen[3] === buf[off + 3]) return seen;
+  if (seen !== null && ipv4Words[slot] === w) return seen;
+  ipv4Words[slot] = w;
   return ipv4Seen[slot] = copyOut(buf, off, 4);
 }
 

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { DEFAULT_TEMPLATE, NamingFlow, Template } from '../../src/output/template';
 import { EXIT, TcpflowError } from '../../src/errors';
 import { ip4, ip6 } from '../helpers/packets';
+import { Flow } from '../../src/flow/flow';
 
 function flow(over: Partial<NamingFlow> = {}): NamingFlow {
   return {
@@ -140,4 +141,16 @@ test('%A and %B: names of IPv4 addresses made once are the same as made afresh, 
     assert.equal(name, `${pad(a)}-${pad(b)}`);
   }
   assert.equal(t.expand(flow({ src: ip6('2001:db8::1'), dst: ip4('10.0.0.2') }), 0), '2001:db8::1-010.000.000.002');
+});
+
+test('%A and %B of a Flow (named from its address words) are those of its address arrays, IPv4 and IPv6', () => {
+  const t = new Template(DEFAULT_TEMPLATE);
+  for (let i = 0; i < 40000; i += 13) {
+    // Top bits set and clear (negative words), and addresses whose slots collide.
+    const a = Uint8Array.from([(i * 7) & 255, i & 255, (i >> 8) & 255, 1]), b = Uint8Array.from([128 + (i & 127), 0, (i >> 5) & 255, 2]);
+    const f = new Flow(a, b, 1 + (i & 1023), 80, -1, null, i);
+    assert.equal(t.expand(f, 0), x(DEFAULT_TEMPLATE, flow({ src: a, dst: b, sport: f.sport, dport: 80 })));
+  }
+  const v6 = new Flow(ip6('2001:db8::1'), ip6('::ffff:10.0.0.2'), 1, 2, -1, null, 0);
+  assert.equal(t.expand(v6, 0), '2001:db8::1.00001-::ffff:10.0.0.2.00002');
 });
