@@ -8,7 +8,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { newDecodedPacket, type DecodedPacket } from '../../src/decode/packet';
-import { flowHash } from '../../src/flow/key';
+import { addrWord, flowHash } from '../../src/flow/key';
 import { Outcome } from '../../src/flow/tcpdemux';
 import { ANY_VLAN, SavedFlows, type SavedFlowFields } from '../../src/flow/saved-flows';
 import { C2S, CISN, Harness } from './harness';
@@ -22,6 +22,11 @@ interface ModelEntry extends SavedFlowFields {
 }
 
 /** A packet buffer holding just the two addresses, and its decoded fields. */
+/** A flow direction's fields with the address words a Flow keeps beside its arrays. */
+function fields(t: Omit<SavedFlowFields, 'addrLen' | 'srcWord' | 'dstWord'>): SavedFlowFields {
+  return { ...t, addrLen: t.src.length, srcWord: addrWord(t.src, 0), dstWord: addrWord(t.dst, 0) };
+}
+
 function packet(e: SavedFlowFields): { buf: Uint8Array; d: DecodedPacket } {
   const n = e.src.length;
   const buf = new Uint8Array(3 + 2 * n);
@@ -80,8 +85,8 @@ function runModel(seed: number, window: number, packets: number, burst: number, 
     const n = rng.chance(0.2) ? 16 : 4;
     const src = new Uint8Array(n), dst = new Uint8Array(n);
     src[n - 1] = rng.int(0, 3);
-    dst[0] = rng.int(0, 2);
-    return { src, dst, sport: rng.int(1, 3), dport: rng.pick([80, 65535]), tag: rng.pick([-1, 0, 7]), isn: rng.int(0, 2 ** 32 - 1) };
+    dst[0] = rng.pick([0, 1, 200]); // 200: a negative word
+    return fields({ src, dst, sport: rng.int(1, 3), dport: rng.pick([80, 65535]), tag: rng.pick([-1, 0, 7]), isn: rng.int(0, 2 ** 32 - 1) });
   };
   for (let p = 0; p < packets; p++) {
     // Closes are stamped with the packet, or just before it (-S tcp_timeout: p - 0.5).
@@ -141,7 +146,7 @@ describe('SavedFlows against a model', () => {
 
   test('window 0: an entry lasts for the packet that closed it only', () => {
     const store = new SavedFlows(0);
-    const e: SavedFlowFields = { src: Uint8Array.of(1, 2, 3, 4), dst: Uint8Array.of(5, 6, 7, 8), sport: 1, dport: 2, tag: -1, isn: 9 };
+    const e = fields({ src: Uint8Array.of(1, 2, 3, 4), dst: Uint8Array.of(5, 6, 7, 8), sport: 1, dport: 2, tag: -1, isn: 9 });
     const { buf, d } = packet(e), hash = tupleHashOf(e);
     store.add(e, hash, 'x', 10);
     store.expire(10);
@@ -153,7 +158,7 @@ describe('SavedFlows against a model', () => {
 
   test('clear forgets everything, and the store goes on after it', () => {
     const store = new SavedFlows(1000);
-    const e: SavedFlowFields = { src: Uint8Array.of(1, 2, 3, 4), dst: Uint8Array.of(5, 6, 7, 8), sport: 1, dport: 2, tag: -1, isn: 9 };
+    const e = fields({ src: Uint8Array.of(1, 2, 3, 4), dst: Uint8Array.of(5, 6, 7, 8), sport: 1, dport: 2, tag: -1, isn: 9 });
     const { buf, d } = packet(e), hash = tupleHashOf(e);
     for (let i = 0; i < 100; i++) store.add(e, hash, String(i), i);
     store.clear();

@@ -268,7 +268,7 @@ export function checkGenerated(r: RunResult, g: GeneratedSeed): string[] {
   const problems: string[] = [];
   const used = new Set<number>();
   for (const e of g.expected) {
-    const idx = r.closed.findIndex((c, k) => !used.has(k) && c.flow.sport === e.sport && c.flow.dport === e.dport && c.flow.isn === e.isn &&
+    const idx = r.closed.findIndex((c, k) => !used.has(k) && c.flow.sport === e.sport && c.flow.dport === e.dport && (c.flow.isn >>> 0) === e.isn &&
       (e.vlan === undefined || c.flow.vlan === e.vlan));
     if (idx < 0) { problems.push(`${g.name}: no flow ${e.sport}>${e.dport} isn ${e.isn}${e.vlan !== undefined ? ` vlan ${e.vlan}` : ''}`); continue; }
     used.add(idx);
@@ -280,7 +280,7 @@ export function checkGenerated(r: RunResult, g: GeneratedSeed): string[] {
   }
   r.closed.forEach((c, k) => {
     if (!used.has(k) && c.file.length > 0) {
-      problems.push(`${g.name}: unexpected file ${c.name} (${c.file.length} bytes, isn ${c.flow.isn})`);
+      problems.push(`${g.name}: unexpected file ${c.name} (${c.file.length} bytes, isn ${c.flow.isn >>> 0})`);
     }
   });
   return problems;
