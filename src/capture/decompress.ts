@@ -202,10 +202,14 @@ export class DecompressedInput implements ByteInput {
 /**
  * The first bytes of a regular file (fewer when it is shorter), to recognise its format;
  * null for anything else (a pipe or a device is not read ahead: the bytes would be lost).
+ * A FIFO is not even opened: opening one waits for its writer, and closing it again can
+ * leave the writer with no reader for a moment (SIGPIPE: it dies, and the run's own open
+ * then waits for ever).
  */
 export function sniff(path: string): Uint8Array | null {
   let fd: number;
   try {
+    if (!fs.statSync(path).isFile()) return null;
     fd = fs.openSync(path, 'r');
   } catch (e) {
     throw new TcpflowError('INPUT_OPEN', `${path}: ${strerror(e)}`);

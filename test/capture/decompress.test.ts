@@ -10,8 +10,9 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as zlib from 'node:zlib';
+import { spawnSync } from 'node:child_process';
 import { allocChunk } from '../../src/capture/chunk';
-import { DEFAULT_MAX_DECOMPRESSED, DEFAULT_MAX_RATIO, detectCompression } from '../../src/capture/decompress';
+import { DEFAULT_MAX_DECOMPRESSED, DEFAULT_MAX_RATIO, detectCompression, sniff } from '../../src/capture/decompress';
 import { openInput } from '../../src/capture/source';
 import { TcpflowError } from '../../src/errors';
 import { assertWellFormedXml, makeTempDir, removeDir, REPO_ROOT, runCli } from '../helpers/corpus';
@@ -142,4 +143,26 @@ test('the decompression bound: a bomb stops at the ratio cap, a big file at the 
 
 test('openInput: a missing file is an INPUT_OPEN error naming it', async () => {
   await assert.rejects(openInput('/nonexistent/x.pcap.gz', LIMITS), (e: unknown) => e instanceof TcpflowError && e.code === 'INPUT_OPEN' && /nonexistent\/x\.pcap\.gz/.test(e.message));
+});
+
+test('sniff does not open a FIFO (no writer yet): null at once, the run\'s own open is the only one its writer sees', () => {
+  const tmp = makeTempDir('tcpflow-ts-sniff-');
+  try {
+    const fifo = path.join(tmp, 'capture.fifo');
+    assert.equal(spawnSync('mkfifo', [fifo]).status, 0);
+    // In a child: opening a FIFO with no writer blocks, and the guard's kill makes that a failure, not a hang.
+    const module = require.resolve('../../src/capture/decompress');
+    const r = spawnSync(process.execPath, ['-e', `process.stdout.write(JSON.stringify(require(${JSON.stringify(module)}).sniff(process.argv[1])))`, fifo],
+      { encoding: 'utf8', timeout: 30_000 });
+    assert.equal(r.signal, null, 'sniff waited for a writer (it opened the FIFO)');
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout, 'null');
+    // A regular file and a missing one as before.
+    const file = path.join(tmp, 'x.pcap');
+    fs.writeFileSync(file, pcapHeader(1));
+    assert.deepEqual([...(sniff(file) ?? [])].slice(0, 4), [0xd4, 0xc3, 0xb2, 0xa1]);
+    assert.throws(() => sniff(path.join(tmp, 'missing.pcap')), (e) => e instanceof TcpflowError && /missing\.pcap: No such file or directory/.test(e.message));
+  } finally {
+    removeDir(tmp);
+  }
 });
