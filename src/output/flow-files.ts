@@ -199,6 +199,8 @@ export interface FlowFileStats {
   open: number;
   /** The most `open` has been since the caller last reset it. */
   peak: number;
+  /** Flow files this store created (each a new directory entry: O_EXCL). */
+  created: number;
 }
 
 /**
@@ -214,7 +216,7 @@ export class FlowFileStore {
   /** Files with a run waiting (a file's `pending` says it is here; written out at the latest by flushAll). */
   private pending: FlowFile[] = [];
   private readonly madeDirs = new Set<string>();
-  readonly stats: FlowFileStats = { descriptors: 0, maxDescriptors: 0, open: 0, peak: 0 };
+  readonly stats: FlowFileStats = { descriptors: 0, maxDescriptors: 0, open: 0, peak: 0, created: 0 };
 
   /** --resume: the log of files created (absolute paths as JSON strings, one a line), and its length. */
   private createdLog: { fd: number; path: string; bytes: number } | null = null;
@@ -277,6 +279,7 @@ export class FlowFileStore {
       if (this.createdLog !== null && fs.lstatSync(p, { throwIfNoEntry: false }) === undefined) this.logCreation(p);
       const fd = this.openWithRetry(p, O_CREAT | O_EXCL | O_RDWR, true);
       if (fd < 0) continue;
+      this.stats.created++;
       const ff = this.adopt(new FlowFile(this, p, clock, findx), fd);
       this.onDebug?.(`${p}: created new file`);
       ff.startFindx();

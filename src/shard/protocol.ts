@@ -148,6 +148,8 @@ export interface WorkerResult {
   totalPackets: number;
   /** Flow files still open when the input ended (before the final close). */
   openFilesAtEnd: number;
+  /** Flow files this worker created (new directory entries; src/output/flow-files.ts). */
+  filesCreated: number;
   flowsAtEnd: number;
   /** Records this worker produced. */
   records: number;

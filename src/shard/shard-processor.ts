@@ -276,6 +276,7 @@ export class ShardProcessor {
       totalFlows: demux?.totalFlows ?? 0,
       totalPackets: demux?.totalPackets ?? 0,
       openFilesAtEnd,
+      filesCreated: this.store?.stats.created ?? 0,
       flowsAtEnd,
       records: this.records?.count ?? 0,
       flowsPurged: demux?.flowsPurged ?? 0,
