@@ -1,7 +1,8 @@
 import type { DecodedPacket } from '../decode/packet';
 
+/** addrWord, unsigned: the flow key texts' numbers. */
 function u32(b: Uint8Array, o: number): number {
-  return ((b[o] << 24) >>> 0) + ((b[o + 1] << 16) | (b[o + 2] << 8) | b[o + 3]);
+  return addrWord(b, o) >>> 0;
 }
 
 /**
@@ -32,11 +33,11 @@ export function flowKeyOf(src: Uint8Array, dst: Uint8Array, sport: number, dport
 export function tupleHash(src: Uint8Array, s: number, dst: Uint8Array, t: number, n: number, sport: number, dport: number): number {
   let h = Math.imul(sport ^ (dport << 16), 0x9e3779b1);
   for (let o = 0; o < n; o += 4) {
-    h = Math.imul(h ^ u32(src, s + o), 0x85ebca6b);
+    h = Math.imul(h ^ addrWord(src, s + o), 0x85ebca6b);
     h ^= h >>> 13;
   }
   for (let o = 0; o < n; o += 4) {
-    h = Math.imul(h ^ u32(dst, t + o), 0x85ebca6b);
+    h = Math.imul(h ^ addrWord(dst, t + o), 0x85ebca6b);
     h ^= h >>> 13;
   }
   return h ^ (h >>> 16);

@@ -254,7 +254,10 @@ class SpillReader {
   private lineStart = 0;
   private lineEnd = 0;
 
-  constructor(private readonly path: string | null, src: SpillSource | null, private readonly line: SpillLine) {
+  /** The loaded line's parse (each reader its own: the merge compares the readers' keys). */
+  private readonly line = new SpillLine();
+
+  constructor(private readonly path: string | null, src: SpillSource | null) {
     this.limit = src?.limit ?? 0;
     this.tail = src?.tail ?? null;
     this.complete = src !== null;
@@ -421,8 +424,8 @@ export class RecordMerge {
    */
   constructor(sources: readonly SpillSource[], private readonly livePaths: readonly (string | null)[],
     private readonly write: (line: SpillLine) => void) {
-    this.live = livePaths.map((p) => new SpillReader(p, null, new SpillLine()));
-    this.readers = [...sources.map((s) => new SpillReader(s.path, s, new SpillLine())), ...this.live];
+    this.live = livePaths.map((p) => new SpillReader(p, null));
+    this.readers = [...sources.map((s) => new SpillReader(s.path, s)), ...this.live];
   }
 
   /** Live worker `w` has `bytes` of whole records in its spill file and will close no flow before packet `through`. */
@@ -445,7 +448,7 @@ export class RecordMerge {
       r.finish(p === null ? 0 : h === undefined ? Infinity : h.spilled, h === undefined ? null : Buffer.from(h.text));
     });
     for (const h of [...heldBy.values(), ...memory]) {
-      this.readers.push(new SpillReader(h.path, { path: h.path, limit: h.path === null ? 0 : h.spilled, tail: Buffer.from(h.text) }, new SpillLine()));
+      this.readers.push(new SpillReader(h.path, { path: h.path, limit: h.path === null ? 0 : h.spilled, tail: Buffer.from(h.text) }));
     }
     this.live = [];
   }
