@@ -7,6 +7,8 @@ import { ip4, ip6 } from '../helpers/packets';
 import { Rng } from '../flow/rng';
 
 const MAC = Uint8Array.from([2, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 2]);
+/** One address all zeros (left out), the other with every hex digit's case. */
+const HALF_MACS = [Uint8Array.from([0, 0, 0, 0, 0, 0, 0xab, 0xcd, 0xef, 0x10, 0x9f, 0xff]), Uint8Array.from([0xfa, 0x0b, 0, 0x7e, 0xc3, 0x01, 0, 0, 0, 0, 0, 0])];
 
 /** What the JSON Lines report writes for a record: absent fields left out. */
 const json = (r: FlowRecord) => JSON.stringify(r);
@@ -92,10 +94,10 @@ test('writeFlowLine writes the record\'s spill line: odd numbers, times, address
   for (let i = 0; i < 3000; i++) {
     const v6 = rng.chance(0.3);
     const f = new Flow(v6 ? ip6(rng.pick(['2001:db8::1', '::', 'fe80::1:2:3'])) : ip4(`${rng.int(0, 255)}.0.${rng.int(0, 255)}.255`),
-      ip4('10.0.0.2'), rng.int(0, 65535), rng.int(0, 65535), rng.pick([-1, 0, 1, 4095]), rng.pick([MAC, new Uint8Array(12), null]), 0);
+      ip4('10.0.0.2'), rng.int(0, 65535), rng.int(0, 65535), rng.pick([-1, 0, 1, 4095]), rng.pick([MAC, new Uint8Array(12), null, ...HALF_MACS]), 0);
     f.startSec = rng.pick([0, 1e9, 2 ** 40, -5, 1.8e13]); f.startUsec = rng.pick([0, 1, 999999, 123456, 1234567, -5, 2.5]);
     f.lastSec = rng.pick([f.startSec, 2e9]); f.lastUsec = rng.int(0, 999999);
-    f.packets = rng.int(1, 2 ** 31); f.len = rng.pick([0, 9, 10, 2 ** 53 - 1, 2 ** 60]); f.caplen = rng.pick([f.len, 7]);
+    f.packets = rng.pick([rng.int(1, 2 ** 31), 2 ** 31 - 1, 2 ** 31, 2 ** 32 + 9]); f.len = rng.pick([0, 9, 10, 2 ** 53 - 1, 2 ** 60]); f.caplen = rng.pick([f.len, 7]);
     f.lastByte = rng.pick([0, 99, 100, 1e15 + 1]); f.outOfOrder = rng.int(0, 2); f.violations = rng.int(0, 2);
     const name = rng.pick(names);
     const filePacket = rng.pick([undefined, 0, 12345]);
