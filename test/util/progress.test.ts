@@ -62,7 +62,8 @@ test('on a pseudo-terminal the bar is drawn and erased; -q silences it', { skip:
     assert.match(shown.stdout, /\r\x1b\[K(\r\n|$)/, 'erased at the end');
     const quiet = run('-q');
     assert.equal(quiet.status, 0, quiet.stdout);
-    assert.doesNotMatch(quiet.stdout, /\x1b\[K|files/);
+    // The bar's own text: a checkout's path may hold the word 'files' (/work/wt-files).
+    assert.doesNotMatch(quiet.stdout, /\x1b\[K|\d+\/13 files/);
   } finally {
     removeDir(tmp);
   }
