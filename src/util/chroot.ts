@@ -90,23 +90,26 @@ export class Chroot {
 /** Programs of their own (run as child processes), not modules of a run. */
 const ENTRY_POINTS = new Set(['capture/filter-child.js']);
 
-/** Packages loaded lazily somewhere in a run (a decompressor, the JSON logger). */
-const LAZY_PACKAGES = ['pino', 'fzstd', 'unbzip2-stream', 'xz-decompress'];
+/**
+ * Packages loaded lazily somewhere in a run (a decompressor, the JSON logger). The bundles
+ * leave them out (scripts/bundle.ts): they load from node_modules in the runs that use them.
+ */
+export const LAZY_PACKAGES: readonly string[] = ['pino', 'fzstd', 'unbzip2-stream', 'xz-decompress'];
 
 /**
  * Loads every module of tcpflow-ts (dist/src, dist/workers) and the packages it loads
  * lazily, so that nothing needs a file outside the new root once it is entered. Loading a
  * module runs only its top level: they have no effect beyond defining things. The bundle
- * (dist/bundle) already holds every module of ours and the packages it inlines: there is
- * nothing to load, and a package loaded from node_modules would be a second copy it never uses.
+ * (dist/bundle) already holds every module of ours: only the packages are loaded.
  */
 export function preloadModules(): void {
-  if (BUNDLED) return;
-  const root = path.join(DIST_ROOT, 'src');
-  for (const dir of [root, path.join(DIST_ROOT, 'workers')]) {
-    for (const e of fs.readdirSync(dir, { recursive: true, withFileTypes: true })) {
-      const file = path.join(e.parentPath, e.name);
-      if (e.isFile() && e.name.endsWith('.js') && !ENTRY_POINTS.has(path.relative(root, file))) require(file);
+  if (!BUNDLED) {
+    const root = path.join(DIST_ROOT, 'src');
+    for (const dir of [root, path.join(DIST_ROOT, 'workers')]) {
+      for (const e of fs.readdirSync(dir, { recursive: true, withFileTypes: true })) {
+        const file = path.join(e.parentPath, e.name);
+        if (e.isFile() && e.name.endsWith('.js') && !ENTRY_POINTS.has(path.relative(root, file))) require(file);
+      }
     }
   }
   for (const p of LAZY_PACKAGES) {
