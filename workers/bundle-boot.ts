@@ -8,7 +8,8 @@ import { IMPORTER, newImporter, type Importer } from '../src/util/importer';
  * A worker thread's entry when the command runs from dist/bundle/ (src/shard/hosts.ts): it
  * compiles dist/bundle/flow-worker.js (workers/flow-worker.ts and what it loads, one
  * function expression: scripts/bundle.ts) with V8's code cache for it, as cli/main.ts does
- * the command's bundle, and exports what the bundle exports (piscina calls its default).
+ * the command's bundle, and exports what the bundle exports (the thread calls its default:
+ * src/shard/hosts.ts).
  * Compiling the bundle's top level took ~9.5 ms of CPU per thread, ~3.5 with the cache
  * (README, Performance). The cache is written by a worker thread of the build's cache run
  * (TCPFLOW_TS_WRITE_CODE_CACHE=worker) right after the bundle's top level ran: before

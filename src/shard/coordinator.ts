@@ -489,7 +489,7 @@ export function workerError(worker: number, workers: number, e: unknown): Tcpflo
     const exited = /^worker exited with code: (\d+)$/.exec(e.message);
     const at = /\n\s+at (?:.*? \()?([^()\n]+:\d+:\d+)\)?/.exec(e.stack ?? '')?.[1];
     why = exited !== null ? `it exited with code ${exited[1]}`
-      : `${e.name}: ${e.message.split('\n')[0]}${code !== undefined ? ` (${code})` : ''}${at !== undefined && !at.includes('node_modules/piscina') ? ` at ${at}` : ''}`;
+      : `${e.name}: ${e.message.split('\n')[0]}${code !== undefined ? ` (${code})` : ''}${at !== undefined && !at.startsWith('[worker eval]') ? ` at ${at}` : ''}`;
   }
   return new TcpflowError('WORKER', `worker thread ${worker} of ${workers} failed: ${why}`, EXIT.WORKER);
 }

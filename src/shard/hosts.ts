@@ -1,5 +1,4 @@
 import * as path from 'node:path';
-import type { Piscina } from 'piscina';
 import type { Chunk } from '../capture/chunk';
 import type { SinkFactory } from '../flow/sink';
 import type { Logger } from '../util/log';
@@ -29,37 +28,61 @@ export interface WorkerHost {
   destroy(): Promise<void>;
 }
 
-/** Worker threads (piscina), one long-lived task each, talking over a port of its own. */
+/**
+ * What a worker thread runs: the task module's default export (workers/flow-worker.ts, or
+ * the bundle's loader, workers/bundle-boot.ts) called with the task, which ends once its
+ * result is sent; the thread then ends by itself when the coordinator closes its port.
+ */
+const THREAD_MAIN = `const { workerData } = require('node:worker_threads'); require(workerData.module).default(workerData.task);`;
+
+/**
+ * Worker threads (node:worker_threads), one long-lived task each, talking over a port of
+ * its own. Until session 11 a piscina pool ran them: loading piscina took ~7-8 ms of the
+ * main thread before the first thread was started, and its worker script (its modules,
+ * the task module loaded through a promise) more in each thread; the pool's queueing,
+ * resizing and idle timeouts are of no use to tasks that live as long as the run
+ * (README, Performance).
+ */
 export class ThreadHost implements WorkerHost {
-  private pool: Piscina | null = null;
-  private tasks: Promise<unknown>[] = [];
+  private threads: import('node:worker_threads').Worker[] = [];
+  private exits: Promise<void>[] = [];
 
   start(n: number, slots: Chunk[], config: (i: number) => WorkerConfig, events: WorkerEvents): WorkerLink[] {
     // Loaded here: a run without threads (a small input) does not pay for them.
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const { MessageChannel } = require('node:worker_threads') as typeof import('node:worker_threads');
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const { Piscina: Pool } = require('piscina') as typeof import('piscina');
-    const pool = this.pool = new Pool({
-      // From the bundle, its loader compiles it with V8's code cache (workers/bundle-boot.ts).
-      filename: path.join(DIST_ROOT, BUNDLED ? 'workers/bundle-boot.js' : 'workers/flow-worker.js'),
-      minThreads: n,
-      maxThreads: n,
-      concurrentTasksPerWorker: 1,
-      idleTimeout: Infinity,
-      // Tasks are long-lived and event driven: the worker's event loop must keep running.
-      atomics: 'disabled',
-      // Node would record every descriptor a worker opens and closes in a set of its own
-      // (to close them if the thread exits), ~2 % of a worker's time on many small flow
-      // files; the workers close their files themselves and live as long as the run.
-      trackUnmanagedFds: false,
-    });
+    const { MessageChannel, Worker } = require('node:worker_threads') as typeof import('node:worker_threads');
+    // From the bundle, its loader compiles it with V8's code cache (workers/bundle-boot.ts).
+    const module = path.join(DIST_ROOT, BUNDLED ? 'workers/bundle-boot.js' : 'workers/flow-worker.js');
     return Array.from({ length: n }, (_, i) => {
       const { port1, port2 } = new MessageChannel();
-      port1.on('message', (m: FromWorker) => events.message(i, m));
+      let answered = false, gone = false;
+      const die = (e: unknown): void => {
+        if (gone) return;
+        gone = true;
+        events.died(i, e);
+      };
+      port1.on('message', (m: FromWorker) => {
+        if (m.type === 'result') answered = true;
+        events.message(i, m);
+      });
       const task: WorkerTask = { port: port2, slots, config: config(i) };
-      // A task settles after its result was sent; it rejects only when the thread dies.
-      this.tasks.push((pool.run(task, { transferList: [port2] }) as Promise<void>).catch((e: unknown) => events.died(i, e)));
+      const thread = new Worker(THREAD_MAIN, {
+        eval: true,
+        workerData: { module, task },
+        transferList: [port2],
+        // Node would record every descriptor a worker opens and closes in a set of its own
+        // (to close them if the thread exits), ~2 % of a worker's time on many small flow
+        // files; the workers close their files themselves and live as long as the run.
+        trackUnmanagedFds: false,
+      });
+      // An exception nothing caught, or a module that did not load; a thread that ends
+      // before its result (process.exit in it) dies too.
+      thread.on('error', die);
+      this.threads.push(thread);
+      this.exits.push(new Promise((resolve) => thread.on('exit', (code) => {
+        if (!answered) die(new Error(`worker exited with code: ${code}`));
+        resolve();
+      })));
       return {
         send: (msg, transfer) => port1.postMessage(msg, transfer),
         close: () => port1.close(),
@@ -68,11 +91,12 @@ export class ThreadHost implements WorkerHost {
     });
   }
 
-  /** After every worker's result: the tasks settle right after it (destroying earlier would fail them). */
+  /** After every worker's result: nothing is left to do in the threads (the run waits for them to end). */
   async destroy(): Promise<void> {
-    await Promise.all(this.tasks);
-    await this.pool?.destroy();
-    this.pool = null;
+    for (const t of this.threads) void t.terminate();
+    await Promise.all(this.exits);
+    this.threads = [];
+    this.exits = [];
   }
 }
 

@@ -250,3 +250,26 @@ test('chunk messages carry their record lists in shared memory and transfer noth
     assert.ok(host.seen.every((m) => m.shared && m.transfers === 0), `${w} workers`);
   }
 });
+
+test('worker threads: one that cannot start its task, or ends before its result, fails the run naming it and why; the run still ends', async () => {
+  const capture = fs.readFileSync(path.join(PCAP_DIR, 'tcpflow__jpegs.cap'));
+  // The task rejects before the thread has booted (its -e js module does not load in it).
+  const missing = path.join(os.tmpdir(), 'tcpflow-ts-no-such-module.mjs');
+  const c = await Coordinator.start(new ThreadHost(), 2, config({ plugin: { module: missing, function: 'scan' } }), () => null,
+    { print: null, unprocessed: null }, { slots: ring(3) });
+  await c.feed(memorySource('jpegs', capture), false, () => false);
+  const totals = await c.finish();
+  assert.match(c.error?.message ?? '', /^worker thread [01] of 2 failed: .*-S js_module=.*tcpflow-ts-no-such-module\.mjs: cannot load/);
+  assert.ok(totals.results.length < 2);
+  // A thread that exits on its own before its result (TCPFLOW_TS_FAULT=worker-exit: worker 0 exits with 70 at its first chunk).
+  process.env.TCPFLOW_TS_FAULT = 'worker-exit';
+  try {
+    const d = await Coordinator.start(new ThreadHost(), 2, config(), () => null, { print: null, unprocessed: null }, { slots: ring(3) });
+    await d.feed(memorySource('jpegs', capture), false, () => false);
+    const t = await d.finish();
+    assert.equal(d.error?.message, 'worker thread 0 of 2 failed: it exited with code 70');
+    assert.deepEqual(t.results.map((r) => r.error), [null]);
+  } finally {
+    delete process.env.TCPFLOW_TS_FAULT;
+  }
+});

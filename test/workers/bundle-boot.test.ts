@@ -34,7 +34,7 @@ test('the worker bundle\'s code cache is accepted by a worker thread', { skip: !
   assert.equal(rejected, false);
 });
 
-test('the loader gives piscina the bundle\'s task function', { skip: !fs.existsSync(BUNDLE) && 'no dist/bundle (npm run build)' }, async () => {
+test('the loader gives the thread the bundle\'s task function', { skip: !fs.existsSync(BUNDLE) && 'no dist/bundle (npm run build)' }, async () => {
   const kind = await inWorker(`const m = require(BOOT); parentPort.postMessage([m.__esModule, typeof m.default, m.default.name]);`);
   assert.deepEqual(kind, [true, 'function', 'flowWorker']);
 });
