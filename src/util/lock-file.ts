@@ -96,6 +96,20 @@ interface Seen {
   text: string;
 }
 
+/** Milliseconds since the file's mtime. */
+function ageMs(seen: Seen): number {
+  return Number(BigInt(Date.now()) * 1_000_000n - seen.mtimeNs) / 1e6;
+}
+
+/** Unlinks `p` unless it is already gone; `what` prefixes the reason of a failure. */
+function unlinkIfThere(p: string, what = ''): void {
+  try {
+    fs.unlinkSync(p);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw new LockFileError(p, what + strerror(e));
+  }
+}
+
 function sameFile(a: Seen, b: Seen): boolean {
   return a.dev === b.dev && a.ino === b.ino && a.mtimeNs === b.mtimeNs && a.text === b.text;
 }
@@ -136,11 +150,7 @@ export class LockFile {
       if (this.tryCreate()) return;
       const seen = this.look(this.path);
       if (seen === null) continue; // released between our create and our look: try again now
-      const ageMs = Number(BigInt(Date.now()) * 1_000_000n - seen.mtimeNs) / 1e6;
-      if (isStale(parseOwner(seen.text), ageMs, this.self, this.alive)) {
-        this.breakStale(seen);
-        continue;
-      }
+      if (isStale(parseOwner(seen.text), ageMs(seen), this.self, this.alive) && this.breakStale(seen)) continue;
       sleepSync(backoff);
       backoff = Math.min(backoff * 2, MAX_BACKOFF_MS);
     }
@@ -155,36 +165,38 @@ export class LockFile {
     // Another file in its place (a new inode may reuse ours: the content tells) means ours was
     // broken: that one is not ours to remove.
     const now = this.look(this.path);
-    if (now === null || !sameFile(now, mine)) return;
-    try {
-      fs.unlinkSync(this.path);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw new LockFileError(this.path, strerror(e));
-    }
+    if (now !== null && sameFile(now, mine)) unlinkIfThere(this.path);
   }
 
   /** O_CREAT|O_EXCL: true if the lock is now ours, false if a lock file is in place. */
   private tryCreate(): boolean {
+    const held = this.create(this.path);
+    if (held === null) return false;
+    this.held = held;
+    heldHere.add(this.path);
+    return true;
+  }
+
+  /** Creates `p` (O_CREAT|O_EXCL) holding our pid and host: the file as created, or null if one is in place. */
+  private create(p: string): Seen | null {
     let fd: number;
     try {
-      fd = fs.openSync(this.path, 'wx', 0o666);
+      fd = fs.openSync(p, 'wx', 0o666);
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'EEXIST') return false;
+      if ((e as NodeJS.ErrnoException).code === 'EEXIST') return null;
       throw new LockFileError(this.path, strerror(e));
     }
     try {
       const text = ownerText(this.self);
       fs.writeSync(fd, text);
       const st = fs.fstatSync(fd, { bigint: true });
-      this.held = { dev: st.dev, ino: st.ino, mtimeNs: st.mtimeNs, text };
-      heldHere.add(this.path);
+      return { dev: st.dev, ino: st.ino, mtimeNs: st.mtimeNs, text };
     } catch (e) {
-      fs.rmSync(this.path, { force: true });
+      fs.rmSync(p, { force: true });
       throw new LockFileError(this.path, strerror(e));
     } finally {
       fs.closeSync(fd);
     }
-    return true;
   }
 
   /** The file at `p` now, or null if there is none. Not following a symlink and not blocking
@@ -210,28 +222,55 @@ export class LockFile {
   }
 
   /**
-   * Removes a stale lock without removing a live one. Two waiters may judge the same file
-   * stale: the first breaks it and creates its own lock, which the second must not remove. So
-   * the file is first renamed to a name of our own, then checked to be the one judged stale;
-   * if it is not, it is linked back (unless yet another lock appeared in the meantime, a window
-   * of two system calls in which two holders can coexist once).
+   * Removes a stale lock without removing a live one; false if another waiter is removing it
+   * (the caller waits its turn). Two waiters may judge the same file stale, and the first may
+   * already have broken it and made its own lock, which the second must not remove. So
+   * waiters break a lock one at a time, each holding the lock's breaker file
+   * (`<path>.break`, created as the lock is), and remove the lock only if it is still the
+   * file judged stale: holders remove only their own lock, and the owner of a stale one is
+   * gone, so nothing can replace it between that check and the unlink.
    */
-  private breakStale(seen: Seen): void {
-    // node:crypto loaded here, when a lock is found stale: loading it cost every run ~1-3 ms of start-up.
+  private breakStale(seen: Seen): boolean {
+    const breaker = `${this.path}.break`;
+    const mine = this.create(breaker);
+    if (mine === null) {
+      const other = this.look(breaker);
+      if (other !== null && isStale(parseOwner(other.text), ageMs(other), this.self, this.alive)) this.removeAside(breaker, other);
+      return false;
+    }
+    try {
+      const now = this.look(this.path);
+      if (now !== null && sameFile(now, seen)) unlinkIfThere(this.path, 'cannot remove stale lock: ');
+    } finally {
+      const still = this.look(breaker);
+      if (still !== null && sameFile(still, mine)) unlinkIfThere(breaker);
+    }
+    return true;
+  }
+
+  /**
+   * Removes the breaker file of a waiter that died while breaking a lock (a window of a few
+   * system calls). Two waiters may judge it stale at once: the file is renamed to a name of
+   * our own, checked to be the one judged stale, and linked back if it is not (unless yet
+   * another appeared meanwhile: then two waiters can break locks at once, and even then
+   * only a lock still found stale is removed).
+   */
+  private removeAside(p: string, seen: Seen): void {
+    // node:crypto loaded here, when a breaker is found stale: loading it cost every run ~1-3 ms of start-up.
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { randomBytes } = require('node:crypto') as typeof import('node:crypto');
-    const aside = `${this.path}.stale-${process.pid}-${randomBytes(4).toString('hex')}`;
+    const aside = `${p}.stale-${process.pid}-${randomBytes(4).toString('hex')}`;
     try {
-      fs.renameSync(this.path, aside);
+      fs.renameSync(p, aside);
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return; // another waiter broke it
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return; // another waiter removed it
       throw new LockFileError(this.path, `cannot remove stale lock: ${strerror(e)}`);
     }
     try {
       const moved = this.look(aside);
       if (moved !== null && !sameFile(moved, seen)) {
         try {
-          fs.linkSync(aside, this.path);
+          fs.linkSync(aside, p);
         } catch (e) {
           if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw new LockFileError(this.path, strerror(e));
         }

@@ -240,22 +240,55 @@ test('stale lock files are broken: a dead pid, an old unreadable file', withDir(
 }));
 
 test('several waiters breaking one stale lock: one holder at a time', withDir(async (dir) => {
+  // Rounds of six waiters that all find the same stale lock: the old rename-and-link-back
+  // break let two of them hold the lock at once in about one round of three.
+  for (let round = 0; round < 4; round++) {
+    const p = path.join(dir, 'l');
+    const log = path.join(dir, 'log');
+    fs.writeFileSync(p, ownerText({ pid: deadPid(), host: HOST }));
+    const startAt = Date.now() + 500;
+    const children = ['A', 'B', 'C', 'D', 'E', 'F'].map((id) => child(p, `
+      while (Date.now() < ${startAt});
+      lock.hold(() => {
+        fs.appendFileSync(args[0], args[1] + '<\\n');
+        sleep(20);
+        fs.appendFileSync(args[0], args[1] + '>\\n');
+      });`, [log, id]));
+    for (const c of children) assert.equal((await c.done).code, 0);
+    const lines = fs.readFileSync(log, 'latin1').trimEnd().split('\n');
+    assert.equal(lines.length, 12);
+    for (let i = 0; i < lines.length; i += 2) assert.equal(lines[i + 1], `${lines[i][0]}>`, `round ${round}: ${lines.join(' ')}`);
+    assert.deepEqual(fs.readdirSync(dir), ['log']);
+    fs.rmSync(log);
+  }
+}));
+
+test('a stale lock is broken by one waiter at a time: a live breaker is waited for, a dead one cleared', withDir(async (dir) => {
   const p = path.join(dir, 'l');
-  const log = path.join(dir, 'log');
+  const breaker = `${p}.break`;
+  // A breaker file left by a waiter that died while breaking: cleared, and the lock taken.
   fs.writeFileSync(p, ownerText({ pid: deadPid(), host: HOST }));
-  const startAt = Date.now() + 500;
-  const children = ['A', 'B', 'C', 'D'].map((id) => child(p, `
-    while (Date.now() < ${startAt});
-    lock.hold(() => {
-      fs.appendFileSync(args[0], args[1] + '<\\n');
-      sleep(20);
-      fs.appendFileSync(args[0], args[1] + '>\\n');
-    });`, [log, id]));
-  for (const c of children) assert.equal((await c.done).code, 0);
-  const lines = fs.readFileSync(log, 'latin1').trimEnd().split('\n');
-  assert.equal(lines.length, 8);
-  for (let i = 0; i < lines.length; i += 2) assert.equal(lines[i + 1], `${lines[i][0]}>`, lines.join(' '));
-  assert.deepEqual(fs.readdirSync(dir), ['log']);
+  fs.writeFileSync(breaker, ownerText({ pid: deadPid(), host: HOST }));
+  new LockFile(p).probe();
+  assert.deepEqual(fs.readdirSync(dir), []);
+  // A live process's breaker: the waiter neither breaks the stale lock nor takes it until the
+  // breaker file is gone (that process's break done).
+  const other = child(p, `console.log('up'); sleep(60000);`);
+  await other.printed('up');
+  fs.writeFileSync(p, ownerText({ pid: deadPid(), host: HOST }));
+  fs.writeFileSync(breaker, ownerText({ pid: other.pid, host: HOST }));
+  const waiter = child(p, `lock.acquire(); console.log('got'); lock.release();`);
+  let got = false;
+  void waiter.printed('got').then(() => { got = true; }, () => undefined);
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  assert.equal(got, false, 'took the lock while another waiter was breaking it');
+  assert.ok(fs.existsSync(p) && fs.existsSync(breaker));
+  fs.rmSync(breaker);
+  assert.equal((await waiter.done).code, 0);
+  assert.equal(got, true);
+  other.kill('SIGKILL');
+  await other.done;
+  assert.deepEqual(fs.readdirSync(dir), []);
 }));
 
 test('an unusable location is a LOCK error naming the path, exit status 3', withDir((dir) => {
