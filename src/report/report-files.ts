@@ -179,8 +179,9 @@ export class ReportMerge {
       this.merge.finish(held);
       // A full disk: the records need the room their spill files take. Read them in and
       // delete the files first (when that fits in memory).
-      // statfs only when spill files remain (never for a run that held its records: ~1 ms of a small run on ext4).
-      const bytes = this.merge.remaining();
+      // statfs only when there are spill files to delete (never for a run that held its
+      // records: ~1 ms of a small run on ext4).
+      const bytes = spillPaths.length > 0 ? this.merge.remaining() : 0;
       if (files.length > 0 && bytes > 0 && bytes > Math.min(...files.map((f, i) => freeSpace(f.path) + f.reservedAfter(writers[i].position))) &&
         this.merge.loadRest(LOAD_LIMIT)) {
         for (const p of spillPaths) fs.rmSync(p, { force: true });
