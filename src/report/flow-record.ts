@@ -341,7 +341,6 @@ function timeField(bytes: Buffer, at: number, sec: number, usec: number): number
   return at + 1;
 }
 
-/** addrText(a). */
 /** An IPv4 address (its addrWord) as dotted decimal, and the tab after it. */
 function ipv4Field(bytes: Buffer, at: number, word: number): number {
   for (let shift = 24; shift >= 0; shift -= 8) {

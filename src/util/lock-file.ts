@@ -101,15 +101,6 @@ function ageMs(seen: Seen): number {
   return Number(BigInt(Date.now()) * 1_000_000n - seen.mtimeNs) / 1e6;
 }
 
-/** Unlinks `p` unless it is already gone; `what` prefixes the reason of a failure. */
-function unlinkIfThere(p: string, what = ''): void {
-  try {
-    fs.unlinkSync(p);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw new LockFileError(p, what + strerror(e));
-  }
-}
-
 function sameFile(a: Seen, b: Seen): boolean {
   return a.dev === b.dev && a.ino === b.ino && a.mtimeNs === b.mtimeNs && a.text === b.text;
 }
@@ -164,8 +155,21 @@ export class LockFile {
     heldHere.delete(this.path);
     // Another file in its place (a new inode may reuse ours: the content tells) means ours was
     // broken: that one is not ours to remove.
-    const now = this.look(this.path);
-    if (now !== null && sameFile(now, mine)) unlinkIfThere(this.path);
+    this.unlinkIfSame(this.path, mine);
+  }
+
+  /**
+   * Unlinks `p` if it is still the file `seen` (the same inode, mtime and content); `what`
+   * prefixes the reason of a failure.
+   */
+  private unlinkIfSame(p: string, seen: Seen, what = ''): void {
+    const now = this.look(p);
+    if (now === null || !sameFile(now, seen)) return;
+    try {
+      fs.unlinkSync(p);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw new LockFileError(p, what + strerror(e));
+    }
   }
 
   /** O_CREAT|O_EXCL: true if the lock is now ours, false if a lock file is in place. */
@@ -239,11 +243,9 @@ export class LockFile {
       return false;
     }
     try {
-      const now = this.look(this.path);
-      if (now !== null && sameFile(now, seen)) unlinkIfThere(this.path, 'cannot remove stale lock: ');
+      this.unlinkIfSame(this.path, seen, 'cannot remove stale lock: ');
     } finally {
-      const still = this.look(breaker);
-      if (still !== null && sameFile(still, mine)) unlinkIfThere(breaker);
+      this.unlinkIfSame(breaker, mine);
     }
     return true;
   }
