@@ -64,7 +64,7 @@ async function main(): Promise<void> {
     // chroot) and the packages only some runs load (JSON logs, bzip2, xz and zstd inputs):
     // 0.14 MB of the command's bundle and 0.10 MB of the worker's that every start read
     // (0.36 ms less CPU in a small run), against one module resolution each in a run that uses them.
-    external: ['pcap', 'tcpflow-ts-chroot', ...LAZY_PACKAGES],
+    external: ['pcap', 'tcpflow-ts-chroot', 'tcpflow-ts-files', ...LAZY_PACKAGES],
     // Less text to read at every start (names are kept, internal errors' stacks stay legible;
     // a dozen top-level names that two modules share get a number: writeSync2, text2 ...).
     minifyWhitespace: true,

@@ -1,10 +1,15 @@
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { outputError } from '../errors';
 import type { FlowSink, SinkCheckpoint } from '../flow/sink';
+import { errnoError, nativeFiles, type NativeFiles } from './native-files';
 import type { NamingFlow, Template } from './template';
 
 const { O_CREAT, O_EXCL, O_RDWR, O_TRUNC } = fs.constants;
+const { EEXIST, EMFILE, ENFILE } = os.constants.errno;
+/** FlowFileStore's directory descriptor before its first use. */
+const NOT_OPENED = -2;
 
 /** A run of contiguous writes is written out once it has this many pieces (writev's IOV_MAX is 1024). */
 const MAX_RUN_PIECES = 512;
@@ -159,6 +164,14 @@ export class FlowFile implements FlowSink {
   }
 }
 
+/**
+ * A time for fs.futimesSync: node:fs stamps the current time for a negative number of
+ * seconds (a pcapng time before 1970), but takes a Date as it is (to the millisecond).
+ */
+function fsTime(t: number): number | Date {
+  return t < 0 ? new Date(t * 1000) : t;
+}
+
 /** Bytes [pos, pos+len) of an ended flow file (short at its end), through a descriptor of their own; empty when it is gone or unreadable. */
 export function readClosedFile(p: string, pos: number, len: number): Uint8Array {
   let fd = -1;
@@ -220,14 +233,18 @@ export class FlowFileStore {
 
   /** --resume: the log of files created (absolute paths as JSON strings, one a line), and its length. */
   private createdLog: { fd: number; path: string; bytes: number } | null = null;
+  private readonly native: NativeFiles | null = nativeFiles();
+  /** The directory's descriptor for the addon's openAt (-1: none; NOT_OPENED: not yet asked for). */
+  private dirfd = NOT_OPENED;
 
   /**
    * `onDebug` gets tcpflow's level-5 notes (file created, reopened, closed). `createdLog`
    * (--resume): every file is named there before it is created, so that a resumed run can
-   * remove the files made after the last checkpoint.
+   * remove the files made after the last checkpoint. `dir`: the directory the names given to
+   * create() are in (their prefix names it), for opening them relative to it with the addon.
    */
   constructor(private readonly maxOpen: number, private readonly onDebug: ((message: string) => void) | null = null,
-    createdLog: string | null = null) {
+    createdLog: string | null = null, private readonly dir: string | null = null) {
     if (createdLog !== null) {
       try {
         this.createdLog = { fd: fs.openSync(createdLog, 'a', 0o600), path: createdLog, bytes: 0 };
@@ -237,8 +254,10 @@ export class FlowFileStore {
     }
   }
 
-  /** --resume: close the creation log (end of run). */
-  closeCreatedLog(): void {
+  /** End of run: close the creation log (--resume) and the directory's descriptor. */
+  close(): void {
+    if (this.dirfd >= 0) fs.closeSync(this.dirfd);
+    this.dirfd = -1;
     if (this.createdLog !== null) fs.closeSync(this.createdLog.fd);
     this.createdLog = null;
   }
@@ -275,9 +294,10 @@ export class FlowFileStore {
   create(prefix: string, template: Template, flow: FileClock & NamingFlow, findx: boolean): FlowFile {
     const clock: FileClock = flow;
     for (let count = 0; ; count++) {
-      const p = prefix + template.expand(flow, count);
+      const name = template.expand(flow, count);
+      const p = prefix + name;
       if (this.createdLog !== null && fs.lstatSync(p, { throwIfNoEntry: false }) === undefined) this.logCreation(p);
-      const fd = this.openWithRetry(p, O_CREAT | O_EXCL | O_RDWR, true);
+      const fd = this.openWithRetry(p, O_CREAT | O_EXCL | O_RDWR, true, name);
       if (fd < 0) continue;
       this.stats.created++;
       const ff = this.adopt(new FlowFile(this, p, clock, findx), fd);
@@ -350,6 +370,11 @@ export class FlowFileStore {
     ff.run = run.length === 0 ? run : [];
     ff.runLen = 0;
     this.use(ff);
+    if (this.native !== null) {
+      const r = this.native.write(ff.fd, run.length === 0 ? data : run, run.length === 0 ? off : 0, len, pos);
+      if (r < 0) throw outputError(ff.path, errnoError(r, 'write', ff.path));
+      return;
+    }
     let done: number;
     try {
       done = run.length === 0 ? fs.writeSync(ff.fd, data, off, len, pos) : fs.writevSync(ff.fd, run, pos);
@@ -397,15 +422,32 @@ export class FlowFileStore {
       if (ff.fd < 0) return;
     }
     const t = ff.mtime();
+    if (this.native !== null) {
+      this.finishNative(ff, this.native, t);
+      return;
+    }
     try {
       // A failed write (disk full) still closes the descriptor and stamps what was written.
-      try { this.flush(ff); } finally { if (t !== null) fs.futimesSync(ff.fd, t, t); }
+      try { this.flush(ff); } finally { if (t !== null) fs.futimesSync(ff.fd, fsTime(t), fsTime(t)); }
     } finally {
       fs.closeSync(ff.fd);
       this.unlink(ff);
       ff.fd = -1;
       this.stats.descriptors--;
     }
+  }
+
+  /** closeDescriptor's three calls (the queued run, the times, close) as one, with the addon. */
+  private finishNative(ff: FlowFile, native: NativeFiles, t: number | null): void {
+    const pieces = ff.run, len = ff.runLen;
+    const r = native.finish(ff.fd, pieces.length === 0 ? ff.runData : pieces, pieces.length === 0 ? ff.runOff : 0, len, ff.runPos, t);
+    ff.runData = null;
+    ff.runLen = 0;
+    if (pieces.length > 0) ff.run = [];
+    this.unlink(ff);
+    ff.fd = -1;
+    this.stats.descriptors--;
+    if (r < 0) throw outputError(ff.path, errnoError(r, len > 0 ? 'write' : 'futime', ff.path));
   }
 
   private append(ff: FlowFile): void {
@@ -435,9 +477,21 @@ export class FlowFileStore {
     return true;
   }
 
-  /** open(2) under the descriptor cap; -1 when `exclusive` and the name exists. */
-  private openWithRetry(p: string, flags: number, exclusive: boolean): number {
+  /**
+   * open(2) under the descriptor cap; -1 when `exclusive` and the name exists. `name`: the
+   * path inside the store's directory, opened relative to it with the addon (the kernel
+   * walks one name, not the output directory's path); node:fs says why it failed.
+   */
+  private openWithRetry(p: string, flags: number, exclusive: boolean, name: string | null = null): number {
     while (this.stats.descriptors >= this.maxOpen && this.evictOne()) { /* make room */ }
+    // A name from / on would be taken from the root by openat: only node:fs may open it.
+    const dirfd = name !== null && name.charCodeAt(0) !== 0x2f ? this.directory() : -1;
+    while (dirfd >= 0) {
+      const fd = (this.native as NativeFiles).openAt(dirfd, name as string, flags, 0o666);
+      if (fd >= 0) return fd;
+      if (exclusive && fd === -EEXIST) return -1;
+      if ((fd !== -EMFILE && fd !== -ENFILE) || !this.evictOne()) break;
+    }
     for (;;) {
       try {
         return fs.openSync(p, flags, 0o666);
@@ -449,6 +503,15 @@ export class FlowFileStore {
         throw outputError(p, e);
       }
     }
+  }
+
+  /** The store directory's descriptor for the addon, opened on first use; -1 without one. */
+  private directory(): number {
+    if (this.dirfd === NOT_OPENED) {
+      const r = this.native === null || this.dir === null ? -1 : this.native.openDir(this.dir === '' ? '.' : this.dir);
+      this.dirfd = r >= 0 ? r : -1;
+    }
+    return this.dirfd;
   }
 
   /** Create the directories a templated name asks for (once per directory). */

@@ -268,7 +268,7 @@ export class ShardProcessor {
     }
     try {
       this.records?.close();
-      this.store?.closeCreatedLog();
+      this.store?.close();
     } catch (e) {
       error ??= errorInfo(e);
     }

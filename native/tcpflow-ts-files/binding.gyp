@@ -1,0 +1,8 @@
+{
+  "targets": [
+    {
+      "target_name": "files",
+      "sources": [ "files.c" ]
+    }
+  ]
+}

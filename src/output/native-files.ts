@@ -1,0 +1,48 @@
+import { getSystemErrorName } from 'node:util';
+
+/**
+ * The optional addon native/tcpflow-ts-files (Node-API, built by npm ci): a flow file
+ * opened relative to the output directory's descriptor, and its last write, times and
+ * close in one call. Without it (no compiler when installed, or TCPFLOW_TS_NATIVE_FILES=0)
+ * the same calls go through node:fs, with the same files, times and messages.
+ */
+export interface NativeFiles {
+  /** A descriptor of directory `path` for openAt, or -errno. */
+  openDir(path: string): number;
+  /** openat(2) with O_CLOEXEC added: a descriptor, or -errno. */
+  openAt(dirfd: number, name: string, flags: number, mode: number): number;
+  /**
+   * Write data[off, off + len) at `pos`, all of it (`data` an array of at most 1,024
+   * pieces: each in turn, off 0 and len their total): 0 or -errno.
+   */
+  write(fd: number, data: Uint8Array | readonly Uint8Array[] | null, off: number, len: number, pos: number): number;
+  /**
+   * write(), then stamp atime and mtime with `time` seconds (null: leave them) and close
+   * `fd` whatever failed: 0, or the first call's -errno.
+   */
+  finish(fd: number, data: Uint8Array | readonly Uint8Array[] | null, off: number, len: number, pos: number, time: number | null): number;
+}
+
+let addon: NativeFiles | null | undefined;
+
+/** The addon, or null when it is not built or turned off. */
+export function nativeFiles(): NativeFiles | null {
+  if (addon === undefined) {
+    addon = null;
+    if (process.env.TCPFLOW_TS_NATIVE_FILES !== '0') {
+      try {
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        addon = require('tcpflow-ts-files') as NativeFiles;
+      } catch {
+        // Not built: node:fs does the same work.
+      }
+    }
+  }
+  return addon;
+}
+
+/** An error as node:fs would throw it for a call that gave -errno `r`. */
+export function errnoError(r: number, syscall: string, p: string): NodeJS.ErrnoException {
+  const code = getSystemErrorName(r);
+  return Object.assign(new Error(`${code}: ${syscall} '${p}'`), { errno: r, code, syscall, path: p });
+}
