@@ -101,3 +101,22 @@ test('a write failing in flushAll: the error names the file, and the other files
   bad.close();
   fs.rmSync(dir, { recursive: true });
 });
+
+test('a flow before 1970 (a pcapng time) stamps its file then, with the addon or through node:fs (which would stamp now)', () => {
+  for (const native of [true, false]) {
+    const dir = tmp();
+    const store = new FlowFileStore(10, null, null, dir);
+    if (!native) (store as unknown as { native: null }).native = null;
+    const early = { ...clock(1), startSec: -86_400 * 365, startUsec: 123_456 };
+    const ff = store.create(dir + '/', new Template('%a'), early, false);
+    ff.write(0, Uint8Array.from([1]), 0, 1);
+    ff.close();
+    store.close();
+    const ns = fs.statSync(path.join(dir, '00001'), { bigint: true }).mtimeNs;
+    const want = -86_400n * 365n * 1_000_000_000n + 123_456_000n;
+    // The addon: to the microsecond; node:fs takes it as a Date: to the millisecond.
+    if (native) assert.equal(ns, want);
+    else assert.ok(ns - want < 1_000_000n && want - ns < 1_000_000n, `node:fs: ${ns}`);
+    fs.rmSync(dir, { recursive: true });
+  }
+});
