@@ -211,5 +211,17 @@ NAPI_MODULE_INIT() {
     napi_create_function(env, fns[i].name, NAPI_AUTO_LENGTH, fns[i].fn, NULL, &f);
     napi_set_named_property(env, exports, fns[i].name, f);
   }
+  /* The errno numbers the caller tells apart, as this C library has them. */
+  static const struct { const char *name; int value; } codes[] = {
+    { "EEXIST", EEXIST }, { "EMFILE", EMFILE }, { "ENFILE", ENFILE },
+  };
+  napi_value errno_object;
+  napi_create_object(env, &errno_object);
+  for (size_t i = 0; i < sizeof codes / sizeof codes[0]; i++) {
+    napi_value v;
+    napi_create_int32(env, codes[i].value, &v);
+    napi_set_named_property(env, errno_object, codes[i].name, v);
+  }
+  napi_set_named_property(env, exports, "errno", errno_object);
   return exports;
 }

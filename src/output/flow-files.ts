@@ -1,5 +1,4 @@
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { outputError } from '../errors';
 import type { FlowSink, SinkCheckpoint } from '../flow/sink';
@@ -7,7 +6,6 @@ import { errnoError, nativeFiles, type NativeFiles } from './native-files';
 import type { NamingFlow, Template } from './template';
 
 const { O_CREAT, O_EXCL, O_RDWR, O_TRUNC } = fs.constants;
-const { EEXIST, EMFILE, ENFILE } = os.constants.errno;
 /** FlowFileStore's directory descriptor before its first use. */
 const NOT_OPENED = -2;
 
@@ -487,10 +485,11 @@ export class FlowFileStore {
     // A name from / on would be taken from the root by openat: only node:fs may open it.
     const dirfd = name !== null && name.charCodeAt(0) !== 0x2f ? this.directory() : -1;
     while (dirfd >= 0) {
-      const fd = (this.native as NativeFiles).openAt(dirfd, name as string, flags, 0o666);
+      const native = this.native as NativeFiles;
+      const fd = native.openAt(dirfd, name as string, flags, 0o666);
       if (fd >= 0) return fd;
-      if (exclusive && fd === -EEXIST) return -1;
-      if ((fd !== -EMFILE && fd !== -ENFILE) || !this.evictOne()) break;
+      if (exclusive && fd === -native.errno.EEXIST) return -1;
+      if ((fd !== -native.errno.EMFILE && fd !== -native.errno.ENFILE) || !this.evictOne()) break;
     }
     for (;;) {
       try {

@@ -1,5 +1,3 @@
-import { getSystemErrorName } from 'node:util';
-
 /**
  * The optional addon native/tcpflow-ts-files (Node-API, built by npm ci): a flow file
  * opened relative to the output directory's descriptor, and its last write, times and
@@ -21,6 +19,8 @@ export interface NativeFiles {
    * `fd` whatever failed: 0, or the first call's -errno.
    */
   finish(fd: number, data: Uint8Array | readonly Uint8Array[] | null, off: number, len: number, pos: number, time: number | null): number;
+  /** The errno numbers the caller tells apart (node:os has them too, but loading it costs every thread memory). */
+  readonly errno: { readonly EEXIST: number; readonly EMFILE: number; readonly ENFILE: number };
 }
 
 let addon: NativeFiles | null | undefined;
@@ -43,6 +43,8 @@ export function nativeFiles(): NativeFiles | null {
 
 /** An error as node:fs would throw it for a call that gave -errno `r`. */
 export function errnoError(r: number, syscall: string, p: string): NodeJS.ErrnoException {
-  const code = getSystemErrorName(r);
+  // Loaded here, on a failure only: node:util at start-up cost each thread memory.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const code = (require('node:util') as typeof import('node:util')).getSystemErrorName(r);
   return Object.assign(new Error(`${code}: ${syscall} '${p}'`), { errno: r, code, syscall, path: p });
 }

@@ -111,6 +111,7 @@ test('failures are -errno, never an exception: EEXIST, EBADF, ENOENT, ENAMETOOLO
     const dirfd = a.openDir(dir);
     const errno = os.constants.errno as Record<string, number>;
     fs.writeFileSync(path.join(dir, 'taken'), 'x');
+    assert.deepEqual({ ...a.errno }, { EEXIST: errno.EEXIST, EMFILE: errno.EMFILE, ENFILE: errno.ENFILE });
     assert.equal(a.openAt(dirfd, 'taken', O_CREAT | O_EXCL | O_RDWR, 0o666), -errno.EEXIST);
     assert.equal(a.openAt(dirfd, 'no/such/dir', O_CREAT | O_RDWR, 0o666), -errno.ENOENT);
     assert.equal(a.openAt(dirfd, 'n'.repeat(5000), O_CREAT | O_RDWR, 0o666), -errno.ENAMETOOLONG);
