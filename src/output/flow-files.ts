@@ -241,7 +241,7 @@ export class FlowFileStore {
    * remove the files made after the last checkpoint. `dir`: the directory the names given to
    * create() are in (their prefix names it), for opening them relative to it with the addon.
    */
-  constructor(private readonly maxOpen: number, private readonly onDebug: ((message: string) => void) | null = null,
+  constructor(private maxOpen: number, private readonly onDebug: ((message: string) => void) | null = null,
     createdLog: string | null = null, private readonly dir: string | null = null) {
     if (createdLog !== null) {
       try {
@@ -254,7 +254,10 @@ export class FlowFileStore {
 
   /** End of run: close the creation log (--resume) and the directory's descriptor. */
   close(): void {
-    if (this.dirfd >= 0) fs.closeSync(this.dirfd);
+    if (this.dirfd >= 0) {
+      fs.closeSync(this.dirfd);
+      this.maxOpen++;
+    }
     this.dirfd = -1;
     if (this.createdLog !== null) fs.closeSync(this.createdLog.fd);
     this.createdLog = null;
@@ -504,11 +507,16 @@ export class FlowFileStore {
     }
   }
 
-  /** The store directory's descriptor for the addon, opened on first use; -1 without one. */
+  /**
+   * The store directory's descriptor for the addon, opened on first use; -1 without one.
+   * It counts against the store's cap (`maxOpen`, its share of -f and of the process's
+   * limit): under a cap of one it is not opened.
+   */
   private directory(): number {
     if (this.dirfd === NOT_OPENED) {
-      const r = this.native === null || this.dir === null ? -1 : this.native.openDir(this.dir === '' ? '.' : this.dir);
+      const r = this.native === null || this.dir === null || this.maxOpen < 2 ? -1 : this.native.openDir(this.dir === '' ? '.' : this.dir);
       this.dirfd = r >= 0 ? r : -1;
+      if (r >= 0) this.maxOpen--;
     }
     return this.dirfd;
   }
