@@ -5,12 +5,16 @@
  * under many and conc (one file per flow direction) and whether a write less per file
  * pays: on tmpfs a file's first write allocates its page, and a second write into the same
  * page costs next to nothing, so copying a short flow's bytes to write them once does not
- * (README, "Workers: session 11").
+ * (README, "Workers: session 11"). The last two patterns make the one-write file's calls
+ * through the optional addon native/tcpflow-ts-files, as the workers do when it is built:
+ * its write + futimens + close in one call after node:fs's open, and also its openat in the
+ * directory's descriptor (README, "Workers: session 12"); left out when it is not built.
  *
  * usage: node dist/scripts/bench-file-calls.js [DIR] [N] [ROUNDS]   (default /dev/shm 40000 5)
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { nativeFiles } from '../src/output/native-files';
 
 const { O_CREAT, O_EXCL, O_RDWR } = fs.constants;
 const SIZE = 2500;
@@ -19,8 +23,11 @@ const HALF = 1200;
 /** Files open at once (conc has ~15,000 a worker; the pattern matters, not the count). */
 const OPEN = 2000;
 
-type Pattern = 'open+close' | 'open+write+close' | 'open+write+futimes+close' | 'two writes' | 'copy, one writev';
-const PATTERNS: Pattern[] = ['open+close', 'open+write+close', 'open+write+futimes+close', 'two writes', 'copy, one writev'];
+type Pattern = 'open+close' | 'open+write+close' | 'open+write+futimes+close' | 'two writes' | 'copy, one writev' |
+  'open, addon finish' | 'addon openat + finish';
+const addon = nativeFiles();
+const PATTERNS: Pattern[] = ['open+close', 'open+write+close', 'open+write+futimes+close', 'two writes', 'copy, one writev',
+  ...(addon === null ? [] : ['open, addon finish', 'addon openat + finish'] as const)];
 
 const data = Buffer.alloc(4 << 20);
 for (let i = 0; i < data.length; i++) data[i] = (i * 7) & 0xff;
@@ -32,10 +39,14 @@ function run(dir: string, n: number, pattern: Pattern): number {
   fs.mkdirSync(dir);
   const start = process.cpuUsage();
   const fds: number[] = [];
+  const dirfd = pattern === 'addon openat + finish' && addon !== null ? addon.openDir(dir) : -1;
   for (let base = 0; base < n; base += OPEN) {
     fds.length = 0;
-    // Names as long as the default template's for IPv4.
-    for (let i = 0; i < OPEN; i++) fds.push(fs.openSync(path.join(dir, `010.002.${String(base + i).padStart(9, '0')}.01024-198.051.100.001.00080`), O_CREAT | O_EXCL | O_RDWR, 0o666));
+    for (let i = 0; i < OPEN; i++) {
+      // Names as long as the default template's for IPv4.
+      const name = `010.002.${String(base + i).padStart(9, '0')}.01024-198.051.100.001.00080`;
+      fds.push(dirfd >= 0 && addon !== null ? addon.openAt(dirfd, name, O_CREAT | O_EXCL | O_RDWR, 0o666) : fs.openSync(path.join(dir, name), O_CREAT | O_EXCL | O_RDWR, 0o666));
+    }
     // What a chunk's end does: the first part is written (or copied to be written later).
     for (let i = 0; i < OPEN; i++) {
       const off = (i * SIZE) % (data.length - SIZE);
@@ -45,6 +56,10 @@ function run(dir: string, n: number, pattern: Pattern): number {
     // The flow ends.
     for (let i = 0; i < OPEN; i++) {
       const off = (i * SIZE) % (data.length - SIZE), fd = fds[i];
+      if (addon !== null && (pattern === 'open, addon finish' || pattern === 'addon openat + finish')) {
+        if (addon.finish(fd, data, off, SIZE, 0, 1.7e9) !== 0) throw new Error(`${dir}: the addon failed`);
+        continue;
+      }
       if (pattern === 'two writes') fs.writeSync(fd, data, off + HALF, SIZE - HALF, HALF);
       else if (pattern === 'copy, one writev') fs.writevSync(fd, [carry.subarray(i * SIZE, i * SIZE + HALF), data.subarray(off + HALF, off + SIZE)], 0);
       else if (pattern !== 'open+close') fs.writeSync(fd, data, off, SIZE, 0);
@@ -53,6 +68,7 @@ function run(dir: string, n: number, pattern: Pattern): number {
     }
   }
   const used = process.cpuUsage(start);
+  if (dirfd >= 0) fs.closeSync(dirfd);
   fs.rmSync(dir, { recursive: true, force: true });
   return (used.user + used.system) / n;
 }
