@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { outputError } from '../errors';
 import type { FlowSink, SinkCheckpoint } from '../flow/sink';
-import { errnoError, nativeFiles, type NativeFiles } from './native-files';
+import { errnoError, nativeFiles, nativeFilesAfter, type NativeFiles } from './native-files';
 import type { NamingFlow, Template } from './template';
 
 const { O_CREAT, O_EXCL, O_RDWR, O_TRUNC } = fs.constants;
@@ -231,7 +231,8 @@ export class FlowFileStore {
 
   /** --resume: the log of files created (absolute paths as JSON strings, one a line), and its length. */
   private createdLog: { fd: number; path: string; bytes: number } | null = null;
-  private readonly native: NativeFiles | null = nativeFiles();
+  /** The addon once `nativeAfter` files were created (null before, or without it). */
+  private native: NativeFiles | null = null;
   /** The directory's descriptor for the addon's openAt (-1: none; NOT_OPENED: not yet asked for). */
   private dirfd = NOT_OPENED;
 
@@ -239,10 +240,11 @@ export class FlowFileStore {
    * `onDebug` gets tcpflow's level-5 notes (file created, reopened, closed). `createdLog`
    * (--resume): every file is named there before it is created, so that a resumed run can
    * remove the files made after the last checkpoint. `dir`: the directory the names given to
-   * create() are in (their prefix names it), for opening them relative to it with the addon.
+   * create() are in (their prefix names it), for opening them relative to it with the addon,
+   * which is used from the `nativeAfter`th file created on (Infinity: never).
    */
   constructor(private maxOpen: number, private readonly onDebug: ((message: string) => void) | null = null,
-    createdLog: string | null = null, private readonly dir: string | null = null) {
+    createdLog: string | null = null, private readonly dir: string | null = null, private readonly nativeAfter = nativeFilesAfter()) {
     if (createdLog !== null) {
       try {
         this.createdLog = { fd: fs.openSync(createdLog, 'a', 0o600), path: createdLog, bytes: 0 };
@@ -294,6 +296,7 @@ export class FlowFileStore {
    */
   create(prefix: string, template: Template, flow: FileClock & NamingFlow, findx: boolean): FlowFile {
     const clock: FileClock = flow;
+    if (this.stats.created === this.nativeAfter) this.native = nativeFiles();
     for (let count = 0; ; count++) {
       const name = template.expand(flow, count);
       const p = prefix + name;
@@ -513,8 +516,9 @@ export class FlowFileStore {
    * limit): under a cap of one it is not opened.
    */
   private directory(): number {
+    if (this.native === null) return -1; // not yet, or not built
     if (this.dirfd === NOT_OPENED) {
-      const r = this.native === null || this.dir === null || this.maxOpen < 2 ? -1 : this.native.openDir(this.dir === '' ? '.' : this.dir);
+      const r = this.dir === null || this.maxOpen < 2 ? -1 : this.native.openDir(this.dir === '' ? '.' : this.dir);
       this.dirfd = r >= 0 ? r : -1;
       if (r >= 0) this.maxOpen--;
     }

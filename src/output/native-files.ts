@@ -1,8 +1,9 @@
 /**
  * The optional addon native/tcpflow-ts-files (Node-API, built by npm ci): a flow file
  * opened relative to the output directory's descriptor, and its last write, times and
- * close in one call. Without it (no compiler when installed, or TCPFLOW_TS_NATIVE_FILES=0)
- * the same calls go through node:fs, with the same files, times and messages.
+ * close in one call. Without it (no compiler when installed, TCPFLOW_TS_NATIVE_FILES=0, or
+ * a run's first files: nativeFilesAfter) the same calls go through node:fs, with the same
+ * files, times and messages.
  */
 export interface NativeFiles {
   /** A descriptor of directory `path` for openAt, or -errno. */
@@ -25,17 +26,26 @@ export interface NativeFiles {
 
 let addon: NativeFiles | null | undefined;
 
-/** The addon, or null when it is not built or turned off. */
+/**
+ * Files a store creates through node:fs before it loads the addon. Loading it takes ~1.3 ms
+ * (resolving the package and dlopen) and saves ~1.5 µs a file: a small run (a capture of a
+ * few flows: 1.5 times `node -e 0` is its budget) never pays for it.
+ * TCPFLOW_TS_NATIVE_FILES=1 uses it from the first file (tests), =0 never.
+ */
+export function nativeFilesAfter(): number {
+  const v = process.env.TCPFLOW_TS_NATIVE_FILES;
+  return v === '0' ? Infinity : v === '1' ? 0 : 1024;
+}
+
+/** The addon, or null when it is not built. */
 export function nativeFiles(): NativeFiles | null {
   if (addon === undefined) {
     addon = null;
-    if (process.env.TCPFLOW_TS_NATIVE_FILES !== '0') {
-      try {
-        // eslint-disable-next-line @typescript-eslint/no-require-imports
-        addon = require('tcpflow-ts-files') as NativeFiles;
-      } catch {
-        // Not built: node:fs does the same work.
-      }
+    try {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      addon = require('tcpflow-ts-files') as NativeFiles;
+    } catch {
+      // Not built: node:fs does the same work.
     }
   }
   return addon;

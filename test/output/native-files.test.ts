@@ -145,10 +145,12 @@ function flow(port: number) {
   };
 }
 
-/** Files of one and several pieces under a cap of 2 descriptors (closed and reopened), with and without the addon. */
-function storeRun(dir: string, native: boolean, template: string): void {
-  const store = new FlowFileStore(2, null, null, dir);
-  if (!native) (store as unknown as { native: NativeFiles | null }).native = null;
+/**
+ * Files of one and several pieces under a cap of 2 descriptors (closed and reopened), the
+ * addon used from the `nativeAfter`th file created on (Infinity: node:fs only).
+ */
+function storeRun(dir: string, nativeAfter: number, template: string): void {
+  const store = new FlowFileStore(2, null, null, dir, nativeAfter);
   const t = new Template(template);
   const files: FlowFile[] = [];
   const chunk = Uint8Array.from({ length: 64 }, (_, i) => i);
@@ -179,18 +181,21 @@ function listing(dir: string): string[] {
 
 test('the store with the addon writes what it writes through node:fs: names (subdirectories made on demand), bytes, times', { skip }, () => {
   for (const template of ['%a', 'sub%a/%A-%a', '/%a']) {
-    const withAddon = makeTempDir('native-files-'), withFs = makeTempDir('native-files-');
+    // The addon from the first file, from the fourth (files node:fs opened, the addon writes and closes), never.
+    const dirs = [0, 3, Infinity].map((after) => {
+      const dir = makeTempDir('native-files-');
+      storeRun(dir, after, template);
+      return dir;
+    });
     try {
-      storeRun(withAddon, true, template);
-      storeRun(withFs, false, template);
-      const a = listing(withAddon), b = listing(withFs);
+      const [a, b, c] = dirs.map(listing);
       assert.equal(a.length, 6, template);
-      assert.deepEqual(a, b, template);
+      assert.deepEqual(a, c, template);
+      assert.deepEqual(b, c, template);
       // A name from / on stays in the output directory (the store's prefix), as node:fs has it.
       if (template.startsWith('/')) assert.ok(a.every((l) => !l.includes('/')), a.join('\n'));
     } finally {
-      removeDir(withAddon);
-      removeDir(withFs);
+      for (const d of dirs) removeDir(d);
     }
   }
 });
@@ -201,8 +206,9 @@ test('runs with the addon and with node:fs (TCPFLOW_TS_NATIVE_FILES=0) leave the
   for (const capture of captures) {
     for (const opts of optionSets) {
       const results = [];
-      // SOURCE_DATE_EPOCH: -a's netviz pages carry the date of their making otherwise.
-      for (const env of [{ SOURCE_DATE_EPOCH: '1700000000' }, { SOURCE_DATE_EPOCH: '1700000000', TCPFLOW_TS_NATIVE_FILES: '0' }]) {
+      // SOURCE_DATE_EPOCH: -a's netviz pages carry the date of their making otherwise. =1: the
+      // addon from the first file (a run uses node:fs for its first 1,024 otherwise).
+      for (const env of [{ SOURCE_DATE_EPOCH: '1700000000', TCPFLOW_TS_NATIVE_FILES: '1' }, { SOURCE_DATE_EPOCH: '1700000000', TCPFLOW_TS_NATIVE_FILES: '0' }]) {
         const out = makeTempDir('native-files-run-');
         try {
           // The output directory as `.`: the run's own working directory.
