@@ -157,13 +157,15 @@ async function interfere(args: string[], input: string, act: (readPos: number) =
 
 const hasProc = fs.existsSync('/proc/self/fdinfo');
 
-test('disk full: exit 3, the file named, earlier bytes intact, every file listed in the report', async (t) => {
+// The flow files' calls through node:fs (a run's first 1,024 files) and through the addon
+// (TCPFLOW_TS_NATIVE_FILES=1: from the first file; src/output/native-files.ts).
+for (const native of ['0', '1']) test(`disk full: exit 3, the file named, earlier bytes intact, every file listed in the report (${native === '1' ? 'the flow-file addon' : 'node:fs'})`, async (t) => {
   const tmp = makeTempDir('tcpflow-ts-faults-');
   const mnt = path.join(tmp, 'mnt');
   try {
     if (!tmpfs(mnt, 'size=400k')) { t.skip('cannot mount a tmpfs here (needs root)'); return; }
     const out = path.join(mnt, 'out');
-    const r = await cli(['-r', path.join(PCAP_DIR, 'tcpflow__jpegs.cap'), '-o', out]);
+    const r = await cli(['-r', path.join(PCAP_DIR, 'tcpflow__jpegs.cap'), '-o', out], { env: { TCPFLOW_TS_NATIVE_FILES: native } });
     assert.equal(r.code, 3, r.stderr);
     assert.match(r.stderr, /^tcpflow-ts: .*\/out\/\S+: No space left on device$/m);
     assertClean(r);
@@ -281,11 +283,12 @@ test('unwritable output directory (mode 0555, as an unprivileged user): exit 3, 
   }
 });
 
-test('a low descriptor limit (ulimit -n 48): same output as without', async () => {
+// With the flow-file addon, its descriptor of the output directory counts against the limit too.
+for (const native of ['0', '1']) test(`a low descriptor limit (ulimit -n 48): same output as without (${native === '1' ? 'the flow-file addon' : 'node:fs'})`, async () => {
   const tmp = makeTempDir('tcpflow-ts-faults-');
   try {
     const cap = path.join(PCAP_DIR, 'pcapplusplus__650HttpResponses.pcap');
-    const a = await cli(['-r', cap, '-o', path.join(tmp, 'a'), '--workers', '2'], { shell: 'ulimit -n 48' });
+    const a = await cli(['-r', cap, '-o', path.join(tmp, 'a'), '--workers', '2'], { shell: 'ulimit -n 48', env: { TCPFLOW_TS_NATIVE_FILES: native } });
     assert.equal(a.code, 0, a.stderr);
     const b = await cli(['-r', cap, '-o', path.join(tmp, 'b'), '--workers', '2']);
     assert.equal(b.code, 0, b.stderr);
