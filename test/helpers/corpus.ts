@@ -183,7 +183,12 @@ export function runCli(args: readonly string[], opts: { timeoutMs?: number; cwd?
     const killGroup = () => {
       try { if (child.pid) process.kill(-child.pid, 'SIGKILL'); } catch { /* gone */ }
     };
-    const timer = setTimeout(() => { timedOut = true; killGroup(); }, timeoutMs);
+    let threads = '';
+    const timer = setTimeout(() => {
+      timedOut = true;
+      threads = child.pid === undefined ? '' : threadStates(child.pid);
+      killGroup();
+    }, timeoutMs);
     child.stdout?.on('data', (d: Buffer) => out.push(d));
     child.stderr?.on('data', (d: Buffer) => err.push(d));
     let spawnError: string | null = null;
@@ -191,10 +196,30 @@ export function runCli(args: readonly string[], opts: { timeoutMs?: number; cwd?
     child.on('close', (code, signal) => {
       clearTimeout(timer);
       killGroup(); // leftovers of the group, if any
-      const stderr = Buffer.concat(err).toString('utf8') + (spawnError ? `\n(spawn error: ${spawnError})` : '');
+      const stderr = Buffer.concat(err).toString('utf8') + (spawnError ? `\n(spawn error: ${spawnError})` : '') +
+        (timedOut ? `\n(timed out after ${timeoutMs} ms; its threads then: ${threads || 'unknown'})` : '');
       resolve({ code, signal, stdout: Buffer.concat(out), stderr, timedOut, start, end: Date.now() });
     });
   });
+}
+
+/**
+ * What each thread of process group `pgid` was doing (Linux /proc): the process, each
+ * thread's name, state and the kernel function it waits in, so that a run that timed out
+ * says where it hung.
+ */
+function threadStates(pgid: number): string {
+  const read = (f: string) => { try { return fs.readFileSync(f, 'utf8').trim(); } catch { return '?'; } };
+  const fields = (stat: string) => stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  try {
+    const pids = fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p) && fields(read(`/proc/${p}/stat`))[2] === String(pgid));
+    return pids.map((pid) => `[${pid} ${read(`/proc/${pid}/comm`)}] ` + fs.readdirSync(`/proc/${pid}/task`).map((tid) => {
+      const t = `/proc/${pid}/task/${tid}`;
+      return `${read(`${t}/comm`)}:${fields(read(`${t}/stat`))[0]}:${read(`${t}/wchan`)}`;
+    }).join(' ')).join('; ');
+  } catch {
+    return '';
+  }
 }
 
 /** The environment of the CLI: the test runner's own variables left out. */
