@@ -151,7 +151,8 @@ test('a filter on standard input and on a damaged capture', { skip: why ?? false
     const plain = await runCli(['-r', cut, '-o', path.join(dir, 'c1')]);
     const filtered = await runCli(['-r', cut, '-o', path.join(dir, 'c2'), 'tcp']);
     assert.equal(filtered.code, plain.code);
-    assert.equal(filtered.stderr, plain.stderr.replace(/c1/g, 'c2'));
+    // The output directory's name only: the temporary directory's random name may hold "c1" too.
+    assert.equal(filtered.stderr, plain.stderr.split(path.join(dir, 'c1')).join(path.join(dir, 'c2')));
     assert.deepEqual(flowFiles(path.join(dir, 'c2')), flowFiles(path.join(dir, 'c1')));
   } finally {
     removeDir(dir);
@@ -217,7 +218,7 @@ test('a filter with compressed inputs (gzip, xz, bzip2, zstd): what tcpdump sele
     const unfiltered = await runCli(['-r', cut, '-o', path.join(dir, 'c1')]);
     const filtered = await runCli(['-r', cut, '-o', path.join(dir, 'c2'), 'tcp']);
     assert.equal(filtered.code, 1);
-    assert.equal(filtered.stderr, unfiltered.stderr.replace(/c1/g, 'c2'));
+    assert.equal(filtered.stderr, unfiltered.stderr.split(path.join(dir, 'c1')).join(path.join(dir, 'c2')));
     assert.match(filtered.stderr, /cut\.xz: xz data corrupt or truncated after \d+ decompressed bytes/);
     assert.deepEqual(flowFiles(path.join(dir, 'c2')), flowFiles(path.join(dir, 'c1')));
   } finally {
