@@ -23,7 +23,7 @@ export class FileSinks implements SinkFactory {
   private readonly prefix: string;
 
   constructor(private readonly config: FileSinksConfig) {
-    this.store = new FlowFileStore(config.maxOpenFiles, config.onDebug, config.createdLog ?? null, config.outdir);
+    this.store = new FlowFileStore(config.maxOpenFiles, config.onDebug, config.createdLog ?? null);
     this.template = new Template(config.template);
     this.prefix = outdirPrefix(config.outdir);
   }

@@ -65,6 +65,13 @@ export class FlowFile implements FlowSink {
     return this.path;
   }
 
+  /** Forget the queued run (its bytes were handed to a write). */
+  clearRun(): void {
+    this.runData = null;
+    if (this.run.length > 0) this.run = [];
+    this.runLen = 0;
+  }
+
   write(pos: number, data: Uint8Array, off: number, len: number): void {
     if (len > 0) {
       if (this.runLen > 0 && (pos !== this.runPos + this.runLen || this.run.length >= MAX_RUN_PIECES)) this.store.flush(this);
@@ -233,18 +240,18 @@ export class FlowFileStore {
   private createdLog: { fd: number; path: string; bytes: number } | null = null;
   /** The addon once `nativeAfter` files were created (null before, or without it). */
   private native: NativeFiles | null = null;
-  /** The directory's descriptor for the addon's openAt (-1: none; NOT_OPENED: not yet asked for). */
+  /** The directory's descriptor for the addon's openAt (-1: none; NOT_OPENED: not yet asked for), and the prefix it is for. */
   private dirfd = NOT_OPENED;
+  private dirPrefix = '';
 
   /**
    * `onDebug` gets tcpflow's level-5 notes (file created, reopened, closed). `createdLog`
    * (--resume): every file is named there before it is created, so that a resumed run can
-   * remove the files made after the last checkpoint. `dir`: the directory the names given to
-   * create() are in (their prefix names it), for opening them relative to it with the addon,
-   * which is used from the `nativeAfter`th file created on (Infinity: never).
+   * remove the files made after the last checkpoint. The addon (see native-files.ts) is used
+   * from the `nativeAfter`th file created on (Infinity: never).
    */
   constructor(private maxOpen: number, private readonly onDebug: ((message: string) => void) | null = null,
-    createdLog: string | null = null, private readonly dir: string | null = null, private readonly nativeAfter = nativeFilesAfter()) {
+    createdLog: string | null = null, private readonly nativeAfter = nativeFilesAfter()) {
     if (createdLog !== null) {
       try {
         this.createdLog = { fd: fs.openSync(createdLog, 'a', 0o600), path: createdLog, bytes: 0 };
@@ -297,11 +304,13 @@ export class FlowFileStore {
   create(prefix: string, template: Template, flow: FileClock & NamingFlow, findx: boolean): FlowFile {
     const clock: FileClock = flow;
     if (this.stats.created === this.nativeAfter) this.native = nativeFiles();
+    const dirfd = this.directory(prefix);
     for (let count = 0; ; count++) {
       const name = template.expand(flow, count);
       const p = prefix + name;
       if (this.createdLog !== null && fs.lstatSync(p, { throwIfNoEntry: false }) === undefined) this.logCreation(p);
-      const fd = this.openWithRetry(p, O_CREAT | O_EXCL | O_RDWR, true, name);
+      // A name from / on would be taken from the root by openat: only node:fs may open it.
+      const fd = this.openWithRetry(p, O_CREAT | O_EXCL | O_RDWR, true, name.charCodeAt(0) === 0x2f ? -1 : dirfd, name);
       if (fd < 0) continue;
       this.stats.created++;
       const ff = this.adopt(new FlowFile(this, p, clock, findx), fd);
@@ -370,9 +379,7 @@ export class FlowFileStore {
   flush(ff: FlowFile): void {
     if (ff.runLen === 0) return;
     const data = ff.runData as Uint8Array, off = ff.runOff, run = ff.run, pos = ff.runPos, len = ff.runLen;
-    ff.runData = null;
-    ff.run = run.length === 0 ? run : [];
-    ff.runLen = 0;
+    ff.clearRun();
     this.use(ff);
     if (this.native !== null) {
       const r = this.native.write(ff.fd, run.length === 0 ? data : run, run.length === 0 ? off : 0, len, pos);
@@ -435,9 +442,7 @@ export class FlowFileStore {
       try { this.flush(ff); } finally { if (t !== null) fs.futimesSync(ff.fd, fsTime(t), fsTime(t)); }
     } finally {
       fs.closeSync(ff.fd);
-      this.unlink(ff);
-      ff.fd = -1;
-      this.stats.descriptors--;
+      this.detach(ff);
     }
   }
 
@@ -445,12 +450,8 @@ export class FlowFileStore {
   private finishNative(ff: FlowFile, native: NativeFiles, t: number | null): void {
     const pieces = ff.run, len = ff.runLen;
     const r = native.finish(ff.fd, pieces.length === 0 ? ff.runData : pieces, pieces.length === 0 ? ff.runOff : 0, len, ff.runPos, t);
-    ff.runData = null;
-    ff.runLen = 0;
-    if (pieces.length > 0) ff.run = [];
-    this.unlink(ff);
-    ff.fd = -1;
-    this.stats.descriptors--;
+    ff.clearRun();
+    this.detach(ff);
     if (r < 0) throw outputError(ff.path, errnoError(r, len > 0 ? 'write' : 'futime', ff.path));
   }
 
@@ -473,6 +474,13 @@ export class FlowFileStore {
     if (++this.stats.descriptors > this.stats.maxDescriptors) this.stats.maxDescriptors = this.stats.descriptors;
   }
 
+  /** attach() undone, once the descriptor is closed. */
+  private detach(ff: FlowFile): void {
+    this.unlink(ff);
+    ff.fd = -1;
+    this.stats.descriptors--;
+  }
+
   /** Close the least recently used file to free a descriptor; false if none is open. */
   private evictOne(): boolean {
     const victim = this.oldest;
@@ -482,17 +490,15 @@ export class FlowFileStore {
   }
 
   /**
-   * open(2) under the descriptor cap; -1 when `exclusive` and the name exists. `name`: the
-   * path inside the store's directory, opened relative to it with the addon (the kernel
-   * walks one name, not the output directory's path); node:fs says why it failed.
+   * open(2) under the descriptor cap; -1 when `exclusive` and the name exists. With a
+   * `dirfd` (directory()), `p` is opened as `name` relative to it by the addon (the kernel
+   * walks one name, not the output directory's path); node:fs says why that failed.
    */
-  private openWithRetry(p: string, flags: number, exclusive: boolean, name: string | null = null): number {
+  private openWithRetry(p: string, flags: number, exclusive: boolean, dirfd = -1, name = ''): number {
     while (this.stats.descriptors >= this.maxOpen && this.evictOne()) { /* make room */ }
-    // A name from / on would be taken from the root by openat: only node:fs may open it.
-    const dirfd = name !== null && name.charCodeAt(0) !== 0x2f ? this.directory() : -1;
     while (dirfd >= 0) {
       const native = this.native as NativeFiles;
-      const fd = native.openAt(dirfd, name as string, flags, 0o666);
+      const fd = native.openAt(dirfd, name, flags, 0o666);
       if (fd >= 0) return fd;
       if (exclusive && fd === -native.errno.EEXIST) return -1;
       if ((fd !== -native.errno.EMFILE && fd !== -native.errno.ENFILE) || !this.evictOne()) break;
@@ -511,18 +517,20 @@ export class FlowFileStore {
   }
 
   /**
-   * The store directory's descriptor for the addon, opened on first use; -1 without one.
-   * It counts against the store's cap (`maxOpen`, its share of -f and of the process's
-   * limit): under a cap of one it is not opened.
+   * A descriptor of the directory `prefix` (create()'s: the output directory and a /, or
+   * nothing for the working directory) for the addon, opened on first use; -1 without one,
+   * or for another prefix than the first. It counts against the store's cap (`maxOpen`, its
+   * share of -f and of the process's limit): under a cap of one it is not opened.
    */
-  private directory(): number {
+  private directory(prefix: string): number {
     if (this.native === null) return -1; // not yet, or not built
     if (this.dirfd === NOT_OPENED) {
-      const r = this.dir === null || this.maxOpen < 2 ? -1 : this.native.openDir(this.dir === '' ? '.' : this.dir);
+      const r = this.maxOpen < 2 ? -1 : this.native.openDir(prefix === '' ? '.' : prefix);
       this.dirfd = r >= 0 ? r : -1;
+      this.dirPrefix = prefix;
       if (r >= 0) this.maxOpen--;
     }
-    return this.dirfd;
+    return prefix === this.dirPrefix ? this.dirfd : -1;
   }
 
   /** Create the directories a templated name asks for (once per directory). */

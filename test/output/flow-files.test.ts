@@ -105,7 +105,7 @@ test('a write failing in flushAll: the error names the file, and the other files
 test('a flow before 1970 (a pcapng time) stamps its file then, with the addon or through node:fs (which would stamp now)', () => {
   for (const native of [true, false]) {
     const dir = tmp();
-    const store = new FlowFileStore(10, null, null, dir, native ? 0 : Infinity);
+    const store = new FlowFileStore(10, null, null, native ? 0 : Infinity);
     const early = { ...clock(1), startSec: -86_400 * 365, startUsec: 123_456 };
     const ff = store.create(dir + '/', new Template('%a'), early, false);
     ff.write(0, Uint8Array.from([1]), 0, 1);

@@ -150,7 +150,7 @@ function flow(port: number) {
  * addon used from the `nativeAfter`th file created on (Infinity: node:fs only).
  */
 function storeRun(dir: string, nativeAfter: number, template: string): void {
-  const store = new FlowFileStore(2, null, null, dir, nativeAfter);
+  const store = new FlowFileStore(2, null, null, nativeAfter);
   const t = new Template(template);
   const files: FlowFile[] = [];
   const chunk = Uint8Array.from({ length: 64 }, (_, i) => i);
@@ -205,7 +205,7 @@ test('an output directory deleted under the store is made again, as node:fs does
   try {
     const dir = path.join(top, 'out');
     fs.mkdirSync(dir);
-    const store = new FlowFileStore(10, null, null, dir, 0);
+    const store = new FlowFileStore(10, null, null, 0);
     const t = new Template('%a');
     const put = (port: number) => {
       const ff = store.create(dir + '/', t, flow(port), false);
