@@ -1,8 +1,8 @@
 /**
  * tcpflow's 10,000-file warning (spec: "10 000-file warning"): printed unless -q when more
  * than 10,000 flows were seen and the output directory holds 10,000 entries or more,
- * counting `.` and `..`. A run that made the directory knows the count (src/run.ts
- * outdirEntries); any other lists it. Either way the count is the directory's.
+ * counting `.` and `..`. A run that made the directory or found it empty knows the count
+ * (src/run.ts outdirEntries); any other lists it. Either way the count is the directory's.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -54,6 +54,14 @@ test('the 10,000-file warning counts the output directory\'s entries, whether th
     assert.equal(r3.code, 0, r3.stderr);
     assert.equal(warned(r3.stderr, there), entries(there));
     assert.equal(entries(there), entries(made) - 2 + 3);
+    // A directory that was there and empty (`mkdir out && tcpflow-ts -o out`): its count is
+    // known as a made one's (nothing listed), and is the directory's.
+    const empty = path.join(tmp, 'empty');
+    fs.mkdirSync(empty);
+    const r4 = await runCli(['-r', cap, '-o', empty, '--jsonl', path.join(empty, 'flows.jsonl')]);
+    assert.equal(r4.code, 0, r4.stderr);
+    assert.equal(warned(r4.stderr, empty), entries(empty));
+    assert.equal(entries(empty), entries(made) - 1);
     // -q: no warning; -Fk: the flows are in subdirectories, the top level is small.
     const quiet = await runCli(['-q', '-r', cap, '-o', path.join(tmp, 'quiet')]);
     assert.equal(quiet.code, 0, quiet.stderr);
