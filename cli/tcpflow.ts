@@ -3,6 +3,7 @@ import { TcpflowError, EXIT } from '../src/errors';
 import { createLogger, PROGRAM_NAME } from '../src/util/log';
 import { run } from '../src/run';
 import { writeStdout } from '../src/util/stdout';
+import { exitProcess } from '../src/util/exit';
 import { MERGE_COMMAND, parseMergeCommand } from './merge';
 
 /**
@@ -73,11 +74,11 @@ function mergeMain(argv: string[]): number {
 
 main(process.argv.slice(2)).then(
   (code) => {
-    process.exit(code);
+    exitProcess(code);
   },
   (e: unknown) => {
     process.stderr.write(`${PROGRAM_NAME}: internal error (please report): ${e instanceof Error ? e.stack : String(e)}\n`);
     // Worker threads (or a capture) may still hold the event loop: nothing will finish them now.
-    process.exit(EXIT.WORKER);
+    exitProcess(EXIT.WORKER);
   },
 );

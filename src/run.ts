@@ -17,6 +17,7 @@ import { chooseHost, IN_PROCESS_MAX_BYTES, meanRecordBytes, plainInputBytes, sma
 import { splitBuckets, type BucketSplit } from './shard/bucket-split';
 import { DEFAULT_LIMITS, FragmentReassembler, fragmentText } from './shard/ip-fragments';
 import { strerror } from './util/strerror';
+import { exitProcess } from './util/exit';
 import { dfxmlFormat, type ReportSummary } from './report/dfxml';
 import { jsonlFormat } from './report/jsonl';
 import { ReportFile, ReportMerge } from './report/report-files';
@@ -77,7 +78,7 @@ const optional = {
 export async function run(given: Options, argv: readonly string[], log: Logger): Promise<number> {
   const signals = new StopSignals((s) => {
     log.error(`${s} again: stopping at once, before any input was read`);
-    process.exit(signalStatus(s));
+    exitProcess(signalStatus(s));
   });
   if (SIGNAL_AT_START !== undefined) process.kill(process.pid, SIGNAL_AT_START);
   try {
@@ -360,14 +361,14 @@ class Run {
     if (this.journal !== null) {
       // What a crash would leave, on purpose: the journal says where to go on from.
       this.log.warn(`${s}: stopping; ${this.journal.inputsDone} of ${this.plan.inputs.length} inputs are done: run the same command with --resume to go on`);
-      process.exit(signalStatus(s));
+      exitProcess(signalStatus(s));
     }
     if (this.signal !== null) {
       // The way out of a run that cannot finish (a stuck worker, a hung disk): what is
       // on disk stays, flows still open are lost and the reports are left incomplete.
       const names = this.reports.map((r) => r.path).join(' and ');
       this.log.error(`${s} again: stopping at once; open flows are not written${names ? ` and ${names} ${this.reports.length > 1 ? 'are' : 'is'} incomplete` : ''}`);
-      process.exit(signalStatus(s));
+      exitProcess(signalStatus(s));
     }
     this.log.warn(`${s}: terminating orderly, flows seen so far are being written (a second signal stops at once)`);
     this.signal = s;

@@ -1,7 +1,7 @@
 /**
  * The optional addon native/tcpflow-ts-files (Node-API, built by npm ci): a flow file
  * opened relative to the output directory's descriptor, and its last write, times and
- * close in one call. Without it (no compiler when installed, TCPFLOW_TS_NATIVE_FILES=0, or
+ * close in one call; and the process's end (src/util/exit.ts). Without it (no compiler when installed, TCPFLOW_TS_NATIVE_FILES=0, or
  * a run's first files: nativeFilesAfter) the same calls go through node:fs, with the same
  * files, times and messages.
  */
@@ -20,6 +20,8 @@ export interface NativeFiles {
    * `fd` whatever failed: 0, or the first call's -errno.
    */
   finish(fd: number, data: Uint8Array | readonly Uint8Array[] | null, off: number, len: number, pos: number, time: number | null): number;
+  /** _exit(2) with `code` (src/util/exit.ts). */
+  exitNow(code: number): never;
   /** The errno numbers the caller tells apart (node:os has them too, but loading it costs every thread memory). */
   readonly errno: { readonly EEXIST: number; readonly EMFILE: number; readonly ENFILE: number };
 }
