@@ -112,7 +112,7 @@ export function manPage(features: Features): string {
     '.SH ENVIRONMENT',
     ...tagged(bold('TMPDIR'), 'Where -L puts lock files named without a /.'),
     ...tagged(bold('TCPFLOW_TS_LOG_JSON'), 'When 1, messages go to standard error as JSON lines instead of tcpflow-ts: text lines.'),
-    ...tagged(bold('TCPFLOW_TS_NATIVE_FILES'), 'When 0, flow files are written through Node.js\'s fs module only, not the optional tcpflow-ts-files addon (used, when it is built, once a worker has created 1,024 files; 1: from the first). The files and reports are the same either way.'),
+    ...tagged(bold('TCPFLOW_TS_NATIVE_FILES'), 'When 0, flow files are written through Node.js\'s fs module only, not the optional tcpflow-ts-files addon (used, when it is built, once a worker has created 1,024 files; 1: from the first), and the process ends through process.exit(), not the addon\'s _exit (which avoids a rare hang of Node.js at exit). The files and reports are the same either way.'),
     '.SH FILES',
     ...tagged(bold('outdir/report.xml'), 'The DFXML report (-X, -S enable_report).'),
     '.SH DIFFERENCES FROM TCPFLOW',

@@ -9,6 +9,7 @@
  */
 import * as fs from 'node:fs';
 import { libpcap, linktypeOf, pcapMessage } from './libpcap';
+import { exitProcess } from '../util/exit';
 
 const OUT_BYTES = 1 << 20;
 const SNAPLEN = 262144;
@@ -23,7 +24,7 @@ function writeAll(buf: Uint8Array, len: number): void {
       const code = (e as NodeJS.ErrnoException).code;
       if (code === 'EAGAIN') { Atomics.wait(sleepCell, 0, 0, 1); continue; }
       // The reader went away (the run stopped): nothing more to do.
-      if (code === 'EPIPE') process.exit(0);
+      if (code === 'EPIPE') exitProcess(0);
       throw e;
     }
   }
@@ -65,4 +66,5 @@ function main(file: string, filter: string): number {
   return last < 0 ? 3 : 0;
 }
 
-process.exitCode = main(process.argv[2], process.argv[3]);
+// Every record is written (synchronously) by now: ended as a run is (Node's shutdown can hang).
+exitProcess(main(process.argv[2], process.argv[3]));

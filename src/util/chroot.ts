@@ -17,6 +17,7 @@ import { BUNDLED, DIST_ROOT } from './dist';
 import { EXIT, TcpflowError } from '../errors';
 import type { Options } from '../options';
 import { strerror } from './strerror';
+import { nativeFiles } from '../output/native-files';
 
 /** `p` as the new root will see it, relative to its top: '/a/b' and 'a/b' → 'a/b', '../x' → 'x'. */
 export function insideRoot(p: string): string {
@@ -97,8 +98,8 @@ const ENTRY_POINTS = new Set(['capture/filter-child.js']);
 export const LAZY_PACKAGES: readonly string[] = ['pino', 'fzstd', 'unbzip2-stream', 'xz-decompress'];
 
 /**
- * Loads every module of tcpflow-ts (dist/src, dist/workers) and the packages it loads
- * lazily, so that nothing needs a file outside the new root once it is entered. Loading a
+ * Loads every module of tcpflow-ts (dist/src, dist/workers), the packages it loads
+ * lazily and the addon native/tcpflow-ts-files, so that nothing needs a file outside the new root once it is entered. Loading a
  * module runs only its top level: they have no effect beyond defining things. The bundle
  * (dist/bundle) already holds every module of ours: only the packages are loaded.
  */
@@ -119,4 +120,6 @@ export function preloadModules(): void {
       // An optional one that is missing is missing before the chroot too: its own message then.
     }
   }
+  // The optional addon: flow files past a store's first 1,024 and the process's end use it.
+  nativeFiles();
 }
