@@ -2,6 +2,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { openInput, type PacketSource } from './capture/source';
+import { peekStdin } from './capture/reader';
+import { interruptPipes } from './capture/pipe-input';
 import { InputOrderCheck, resolveInputs } from './capture/inputs';
 import { detectCompression, sniff } from './capture/decompress';
 import type { CaptureStats, LiveSource } from './capture/live';
@@ -79,7 +81,7 @@ export async function run(given: Options, argv: readonly string[], log: Logger):
   const signals = new StopSignals((s) => {
     log.error(`${s} again: stopping at once, before any input was read`);
     exitProcess(signalStatus(s));
-  });
+  }, interruptPipes);
   if (SIGNAL_AT_START !== undefined) process.kill(process.pid, SIGNAL_AT_START);
   try {
     return await prepareAndRun(given, argv, log, signals);
@@ -99,6 +101,9 @@ async function prepareAndRun(given: Options, argv: readonly string[], log: Logge
   // Standard input alone, read as it comes (a filter child would read it itself).
   const stdin = plan.live === null && plan.filter === null && plan.inputs.length === 1 && plan.inputs[0].path === '-';
   let meanRecord: number | null = null;
+  // Its first MiB, for the host's choice as a file's (not asked for when it cannot matter);
+  // of a pipe, what has come within half a second: a live capture's pipe starts at once.
+  if (stdin && !opts.workersGiven && plan.plugin === null) await peekStdin(1 << 20, 500);
   let host = chooseHost({ workers: plan.workers, workersGiven: opts.workersGiven, live: plan.live !== null, plugin: plan.plugin !== null,
     bytes, stdin, reportOnly, meanRecord: () => (meanRecord = meanRecordBytes(plan.inputs[0].path)), scanning: plan.worker.scanners.length > 0 });
   const forced = TEST_HOST !== null && plan.workers > 1 && plan.live === null && plan.plugin === null ? Number(TEST_HOST[1]) : null;
@@ -373,6 +378,8 @@ class Run {
     this.log.warn(`${s}: terminating orderly, flows seen so far are being written (a second signal stops at once)`);
     this.signal = s;
     this.live?.stop();
+    // A pipe whose writer is quiet would keep the run waiting (for its first bytes, its next records).
+    interruptPipes();
   }
 
   /**

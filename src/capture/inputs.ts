@@ -287,6 +287,7 @@ class TimedSource implements PacketSource {
     await this.inner.settle?.();
   }
 
+
   close(): void {
     this.inner.close();
   }

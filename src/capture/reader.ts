@@ -14,7 +14,7 @@ import { openPcap } from './pcap';
 import { openPcapng } from './pcapng';
 import { strerror } from '../util/strerror';
 import { BufferQueue } from './buffer-queue';
-import { PipeReader } from './pipe-reader';
+import { PipeInput } from './pipe-input';
 
 export interface Truncation {
   /** File offset of the record (pcap) or block (pcapng) the file ends in. */
@@ -107,6 +107,8 @@ export interface ByteInput {
   fileProgress(): { done: number; total: number };
   /** Settles when a read may return bytes again (only asked after NOT_YET). */
   more?(): Promise<void>;
+  /** A producer that may wait without end (a quiet pipe) was told to stop waiting (interruptPipes): its input ends with what it has. */
+  readonly interrupted?: boolean;
   /**
    * Inputs that can read in the background (regular files: a thread of libuv's pool):
    * read up to `len` bytes into dst[off...] while the caller goes on; resolves to the
@@ -127,24 +129,30 @@ const AHEAD_ROOM = 64 * 1024;
 
 /**
  * Standard input's first bytes when something had to look at them before the run read it
- * (peekStdin); the first read of '-' returns them first.
+ * (peekStdin); the first read of '-' returns them first (a pipe keeps them in its ring).
  */
 let stdinHead: Uint8Array | null = null;
+/** Standard input when it is a pipe, once looked at: read by its thread from then on. */
+let stdinPipe: PipeInput | null = null;
 
 /**
- * Up to `max` bytes from the start of standard input (fewer at its end), read now and
- * kept: the run's reading of '-' gets them first. Only for a pipe, a socket or a regular
- * file (a terminal would wait for its user); empty for others, or when stdin cannot be
- * read (the run's own read says why). Blocks until they have come, as the run's first
- * read would.
+ * Up to `max` bytes from the start of standard input (fewer at its end), kept: the run's
+ * reading of '-' gets them first. Only for a pipe, a socket or a regular file (a terminal
+ * would wait for its user); empty for others, or when stdin cannot be read (the run's own
+ * read says why). Settles once they have come; for a pipe or a socket, also after `pipeWaitMs` or once
+ * interruptPipes() is called (a signal), with whatever has come by then.
  */
-export function peekStdin(max: number): Uint8Array {
+export async function peekStdin(max: number, pipeWaitMs = Infinity): Promise<Uint8Array> {
   if (stdinHead !== null) return stdinHead;
+  const kind = fileKind(0);
+  if (kind === 'stream') {
+    stdinPipe ??= new PipeInput('-', 0, false);
+    return (stdinHead = await stdinPipe.peek(max, pipeWaitMs));
+  }
   const head = new Uint8Array(max);
   let got = 0;
   try {
-    const st = fs.fstatSync(0);
-    if (st.isFIFO() || st.isFile() || st.isSocket()) {
+    if (kind === 'file') {
       const input = new FdInput('-', 0, false);
       try {
         for (let n = -1; got < max && n !== 0; got += n) n = input.read(head, got, max - got);
@@ -158,34 +166,20 @@ export function peekStdin(max: number): Uint8Array {
   return (stdinHead = head.subarray(0, got));
 }
 
+/** Standard input's first bytes if something looked at them (peekStdin) and the run has not read them yet. */
+export function peekedStdin(): Uint8Array | null {
+  return stdinHead;
+}
+
 class FdInput implements ByteInput {
   private done = 0;
   /** A background read in flight (the descriptor is closed only after it). */
   private inFlight: Promise<unknown> | null = null;
   readonly readAhead?: (dst: Uint8Array, off: number, len: number) => Promise<number>;
 
-  /** A pipe's reads ahead, on a thread of their own (src/capture/pipe-reader.ts). */
-  private readonly pipe: PipeReader | null = null;
-
   constructor(private readonly path: string, private readonly fd: number, private readonly owned: boolean) {
-    // Terminals and sockets keep the blocking reads in this thread.
-    const kind = fileKind(fd);
-    if (kind === 'file') this.readAhead = (dst, off, len) => this.readInBackground(dst, off, len);
-    else if (kind === 'fifo') {
-      this.pipe = new PipeReader(fd);
-      this.readAhead = (dst, off, len) => this.readPipe(dst, off, len);
-    }
-  }
-
-  private readPipe(dst: Uint8Array, off: number, len: number): Promise<number> {
-    // The thread fills shared memory only (chunks are): anything else is read here.
-    if (!(dst.buffer instanceof SharedArrayBuffer)) return Promise.resolve(this.read(dst, off, len));
-    return (this.pipe as PipeReader).read(dst, off, len).then((n) => {
-      this.done += n;
-      return n;
-    }, (err: unknown) => {
-      throw new TcpflowError('INPUT_OPEN', `${this.path}: ${strerror(err)}`);
-    });
+    // Pipes and sockets are read by PipeInput; terminals keep the blocking reads in this thread.
+    if (fileKind(fd) === 'file') this.readAhead = (dst, off, len) => this.readInBackground(dst, off, len);
   }
 
   private readInBackground(dst: Uint8Array, off: number, len: number): Promise<number> {
@@ -234,12 +228,6 @@ class FdInput implements ByteInput {
   }
 
   close(): void {
-    if (this.pipe !== null) {
-      // The descriptor stays open until the thread is done with it: its number could go to another file.
-      const stopped = this.pipe.close();
-      if (this.owned) void stopped.then(() => fs.closeSync(this.fd));
-      return;
-    }
     if (!this.owned) return;
     // Closing under a read in flight could hand its descriptor number to another file.
     if (this.inFlight !== null) void this.inFlight.catch(() => {}).then(() => fs.closeSync(this.fd));
@@ -247,10 +235,11 @@ class FdInput implements ByteInput {
   }
 }
 
-function fileKind(fd: number): 'file' | 'fifo' | 'other' {
+/** 'stream': a pipe or a socket (read as it comes, by PipeInput); 'other': a terminal, a device. */
+function fileKind(fd: number): 'file' | 'stream' | 'other' {
   try {
     const st = fs.fstatSync(fd);
-    return st.isFile() ? 'file' : st.isFIFO() ? 'fifo' : 'other';
+    return st.isFile() ? 'file' : st.isFIFO() || st.isSocket() ? 'stream' : 'other';
   } catch {
     return 'other';
   }
@@ -345,24 +334,37 @@ export class Source {
     return this.input.fileProgress();
   }
 
-  /** After a starved load(): settles when the input may have bytes again. */
+  /** After a starved load(): settles when the input may have bytes again; null when it will not (its end, or a signal: interruptPipes). */
   more(): Promise<void> | null {
     if (this.ahead !== null) return this.ahead.landed;
-    return this.starved && !this.eof && this.input.more !== undefined ? this.input.more() : null;
+    return this.starved && !this.eof && this.input.more !== undefined && this.input.interrupted !== true ? this.input.more() : null;
   }
 
   static open(path: string): Source {
     if (path === '-') {
       const head = stdinHead;
       stdinHead = null;
+      // A pipe looked at first still holds those bytes in its ring.
+      if (stdinPipe !== null || fileKind(0) === 'stream') {
+        const pipe = stdinPipe ?? new PipeInput(path, 0, false);
+        stdinPipe = null;
+        return new Source(path, pipe);
+      }
       const input = new FdInput(path, 0, false);
       return new Source(path, head === null || head.length === 0 ? input : new PrefixedInput(head, input));
     }
+    let fd: number;
     try {
-      return new Source(path, new FdInput(path, fs.openSync(path, 'r'), true));
+      fd = fs.openSync(path, 'r');
     } catch (err) {
       throw new TcpflowError('INPUT_OPEN', `${path}: ${strerror(err)}`);
     }
+    return new Source(path, fileKind(fd) === 'stream' ? new PipeInput(path, fd, true) : new FdInput(path, fd, true));
+  }
+
+  /** A pipe's first `n` bytes have come (or its end, or an interrupt): see PipeInput.peek. */
+  async peek(n: number): Promise<void> {
+    if (this.input instanceof PipeInput) await this.input.peek(n);
   }
 
   /** The bytes of a capture already in memory; `name` stands for the path in messages. */
@@ -586,8 +588,29 @@ class Reader implements CaptureReader {
 const PCAP_MAGICS = new Set([0xa1b2c3d4, 0xd4c3b2a1, 0xa1b23c4d, 0x4d3cb2a1]);
 const PCAPNG_SHB = 0x0a0d0d0a;
 
+/** A capture file, or standard input ('-'). A pipe is opened with openPipeCapture (its first bytes must have come). */
 export function openCapture(path: string): CaptureReader {
   return openSource(Source.open(path));
+}
+
+/** Standard input ('-') that is a pipe or a socket, or a file that is a pipe (a FIFO): read as it comes (PipeInput). */
+export function isPipe(path: string): boolean {
+  try {
+    return path === '-' ? fileKind(0) === 'stream' : fs.statSync(path).isFIFO();
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * A capture from a pipe (isPipe), opened once its first bytes have come (the format is
+ * told from them) without blocking the thread meanwhile: a signal stops the wait
+ * (interruptPipes).
+ */
+export async function openPipeCapture(path: string): Promise<CaptureReader> {
+  const src = Source.open(path);
+  await src.peek(24);
+  return openSource(src);
 }
 
 /** A capture read from `input` (a decompressor, a filter's pipe); `path` names it in messages. */

@@ -1,5 +1,5 @@
 import type { Chunk } from './chunk';
-import { type CaptureInterface, type CaptureReader, openCapture, openCaptureBuffer, openCaptureInput, type Truncation } from './reader';
+import { type CaptureInterface, type CaptureReader, isPipe, openCapture, openCaptureBuffer, openCaptureInput, openPipeCapture, type Truncation } from './reader';
 import { TcpflowError } from '../errors';
 import { DecompressedInput, detectCompression, type DecompressLimits, sniff } from './decompress';
 
@@ -25,6 +25,7 @@ export interface PacketSource {
   fill(chunk: Chunk, next?: Chunk): Promise<number | null>;
   /** Resolves once nothing is being read into a `next` chunk any more. */
   settle?(): Promise<void>;
+
   /**
    * Optional, for progress: bytes of the input file consumed so far and its size (0 when
    * unknown); for a compressed file, compressed bytes.
@@ -100,6 +101,7 @@ export function openFileSource(path: string): PacketSource {
  * TcpflowError naming the file when it cannot be opened or holds no capture.
  */
 export async function openInput(path: string, limits: DecompressLimits): Promise<PacketSource> {
+  if (isPipe(path)) return new CaptureSource(await openPipeCapture(path));
   const head = path === '-' ? null : sniff(path);
   const kind = head === null ? null : detectCompression(head);
   if (kind === null) return openFileSource(path);

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import { allocChunk, type Chunk } from '../capture/chunk';
 import { detectCompression, sniff } from '../capture/decompress';
-import { openCaptureBuffer, peekStdin } from '../capture/reader';
+import { openCaptureBuffer, peekedStdin } from '../capture/reader';
 import { filesUnder } from '../capture/inputs';
 
 /**
@@ -126,10 +126,10 @@ export function meanRecordOf(chunk: Chunk, count: number): number | null {
  * (compressed, not a capture: the run says why later), or holds fewer than two
  * records. Read with a positional read: the descriptor's offset stays at 0, so nothing
  * watching the file takes this look for the run's reading (test/oracle/faults.test.ts).
- * Standard input ('-'): its first MiB, kept for the run's reading of it (peekStdin).
+ * Standard input ('-'): its first MiB, looked at before (src/run.ts: peekStdin) and kept for the run's reading of it.
  */
 export function meanRecordBytes(path: string): number | null {
-  if (path === '-') return meanRecordOfHead('-', peekStdin(1 << 20));
+  if (path === '-') return meanRecordOfHead('-', peekedStdin() ?? new Uint8Array(0));
   try {
     const first = fs.statSync(path).isDirectory() ? filesUnder(path)[0] : path;
     if (first === undefined) return null;

@@ -22,10 +22,13 @@ export class StopSignals {
   private handler: SignalHandler;
   private readonly listener = (s: NodeJS.Signals): void => this.handler(s);
 
-  constructor(onSecondEarly: SignalHandler) {
+  /** `onFirstEarly`: what a held signal must cut short at once (a wait for standard input's first bytes). */
+  constructor(onSecondEarly: SignalHandler, onFirstEarly: SignalHandler = () => {}) {
     this.handler = (s) => {
-      if (this.held === null) this.held = s;
-      else onSecondEarly(s);
+      if (this.held === null) {
+        this.held = s;
+        onFirstEarly(s);
+      } else onSecondEarly(s);
     };
     for (const s of STOP_SIGNALS) process.on(s, this.listener);
   }

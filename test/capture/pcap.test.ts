@@ -248,12 +248,20 @@ test("stdin ('-') reads through a pipe", () => {
   const reader = path.join(__dirname, '../../src/capture/reader.js');
   const chunk = path.join(__dirname, '../../src/capture/chunk.js');
   const script = `
-    const { openCapture } = require(${JSON.stringify(reader)});
-    const { allocChunk } = require(${JSON.stringify(chunk)});
-    const r = openCapture('-'); const c = allocChunk(4096, 64);
-    let n = 0, k, bytes = 0;
-    while ((k = r.fill(c)) > 0) { n += k; for (let i = 0; i < k; i++) bytes += c.caplen[i]; }
-    console.log(JSON.stringify({ path: r.path, n, bytes, t: r.truncation }));`;
+    (async () => {
+      const { openPipeCapture } = require(${JSON.stringify(reader)});
+      const { allocChunk } = require(${JSON.stringify(chunk)});
+      // Read as it comes (PipeInput): a fill with nothing whole yet waits with more().
+      const r = await openPipeCapture('-'); const c = allocChunk(4096, 64);
+      let n = 0, k, bytes = 0;
+      for (;;) {
+        k = r.fill(c);
+        for (let m = r.more(); k === 0 && m !== null; m = r.more()) { await m; k = r.fill(c); }
+        if (k === 0) break;
+        n += k; for (let i = 0; i < k; i++) bytes += c.caplen[i];
+      }
+      console.log(JSON.stringify({ path: r.path, n, bytes, t: r.truncation }));
+    })();`;
   const input = fs.readFileSync(fx('tcpflow__jpegs.cap'));
   const res = spawnSync(process.execPath, ['-e', script], { input, encoding: 'utf8' });
   assert.equal(res.status, 0, res.stderr);
@@ -272,8 +280,8 @@ test("stdin ('-') looked at first (peekStdin): the reading of '-' gets those byt
       (async () => {
         const { openCapture, peekStdin } = require(${JSON.stringify(reader)});
         const { allocChunk } = require(${JSON.stringify(chunk)});
-        const head = peekStdin(${peek});
-        if (peekStdin(1) !== head) throw new Error('a second look reads again');
+        const head = await peekStdin(${peek});
+        if ((await peekStdin(1)) !== head) throw new Error('a second look reads again');
         const r = openCapture('-'); const c = [allocChunk(4096, 64), allocChunk(4096, 64)];
         let n = 0, k, bytes = 0, at = 0;
         for (;;) {

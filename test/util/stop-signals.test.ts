@@ -29,13 +29,17 @@ test('a signal before handle() is held and handed to the handler when it is set'
   }
 });
 
-test('a second signal before handle() goes to the early handler; the first is still handed over once', async () => {
+test('a second signal before handle() goes to the early handler; the first is still handed over once, and cuts a wait short at once', async () => {
   const second: NodeJS.Signals[] = [];
-  const signals = new StopSignals((s) => second.push(s));
+  const first: NodeJS.Signals[] = [];
+  const signals = new StopSignals((s) => second.push(s), (s) => first.push(s));
   try {
     await raise('SIGINT');
+    // The first one's early handler (src/run.ts: a wait for standard input's first bytes ends).
+    assert.deepEqual(first, ['SIGINT']);
     await raise('SIGTERM');
     assert.deepEqual(second, ['SIGTERM']);
+    assert.deepEqual(first, ['SIGINT']);
     const got: NodeJS.Signals[] = [];
     signals.handle((s) => got.push(s));
     signals.handle((s) => got.push(s));
