@@ -362,9 +362,14 @@ export class Source {
     return new Source(path, fileKind(fd) === 'stream' ? new PipeInput(path, fd, true) : new FdInput(path, fd, true));
   }
 
-  /** A pipe's first `n` bytes have come (or its end, or an interrupt): see PipeInput.peek. */
-  async peek(n: number): Promise<void> {
-    if (this.input instanceof PipeInput) await this.input.peek(n);
+  /** A pipe's first `n` bytes have come (or its end, or an interrupt): how many there are (see PipeInput.peek). */
+  async peek(n: number): Promise<number> {
+    return this.input instanceof PipeInput ? (await this.input.peek(n)).length : n;
+  }
+
+  /** Its input was told to stop waiting (interruptPipes). */
+  get interrupted(): boolean {
+    return this.input.interrupted === true;
   }
 
   /** The bytes of a capture already in memory; `name` stands for the path in messages. */
@@ -609,7 +614,10 @@ export function isPipe(path: string): boolean {
  */
 export async function openPipeCapture(path: string): Promise<CaptureReader> {
   const src = Source.open(path);
-  await src.peek(24);
+  if (await src.peek(24) < 4 && src.interrupted) {
+    src.close();
+    throw new TcpflowError('INPUT_TRUNCATED', `${path}: the run was stopped before the capture's first bytes came`);
+  }
   return openSource(src);
 }
 

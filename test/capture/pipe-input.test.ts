@@ -253,3 +253,33 @@ test('a run reading a pipe whose writer goes quiet (neither writes nor closes) s
     removeDir(tmp);
   }
 });
+
+test('a pipe whose writer never sends a byte: SIGINT stops the run at once, saying so, with a complete (empty) report', async () => {
+  const tmp = makeTempDir('tcpflow-ts-pipe-');
+  try {
+    const env = { ...process.env };
+    delete env.NODE_TEST_CONTEXT;
+    const child = spawn(process.execPath, [CLI, '-r', '-', '-o', 'out'], { cwd: tmp, env, stdio: ['pipe', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+    const closed = new Promise<number | null>((resolve) => child.on('close', resolve));
+    try {
+      // The report is started once the run is set up: its signals are handled from then on.
+      const report = path.join(tmp, 'out', 'report.xml');
+      for (const until = Date.now() + 30_000; !fs.existsSync(report) && Date.now() < until;) await new Promise((r) => setTimeout(r, 50));
+      assert.ok(fs.existsSync(report), stderr);
+      child.kill('SIGINT');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+      assert.equal(await closed, 130, stderr);
+      clearTimeout(timer);
+      assert.match(stderr, /^tcpflow-ts: -: the run was stopped before the capture's first bytes came$/m);
+      const xml = fs.readFileSync(report, 'latin1');
+      assert.ok(xml.endsWith('</rusage>\n</dfxml>\n'), 'a complete report');
+      assert.match(xml, /<total_packets>0<\/total_packets>/);
+    } finally {
+      child.stdin.destroy();
+    }
+  } finally {
+    removeDir(tmp);
+  }
+});
