@@ -45,14 +45,47 @@ for (;;) {
 
 /** Pipes being read: a signal interrupts every wait on them (interruptPipes). */
 const reading = new Set<PipeInput>();
+/** Named pipes being opened (open(2) waits for a writer): a signal ends the wait. */
+const opening = new Set<() => void>();
+
+/**
+ * A named pipe opened for reading without blocking this thread (libuv's pool waits in
+ * open(2) until a writer opens it): its descriptor, or null when interruptPipes() came
+ * first (a descriptor opened later is closed).
+ */
+export function openFifo(path: string): Promise<number | null> {
+  return new Promise((resolve, reject) => {
+    let settled = false;
+    const stop = (): void => {
+      settled = true;
+      opening.delete(stop);
+      resolve(null);
+    };
+    opening.add(stop);
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const fs = require('node:fs') as typeof import('node:fs');
+    fs.open(path, 'r', (err, fd) => {
+      if (settled) {
+        if (err === null) fs.close(fd, () => {});
+        return;
+      }
+      settled = true;
+      opening.delete(stop);
+      if (err !== null) reject(err);
+      else resolve(fd);
+    });
+  });
+}
 
 /**
  * A signal's orderly stop: no wait on a pipe goes on (a writer that neither writes nor
  * closes would hold the run): every PipeInput's more() and peek() settle now and from now
- * on, and its reader ends its input after the records already whole (Source.more).
+ * on, and its reader ends its input after the records already whole (Source.more); a
+ * named pipe still waiting for its writer is not opened (openFifo).
  */
 export function interruptPipes(): void {
   for (const p of reading) p.interrupt();
+  for (const stop of [...opening]) stop();
 }
 
 /**

@@ -14,7 +14,7 @@ import { openPcap } from './pcap';
 import { openPcapng } from './pcapng';
 import { strerror } from '../util/strerror';
 import { BufferQueue } from './buffer-queue';
-import { PipeInput } from './pipe-input';
+import { openFifo, PipeInput } from './pipe-input';
 
 export interface Truncation {
   /** File offset of the record (pcap) or block (pcapng) the file ends in. */
@@ -613,7 +613,18 @@ export function isPipe(path: string): boolean {
  * (interruptPipes).
  */
 export async function openPipeCapture(path: string): Promise<CaptureReader> {
-  const src = Source.open(path);
+  let src: Source;
+  if (path === '-') src = Source.open(path);
+  else {
+    let fd: number | null;
+    try {
+      fd = await openFifo(path);
+    } catch (err) {
+      throw new TcpflowError('INPUT_OPEN', `${path}: ${strerror(err)}`);
+    }
+    if (fd === null) throw new TcpflowError('INPUT_TRUNCATED', `${path}: the run was stopped before a writer opened the pipe`);
+    src = new Source(path, new PipeInput(path, fd, true));
+  }
   if (await src.peek(24) < 4 && src.interrupted) {
     src.close();
     throw new TcpflowError('INPUT_TRUNCATED', `${path}: the run was stopped before the capture's first bytes came`);

@@ -283,3 +283,29 @@ test('a pipe whose writer never sends a byte: SIGINT stops the run at once, sayi
     removeDir(tmp);
   }
 });
+
+test('-r FIFO that no writer ever opens: SIGINT stops the run at once, saying so, with a complete (empty) report', async () => {
+  const tmp = makeTempDir('tcpflow-ts-pipe-');
+  try {
+    const fifo = path.join(tmp, 'nobody.fifo');
+    assert.equal(spawnSync('mkfifo', [fifo]).status, 0);
+    const env = { ...process.env };
+    delete env.NODE_TEST_CONTEXT;
+    const child = spawn(process.execPath, [CLI, '-r', fifo, '-o', 'out'], { cwd: tmp, env, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+    const closed = new Promise<number | null>((resolve) => child.on('close', resolve));
+    const report = path.join(tmp, 'out', 'report.xml');
+    for (const until = Date.now() + 30_000; !fs.existsSync(report) && Date.now() < until;) await new Promise((r) => setTimeout(r, 50));
+    assert.ok(fs.existsSync(report), stderr);
+    child.kill('SIGINT');
+    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+    assert.equal(await closed, 130, stderr);
+    clearTimeout(timer);
+    assert.match(stderr, new RegExp(`^tcpflow-ts: ${fifo.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: the run was stopped before a writer opened the pipe$`, 'm'));
+    const xml = fs.readFileSync(report, 'latin1');
+    assert.ok(xml.endsWith('</rusage>\n</dfxml>\n'), 'a complete report');
+  } finally {
+    removeDir(tmp);
+  }
+});
