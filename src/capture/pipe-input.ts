@@ -7,6 +7,12 @@ import { NOT_YET, type ByteInput } from './reader';
 const WRITTEN = 0, READ = 1, END = 2, STOP = 3, WAITING = 4;
 /** END: 1 the end of input, 2 a read failed (the thread's message says why). */
 const AT_END = 1, FAILED = 2;
+/**
+ * Bytes read through libuv's pool before the thread takes over: a small input never boots
+ * it (a thread's start took ~40 ms, most of a small run through a pipe), a large one pays
+ * a main-thread callback per read (≤ 64 KiB from a pipe) only for its first MiB.
+ */
+const POOL_BYTES = 1 << 20;
 
 /**
  * The thread's code (a script of its own, not a module of the bundle: it needs only Node's
@@ -89,19 +95,32 @@ export function interruptPipes(): void {
 }
 
 /**
- * A pipe (standard input, a FIFO named with -r) read by a thread of its own into a ring
- * of shared memory, handed out as it comes: read() gives what is there (NOT_YET when
- * nothing is: more() settles once there is), so the run never blocks in a read of its
- * own. A pipe holds 64 KiB: reading only when the next chunk was wanted kept its writer
- * waiting while the chunk before was processed. A signal's orderly stop interrupts the
- * wait (interrupt()): a run reading a pipe whose writer neither writes nor closes still
- * stops at once, its reports complete; the thread, blocked in its read, ends with the
- * process (src/util/exit.ts) or once the writer writes or closes.
+ * A pipe (standard input, a FIFO named with -r; a socket as stdin) read into a ring of
+ * shared memory, its first MiB through libuv's pool, then by a thread of its own, and
+ * handed out as it comes: read() gives what is there (NOT_YET when nothing is: more()
+ * settles once there is), so the run never blocks in a read of its own. A pipe holds 64
+ * KiB: reading only when the next chunk was wanted kept its writer waiting while the chunk
+ * before was processed. A signal's orderly stop interrupts the wait (interrupt()): a run
+ * reading a pipe whose writer neither writes nor closes still stops at once, its reports
+ * complete; a read blocked meanwhile ends with the process (src/util/exit.ts) or once the
+ * writer writes or closes.
  */
 export class PipeInput implements ByteInput {
   private readonly ring: Uint8Array;
+  /**
+   * The ring as a Buffer, to copy out of: TypedArray.set between shared memory runs V8's
+   * relaxed_memmove (word by word, safe against racing threads), 12 % of the main thread's
+   * samples through a pipe of bulk.pcap; Buffer.copy is a memmove.
+   */
+  private readonly ringBuffer: Buffer;
   private readonly control = new Int32Array(new SharedArrayBuffer(5 * 4));
   private worker: Worker | null = null;
+  /** First reads through libuv's pool ('pool'), then the thread's ('thread'). */
+  private phase: 'idle' | 'pool' | 'thread' = 'idle';
+  private poolBytes = 0;
+  /** A pool read in flight; the ring full (the next one waits for read()). */
+  private poolReading = false;
+  private poolStalled = false;
   /** Bytes handed out (the thread's READ word, wrapping as it does). */
   private taken = 0;
   private done = 0;
@@ -117,6 +136,7 @@ export class PipeInput implements ByteInput {
   constructor(readonly path: string, private readonly fd: number, private readonly owned: boolean, ringBytes = 4 << 20) {
     if (ringBytes <= 0 || (ringBytes & (ringBytes - 1)) !== 0) throw new RangeError(`ring of ${ringBytes} bytes: not a power of two`);
     this.ring = new Uint8Array(new SharedArrayBuffer(ringBytes));
+    this.ringBuffer = Buffer.from(this.ring.buffer);
     reading.add(this);
   }
 
@@ -133,13 +153,15 @@ export class PipeInput implements ByteInput {
     this.start();
     const n = Math.min(len, this.available);
     if (n > 0) {
-      const size = this.ring.length, at = this.taken & (size - 1), first = Math.min(n, size - at);
-      dst.set(this.ring.subarray(at, at + first), off);
-      if (first < n) dst.set(this.ring.subarray(0, n - first), off + first);
+      this.copyOut(Buffer.from(dst.buffer, dst.byteOffset, dst.byteLength), off, n);
       this.taken = (this.taken + n) | 0;
       this.done += n;
       Atomics.store(this.control, READ, this.taken);
       Atomics.notify(this.control, READ);
+      if (this.poolStalled) {
+        this.poolStalled = false;
+        this.readByPool();
+      }
       return n;
     }
     if (this.failure !== null) {
@@ -150,14 +172,20 @@ export class PipeInput implements ByteInput {
 
   /** Settles once there are bytes, the end (or a failure), or the wait was interrupted. */
   more(): Promise<void> {
+    return this.past(0);
+  }
+
+  /** Settles once more than `seen` bytes are there, the end (or a failure), or the wait was interrupted. */
+  private past(seen: number): Promise<void> {
     this.start();
-    if (this.ready()) return Promise.resolve();
+    if (this.beyond(seen)) return Promise.resolve();
     return new Promise((resolve) => {
       this.waiters.push(resolve);
-      (this.worker as Worker).ref();
+      // A pool read in flight keeps the event loop alive by itself.
+      this.worker?.ref();
       Atomics.store(this.control, WAITING, 1);
       // The thread may have written between the look above and the flag: look again.
-      if (this.ready()) this.wake();
+      if (this.beyond(seen)) this.wake();
     });
   }
 
@@ -174,14 +202,12 @@ export class PipeInput implements ByteInput {
       const left = deadline - Date.now();
       if (left <= 0) break;
       const timer = Number.isFinite(left) ? setTimeout(() => this.wake(), left) : null;
-      await this.more();
+      await this.past(this.available);
       if (timer !== null) clearTimeout(timer);
     }
-    const n = Math.min(max, this.available), out = new Uint8Array(n);
-    const size = this.ring.length, at = this.taken & (size - 1), first = Math.min(n, size - at);
-    out.set(this.ring.subarray(at, at + first), 0);
-    if (first < n) out.set(this.ring.subarray(0, n - first), first);
-    return out;
+    const out = Buffer.alloc(Math.min(max, this.available));
+    this.copyOut(out, 0, out.length);
+    return new Uint8Array(out.buffer, out.byteOffset, out.length);
   }
 
   /** Stop waiting: more() and peek() settle now and from now on (read() still hands out what is there). */
@@ -209,7 +235,8 @@ export class PipeInput implements ByteInput {
     const worker = this.worker;
     this.worker = null;
     if (worker === null) {
-      if (this.owned) closeQuietly(this.fd);
+      // A pool read in flight closes it when it lands.
+      if (this.owned && !this.poolReading) closeQuietly(this.fd);
       return;
     }
     worker.unref();
@@ -217,9 +244,16 @@ export class PipeInput implements ByteInput {
     void worker.terminate().then(() => { if (this.owned) closeQuietly(this.fd); }, () => {});
   }
 
-  /** Something for read() to say: bytes, the end, a failure whose message has arrived (the thread sends it), or an interrupted wait. */
-  private ready(): boolean {
-    return this.stopped || this.available > 0 || Atomics.load(this.control, END) === AT_END || this.failure !== null;
+  /** The next `n` bytes of the ring (not taken) into out[off...]. */
+  private copyOut(out: Buffer, off: number, n: number): void {
+    const size = this.ring.length, at = this.taken & (size - 1), first = Math.min(n, size - at);
+    this.ringBuffer.copy(out, off, at, at + first);
+    if (first < n) this.ringBuffer.copy(out, off + first, 0, n - first);
+  }
+
+  /** Something new for read() or peek() to say: more than `seen` bytes, the end, a failure whose message has arrived (the thread sends it), or an interrupted wait. */
+  private beyond(seen: number): boolean {
+    return this.stopped || this.available > seen || Atomics.load(this.control, END) === AT_END || this.failure !== null;
   }
 
   private wake(): void {
@@ -231,9 +265,51 @@ export class PipeInput implements ByteInput {
     for (const w of waiting) w();
   }
 
-  /** The thread starts at the first look at the pipe. */
+  /** Reading starts at the first look at the pipe. */
   private start(): void {
-    if (this.worker !== null || this.closed) return;
+    if (this.phase !== 'idle' || this.closed) return;
+    this.phase = 'pool';
+    this.readByPool();
+  }
+
+  /** The next read through libuv's pool into the ring's free room; the thread takes over after POOL_BYTES. */
+  private readByPool(): void {
+    if (this.closed || this.poolReading) return;
+    const size = this.ring.length, w = Atomics.load(this.control, WRITTEN), free = size - ((w - this.taken) | 0);
+    if (free === 0) {
+      this.poolStalled = true;
+      return;
+    }
+    const at = w & (size - 1);
+    this.poolReading = true;
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    (require('node:fs') as typeof import('node:fs')).read(this.fd, this.ring, at, Math.min(free, size - at), null, (err, n) => {
+      this.poolReading = false;
+      if (this.closed) {
+        if (this.owned) closeQuietly(this.fd);
+        return;
+      }
+      if (err !== null) {
+        if (err.code === 'EAGAIN') {
+          setTimeout(() => this.readByPool(), 2);
+          return;
+        }
+        this.failure = { code: err.code ?? null, message: err.message };
+        Atomics.store(this.control, END, FAILED);
+      } else if (n === 0) Atomics.store(this.control, END, AT_END);
+      else {
+        Atomics.store(this.control, WRITTEN, (w + n) | 0);
+        this.poolBytes += n;
+        if (this.poolBytes >= POOL_BYTES) this.startThread();
+        else this.readByPool();
+      }
+      this.wake();
+    });
+  }
+
+  /** The thread goes on from where the pool's reads stopped (none is in flight). */
+  private startThread(): void {
+    this.phase = 'thread';
     // Loaded here: a run that reads no pipe does not pay for it.
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { Worker: Thread } = require('node:worker_threads') as typeof import('node:worker_threads');
