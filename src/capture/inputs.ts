@@ -287,7 +287,6 @@ class TimedSource implements PacketSource {
     await this.inner.settle?.();
   }
 
-
   close(): void {
     this.inner.close();
   }

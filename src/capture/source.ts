@@ -25,7 +25,6 @@ export interface PacketSource {
   fill(chunk: Chunk, next?: Chunk): Promise<number | null>;
   /** Resolves once nothing is being read into a `next` chunk any more. */
   settle?(): Promise<void>;
-
   /**
    * Optional, for progress: bytes of the input file consumed so far and its size (0 when
    * unknown); for a compressed file, compressed bytes.
