@@ -1,3 +1,4 @@
+import * as fs from 'node:fs';
 import type { Worker } from 'node:worker_threads';
 import { TcpflowError } from '../errors';
 import { strerror } from '../util/strerror';
@@ -68,8 +69,6 @@ export function openFifo(path: string): Promise<number | null> {
       resolve(null);
     };
     opening.add(stop);
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const fs = require('node:fs') as typeof import('node:fs');
     fs.open(path, 'r', (err, fd) => {
       if (settled) {
         if (err === null) fs.close(fd, () => {});
@@ -115,8 +114,8 @@ export class PipeInput implements ByteInput {
   private readonly ringBuffer: Buffer;
   private readonly control = new Int32Array(new SharedArrayBuffer(5 * 4));
   private worker: Worker | null = null;
-  /** First reads through libuv's pool ('pool'), then the thread's ('thread'). */
-  private phase: 'idle' | 'pool' | 'thread' = 'idle';
+  /** Reading has started: libuv's pool's reads, then (worker set) the thread's. */
+  private started = false;
   private poolBytes = 0;
   /** A pool read in flight; the ring full (the next one waits for read()). */
   private poolReading = false;
@@ -267,8 +266,8 @@ export class PipeInput implements ByteInput {
 
   /** Reading starts at the first look at the pipe. */
   private start(): void {
-    if (this.phase !== 'idle' || this.closed) return;
-    this.phase = 'pool';
+    if (this.started || this.closed) return;
+    this.started = true;
     this.readByPool();
   }
 
@@ -282,8 +281,7 @@ export class PipeInput implements ByteInput {
     }
     const at = w & (size - 1);
     this.poolReading = true;
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    (require('node:fs') as typeof import('node:fs')).read(this.fd, this.ring, at, Math.min(free, size - at), null, (err, n) => {
+    fs.read(this.fd, this.ring, at, Math.min(free, size - at), null, (err, n) => {
       this.poolReading = false;
       if (this.closed) {
         if (this.owned) closeQuietly(this.fd);
@@ -309,7 +307,6 @@ export class PipeInput implements ByteInput {
 
   /** The thread goes on from where the pool's reads stopped (none is in flight). */
   private startThread(): void {
-    this.phase = 'thread';
     // Loaded here: a run that reads no pipe does not pay for it.
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { Worker: Thread } = require('node:worker_threads') as typeof import('node:worker_threads');
@@ -330,8 +327,7 @@ export class PipeInput implements ByteInput {
 
 function closeQuietly(fd: number): void {
   try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    (require('node:fs') as typeof import('node:fs')).closeSync(fd);
+    fs.closeSync(fd);
   } catch {
     // Already gone.
   }

@@ -132,15 +132,23 @@ const AHEAD_ROOM = 64 * 1024;
  * (peekStdin); the first read of '-' returns them first (a pipe keeps them in its ring).
  */
 let stdinHead: Uint8Array | null = null;
-/** Standard input when it is a pipe, once looked at: read by its thread from then on. */
+/** Standard input when it is a pipe or a socket, once looked at (peekStdin): its reading goes on in it. */
 let stdinPipe: PipeInput | null = null;
+
+/** Standard input as a pipe or a socket for the run's reading of '-': the one looked at first (its ring holds those bytes), or a new one. */
+function takeStdinPipe(): PipeInput {
+  const pipe = stdinPipe ?? new PipeInput('-', 0, false);
+  stdinPipe = null;
+  stdinHead = null;
+  return pipe;
+}
 
 /**
  * Up to `max` bytes from the start of standard input (fewer at its end), kept: the run's
  * reading of '-' gets them first. Only for a pipe, a socket or a regular file (a terminal
  * would wait for its user); empty for others, or when stdin cannot be read (the run's own
- * read says why). Settles once they have come; for a pipe or a socket, also after `pipeWaitMs` or once
- * interruptPipes() is called (a signal), with whatever has come by then.
+ * read says why). Settles once they have come; for a pipe or a socket, also after
+ * `pipeWaitMs` or once interruptPipes() is called (a signal), with whatever has come.
  */
 export async function peekStdin(max: number, pipeWaitMs = Infinity): Promise<Uint8Array> {
   if (stdinHead !== null) return stdinHead;
@@ -342,14 +350,9 @@ export class Source {
 
   static open(path: string): Source {
     if (path === '-') {
+      if (stdinPipe !== null || fileKind(0) === 'stream') return new Source(path, takeStdinPipe());
       const head = stdinHead;
       stdinHead = null;
-      // A pipe looked at first still holds those bytes in its ring.
-      if (stdinPipe !== null || fileKind(0) === 'stream') {
-        const pipe = stdinPipe ?? new PipeInput(path, 0, false);
-        stdinPipe = null;
-        return new Source(path, pipe);
-      }
       const input = new FdInput(path, 0, false);
       return new Source(path, head === null || head.length === 0 ? input : new PrefixedInput(head, input));
     }
@@ -360,16 +363,6 @@ export class Source {
       throw new TcpflowError('INPUT_OPEN', `${path}: ${strerror(err)}`);
     }
     return new Source(path, fileKind(fd) === 'stream' ? new PipeInput(path, fd, true) : new FdInput(path, fd, true));
-  }
-
-  /** A pipe's first `n` bytes have come (or its end, or an interrupt): how many there are (see PipeInput.peek). */
-  async peek(n: number): Promise<number> {
-    return this.input instanceof PipeInput ? (await this.input.peek(n)).length : n;
-  }
-
-  /** Its input was told to stop waiting (interruptPipes). */
-  get interrupted(): boolean {
-    return this.input.interrupted === true;
   }
 
   /** The bytes of a capture already in memory; `name` stands for the path in messages. */
@@ -613,8 +606,8 @@ export function isPipe(path: string): boolean {
  * (interruptPipes).
  */
 export async function openPipeCapture(path: string): Promise<CaptureReader> {
-  let src: Source;
-  if (path === '-') src = Source.open(path);
+  let pipe: PipeInput;
+  if (path === '-') pipe = takeStdinPipe();
   else {
     let fd: number | null;
     try {
@@ -623,13 +616,13 @@ export async function openPipeCapture(path: string): Promise<CaptureReader> {
       throw new TcpflowError('INPUT_OPEN', `${path}: ${strerror(err)}`);
     }
     if (fd === null) throw new TcpflowError('INPUT_TRUNCATED', `${path}: the run was stopped before a writer opened the pipe`);
-    src = new Source(path, new PipeInput(path, fd, true));
+    pipe = new PipeInput(path, fd, true);
   }
-  if (await src.peek(24) < 4 && src.interrupted) {
-    src.close();
+  if ((await pipe.peek(24)).length < 4 && pipe.interrupted) {
+    pipe.close();
     throw new TcpflowError('INPUT_TRUNCATED', `${path}: the run was stopped before the capture's first bytes came`);
   }
-  return openSource(src);
+  return openSource(new Source(path, pipe));
 }
 
 /** A capture read from `input` (a decompressor, a filter's pipe); `path` names it in messages. */

@@ -14,7 +14,7 @@ import * as path from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
 import { PipeInput } from '../../src/capture/pipe-input';
 import { NOT_YET } from '../../src/capture/reader';
-import { CLI, makeTempDir, PCAP_DIR, removeDir, runCli } from '../helpers/corpus';
+import { childEnv, CLI, makeTempDir, PCAP_DIR, removeDir, runCli } from '../helpers/corpus';
 import { fx, readAll } from '../helpers/capture';
 import { bulkCapture, BULK_RECORD } from '../helpers/pcap-write';
 import { runOutcome } from '../helpers/outcome';
@@ -192,41 +192,46 @@ test('a corrupt record after the first chunk through a pipe: the records before 
 });
 
 /**
- * A run reading standard input from a writer that sends `bytes` and then keeps its end
- * open; sent `signal` once the run has written `files` flow files. Before PipeInput the
- * run waited in its read until the writer wrote or closed, and the signal's handler with it.
+ * The CLI run in `dir` with `args`, sent `signal` once `ready()` holds (looked at every 100
+ * ms, for at most 30 s): its exit status and messages. `stdin`: bytes its standard input (a
+ * pipe) gets before the writer goes quiet, keeping its end open; null: no standard input.
+ * Before PipeInput such a run waited in its read until the writer wrote or closed, and the
+ * signal's handler with it.
  */
-async function stopWithQuietWriter(args: string[], bytes: Buffer, files: number, signal: NodeJS.Signals, dir: string):
+async function signalledRun(args: string[], dir: string, stdin: Buffer | null, ready: () => boolean, signal: NodeJS.Signals):
   Promise<{ code: number | null; stderr: string }> {
-  const env = { ...process.env };
-  delete env.NODE_TEST_CONTEXT;
-  const child = spawn(process.execPath, [CLI, ...args, '-r', '-', '-o', 'out'], { cwd: dir, env, stdio: ['pipe', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, [CLI, ...args], { cwd: dir, env: childEnv(), stdio: [stdin === null ? 'ignore' : 'pipe', 'ignore', 'pipe'] });
   let stderr = '';
-  child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+  child.stderr?.on('data', (d: Buffer) => { stderr += d.toString(); });
   const closed = new Promise<number | null>((resolve) => child.on('close', resolve));
-  child.stdin.write(bytes);
+  if (stdin !== null) child.stdin?.write(stdin);
   try {
-    const out = path.join(dir, 'out');
-    // Flow files only (the workers' record spills are there too during the run).
-    const flowFiles = () => (fs.existsSync(out) ? fs.readdirSync(out).filter((f) => /^\d{3}\./.test(f)).length : 0);
-    const written = () => (fs.existsSync(out) ? fs.readdirSync(out).reduce((n, f) => n + fs.statSync(path.join(out, f)).size, 0) : 0);
-    // Every flow file there, and nothing written for a while: the bytes sent are processed.
-    let last = -1, still = 0;
-    for (const until = Date.now() + 30_000; (flowFiles() < files || still < 3) && Date.now() < until;) {
-      await new Promise((r) => setTimeout(r, 100));
-      const now = written();
-      still = now === last ? still + 1 : 0;
-      last = now;
+    for (const until = Date.now() + 30_000; !ready() && Date.now() < until;) await new Promise((r) => setTimeout(r, 100));
+    if (!ready()) {
+      child.kill('SIGKILL');
+      assert.fail(`not ready to be signalled after 30 s (${stderr})`);
     }
-    assert.equal(flowFiles(), files, `the run wrote its flow files (${stderr})`);
     child.kill(signal);
     const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
     const code = await closed;
     clearTimeout(timer);
     return { code, stderr };
   } finally {
-    child.stdin.destroy();
+    child.stdin?.destroy();
   }
+}
+
+/** The run's flow files in `out` are all there (`files`) and nothing was written for three looks: the bytes sent are processed. */
+function flowFilesSettled(out: string, files: number): () => boolean {
+  let last = -1, still = 0;
+  return () => {
+    // Flow files only (the workers' record spills are there too during the run).
+    const names = fs.existsSync(out) ? fs.readdirSync(out) : [];
+    const now = names.reduce((n, f) => n + fs.statSync(path.join(out, f)).size, 0);
+    still = now === last ? still + 1 : 0;
+    last = now;
+    return names.filter((f) => /^\d{3}\./.test(f)).length === files && still >= 3;
+  };
 }
 
 test('a run reading a pipe whose writer goes quiet (neither writes nor closes) stops at once on SIGINT and SIGTERM: the files and report of the bytes it got', async () => {
@@ -240,7 +245,7 @@ test('a run reading a pipe whose writer goes quiet (neither writes nor closes) s
     for (const [args, signal, status] of [[['--workers', '2'], 'SIGINT', 130], [[], 'SIGTERM', 143]] as const) {
       const dir = path.join(tmp, signal);
       fs.mkdirSync(dir);
-      const r = await stopWithQuietWriter([...args], fs.readFileSync(cap), want.files.length, signal, dir);
+      const r = await signalledRun([...args, '-r', '-', '-o', 'out'], dir, fs.readFileSync(cap), flowFilesSettled(path.join(dir, 'out'), want.files.length), signal);
       assert.equal(r.code, status, r.stderr);
       assert.match(r.stderr, new RegExp(`${signal}: terminating orderly`));
       const report = fs.readFileSync(path.join(dir, 'out', 'report.xml'), 'latin1');
@@ -257,28 +262,14 @@ test('a run reading a pipe whose writer goes quiet (neither writes nor closes) s
 test('a pipe whose writer never sends a byte: SIGINT stops the run at once, saying so, with a complete (empty) report', async () => {
   const tmp = makeTempDir('tcpflow-ts-pipe-');
   try {
-    const env = { ...process.env };
-    delete env.NODE_TEST_CONTEXT;
-    const child = spawn(process.execPath, [CLI, '-r', '-', '-o', 'out'], { cwd: tmp, env, stdio: ['pipe', 'ignore', 'pipe'] });
-    let stderr = '';
-    child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
-    const closed = new Promise<number | null>((resolve) => child.on('close', resolve));
-    try {
-      // The report is started once the run is set up: its signals are handled from then on.
-      const report = path.join(tmp, 'out', 'report.xml');
-      for (const until = Date.now() + 30_000; !fs.existsSync(report) && Date.now() < until;) await new Promise((r) => setTimeout(r, 50));
-      assert.ok(fs.existsSync(report), stderr);
-      child.kill('SIGINT');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-      assert.equal(await closed, 130, stderr);
-      clearTimeout(timer);
-      assert.match(stderr, /^tcpflow-ts: -: the run was stopped before the capture's first bytes came$/m);
-      const xml = fs.readFileSync(report, 'latin1');
-      assert.ok(xml.endsWith('</rusage>\n</dfxml>\n'), 'a complete report');
-      assert.match(xml, /<total_packets>0<\/total_packets>/);
-    } finally {
-      child.stdin.destroy();
-    }
+    // The report is started once the run is set up: its signals are handled from then on.
+    const report = path.join(tmp, 'out', 'report.xml');
+    const r = await signalledRun(['-r', '-', '-o', 'out'], tmp, Buffer.alloc(0), () => fs.existsSync(report), 'SIGINT');
+    assert.equal(r.code, 130, r.stderr);
+    assert.match(r.stderr, /^tcpflow-ts: -: the run was stopped before the capture's first bytes came$/m);
+    const xml = fs.readFileSync(report, 'latin1');
+    assert.ok(xml.endsWith('</rusage>\n</dfxml>\n'), 'a complete report');
+    assert.match(xml, /<total_packets>0<\/total_packets>/);
   } finally {
     removeDir(tmp);
   }
@@ -289,20 +280,10 @@ test('-r FIFO that no writer ever opens: SIGINT stops the run at once, saying so
   try {
     const fifo = path.join(tmp, 'nobody.fifo');
     assert.equal(spawnSync('mkfifo', [fifo]).status, 0);
-    const env = { ...process.env };
-    delete env.NODE_TEST_CONTEXT;
-    const child = spawn(process.execPath, [CLI, '-r', fifo, '-o', 'out'], { cwd: tmp, env, stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
-    const closed = new Promise<number | null>((resolve) => child.on('close', resolve));
     const report = path.join(tmp, 'out', 'report.xml');
-    for (const until = Date.now() + 30_000; !fs.existsSync(report) && Date.now() < until;) await new Promise((r) => setTimeout(r, 50));
-    assert.ok(fs.existsSync(report), stderr);
-    child.kill('SIGINT');
-    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-    assert.equal(await closed, 130, stderr);
-    clearTimeout(timer);
-    assert.match(stderr, new RegExp(`^tcpflow-ts: ${fifo.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: the run was stopped before a writer opened the pipe$`, 'm'));
+    const r = await signalledRun(['-r', fifo, '-o', 'out'], tmp, null, () => fs.existsSync(report), 'SIGINT');
+    assert.equal(r.code, 130, r.stderr);
+    assert.match(r.stderr, new RegExp(`^tcpflow-ts: ${fifo.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: the run was stopped before a writer opened the pipe$`, 'm'));
     const xml = fs.readFileSync(report, 'latin1');
     assert.ok(xml.endsWith('</rusage>\n</dfxml>\n'), 'a complete report');
   } finally {

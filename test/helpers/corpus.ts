@@ -223,7 +223,7 @@ function threadStates(pgid: number): string {
 }
 
 /** The environment of the CLI: the test runner's own variables left out. */
-function childEnv(): NodeJS.ProcessEnv {
+export function childEnv(): NodeJS.ProcessEnv {
   const env = { ...process.env };
   delete env.NODE_TEST_CONTEXT;
   return env;

@@ -12,7 +12,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { assertWellFormedXml, CLI, makeTempDir, PCAP_DIR, removeDir, stackFrames, unprefixedLines } from '../helpers/corpus';
+import { assertWellFormedXml, childEnv, CLI, makeTempDir, PCAP_DIR, removeDir, stackFrames, unprefixedLines } from '../helpers/corpus';
 import { assertBulkPrefix, BULK_FLOW, BULK_RECORD, BULK_SEGMENT, bulkCapture, manyFlowFrames, PCAP_HEADER } from '../helpers/pcap-write';
 import { RST, ACK, PSH } from '../helpers/packets';
 
@@ -30,8 +30,7 @@ interface CliOptions {
 
 function cli(args: string[], opts: CliOptions = {}): Promise<Run> {
   return new Promise((resolve) => {
-    const env = { ...process.env, ...opts.env };
-    delete env.NODE_TEST_CONTEXT;
+    const env = { ...childEnv(), ...opts.env };
     const ids = opts.uid !== undefined ? { uid: opts.uid, gid: opts.uid } : {};
     const cmd = opts.shell !== undefined
       ? spawn('bash', ['-c', `${opts.shell}; exec "$@"`, 'bash', process.execPath, CLI, ...args], { env, ...ids })

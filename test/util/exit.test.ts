@@ -13,7 +13,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { nativeFiles } from '../../src/output/native-files';
-import { CLI, makeTempDir, md5hex, PCAP_DIR, removeDir, REPO_ROOT } from '../helpers/corpus';
+import { childEnv, CLI, makeTempDir, md5hex, PCAP_DIR, removeDir, REPO_ROOT } from '../helpers/corpus';
 
 const skip = nativeFiles() === null ? 'the optional tcpflow-ts-files addon is not built (npm ci builds it with a C compiler)' : false;
 
@@ -29,8 +29,7 @@ interface Ended {
 }
 
 function cli(args: string[], opts: { slowCompiles: boolean; env?: NodeJS.ProcessEnv; cwd?: string }): Ended {
-  const env: NodeJS.ProcessEnv = { ...process.env, ...opts.env };
-  delete env.NODE_TEST_CONTEXT;
+  const env: NodeJS.ProcessEnv = { ...childEnv(), ...opts.env };
   const r = spawnSync(process.execPath, [...(opts.slowCompiles ? SLOW_COMPILES : []), CLI, ...args], {
     cwd: opts.cwd ?? REPO_ROOT, env, timeout: WAIT_MS, killSignal: 'SIGKILL', maxBuffer: 64 << 20,
   });
