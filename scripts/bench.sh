@@ -6,6 +6,9 @@
 #   - rotated-dir: the rotated set read as `-r DIR` (one directory, files ordered by their
 #     first packets) against tcpflow given the 20 files as -r in order (alternating pairs,
 #     medians, same files and md5s checked), by scripts/bench-rotated-dir.py;
+#   - `-FX` on bulk.pcap against tcpflow -FX, with `cat` and Node's floors (one thread
+#     reading and walking the records; two threads reading a half each) beside them
+#     (alternating rounds, medians), by scripts/bench-fx.py (BENCH_FX_ROUNDS, default 9);
 #   - a batch of 1,000 small captures (copies of the fixtures), one run each, against
 #     tcpflow doing the same loop, with `node -e 0` as the floor (scripts/bench-batch.py;
 #     BENCH_BATCH=N sets the count);
@@ -39,6 +42,7 @@ fi
 rc=0
 bash "$BENCH/run-bench.sh" "node $HERE/dist/cli/main.js" "$PCAPDIR" "$@" || rc=$?
 python3 "$HERE/scripts/bench-rotated-dir.py" "$BENCH" "node $HERE/dist/cli/main.js" "$PCAPDIR" "${BENCH_PAIRS:-3}" || rc=$?
+python3 "$HERE/scripts/bench-fx.py" "node $HERE/dist/cli/main.js" "$PCAPDIR/bulk.pcap" "${BENCH_FX_ROUNDS:-9}" || rc=$?
 python3 "$HERE/scripts/bench-batch.py" "node $HERE/dist/cli/main.js" "${BENCH_BATCH:-1000}" || rc=$?
 [ "${BENCH_SKIP_RSS:-0}" = 1 ] || bash "$HERE/scripts/bench-rss.sh" || rc=$?
 exit $rc
