@@ -72,13 +72,17 @@ function mergeMain(argv: string[]): number {
   }
 }
 
-main(process.argv.slice(2)).then(
-  (code) => {
-    exitProcess(code);
-  },
-  (e: unknown) => {
-    process.stderr.write(`${PROGRAM_NAME}: internal error (please report): ${e instanceof Error ? e.stack : String(e)}\n`);
-    // Worker threads (or a capture) may still hold the event loop: nothing will finish them now.
-    exitProcess(EXIT.WORKER);
-  },
-);
+/**
+ * A bug: an exception nothing caught, thrown in the run's promise chain or in a callback of
+ * its own (an unhandled rejection becomes one too). Said as one, with status 4 (Node's own
+ * handler would say it with status 1, which here means a bad input), and the process ended
+ * by exitProcess: Node's own exit path may hang (src/util/exit.ts).
+ */
+function internalError(e: unknown): never {
+  process.stderr.write(`${PROGRAM_NAME}: internal error (please report): ${e instanceof Error ? e.stack : String(e)}\n`);
+  // Worker threads (or a capture) may still hold the event loop: nothing will finish them now.
+  exitProcess(EXIT.WORKER);
+}
+
+process.on('uncaughtException', internalError);
+main(process.argv.slice(2)).then((code) => exitProcess(code), internalError);

@@ -331,7 +331,7 @@ export const EXIT_STATUSES: readonly (readonly [string, string])[] = [
   [String(EXIT.INPUT), 'input error: missing, unreadable, corrupt or truncated capture, unknown link type (the other inputs are still read), a bad filter expression, an interface that cannot be opened'],
   [String(EXIT.USAGE), 'usage error: bad option or value, or a feature not implemented yet'],
   [String(EXIT.OUTPUT), 'output error: the output directory, a file or the report cannot be written'],
-  [String(EXIT.WORKER), 'a worker thread failed'],
+  [String(EXIT.WORKER), 'a worker thread failed, or an internal error (a bug: "internal error (please report)" and where it was thrown)'],
   [`${EXIT.SIGHUP}/${EXIT.SIGINT}/${EXIT.SIGTERM}`, 'reading files interrupted by SIGHUP/SIGINT/SIGTERM (flows seen so far are written); a live capture stopped by a signal exits 0'],
   [String(EXIT.STDOUT_CLOSED), 'standard output closed by its reader (| head): reading stops, quietly'],
 ];
