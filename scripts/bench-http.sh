@@ -8,17 +8,9 @@
 #   PCAPDIR/http-many-60k.pcap (308 MB: 62,000 keep-alive-less GET/200 exchanges), made
 #   when missing with: ../shared/bench/gen-bench.py many PCAPDIR/http-many-60k.pcap --flows 62000
 set -euo pipefail
-# NODE_EXTRA_CA_CERTS makes every Node start load that certificate store first (~35-50 ms
-# of CPU and wall before any of our code runs; README, Start-up): not ours to time.
-if [ -n "${NODE_EXTRA_CA_CERTS:-}" ]; then
-  echo "bench: NODE_EXTRA_CA_CERTS unset for these runs (it adds ~40 ms to every Node start)" >&2
-  unset NODE_EXTRA_CA_CERTS
-fi
-HERE=$(cd "$(dirname "$0")/.." && pwd)
-SHARED=${TCPFLOW_TS_SHARED:-$HERE/../shared}
-BENCH=$SHARED/bench
-[ -d "$BENCH" ] || { echo "bench-http: $BENCH not found (set TCPFLOW_TS_SHARED)" >&2; exit 1; }
-PCAPDIR=${1:-${TCPFLOW_TS_BENCH_DIR:-$HERE/../bench-data}}
+NAME=bench-http
+# shellcheck source=scripts/bench-setup.sh
+source "$(dirname "$0")/bench-setup.sh"
 [ $# -gt 0 ] && shift
 CAP=$PCAPDIR/http-many-60k.pcap
 if [ ! -s "$CAP" ]; then

@@ -20,17 +20,9 @@
 #   ../shared/bench/make-bench-pcaps.sh when missing (about 3 GB, a few minutes).
 #   BENCH_PAIRS: pairs for rotated-dir (default 3).
 set -euo pipefail
-# NODE_EXTRA_CA_CERTS makes every Node start load that certificate store first (~35-50 ms
-# of CPU and wall before any of our code runs; README, Start-up): not ours to time.
-if [ -n "${NODE_EXTRA_CA_CERTS:-}" ]; then
-  echo "bench: NODE_EXTRA_CA_CERTS unset for these runs (it adds ~40 ms to every Node start)" >&2
-  unset NODE_EXTRA_CA_CERTS
-fi
-HERE=$(cd "$(dirname "$0")/.." && pwd)
-SHARED=${TCPFLOW_TS_SHARED:-$HERE/../shared}
-BENCH=$SHARED/bench
-[ -d "$BENCH" ] || { echo "bench: $BENCH not found (set TCPFLOW_TS_SHARED)" >&2; exit 1; }
-PCAPDIR=${1:-${TCPFLOW_TS_BENCH_DIR:-$HERE/../bench-data}}
+NAME=bench
+# shellcheck source=scripts/bench-setup.sh
+source "$(dirname "$0")/bench-setup.sh"
 [ $# -gt 0 ] && shift
 need() { command -v "$1" >/dev/null || { echo "bench: needs $1 (apt-get install -y $2)" >&2; exit 1; }; }
 need tcpflow tcpflow; need capinfos tshark; need tcpdump tcpdump; [ -x /usr/bin/time ] || need /usr/bin/time time
