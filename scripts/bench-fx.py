@@ -13,7 +13,7 @@ CPU time (user + system, wait4's rusage) per run; prints medians, tcpflow-ts / t
 the share of `cat`'s rate tcpflow-ts reaches, and the target of issue 14 (half of
 tcpflow's time) beside the floors, with the time a packet may take under that target once
 the split floor is paid. -FX writes no flow files to compare (the oracle and
-the tests check its reports). Exit status 1 when a run failed.
+the tests check its reports). Exit status 1, and no figures, when a run failed.
 """
 import os
 import shlex
@@ -27,10 +27,10 @@ import time
 HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def run(argv, cwd):
+def run(argv):
     """(wall s, cpu s, exit status) of one run, its output discarded."""
     t0 = time.monotonic()
-    p = subprocess.Popen(argv, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    p = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     _pid, status, ru = os.wait4(p.pid, 0)
     return time.monotonic() - t0, ru.ru_utime + ru.ru_stime, os.waitstatus_to_exitcode(status)
 
@@ -44,6 +44,9 @@ def main():
     for need in (pcap, floor):
         if not os.path.exists(need):
             sys.exit(f'bench-fx: {need} not found')
+    for prog in ('tcpflow', 'node', cmd[0]):
+        if shutil.which(prog) is None:
+            sys.exit(f'bench-fx: {prog} not found on PATH')
     work = tempfile.mkdtemp(prefix='bench-fx-', dir='/dev/shm' if os.path.isdir('/dev/shm') else None)
     out = os.path.join(work, 'out')
     cmds = {
@@ -63,13 +66,17 @@ def main():
             for k in order:
                 shutil.rmtree(out, ignore_errors=True)
                 os.mkdir(out)
-                w, c, status = run(cmds[k], work)
+                w, c, status = run(cmds[k])
                 if status != 0:
                     failed.append(f'{k}: exit status {status}')
                 wall[k].append(w)
                 cpu[k].append(c)
     finally:
         shutil.rmtree(work, ignore_errors=True)
+    if failed:
+        for f in sorted(set(failed)):
+            print(f'bench-fx: {f}', file=sys.stderr)
+        sys.exit(1)
     med = {k: statistics.median(wall[k]) for k in cmds}
     size = os.path.getsize(pcap)
     print(f'-FX on {os.path.basename(pcap)} ({size / 1e6:.0f} MB), {rounds} alternating rounds, medians:')
@@ -84,9 +91,6 @@ def main():
           f'split {med["floor: split"]:.3f} s')
     print(f'  room the split floor leaves under the target for {packets:,} packets\' walk, decoding and '
           f'reassembly: {1000 * room:.0f} ms ({max(0.0, 2e9 * room / packets):.0f} ns of CPU a packet on two cores)')
-    for f in failed:
-        print(f'bench-fx: {f}', file=sys.stderr)
-    sys.exit(1 if failed else 0)
 
 
 if __name__ == '__main__':
