@@ -21,10 +21,10 @@ import os
 import shlex
 import shutil
 import signal
-import subprocess
 import sys
 import tempfile
-import time
+
+from bench_run import run
 
 HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MAX_SIZE = 64 * 1024
@@ -39,22 +39,6 @@ def captures():
             if n.endswith(('.pcap', '.cap', '.pcapng')) and 0 < os.path.getsize(p) <= MAX_SIZE:
                 found.append(p)
     return sorted(found)
-
-
-def run(argv):
-    """(wall s, cpu s, exit status) of one run, its output discarded."""
-    t0 = time.monotonic()
-    p = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        _pid, status, ru = os.wait4(p.pid, 0)
-    except BaseException:
-        # Stopped meanwhile: the run must not go on writing into what is being removed.
-        p.kill()
-        p.wait()
-        raise
-    wall = time.monotonic() - t0
-    p.returncode = os.waitstatus_to_exitcode(status)
-    return wall, ru.ru_utime + ru.ru_stime, p.returncode
 
 
 def flow_files(out):

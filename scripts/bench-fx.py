@@ -22,17 +22,10 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
+
+from bench_run import run
 
 HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-def run(argv):
-    """(wall s, cpu s, exit status) of one run, its output discarded."""
-    t0 = time.monotonic()
-    p = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    _pid, status, ru = os.wait4(p.pid, 0)
-    return time.monotonic() - t0, ru.ru_utime + ru.ru_stime, os.waitstatus_to_exitcode(status)
 
 
 def main():
