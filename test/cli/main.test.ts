@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { assertWellFormedXml, childEnv, CLI, makeTempDir, PCAP_DIR, removeDir, REPO_ROOT, runCli } from '../helpers/corpus';
+import { assertWellFormedXml, CLI, makeTempDir, PCAP_DIR, removeDir, REPO_ROOT, runCli } from '../helpers/corpus';
 import { EXIT } from '../../src/errors';
 
 // 570 KB of console text per read, far more than a pipe holds: the writer meets the closed
@@ -118,21 +118,18 @@ test('`tcpflow-ts existing.pcap` suggests -r, nothing is written', async () => {
   }
 });
 
-test('an exception nothing caught (a bug) says so in one line with status 4, thrown in a callback or as an unhandled rejection', () => {
+test('an exception nothing caught (a bug) says so in one line with status 4, thrown in a callback or as an unhandled rejection', async () => {
   const dir = makeTempDir();
   try {
     // A bug planted in the run's first callback: the read of standard input's first bytes
-    // (reader.ts peekStdin) goes through fs.read, whose callback then throws or rejects.
-    const capture = fs.readFileSync(path.join(PCAP_DIR, 'tcpflow__test1.pcap'));
+    // (reader.ts peekStdin, through a pipe) goes through fs.read, whose callback then throws or rejects.
+    const capture = path.join(PCAP_DIR, 'tcpflow__test1.pcap');
     for (const [how, planted] of [['throw', 'throw new Error(\'planted\')'], ['reject', 'Promise.reject(new Error(\'planted\'))']]) {
       const preload = path.join(dir, `${how}.js`);
       fs.writeFileSync(preload, 'const fs = require("node:fs"); const read = fs.read;\n' +
         `fs.read = function (...a) { a[a.length - 1] = () => { fs.read = read; ${planted}; }; return read.apply(this, a); };\n`);
-      const out = path.join(dir, how);
-      const r = spawnSync(process.execPath, ['--require', preload, CLI, '-r', '-', '-o', out], {
-        input: capture, env: childEnv(), encoding: 'latin1', timeout: 60_000,
-      });
-      assert.equal(r.status, EXIT.WORKER, `${how}: ${r.stderr}`);
+      const r = await runCli(['-r', '-', '-o', path.join(dir, how)], { env: { NODE_OPTIONS: `--require ${preload}` }, stdin: { file: capture, pipe: true } });
+      assert.equal(r.code, EXIT.WORKER, `${how}: ${r.stderr}`);
       const lines = r.stderr.split('\n');
       assert.equal(lines[0], 'tcpflow-ts: internal error (please report): Error: planted', how);
       // Then the stack (where it was thrown), and nothing of Node's own report of it.
@@ -143,4 +140,3 @@ test('an exception nothing caught (a bug) says so in one line with status 4, thr
     removeDir(dir);
   }
 });
-
